@@ -1,0 +1,87 @@
+using System.CommandLine;
+using GpuAe.Kernels;
+using GpuAe.Nets;
+
+namespace GpuAe.Cli;
+
+/// <summary>The `gpuae` command line: parses flags and hands over to src/Nets. Bad input ends with one line on stderr and exit code 2.</summary>
+public static class GpuAeCli
+{
+    public const int UserErrorExit = 2;
+
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    {
+        stdout ??= Console.Out;
+        stderr ??= Console.Error;
+        var root = new RootCommand("GpuAe: trains and compares a dense autoencoder and a variational autoencoder on Fashion-MNIST with ILGPU kernels.");
+        root.Subcommands.Add(TrainCommand(stdout));
+        root.Subcommands.Add(DevicesCommand(stdout));
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            stderr.WriteLine($"gpuae: {parse.Errors[0].Message} (see gpuae --help)");
+            return UserErrorExit;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (UserError e)
+        {
+            stderr.WriteLine($"gpuae: {e.Message}");
+            return UserErrorExit;
+        }
+    }
+
+    static Option<string> DeviceOption() => new("--device")
+    {
+        Description = "auto (CUDA, then a usable OpenCL device, then the CPU accelerator), cpu, cuda or opencl",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    static Option<string?> DataOption() => new("--data")
+    {
+        Description = $"folder with the Fashion-MNIST .gz files (default: ${FashionMnist.EnvironmentVariable}, else {FashionMnist.DefaultFolder})",
+    };
+
+    static Command TrainCommand(TextWriter stdout)
+    {
+        var model = new Argument<string>("model") { Description = "ae (the dense autoencoder)" };
+        model.AcceptOnlyFromAmong("ae");
+        var epochs = new Option<int>("--epochs") { Description = "training epochs", DefaultValueFactory = _ => 10 };
+        var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
+        var lr = new Option<float>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3f };
+        var seed = new Option<ulong>("--seed") { Description = "seed for initial weights and shuffling", DefaultValueFactory = _ => 42UL };
+        var device = DeviceOption();
+        var data = DataOption();
+        var limit = new Option<int?>("--limit") { Description = "train on the first N training images only (quick runs, tests)" };
+        var codeActivation = new Option<string>("--code-activation") { Description = "activation of the AE's 32-D code: relu (as the original notebook) or linear", DefaultValueFactory = _ => "relu" };
+        codeActivation.AcceptOnlyFromAmong("relu", "linear");
+        var output = new Option<string>("--out") { Description = "output folder (default runs/<model>)" };
+
+        var command = new Command("train", "Train a model; writes <out>/metrics.csv and <out>/model.safetensors")
+        { model, epochs, batch, lr, seed, device, data, limit, codeActivation, output };
+        command.SetAction(r =>
+        {
+            var options = new TrainOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed));
+            var run = new TrainRun(r.GetValue(model)!, options, r.GetValue(device)!, r.GetValue(data), r.GetValue(limit),
+                r.GetValue(codeActivation) == "linear" ? Activation.None : Activation.Relu,
+                r.GetValue(output) ?? Path.Combine("runs", r.GetValue(model)!));
+            return run.Execute(stdout);
+        });
+        return command;
+    }
+
+    static Command DevicesCommand(TextWriter stdout)
+    {
+        var command = new Command("devices", "List the devices ILGPU sees and whether GpuAe can use them");
+        command.SetAction(_ =>
+        {
+            foreach (var d in Backends.List())
+                stdout.WriteLine($"{d.Kind,-7} {(d.Usable ? "usable  " : "unusable")}  {d.Name}  ({d.Note})");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,4 @@
+using System.CommandLine;
+using GpuAe.Cli;
+
+return GpuAeCli.Run(args);

@@ -1,0 +1,71 @@
+namespace GpuAe.Kernels;
+
+/// <summary>A slice of a float buffer that lives on a backend (GPU memory, or host memory for CPU backends).</summary>
+/// <remarks>Only the backend that allocated it may read <see cref="Storage"/>; everybody else passes slices around.</remarks>
+public readonly record struct Tensor(object Storage, int Offset, int Length)
+{
+    public Tensor Slice(int offset, int length)
+    {
+        if (offset < 0 || length < 0 || offset + length > Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"slice [{offset}, {offset + length}) outside a tensor of {Length}");
+        return new Tensor(Storage, Offset + offset, length);
+    }
+}
+
+/// <summary>A slice of an int buffer on a backend (row orders for shuffled batches).</summary>
+public readonly record struct IndexTensor(object Storage, int Offset, int Length);
+
+/// <summary>Activation fused into the end of a dense layer's GEMM.</summary>
+public enum Activation { None = 0, Relu = 1 }
+
+/// <summary>One Adam update's hyper-parameters; the bias corrections 1-β₁ᵗ and 1-β₂ᵗ are computed on the host in double.</summary>
+public readonly record struct AdamStep(float LearningRate, float Beta1, float Beta2, float Epsilon, float BiasCorrection1, float BiasCorrection2)
+{
+    public static AdamStep At(long step, float lr, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f) =>
+        new(lr, beta1, beta2, epsilon, (float)(1 - Math.Pow(beta1, step)), (float)(1 - Math.Pow(beta2, step)));
+}
+
+/// <summary>
+/// Everything a model and the trainer need from a compute device. Shapes are in the comments, row-major;
+/// weights use PyTorch's nn.Linear layout W[out, in]. Calls are asynchronous on GPUs: nothing is read back
+/// until <see cref="Download"/>.
+/// </summary>
+public interface IBackend : IDisposable
+{
+    /// <summary>Human-readable name of the device, e.g. "CPU accelerator (ILGPU, 2×2 threads)".</summary>
+    string DeviceName { get; }
+
+    Tensor Allocate(int length);                 // zero-filled
+    IndexTensor AllocateIndices(int length);
+    void Upload(Tensor destination, ReadOnlySpan<float> source);
+    void Upload(IndexTensor destination, ReadOnlySpan<int> source);
+    void Download(Tensor source, Span<float> destination);
+    void Fill(Tensor destination, float value);
+    void Synchronize();
+
+    /// <summary>y[rows,out] = act(x[rows,in] · w[out,in]ᵀ + b[out]).</summary>
+    void DenseForward(Tensor x, Tensor w, Tensor b, Tensor y, int rows, int inFeatures, int outFeatures, Activation activation);
+
+    /// <summary>dx[rows,in] = dy[rows,out] · w[out,in]; when <paramref name="reluOutput"/> is given (the ReLU output
+    /// that fed this layer, [rows,in]) the result is masked by reluOutput &gt; 0: the ReLU backward, fused.</summary>
+    void DenseBackwardInput(Tensor dy, Tensor w, Tensor dx, int rows, int inFeatures, int outFeatures, Tensor? reluOutput);
+
+    /// <summary>dw[out,in] = dy[rows,out]ᵀ · x[rows,in]; db[out] = Σ_rows dy. Overwrites (each parameter is used once per step).</summary>
+    void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor db, int rows, int inFeatures, int outFeatures);
+
+    /// <summary>Per row of logits[rows,cols] against targets in [0,1]: rowBce = Σ BCE(sigmoid(logit), target) computed stably
+    /// from the logit, rowSquaredError = Σ (sigmoid(logit) − target)², dLogits = (sigmoid(logit) − target)·gradScale.</summary>
+    void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale);
+
+    /// <summary>accumulator[slot] += Σ values[0..count), summed in a fixed order so reruns are bit-identical.</summary>
+    void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot);
+
+    /// <summary>Adam on a whole parameter buffer in one launch: p, g, m, v all of the same length.</summary>
+    void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step);
+
+    /// <summary>destination[r, :] = data[order[start + r], :] for r &lt; rows: assembles a shuffled batch on the device.</summary>
+    void GatherRows(Tensor data, IndexTensor order, int start, int rows, int cols, Tensor destination);
+
+    /// <summary>y = 1 / (1 + exp(−x)), elementwise: turns decoder logits into images.</summary>
+    void Sigmoid(Tensor x, Tensor y);
+}

@@ -1,0 +1,188 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace GpuAe.Kernels;
+
+/// <summary>A device ILGPU can see, and whether GpuAe can run on it.</summary>
+public sealed record DeviceInfo(string Kind, string Name, bool Usable, string Note);
+
+/// <summary>Runs every <see cref="IBackend"/> operation as an ILGPU kernel on CUDA, OpenCL or ILGPU's CPU accelerator.
+/// Kernels are compiled once, when the backend is created, and reused for every launch.</summary>
+public sealed class IlgpuBackend : IBackend
+{
+    readonly Context _context;
+    readonly Accelerator _accelerator;
+    readonly List<MemoryBuffer> _buffers = [];
+    readonly ArrayView<float> _unused; // stands in for the bias/mask views a GEMM epilogue does not read
+
+    readonly Action<Index2D, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _gemm;
+    readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> _columnSums;
+    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _sigmoidBce;
+    readonly Action<Index1D, ArrayView<float>, int, ArrayView<float>, int> _accumulateSum;
+    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep> _adam;
+    readonly Action<Index1D, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>> _gather;
+    readonly Action<Index1D, ArrayView<float>, ArrayView<float>> _sigmoid;
+    readonly Action<Index1D, ArrayView<float>, float> _fill;
+
+    IlgpuBackend(Context context, Accelerator accelerator)
+    {
+        _context = context;
+        _accelerator = accelerator;
+        _unused = AllocateBuffer<float>(1).View;
+        _gemm = accelerator.LoadAutoGroupedStreamKernel<Index2D, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gemm.Tiled8x8);
+        _columnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(Gemm.ColumnSums);
+        _sigmoidBce = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
+        _accumulateSum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int>(Loss.AccumulateSum);
+        _adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep>(AdamKernels.Update);
+        _gather = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>>(Rows.Gather);
+        _sigmoid = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(Rows.Sigmoid);
+        _fill = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(Rows.Fill);
+    }
+
+    public string DeviceName => _accelerator.AcceleratorType switch
+    {
+        AcceleratorType.CPU => $"CPU accelerator (ILGPU, {_accelerator.NumMultiprocessors} processors × {_accelerator.MaxNumThreadsPerMultiprocessor} threads)",
+        AcceleratorType.Cuda => $"CUDA: {_accelerator.Name}",
+        _ => $"OpenCL: {_accelerator.Name}",
+    };
+
+    // ---- device selection --------------------------------------------------------------------------------------
+
+    /// <summary>The CPU accelerator shaped to the machine: 2-thread warps, one warp per processor, one processor per core
+    /// (measured fastest for the tiled GEMM on a 2-core machine; ILGPU's default shape simulates far more threads than cores).</summary>
+    static CPUDevice CpuDevice() => new(numThreadsPerWarp: 2, numWarpsPerMultiprocessor: 1, numMultiprocessors: Environment.ProcessorCount);
+
+    // OpenCL devices are all enumerated (not just the ones ILGPU accepts) so `gpuae devices` can say why one is unusable.
+    static Context CreateContext() => Context.Create(b => b.Cuda().OpenCL(_ => true).CPU(CpuDevice())
+        .EnableAlgorithms().Optimize(OptimizationLevel.O2));
+
+    static string? OpenClProblem(CLDevice d) => d.Capabilities.GenericAddressSpace ? null
+        : $"OpenCL {d.CLStdVersion} without generic address space support, which ILGPU requires (OpenCL 2.0, or 3.0 with generic address space)";
+
+    /// <summary>Every device ILGPU sees, with whether it is usable and why not.</summary>
+    public static IReadOnlyList<DeviceInfo> ListDevices()
+    {
+        using var context = CreateContext();
+        var list = new List<DeviceInfo>();
+        foreach (var d in context)
+        {
+            switch (d)
+            {
+                case CudaDevice cuda:
+                    list.Add(new("cuda", cuda.Name, true, $"compute capability {cuda.Architecture}, {cuda.MemorySize >> 20} MiB"));
+                    break;
+                case CLDevice cl:
+                    var problem = OpenClProblem(cl);
+                    list.Add(new("opencl", cl.Name, problem is null, problem ?? $"OpenCL {cl.CLStdVersion}, {cl.VendorName}"));
+                    break;
+                case CPUDevice cpu:
+                    list.Add(new("cpu", "ILGPU CPU accelerator", true, $"{cpu.NumMultiprocessors} processors × {cpu.MaxNumThreadsPerMultiprocessor} threads, scalar managed code"));
+                    break;
+            }
+        }
+        return list;
+    }
+
+    /// <summary>Opens auto|cpu|cuda|opencl. auto = CUDA if present, else a usable OpenCL device, else the CPU accelerator.</summary>
+    public static IlgpuBackend Open(string kind)
+    {
+        var context = CreateContext();
+        try
+        {
+            Device? chosen = kind switch
+            {
+                "cpu" => context.Devices.OfType<CPUDevice>().FirstOrDefault(),
+                "cuda" => context.Devices.OfType<CudaDevice>().FirstOrDefault(),
+                "opencl" => context.Devices.OfType<CLDevice>().FirstOrDefault(d => OpenClProblem(d) is null),
+                "auto" => (Device?)context.Devices.OfType<CudaDevice>().FirstOrDefault()
+                          ?? (Device?)context.Devices.OfType<CLDevice>().FirstOrDefault(d => OpenClProblem(d) is null)
+                          ?? context.Devices.OfType<CPUDevice>().First(),
+                _ => throw new UserError($"unknown device '{kind}': use auto, cpu, cuda or opencl"),
+            };
+            if (chosen is null)
+            {
+                var found = string.Join("; ", ListDevices().Select(d => $"{d.Kind}: {d.Name}{(d.Usable ? "" : " (unusable: " + d.Note + ")")}"));
+                throw new UserError($"no usable {kind} device; devices found: {found}. Run `gpuae devices` for details or use --device cpu");
+            }
+            return new IlgpuBackend(context, chosen.CreateAccelerator(context));
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    // ---- memory ------------------------------------------------------------------------------------------------
+
+    MemoryBuffer1D<T, Stride1D.Dense> AllocateBuffer<T>(int length) where T : unmanaged
+    {
+        var buffer = _accelerator.Allocate1D<T>(length);
+        buffer.MemSetToZero();
+        _buffers.Add(buffer);
+        return buffer;
+    }
+
+    public Tensor Allocate(int length) => new(AllocateBuffer<float>(length), 0, length);
+    public IndexTensor AllocateIndices(int length) => new(AllocateBuffer<int>(length), 0, length);
+
+    static ArrayView<float> View(Tensor t) => ((MemoryBuffer1D<float, Stride1D.Dense>)t.Storage).View.SubView(t.Offset, t.Length);
+    static ArrayView<int> View(IndexTensor t) => ((MemoryBuffer1D<int, Stride1D.Dense>)t.Storage).View.SubView(t.Offset, t.Length);
+
+    public void Upload(Tensor destination, ReadOnlySpan<float> source) => View(destination).SubView(0, source.Length).CopyFromCPU(source);
+    public void Upload(IndexTensor destination, ReadOnlySpan<int> source) => View(destination).SubView(0, source.Length).CopyFromCPU(source);
+    public void Download(Tensor source, Span<float> destination) => View(source).SubView(0, destination.Length).CopyToCPU(destination);
+    public void Fill(Tensor destination, float value) => _fill(destination.Length, View(destination), value);
+    public void Synchronize() => _accelerator.Synchronize();
+
+    // ---- kernels -----------------------------------------------------------------------------------------------
+
+    void LaunchGemm(GemmArgs g, Tensor a, Tensor b, ArrayView<float> bias, ArrayView<float> mask, Tensor c)
+    {
+        var tiles = new Index2D((g.N + Gemm.Tile - 1) / Gemm.Tile, (g.M + Gemm.Tile - 1) / Gemm.Tile);
+        _gemm(tiles, g, View(a), View(b), bias, mask, View(c));
+    }
+
+    public void DenseForward(Tensor x, Tensor w, Tensor b, Tensor y, int rows, int inFeatures, int outFeatures, Activation activation)
+    {
+        var epilogue = GemmEpilogue.AddBias | (activation == Activation.Relu ? GemmEpilogue.Relu : GemmEpilogue.None);
+        LaunchGemm(GemmArgs.Forward(rows, inFeatures, outFeatures, epilogue), x, w, View(b), _unused, y);
+    }
+
+    public void DenseBackwardInput(Tensor dy, Tensor w, Tensor dx, int rows, int inFeatures, int outFeatures, Tensor? reluOutput)
+    {
+        var epilogue = reluOutput is null ? GemmEpilogue.None : GemmEpilogue.ReluMask;
+        LaunchGemm(GemmArgs.BackwardInput(rows, inFeatures, outFeatures, epilogue), dy, w, _unused,
+            reluOutput is { } mask ? View(mask) : _unused, dx);
+    }
+
+    public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor db, int rows, int inFeatures, int outFeatures)
+    {
+        LaunchGemm(GemmArgs.BackwardWeights(rows, inFeatures, outFeatures), dy, x, _unused, _unused, dw);
+        _columnSums(outFeatures, View(dy), rows, outFeatures, View(db));
+    }
+
+    public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale) =>
+        _sigmoidBce(rows, View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), cols, gradScale);
+
+    public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot) =>
+        _accumulateSum(1, View(values), count, View(accumulator), slot);
+
+    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step) =>
+        _adam(parameters.Length, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step);
+
+    public void GatherRows(Tensor data, IndexTensor order, int start, int rows, int cols, Tensor destination) =>
+        _gather(rows * cols, View(data), View(order), start, cols, View(destination));
+
+    public void Sigmoid(Tensor x, Tensor y) => _sigmoid(x.Length, View(x), View(y));
+
+    public void Dispose()
+    {
+        foreach (var buffer in _buffers) buffer.Dispose();
+        _accelerator.Dispose();
+        _context.Dispose();
+    }
+}

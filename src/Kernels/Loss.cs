@@ -1,0 +1,42 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+
+namespace GpuAe.Kernels;
+
+/// <summary>The reconstruction loss family: sigmoid fused with binary cross-entropy, and the fixed-order sum.</summary>
+public static class Loss
+{
+    /// <summary>
+    /// One thread per row of logits[rows, cols]. BCE is computed from the logit l, never from sigmoid(l), as
+    /// max(l,0) − l·x + log(1 + e^−|l|), which is exact for any l and never takes log(0); its gradient with
+    /// respect to the logit is sigmoid(l) − x, scaled by gradScale (1/batch for a batch-mean loss).
+    /// </summary>
+    public static void SigmoidBceRows(Index1D row, ArrayView<float> logits, ArrayView<float> targets,
+        ArrayView<float> dLogits, ArrayView<float> rowBce, ArrayView<float> rowSquaredError, int cols, float gradScale)
+    {
+        float bce = 0f, squaredError = 0f;
+        int start = row * cols;
+        for (int i = start; i < start + cols; i++)
+        {
+            float l = logits[i], x = targets[i];
+            float e = XMath.Exp(-XMath.Abs(l));                       // in (0, 1]: never overflows
+            float s = l >= 0f ? 1f / (1f + e) : e / (1f + e);          // sigmoid(l), stable on both sides
+            bce += XMath.Max(l, 0f) - l * x + XMath.Log(1f + e);
+            float diff = s - x;
+            squaredError += diff * diff;
+            dLogits[i] = diff * gradScale;
+        }
+        rowBce[row] = bce;
+        rowSquaredError[row] = squaredError;
+    }
+
+    /// <summary>A single thread adds values[0..count) to accumulator[slot] in index order: the per-batch sums are at most
+    /// a few hundred values, and a fixed order makes every rerun bit-identical (no atomics).</summary>
+    public static void AccumulateSum(Index1D _, ArrayView<float> values, int count, ArrayView<float> accumulator, int slot)
+    {
+        float sum = 0f;
+        for (int i = 0; i < count; i++) sum += values[i];
+        accumulator[slot] += sum;
+    }
+}

@@ -1,0 +1,46 @@
+using GpuAe.Kernels;
+
+namespace GpuAe.Nets;
+
+/// <summary>Images (flattened, [count, 784] in [0,1]) and their class labels.</summary>
+public sealed record Dataset(float[] Pixels, byte[] Labels, int Count, int Features)
+{
+    /// <summary>The first <paramref name="count"/> examples (tests and quick runs).</summary>
+    public Dataset Take(int count)
+    {
+        count = Math.Min(count, Count);
+        return new(Pixels.AsSpan(0, count * Features).ToArray(), Labels.AsSpan(0, count).ToArray(), count, Features);
+    }
+}
+
+public static class FashionMnist
+{
+    public const string DefaultFolder = "/usr/share/datasets/fashion-mnist";
+    public const string EnvironmentVariable = "GPUAE_DATA";
+    public static readonly string[] ClassNames =
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+    /// <summary>--data wins, then $GPUAE_DATA, then the Debian package's folder.</summary>
+    public static string ResolveFolder(string? option)
+    {
+        if (!string.IsNullOrWhiteSpace(option)) return option;
+        var env = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        return string.IsNullOrWhiteSpace(env) ? DefaultFolder : env;
+    }
+
+    public static (Dataset Train, Dataset Test) Load(string folder) => (LoadSplit(folder, "train"), LoadSplit(folder, "t10k"));
+
+    public static Dataset LoadSplit(string folder, string prefix)
+    {
+        string images = Path.Combine(folder, $"{prefix}-images-idx3-ubyte.gz");
+        string labels = Path.Combine(folder, $"{prefix}-labels-idx1-ubyte.gz");
+        foreach (var path in new[] { images, labels })
+            if (!File.Exists(path))
+                throw new UserError($"Fashion-MNIST file not found: {path}. Install it with `apt-get install dataset-fashion-mnist`, or point --data / ${EnvironmentVariable} at a folder holding the four IDX .gz files");
+        var (pixels, count, rows, cols) = Idx.ReadImages(images);
+        var labelBytes = Idx.ReadLabels(labels);
+        if (labelBytes.Length != count)
+            throw new UserError($"{labels} holds {labelBytes.Length} labels but {images} holds {count} images: the files do not belong together");
+        return new Dataset(pixels, labelBytes, count, rows * cols);
+    }
+}

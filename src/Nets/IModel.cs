@@ -1,0 +1,31 @@
+using GpuAe.Kernels;
+
+namespace GpuAe.Nets;
+
+/// <summary>Where models add their per-batch sums on the device; the trainer reads them once per epoch.</summary>
+public enum Slot { TrainLoss = 0, Bce = 1, Kl = 2, SquaredError = 3, Count = 4 }
+
+/// <summary>What the one trainer needs from a model (the AE and the VAE alike).</summary>
+public interface IModel
+{
+    /// <summary>"ae" or "vae": the name on the command line and in checkpoints.</summary>
+    string Kind { get; }
+    ParameterSet Parameters { get; }
+    int Features { get; }
+    int MaxRows { get; }
+    /// <summary>Hyper-parameters that define the architecture, for checkpoints and reports.</summary>
+    IReadOnlyDictionary<string, string> Config { get; }
+
+    /// <summary>Fills the parameter buffer with the initial weights drawn from <paramref name="seed"/>.</summary>
+    void Initialise(ulong seed);
+
+    /// <summary>Forward and backward on x[rows, Features]: writes every gradient and adds the batch's summed loss to
+    /// accumulator[TrainLoss]. The loss is averaged over the batch, so gradients carry a 1/rows factor.</summary>
+    void TrainStep(Tensor x, int rows, long step, Tensor accumulator);
+
+    /// <summary>Forward only, deterministic (the VAE decodes its mean): adds summed BCE, KL and squared error.</summary>
+    void Evaluate(Tensor x, int rows, Tensor accumulator);
+
+    /// <summary>Reconstructions in [0,1] of x[rows, Features] into output[rows, Features].</summary>
+    void Reconstruct(Tensor x, int rows, Tensor output);
+}
