@@ -16,6 +16,7 @@ public static class GpuAeCli
         var root = new RootCommand("GpuAe: trains and compares a dense autoencoder and a variational autoencoder on Fashion-MNIST with ILGPU kernels.");
         root.Subcommands.Add(TrainCommand(stdout));
         root.Subcommands.Add(DevicesCommand(stdout));
+        root.Subcommands.Add(BenchCommand(stdout));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -80,6 +81,28 @@ public static class GpuAeCli
         {
             foreach (var d in Backends.List())
                 stdout.WriteLine($"{d.Kind,-7} {(d.Usable ? "usable  " : "unusable")}  {d.Name}  ({d.Note})");
+            return 0;
+        });
+        return command;
+    }
+
+    static Command BenchCommand(TextWriter stdout)
+    {
+        var device = DeviceOption();
+        var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
+        var steps = new Option<int>("--steps") { Description = "timed repetitions per measurement", DefaultValueFactory = _ => 20 };
+        var command = new Command("bench", "Time each kernel on the AE's shapes and whole training steps") { device, batch, steps };
+        command.SetAction(r =>
+        {
+            using var backend = Backends.Open(r.GetValue(device)!);
+            int b = r.GetValue(batch), n = r.GetValue(steps);
+            stdout.WriteLine($"device: {backend.DeviceName}");
+            stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10}");
+            foreach (var k in Bench.Kernels(backend, b, n))
+                stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10}");
+            double stepMs = Bench.AeStepMs(backend, b, n);
+            int stepsPerEpoch = (60000 + b - 1) / b;
+            stdout.WriteLine($"AE training step (batch {b}): {stepMs:F2} ms; epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F2} s ({2.1e6 * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
             return 0;
         });
         return command;

@@ -8,7 +8,13 @@ namespace GpuAe.Kernels;
 public static class AdamKernels
 {
     /// <summary>m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε), as PyTorch's Adam.</summary>
-    public static void Update(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s)
+    /// <remarks>A grid-stride loop: thread t updates t, t+threads, … (see <see cref="Rows"/> for why).</remarks>
+    public static void Update(Index1D thread, int threads, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s)
+    {
+        for (int i = thread; i < p.IntLength; i += threads) UpdateOne(i, p, g, m, v, s);
+    }
+
+    static void UpdateOne(int i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s)
     {
         float grad = g[i];
         float mi = s.Beta1 * m[i] + (1f - s.Beta1) * grad;

@@ -22,10 +22,10 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> _columnSums;
     readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _sigmoidBce;
     readonly Action<Index1D, ArrayView<float>, int, ArrayView<float>, int> _accumulateSum;
-    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep> _adam;
-    readonly Action<Index1D, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>> _gather;
-    readonly Action<Index1D, ArrayView<float>, ArrayView<float>> _sigmoid;
-    readonly Action<Index1D, ArrayView<float>, float> _fill;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep> _adam;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>> _gather;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>> _sigmoid;
+    readonly Action<Index1D, int, ArrayView<float>, float> _fill;
 
     IlgpuBackend(Context context, Accelerator accelerator)
     {
@@ -36,10 +36,10 @@ public sealed class IlgpuBackend : IBackend
         _columnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(Gemm.ColumnSums);
         _sigmoidBce = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
         _accumulateSum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int>(Loss.AccumulateSum);
-        _adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep>(AdamKernels.Update);
-        _gather = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>>(Rows.Gather);
-        _sigmoid = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(Rows.Sigmoid);
-        _fill = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(Rows.Fill);
+        _adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep>(AdamKernels.Update);
+        _gather = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>>(Rows.Gather);
+        _sigmoid = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(Rows.Sigmoid);
+        _fill = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, float>(Rows.Fill);
     }
 
     public string DeviceName => _accelerator.AcceleratorType switch
@@ -135,8 +135,15 @@ public sealed class IlgpuBackend : IBackend
     public void Upload(Tensor destination, ReadOnlySpan<float> source) => View(destination).SubView(0, source.Length).CopyFromCPU(source);
     public void Upload(IndexTensor destination, ReadOnlySpan<int> source) => View(destination).SubView(0, source.Length).CopyFromCPU(source);
     public void Download(Tensor source, Span<float> destination) => View(source).SubView(0, destination.Length).CopyToCPU(destination);
-    public void Fill(Tensor destination, float value) => _fill(destination.Length, View(destination), value);
+    public void Fill(Tensor destination, float value)
+    {
+        int threads = Threads(destination.Length);
+        _fill(threads, threads, View(destination), value);
+    }
     public void Synchronize() => _accelerator.Synchronize();
+
+    /// <summary>Threads for a grid-stride elementwise kernel: never more than the device runs at once.</summary>
+    int Threads(int elements) => Math.Max(1, Math.Min(elements, _accelerator.MaxNumThreads));
 
     // ---- kernels -----------------------------------------------------------------------------------------------
 
@@ -171,13 +178,23 @@ public sealed class IlgpuBackend : IBackend
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot) =>
         _accumulateSum(1, View(values), count, View(accumulator), slot);
 
-    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step) =>
-        _adam(parameters.Length, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step);
+    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step)
+    {
+        int threads = Threads(parameters.Length);
+        _adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step);
+    }
 
-    public void GatherRows(Tensor data, IndexTensor order, int start, int rows, int cols, Tensor destination) =>
-        _gather(rows * cols, View(data), View(order), start, cols, View(destination));
+    public void GatherRows(Tensor data, IndexTensor order, int start, int rows, int cols, Tensor destination)
+    {
+        int threads = Threads(rows * cols);
+        _gather(threads, threads, View(data), View(order), start, cols, View(destination).SubView(0, rows * cols));
+    }
 
-    public void Sigmoid(Tensor x, Tensor y) => _sigmoid(x.Length, View(x), View(y));
+    public void Sigmoid(Tensor x, Tensor y)
+    {
+        int threads = Threads(y.Length);
+        _sigmoid(threads, threads, View(x), View(y));
+    }
 
     public void Dispose()
     {

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using GpuAe.Kernels;
+
+namespace GpuAe.Nets;
+
+/// <summary>One benchmark line: what ran, its shape, milliseconds per call and the rate achieved.</summary>
+public sealed record BenchResult(string Name, string Shape, double Milliseconds, double GigaFlops);
+
+/// <summary>Per-kernel timings on the AE's shapes and the time of whole training steps.</summary>
+public static class Bench
+{
+    static double TimeMs(IBackend backend, Action launch, int repeats)
+    {
+        launch(); backend.Synchronize(); // compile and warm up
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < repeats; i++) launch();
+        backend.Synchronize();
+        return clock.Elapsed.TotalMilliseconds / repeats;
+    }
+
+    public static IEnumerable<BenchResult> Kernels(IBackend backend, int batch = 128, int repeats = 20)
+    {
+        int inF = 784, outF = 256;
+        var x = backend.Allocate(batch * inF); var w = backend.Allocate(outF * inF); var b = backend.Allocate(outF);
+        var y = backend.Allocate(batch * outF); var dx = backend.Allocate(batch * inF); var dw = backend.Allocate(outF * inF);
+        backend.Fill(x, 0.5f); backend.Fill(w, 0.01f); backend.Fill(y, 0.1f);
+        double flops = 2.0 * batch * inF * outF;
+        string shape = $"{batch}×{inF}→{outF}";
+        double ms = TimeMs(backend, () => backend.DenseForward(x, w, b, y, batch, inF, outF, Activation.Relu), repeats);
+        yield return new("dense forward + ReLU (X·Wᵀ)", shape, ms, flops / ms / 1e6);
+        ms = TimeMs(backend, () => backend.DenseBackwardInput(y, w, dx, batch, inF, outF, x), repeats);
+        yield return new("dense backward dX (dY·W, ReLU mask)", shape, ms, flops / ms / 1e6);
+        ms = TimeMs(backend, () => backend.DenseBackwardParameters(y, x, dw, b, batch, inF, outF), repeats);
+        yield return new("dense backward dW, db (dYᵀ·X)", shape, ms, flops / ms / 1e6);
+        var logits = backend.Allocate(batch * inF); var rowsA = backend.Allocate(batch); var rowsB = backend.Allocate(batch);
+        ms = TimeMs(backend, () => backend.SigmoidBce(logits, x, dx, rowsA, rowsB, batch, inF, 1f / batch), repeats);
+        yield return new("sigmoid + BCE + gradient", $"{batch}×{inF}", ms, 0);
+        var m = backend.Allocate(outF * inF); var v = backend.Allocate(outF * inF);
+        ms = TimeMs(backend, () => backend.Adam(w, dw, m, v, AdamStep.At(1, 1e-3f)), repeats);
+        yield return new("Adam", $"{outF * inF} parameters", ms, 0);
+    }
+
+    /// <summary>Milliseconds per AE training step (forward, backward, Adam) on random data.</summary>
+    public static double AeStepMs(IBackend backend, int batch = 128, int steps = 20)
+    {
+        var model = new Autoencoder(backend, batch);
+        model.Initialise(1);
+        var x = backend.Allocate(batch * model.Features);
+        backend.Fill(x, 0.3f);
+        var acc = backend.Allocate((int)Slot.Count);
+        long step = 0;
+        var p = model.Parameters;
+        return TimeMs(backend, () =>
+        {
+            step++;
+            model.TrainStep(x, batch, step, acc);
+            backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(step, 1e-3f));
+        }, steps);
+    }
+}

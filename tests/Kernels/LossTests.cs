@@ -1,0 +1,93 @@
+using GpuAe.Kernels;
+using Xunit;
+
+namespace GpuAe.Tests.Kernels;
+
+/// <summary>Sigmoid fused with binary cross-entropy, and the fixed-order sum, against a reference and finite differences.</summary>
+public class LossTests
+{
+    /// <summary>Per row: Σ −[x·log σ(l) + (1−x)·log(1−σ(l))], Σ (σ(l) − x)², and dl = (σ(l) − x)·scale, in double.</summary>
+    static (double[] Bce, double[] SquaredError, double[] DLogits) Reference(float[] logits, float[] targets, int rows, int cols, double scale)
+    {
+        var bce = new double[rows]; var se = new double[rows]; var d = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+            {
+                int i = r * cols + c;
+                double s = 1 / (1 + Math.Exp(-logits[i])), x = targets[i];
+                bce[r] += -(x * Math.Log(s) + (1 - x) * Math.Log(1 - s));
+                se[r] += (s - x) * (s - x);
+                d[i] = (s - x) * scale;
+            }
+        return (bce, se, d);
+    }
+
+    [Theory]
+    [InlineData(3, 11)]
+    [InlineData(7, 784)]
+    public void SigmoidBceMatchesReference(int rows, int cols)
+    {
+        var logits = Values.Random(rows * cols, 21, 6f); var targets = Values.Uniform01(rows * cols, 22);
+        var be = Cpu.Backend;
+        var d = be.Allocate(rows * cols); var bce = be.Allocate(rows); var se = be.Allocate(rows);
+        be.SigmoidBce(Cpu.Upload(logits), Cpu.Upload(targets), d, bce, se, rows, cols, 0.25f);
+        var expected = Reference(logits, targets, rows, cols, 0.25);
+        // Sums of up to 784 float32 terms: 1e-5 relative.
+        Values.AssertClose(expected.Bce, Cpu.Download(bce), 1e-5, "row BCE");
+        Values.AssertClose(expected.SquaredError, Cpu.Download(se), 1e-5, "row squared error");
+        Values.AssertClose(expected.DLogits, Cpu.Download(d), 1e-6, "dLogits");
+    }
+
+    [Fact]
+    public void SigmoidBceIsFiniteForExtremeLogits()
+    {
+        float[] logits = [-200f, -50f, 0f, 50f, 200f, 88.8f];
+        float[] targets = [1f, 0.5f, 0f, 0f, 1f, 0.3f];
+        var be = Cpu.Backend;
+        var d = be.Allocate(6); var bce = be.Allocate(1); var se = be.Allocate(1);
+        be.SigmoidBce(Cpu.Upload(logits), Cpu.Upload(targets), d, bce, se, 1, 6, 1f);
+        // By hand: BCE(l, x) = max(l,0) − l·x + log(1+e^−|l|): 200 + 25 + ln2 + 50 + 0 + 62.16 (e^−50.. terms vanish).
+        double expected = 200 + 25 + Math.Log(2) + 50 + 0 + (88.8 - 88.8 * 0.3);
+        Assert.Equal(expected, Cpu.Download(bce)[0], 3);
+        Assert.All(Cpu.Download(d), v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void SigmoidBceGradientMatchesFiniteDifferences()
+    {
+        const int rows = 2, cols = 9;
+        var logits = Values.Random(rows * cols, 23, 3f); var targets = Values.Uniform01(rows * cols, 24);
+        var be = Cpu.Backend;
+        var tl = Cpu.Upload(logits); var tt = Cpu.Upload(targets);
+        var d = be.Allocate(rows * cols); var bce = be.Allocate(rows); var se = be.Allocate(rows);
+        double Loss() { be.SigmoidBce(tl, tt, d, bce, se, rows, cols, 1f); return Cpu.Download(bce).Sum(v => (double)v); }
+        Loss();
+        var analytic = Cpu.Download(d);
+        var numeric = new double[logits.Length];
+        const float eps = 1e-2f;
+        for (int i = 0; i < logits.Length; i++)
+        {
+            float saved = logits[i];
+            logits[i] = saved + eps; be.Upload(tl, logits); double plus = Loss();
+            logits[i] = saved - eps; be.Upload(tl, logits); double minus = Loss();
+            logits[i] = saved; be.Upload(tl, logits);
+            numeric[i] = (plus - minus) / (2 * eps);
+        }
+        // Central differences have O(eps²·|f'''|) ≈ 1e-5 truncation error here, plus float32 rounding of L / eps ≈ 1e-4.
+        Values.AssertClose(numeric, analytic, 1e-3, "dLogits vs finite differences");
+    }
+
+    [Fact]
+    public void AccumulateSumAddsInOrderToTheSlot()
+    {
+        var values = Values.Random(300, 25);
+        var be = Cpu.Backend;
+        var acc = Cpu.Upload([1f, 2f, 3f]);
+        be.AccumulateSum(Cpu.Upload(values), 250, acc, 1);
+        float expected = 2f;
+        float sum = 0f;
+        for (int i = 0; i < 250; i++) sum += values[i]; // the same order as the kernel: bit-identical
+        expected += sum;
+        Assert.Equal([1f, expected, 3f], Cpu.Download(acc));
+    }
+}

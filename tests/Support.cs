@@ -1,0 +1,58 @@
+using GpuAe.Kernels;
+using Xunit;
+
+[assembly: CollectionBehavior(DisableTestParallelization = true)] // one CPU accelerator, used by one test at a time
+
+namespace GpuAe.Tests;
+
+/// <summary>One ILGPU CPU accelerator for the whole run: compiling the kernels once saves seconds per test.</summary>
+public static class Cpu
+{
+    static readonly Lazy<IBackend> Shared = new(() => IlgpuBackend.Open("cpu"));
+    public static IBackend Backend => Shared.Value;
+
+    public static Tensor Upload(float[] values)
+    {
+        var t = Backend.Allocate(values.Length);
+        Backend.Upload(t, values);
+        return t;
+    }
+
+    public static float[] Download(Tensor t)
+    {
+        var values = new float[t.Length];
+        Backend.Download(t, values);
+        return values;
+    }
+}
+
+public static class Values
+{
+    public static float[] Random(int count, int seed, float scale = 1f)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1) * scale).ToArray();
+    }
+
+    public static float[] Uniform01(int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => (float)random.NextDouble()).ToArray();
+    }
+
+    /// <summary>Asserts |expected − actual| ≤ tolerance·(1 + |expected|) element by element, naming the first failure.</summary>
+    public static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tolerance, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double worst = 0; int worstAt = -1;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = Math.Abs(expected[i] - actual[i]) / (1 + Math.Abs(expected[i]));
+            if (!(error <= worst)) { worst = error; worstAt = i; }
+        }
+        Assert.True(worst <= tolerance, $"{what}: worst relative error {worst:E2} at [{worstAt}] (expected {expected[Math.Max(worstAt, 0)]}, got {actual[Math.Max(worstAt, 0)]}), tolerance {tolerance:E1}");
+    }
+
+    public static void AssertClose(double[] expected, float[] actual, double tolerance, string what) =>
+        AssertClose(expected.Select(v => (float)v).ToArray(), actual, tolerance, what);
+}
