@@ -21,7 +21,8 @@ public static class GpuAeCli
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"gpuae: {parse.Errors[0].Message} (see gpuae --help)");
+            var message = string.Join(" ", parse.Errors[0].Message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            stderr.WriteLine($"gpuae: {message} (see gpuae --help)");
             return UserErrorExit;
         }
         try
