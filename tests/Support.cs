@@ -56,3 +56,32 @@ public static class Values
     public static void AssertClose(double[] expected, float[] actual, double tolerance, string what) =>
         AssertClose(expected.Select(v => (float)v).ToArray(), actual, tolerance, what);
 }
+
+/// <summary>Central differences of a scalar loss with respect to every element of a tensor kept in sync with a host copy.</summary>
+public static class FiniteDifferences
+{
+    public static double[] Central(float[] host, Tensor device, Func<double> loss, float eps)
+    {
+        var numeric = new double[host.Length];
+        for (int i = 0; i < host.Length; i++)
+        {
+            float saved = host[i];
+            host[i] = saved + eps; Cpu.Backend.Upload(device, host); double plus = loss();
+            host[i] = saved - eps; Cpu.Backend.Upload(device, host); double minus = loss();
+            host[i] = saved; Cpu.Backend.Upload(device, host);
+            numeric[i] = (plus - minus) / (2 * eps);
+        }
+        return numeric;
+    }
+}
+
+/// <summary>A fresh temporary folder per test, deleted afterwards.</summary>
+public abstract class TempFolderTest : IDisposable
+{
+    protected readonly string Folder = Directory.CreateTempSubdirectory("gpuae-test-").FullName;
+    public void Dispose()
+    {
+        Directory.Delete(Folder, recursive: true);
+        GC.SuppressFinalize(this);
+    }
+}

@@ -5,10 +5,8 @@ using Xunit;
 namespace GpuAe.Tests.Cli;
 
 /// <summary>The `gpuae` program as a user meets it: exit codes, one-line errors, files written.</summary>
-public class CliTests : IDisposable
+public class CliTests : TempFolderTest
 {
-    readonly string _folder = Directory.CreateTempSubdirectory("gpuae-cli-").FullName;
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     static (int Exit, string Out, string Err) Run(params string[] args)
     {
@@ -27,17 +25,17 @@ public class CliTests : IDisposable
     [Fact]
     public void TrainWritesMetricsCsvAndWeights()
     {
-        var (exit, output, error) = Run("train", "ae", "--epochs", "1", "--limit", "256", "--device", "cpu", "--out", _folder);
+        var (exit, output, error) = Run("train", "ae", "--epochs", "1", "--limit", "256", "--device", "cpu", "--out", Folder);
         Assert.True(exit == 0, error);
         Assert.Contains("epoch   1/1", output);
-        var lines = File.ReadAllLines(Path.Combine(_folder, "metrics.csv"));
+        var lines = File.ReadAllLines(Path.Combine(Folder, "metrics.csv"));
         Assert.Equal("epoch,seconds,train_loss,test_loss,test_bce,test_kl,test_mse", lines[0]);
         var fields = lines[1].Split(',');
         Assert.Equal(7, fields.Length);
         Assert.Equal("1", fields[0]);
         Assert.Equal("0", fields[5]); // test_kl is 0 for the AE
         Assert.Equal(double.Parse(fields[3]), double.Parse(fields[4])); // AE: test loss = test BCE
-        var contents = SafeTensors.Read(Path.Combine(_folder, Checkpoint.FileName));
+        var contents = SafeTensors.Read(Path.Combine(Folder, Checkpoint.FileName));
         Assert.Equal([256, 784], contents.Tensors["encoder.0.weight"].Shape);
         Assert.Equal("ae", contents.Metadata["model"]);
     }
@@ -45,9 +43,9 @@ public class CliTests : IDisposable
     [Fact]
     public void MissingDataFolderIsAOneLineErrorWithTheFix()
     {
-        string missing = Path.Combine(_folder, "no-data");
-        AssertUserError(Run("train", "ae", "--data", missing, "--out", _folder), "apt-get install dataset-fashion-mnist");
-        Assert.Contains(missing, Run("train", "ae", "--data", missing, "--out", _folder).Err);
+        string missing = Path.Combine(Folder, "no-data");
+        AssertUserError(Run("train", "ae", "--data", missing, "--out", Folder), "apt-get install dataset-fashion-mnist");
+        Assert.Contains(missing, Run("train", "ae", "--data", missing, "--out", Folder).Err);
     }
 
     [Theory]
@@ -57,13 +55,13 @@ public class CliTests : IDisposable
     [InlineData("--lr", "0", "--lr must be a positive number")]
     [InlineData("--lr", "-1", "--lr must be a positive number")]
     public void BadNumbersAreOneLineErrors(string flag, string value, string expected) =>
-        AssertUserError(Run("train", "ae", flag, value, "--out", _folder), expected);
+        AssertUserError(Run("train", "ae", flag, value, "--out", Folder), expected);
 
     [Fact]
     public void UnknownModelAndDeviceAreOneLineErrors()
     {
         AssertUserError(Run("train", "gan"), "gan");
-        AssertUserError(Run("train", "ae", "--device", "tpu", "--epochs", "1", "--limit", "128", "--out", _folder), "unknown device 'tpu'");
+        AssertUserError(Run("train", "ae", "--device", "tpu", "--epochs", "1", "--limit", "128", "--out", Folder), "unknown device 'tpu'");
     }
 
     [Fact]
@@ -71,7 +69,7 @@ public class CliTests : IDisposable
     {
         // No CI machine has CUDA; where one does, this test has nothing to prove.
         if (Backends.List().Any(d => d.Kind == "cuda")) return;
-        var result = Run("train", "ae", "--device", "cuda", "--epochs", "1", "--limit", "128", "--out", _folder);
+        var result = Run("train", "ae", "--device", "cuda", "--epochs", "1", "--limit", "128", "--out", Folder);
         AssertUserError(result, "no usable cuda device; devices found: cpu: ILGPU CPU accelerator");
     }
 

@@ -134,16 +134,7 @@ public class GemmTests
 
         void Check(float[] host, Tensor device, float[] analytic, string what)
         {
-            const float eps = 1e-3f;
-            var numeric = new double[host.Length];
-            for (int i = 0; i < host.Length; i++)
-            {
-                float saved = host[i];
-                host[i] = saved + eps; be.Upload(device, host); double plus = Loss();
-                host[i] = saved - eps; be.Upload(device, host); double minus = Loss();
-                host[i] = saved; be.Upload(device, host);
-                numeric[i] = (plus - minus) / (2 * eps);
-            }
+            var numeric = FiniteDifferences.Central(host, device, Loss, eps: 1e-3f);
             Values.AssertClose(numeric, analytic, 2e-3, what);
         }
     }

@@ -63,16 +63,7 @@ public class LossTests
         double Loss() { be.SigmoidBce(tl, tt, d, bce, se, rows, cols, 1f); return Cpu.Download(bce).Sum(v => (double)v); }
         Loss();
         var analytic = Cpu.Download(d);
-        var numeric = new double[logits.Length];
-        const float eps = 1e-2f;
-        for (int i = 0; i < logits.Length; i++)
-        {
-            float saved = logits[i];
-            logits[i] = saved + eps; be.Upload(tl, logits); double plus = Loss();
-            logits[i] = saved - eps; be.Upload(tl, logits); double minus = Loss();
-            logits[i] = saved; be.Upload(tl, logits);
-            numeric[i] = (plus - minus) / (2 * eps);
-        }
+        var numeric = FiniteDifferences.Central(logits, tl, Loss, eps: 1e-2f);
         // Central differences have O(eps²·|f'''|) ≈ 1e-5 truncation error here, plus float32 rounding of L / eps ≈ 1e-4.
         Values.AssertClose(numeric, analytic, 1e-3, "dLogits vs finite differences");
     }

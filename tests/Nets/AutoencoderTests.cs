@@ -32,16 +32,7 @@ public class AutoencoderTests
         model.TrainStep(x, rows, 1, acc);
         var analytic = Cpu.Download(model.Parameters.Gradients);
         var p = Cpu.Download(model.Parameters.Values);
-        var numeric = new double[p.Length];
-        const float eps = 1e-3f;
-        for (int i = 0; i < p.Length; i++)
-        {
-            float saved = p[i];
-            p[i] = saved + eps; be.Upload(model.Parameters.Values, p); double plus = BatchLoss();
-            p[i] = saved - eps; be.Upload(model.Parameters.Values, p); double minus = BatchLoss();
-            p[i] = saved; be.Upload(model.Parameters.Values, p);
-            numeric[i] = (plus - minus) / (2 * eps);
-        }
+        var numeric = FiniteDifferences.Central(p, model.Parameters.Values, BatchLoss, eps: 1e-3f);
         // The loss is ~8 nats in float32 (rounding ~1e-6, i.e. ~5e-4 after dividing by 2·eps), smooth but for ReLU kinks
         // that a 1e-3 step seldom crosses: an absolute-plus-relative tolerance of 3e-3 holds with fixed seeds.
         Values.AssertClose(numeric, analytic, 3e-3, "AE parameter gradients");

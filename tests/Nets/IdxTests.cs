@@ -6,10 +6,8 @@ using Xunit;
 
 namespace GpuAe.Tests.Nets;
 
-public class IdxTests : IDisposable
+public class IdxTests : TempFolderTest
 {
-    readonly string _folder = Directory.CreateTempSubdirectory("gpuae-idx-").FullName;
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     static byte[] Header(int magic, params int[] dims)
     {
@@ -21,7 +19,7 @@ public class IdxTests : IDisposable
 
     string WriteGzip(string name, byte[] content)
     {
-        string path = Path.Combine(_folder, name);
+        string path = Path.Combine(Folder, name);
         using var gzip = new GZipStream(File.Create(path), CompressionLevel.Fastest);
         gzip.Write(content);
         return path;
@@ -38,7 +36,7 @@ public class IdxTests : IDisposable
     public void ReadsImagesScaledToUnitIntervalAndLabels()
     {
         WriteSmallSet("train");
-        var data = FashionMnist.LoadSplit(_folder, "train");
+        var data = FashionMnist.LoadSplit(Folder, "train");
         Assert.Equal(3, data.Count);
         Assert.Equal(4, data.Features);
         Assert.Equal([0f, 1f, 0.2f, 0.4f], data.Pixels.AsSpan(0, 4).ToArray());
@@ -66,7 +64,7 @@ public class IdxTests : IDisposable
     [Fact]
     public void FileThatIsNotGzipIsAClearError()
     {
-        string path = Path.Combine(_folder, "plain.gz");
+        string path = Path.Combine(Folder, "plain.gz");
         File.WriteAllBytes(path, [.. Header(Idx.ImagesMagic, 1, 1, 1), 7]);
         var e = Assert.Throws<UserError>(() => Idx.ReadImages(path));
         Assert.Contains("not a valid gzip file", e.Message);
@@ -76,14 +74,14 @@ public class IdxTests : IDisposable
     public void LabelCountThatDiffersFromImagesIsAClearError()
     {
         WriteSmallSet("train", labelCount: 4);
-        var e = Assert.Throws<UserError>(() => FashionMnist.LoadSplit(_folder, "train"));
+        var e = Assert.Throws<UserError>(() => FashionMnist.LoadSplit(Folder, "train"));
         Assert.Contains("4 labels but", e.Message);
     }
 
     [Fact]
     public void MissingFolderNamesThePathAndThePackage()
     {
-        string missing = Path.Combine(_folder, "nope");
+        string missing = Path.Combine(Folder, "nope");
         var e = Assert.Throws<UserError>(() => FashionMnist.Load(missing));
         Assert.Contains(Path.Combine(missing, "train-images-idx3-ubyte.gz"), e.Message);
         Assert.Contains("apt-get install dataset-fashion-mnist", e.Message);
