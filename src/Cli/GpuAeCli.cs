@@ -17,6 +17,7 @@ public static class GpuAeCli
         root.Subcommands.Add(TrainCommand(stdout));
         root.Subcommands.Add(DevicesCommand(stdout));
         root.Subcommands.Add(BenchCommand(stdout));
+        root.Subcommands.Add(EvalCommand(stdout));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -49,8 +50,8 @@ public static class GpuAeCli
 
     static Command TrainCommand(TextWriter stdout)
     {
-        var model = new Argument<string>("model") { Description = "ae (the dense autoencoder)" };
-        model.AcceptOnlyFromAmong("ae");
+        var model = new Argument<string>("model") { Description = "ae (the dense autoencoder) or vae (the variational autoencoder)" };
+        model.AcceptOnlyFromAmong(ModelSpec.Kinds);
         var epochs = new Option<int>("--epochs") { Description = "training epochs", DefaultValueFactory = _ => 10 };
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
         var lr = new Option<float>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3f };
@@ -60,18 +61,36 @@ public static class GpuAeCli
         var limit = new Option<int?>("--limit") { Description = "train on the first N training images only (quick runs, tests)" };
         var codeActivation = new Option<string>("--code-activation") { Description = "activation of the AE's 32-D code: relu (as the original notebook) or linear", DefaultValueFactory = _ => "relu" };
         codeActivation.AcceptOnlyFromAmong("relu", "linear");
+        var latent = new Option<int>("--latent") { Description = "VAE: latent dimensions", DefaultValueFactory = _ => 2 };
+        var beta = new Option<float>("--beta") { Description = "VAE: weight of the KL term (β-VAE)", DefaultValueFactory = _ => 1f };
+        var klWarmup = new Option<int>("--kl-warmup") { Description = "VAE: epochs over which the KL weight ramps linearly from 0 to β", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "output folder (default runs/<model>)" };
 
         var command = new Command("train", "Train a model; writes <out>/metrics.csv and <out>/model.safetensors")
-        { model, epochs, batch, lr, seed, device, data, limit, codeActivation, output };
+        { model, epochs, batch, lr, seed, device, data, limit, codeActivation, latent, beta, klWarmup, output };
         command.SetAction(r =>
         {
             var options = new TrainOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed));
-            var run = new TrainRun(r.GetValue(model)!, options, r.GetValue(device)!, r.GetValue(data), r.GetValue(limit),
-                r.GetValue(codeActivation) == "linear" ? Activation.None : Activation.Relu,
-                r.GetValue(output) ?? Path.Combine("runs", r.GetValue(model)!));
+            var spec = new ModelSpec(r.GetValue(model)!, r.GetValue(codeActivation) == "linear" ? Activation.None : Activation.Relu,
+                r.GetValue(latent), r.GetValue(beta), r.GetValue(klWarmup));
+            var run = new TrainRun(spec, options, r.GetValue(device)!, r.GetValue(data), r.GetValue(limit),
+                r.GetValue(output) ?? Path.Combine("runs", spec.Kind));
             return run.Execute(stdout);
         });
+        return command;
+    }
+
+    static Command EvalCommand(TextWriter stdout)
+    {
+        var path = new Argument<string>("checkpoint") { Description = "a model.safetensors file, or the run folder holding one" };
+        var iwaeK = new Option<int>("--iwae-k") { Description = "VAE: importance samples for the IWAE bound (0 skips it)", DefaultValueFactory = _ => 100 };
+        var batch = new Option<int>("--batch") { Description = "evaluation batch size", DefaultValueFactory = _ => 128 };
+        var seed = new Option<ulong>("--seed") { Description = "seed of the IWAE samples", DefaultValueFactory = _ => 42UL };
+        var device = DeviceOption();
+        var data = DataOption();
+        var command = new Command("eval", "Evaluate a saved model on the 10,000 test images; writes eval.json beside it") { path, iwaeK, batch, seed, device, data };
+        command.SetAction(r => new EvalRun(r.GetValue(path)!, r.GetValue(iwaeK), r.GetValue(batch), r.GetValue(seed),
+            r.GetValue(device)!, r.GetValue(data)).Execute(stdout));
         return command;
     }
 

@@ -57,8 +57,8 @@ public interface IBackend : IDisposable
     /// from the logit, rowSquaredError = Σ (sigmoid(logit) − target)², dLogits = (sigmoid(logit) − target)·gradScale.</summary>
     void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale);
 
-    /// <summary>accumulator[slot] += Σ values[0..count), summed in a fixed order so reruns are bit-identical.</summary>
-    void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot);
+    /// <summary>accumulator[slot] += scale·Σ values[0..count), summed in a fixed order so reruns are bit-identical.</summary>
+    void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f);
 
     /// <summary>Adam on a whole parameter buffer in one launch: p, g, m, v all of the same length.</summary>
     void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step);
@@ -68,4 +68,24 @@ public interface IBackend : IDisposable
 
     /// <summary>y = 1 / (1 + exp(−x)), elementwise: turns decoder logits into images.</summary>
     void Sigmoid(Tensor x, Tensor y);
+
+    // ---- the VAE: enc[rows, 2D] holds μ in columns 0..D−1 and log σ² in columns D..2D−1 ----
+
+    /// <summary>noise[i] = standard normal number i of (seed, step), from the counter-based generator.</summary>
+    void NormalNoise(Tensor noise, ulong seed, long step);
+
+    /// <summary>z[rows, D] = μ + exp(½·log σ²)·noise (log σ² clamped, see Sampling.MinLogVariance).</summary>
+    void Reparameterize(Tensor enc, Tensor noise, Tensor z, int rows, int latent);
+
+    /// <summary>denc = gradient of (decoder loss + klWeight·Σ KL / rows) with respect to enc, from dz; rowKl = KL per row.</summary>
+    void ReparameterizeBackward(Tensor enc, Tensor noise, Tensor dz, Tensor denc, Tensor rowKl, int rows, int latent, float klWeightOverRows);
+
+    /// <summary>rowKl[r] = KL(q(z|x_r) ‖ N(0, I)).</summary>
+    void KlRows(Tensor enc, Tensor rowKl, int rows, int latent);
+
+    /// <summary>logWeights[sample, r] = log p(x|z) + log p(z) − log q(z|x) for the sample in z and noise.</summary>
+    void ImportanceLogWeights(Tensor enc, Tensor noise, Tensor z, Tensor rowBce, Tensor logWeights, int sample, int rows, int latent);
+
+    /// <summary>rowBound[r] = −log mean_s exp(logWeights[s, r]).</summary>
+    void NegativeLogMeanExp(Tensor logWeights, int samples, int rows, Tensor rowBound);
 }

@@ -21,11 +21,17 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index2D, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _gemm;
     readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> _columnSums;
     readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _sigmoidBce;
-    readonly Action<Index1D, ArrayView<float>, int, ArrayView<float>, int> _accumulateSum;
+    readonly Action<Index1D, ArrayView<float>, int, ArrayView<float>, int, float> _accumulateSum;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep> _adam;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>> _gather;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>> _sigmoid;
     readonly Action<Index1D, int, ArrayView<float>, float> _fill;
+    readonly Action<Index1D, int, ArrayView<float>, ulong, ulong> _normalNoise;
+    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _reparameterize;
+    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _reparameterizeBackward;
+    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _klRows;
+    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _logWeights;
+    readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> _negativeLogMeanExp;
 
     IlgpuBackend(Context context, Accelerator accelerator)
     {
@@ -35,11 +41,17 @@ public sealed class IlgpuBackend : IBackend
         _gemm = accelerator.LoadAutoGroupedStreamKernel<Index2D, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gemm.Tiled8x8);
         _columnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(Gemm.ColumnSums);
         _sigmoidBce = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
-        _accumulateSum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int>(Loss.AccumulateSum);
+        _accumulateSum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int, float>(Loss.AccumulateSum);
         _adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep>(AdamKernels.Update);
         _gather = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>>(Rows.Gather);
         _sigmoid = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(Rows.Sigmoid);
         _fill = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, float>(Rows.Fill);
+        _normalNoise = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ulong, ulong>(Sampling.NormalNoise);
+        _reparameterize = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Sampling.Reparameterize);
+        _reparameterizeBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Sampling.ReparameterizeBackward);
+        _klRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Sampling.KlRows);
+        _logWeights = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Iwae.LogWeights);
+        _negativeLogMeanExp = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(Iwae.NegativeLogMeanExp);
     }
 
     public string DeviceName => _accelerator.AcceleratorType switch
@@ -175,8 +187,8 @@ public sealed class IlgpuBackend : IBackend
     public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale) =>
         _sigmoidBce(rows, View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), cols, gradScale);
 
-    public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot) =>
-        _accumulateSum(1, View(values), count, View(accumulator), slot);
+    public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f) =>
+        _accumulateSum(1, View(values), count, View(accumulator), slot, scale);
 
     public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step)
     {
@@ -195,6 +207,26 @@ public sealed class IlgpuBackend : IBackend
         int threads = Threads(y.Length);
         _sigmoid(threads, threads, View(x), View(y));
     }
+
+    public void NormalNoise(Tensor noise, ulong seed, long step)
+    {
+        int threads = Threads(noise.Length);
+        _normalNoise(threads, threads, View(noise), seed, (ulong)step);
+    }
+
+    public void Reparameterize(Tensor enc, Tensor noise, Tensor z, int rows, int latent) =>
+        _reparameterize(rows * latent, View(enc), View(noise), View(z), latent);
+
+    public void ReparameterizeBackward(Tensor enc, Tensor noise, Tensor dz, Tensor denc, Tensor rowKl, int rows, int latent, float klWeightOverRows) =>
+        _reparameterizeBackward(rows, View(enc), View(noise), View(dz), View(denc), View(rowKl), latent, klWeightOverRows);
+
+    public void KlRows(Tensor enc, Tensor rowKl, int rows, int latent) => _klRows(rows, View(enc), View(rowKl), latent);
+
+    public void ImportanceLogWeights(Tensor enc, Tensor noise, Tensor z, Tensor rowBce, Tensor logWeights, int sample, int rows, int latent) =>
+        _logWeights(rows, View(enc), View(noise), View(z), View(rowBce), View(logWeights), sample, rows, latent);
+
+    public void NegativeLogMeanExp(Tensor logWeights, int samples, int rows, Tensor rowBound) =>
+        _negativeLogMeanExp(rows, View(logWeights), samples, rows, View(rowBound));
 
     public void Dispose()
     {

@@ -31,12 +31,12 @@ public static class Loss
         rowSquaredError[row] = squaredError;
     }
 
-    /// <summary>A single thread adds values[0..count) to accumulator[slot] in index order: the per-batch sums are at most
-    /// a few hundred values, and a fixed order makes every rerun bit-identical (no atomics).</summary>
-    public static void AccumulateSum(Index1D _, ArrayView<float> values, int count, ArrayView<float> accumulator, int slot)
+    /// <summary>A single thread adds scale·Σ values[0..count) to accumulator[slot], summing in index order: the per-batch
+    /// sums are at most a few hundred values, and a fixed order makes every rerun bit-identical (no atomics).</summary>
+    public static void AccumulateSum(Index1D _, ArrayView<float> values, int count, ArrayView<float> accumulator, int slot, float scale)
     {
         float sum = 0f;
         for (int i = 0; i < count; i++) sum += values[i];
-        accumulator[slot] += sum;
+        accumulator[slot] += scale * sum;
     }
 }

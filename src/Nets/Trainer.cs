@@ -21,8 +21,9 @@ public sealed class Trainer
     readonly IBackend _backend;
     readonly IModel _model;
     readonly TrainOptions _options;
-    readonly int _trainCount, _testCount;
-    readonly Tensor _trainImages, _testImages, _batch, _accumulator;
+    readonly int _trainCount;
+    readonly Evaluator _evaluator;
+    readonly Tensor _trainImages, _batch, _accumulator;
     readonly IndexTensor _order;
 
     public long Step { get; private set; }
@@ -34,19 +35,11 @@ public sealed class Trainer
         _model = model;
         _options = options;
         _trainCount = train.Count;
-        _testCount = test.Count;
-        _trainImages = Upload(train);
-        _testImages = Upload(test);
+        _trainImages = DeviceImages.Upload(backend, train).Images;
+        _evaluator = new Evaluator(backend, model, DeviceImages.Upload(backend, test), options.Batch);
         _batch = backend.Allocate(options.Batch * model.Features);
         _order = backend.AllocateIndices(train.Count);
         _accumulator = backend.Allocate((int)Slot.Count);
-    }
-
-    Tensor Upload(Dataset data)
-    {
-        var tensor = _backend.Allocate(data.Count * data.Features);
-        _backend.Upload(tensor, data.Pixels);
-        return tensor;
     }
 
     /// <summary>The row order of epoch <paramref name="epoch"/>: Fisher–Yates driven by (seed, epoch), the same everywhere.</summary>
@@ -85,17 +78,5 @@ public sealed class Trainer
     }
 
     /// <summary>BCE, KL and MSE over the whole test set.</summary>
-    public EvalMetrics Evaluate()
-    {
-        _backend.Fill(_accumulator, 0f);
-        for (int start = 0; start < _testCount; start += _options.Batch)
-        {
-            int rows = Math.Min(_options.Batch, _testCount - start);
-            _model.Evaluate(_testImages.Slice(start * _model.Features, rows * _model.Features), rows, _accumulator);
-        }
-        var sums = new float[(int)Slot.Count];
-        _backend.Download(_accumulator, sums);
-        double bce = sums[(int)Slot.Bce] / _testCount, kl = sums[(int)Slot.Kl] / _testCount;
-        return new EvalMetrics(bce + kl, bce, kl, sums[(int)Slot.SquaredError] / ((double)_testCount * _model.Features));
-    }
+    public EvalMetrics Evaluate() => _evaluator.Run();
 }

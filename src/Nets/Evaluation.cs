@@ -1,0 +1,52 @@
+using GpuAe.Kernels;
+
+namespace GpuAe.Nets;
+
+/// <summary>Images resident on the device, [Count, Features].</summary>
+public sealed record DeviceImages(Tensor Images, int Count, int Features)
+{
+    public static DeviceImages Upload(IBackend backend, Dataset data)
+    {
+        var tensor = backend.Allocate(data.Count * data.Features);
+        backend.Upload(tensor, data.Pixels);
+        return new DeviceImages(tensor, data.Count, data.Features);
+    }
+
+    public Tensor Rows(int start, int rows) => Images.Slice(start * Features, rows * Features);
+}
+
+/// <summary>Test-set evaluation in batches on the device, with one read-back at the end. Its buffers are allocated once.</summary>
+public sealed class Evaluator(IBackend backend, IModel model, DeviceImages test, int batch)
+{
+    readonly Tensor _accumulator = backend.Allocate((int)Slot.Count);
+
+    public EvalMetrics Run()
+    {
+        backend.Fill(_accumulator, 0f);
+        for (int start = 0; start < test.Count; start += batch)
+        {
+            int rows = Math.Min(batch, test.Count - start);
+            model.Evaluate(test.Rows(start, rows), rows, _accumulator);
+        }
+        var sums = new float[(int)Slot.Count];
+        backend.Download(_accumulator, sums);
+        double bce = sums[(int)Slot.Bce] / test.Count, kl = sums[(int)Slot.Kl] / test.Count;
+        return new EvalMetrics(bce + kl, bce, kl, sums[(int)Slot.SquaredError] / ((double)test.Count * test.Features));
+    }
+
+    /// <summary>The k-sample importance-weighted bound on the BCE objective, in nats per image, over the test set.</summary>
+    public double ImportanceWeightedBound(int samples, ulong seed)
+    {
+        if (model is not VariationalAutoencoder vae) throw new UserError($"the IWAE bound needs a VAE, not a '{model.Kind}' model");
+        var accumulator = backend.Allocate(1);
+        var logWeights = backend.Allocate(samples * batch);
+        for (int start = 0; start < test.Count; start += batch)
+        {
+            int rows = Math.Min(batch, test.Count - start);
+            vae.ImportanceWeightedBound(test.Rows(start, rows), rows, samples, seed, logWeights, accumulator, 0);
+        }
+        var sum = new float[1];
+        backend.Download(accumulator, sum);
+        return sum[0] / test.Count;
+    }
+}
