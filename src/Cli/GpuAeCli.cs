@@ -1,6 +1,7 @@
 using System.CommandLine;
 using GpuAe.Kernels;
 using GpuAe.Nets;
+using GpuAe.Nets.Report;
 
 namespace GpuAe.Cli;
 
@@ -18,6 +19,7 @@ public static class GpuAeCli
         root.Subcommands.Add(DevicesCommand(stdout));
         root.Subcommands.Add(BenchCommand(stdout));
         root.Subcommands.Add(EvalCommand(stdout));
+        root.Subcommands.Add(ReportCommand(stdout, args));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -91,6 +93,38 @@ public static class GpuAeCli
         var command = new Command("eval", "Evaluate a saved model on the 10,000 test images; writes eval.json beside it") { path, iwaeK, batch, seed, device, data };
         command.SetAction(r => new EvalRun(r.GetValue(path)!, r.GetValue(iwaeK), r.GetValue(batch), r.GetValue(seed),
             r.GetValue(device)!, r.GetValue(data)).Execute(stdout));
+        return command;
+    }
+
+    static Command ReportCommand(TextWriter stdout, string[] args)
+    {
+        var aeEpochs = new Option<int>("--ae-epochs") { Description = "AE training epochs (the notebook's budget)", DefaultValueFactory = _ => 10 };
+        var vaeEpochs = new Option<int>("--vae-epochs") { Description = "VAE training epochs (the notebook's budget)", DefaultValueFactory = _ => 50 };
+        var batch = new Option<int>("--batch") { Description = "batch size for both models", DefaultValueFactory = _ => 128 };
+        var seed = new Option<ulong>("--seed") { Description = "seed for weights, shuffling, noise and samples", DefaultValueFactory = _ => 42UL };
+        var limit = new Option<int?>("--limit") { Description = "train on the first N training images only (quick runs, tests)" };
+        var output = new Option<string>("--out") { Description = "report folder", DefaultValueFactory = _ => "reports" };
+        var fromRuns = new Option<string[]>("--from-runs") { Description = "use finished runs (one AE, one VAE folder) instead of training", AllowMultipleArgumentsPerToken = true };
+        var iwaeK = new Option<int>("--iwae-k") { Description = "importance samples for the VAE's IWAE bound", DefaultValueFactory = _ => 100 };
+        var manifoldN = new Option<int>("--manifold-n") { Description = "the latent manifold is an n×n grid", DefaultValueFactory = _ => 15 };
+        var manifoldP = new Option<double[]>("--manifold-p") { Description = "lowest and highest probability of the manifold's normal quantiles", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [0.05, 0.95] };
+        var device = DeviceOption();
+        var data = DataOption();
+        var command = new Command("report", "Train (or load) the AE and the VAE, evaluate both, write figures, metrics and REPORT.md")
+        { aeEpochs, vaeEpochs, batch, seed, limit, output, fromRuns, iwaeK, manifoldN, manifoldP, device, data };
+        command.SetAction(r =>
+        {
+            var p = r.GetValue(manifoldP)!;
+            if (p.Length != 2) throw new UserError($"--manifold-p takes two probabilities, low and high (got {p.Length})");
+            var options = new ReportOptions(r.GetValue(aeEpochs), r.GetValue(vaeEpochs), r.GetValue(batch), r.GetValue(seed), r.GetValue(output)!,
+                r.GetValue(fromRuns), r.GetValue(iwaeK), r.GetValue(manifoldN), p[0], p[1], "gpuae " + string.Join(" ", args));
+            ReportBuilder.Validate(options);
+            if (options.Batch < 1) throw new UserError($"--batch must be at least 1 (got {options.Batch})");
+            var (train, test) = Data.Load(r.GetValue(data), r.GetValue(limit));
+            using var backend = Backends.Open(r.GetValue(device)!);
+            ReportBuilder.Build(backend, train, test, options, stdout);
+            return 0;
+        });
         return command;
     }
 

@@ -84,6 +84,21 @@ public sealed class Autoencoder : IModel
         _backend.AccumulateSum(_rowSquaredError, rows, accumulator, (int)Slot.SquaredError);
     }
 
+    public int LatentSize => CodeSize;
+
+    public void Encode(Tensor x, int rows, Tensor latent)
+    {
+        _enc0.Forward(_backend, x, _hidden1, rows);
+        _enc2.Forward(_backend, _hidden1, latent, rows);
+    }
+
+    public void Decode(Tensor latent, int rows, Tensor images)
+    {
+        _dec0.Forward(_backend, latent, _hidden2, rows);
+        _dec2.Forward(_backend, _hidden2, _logits, rows);
+        _backend.Sigmoid(_logits.Slice(0, rows * Features), images.Slice(0, rows * Features));
+    }
+
     public void Reconstruct(Tensor x, int rows, Tensor output)
     {
         Forward(x, rows);

@@ -28,4 +28,13 @@ public interface IModel
 
     /// <summary>Reconstructions in [0,1] of x[rows, Features] into output[rows, Features].</summary>
     void Reconstruct(Tensor x, int rows, Tensor output);
+
+    /// <summary>Width of the latent the model encodes to: the AE's code, the VAE's μ.</summary>
+    int LatentSize { get; }
+
+    /// <summary>latent[rows, LatentSize] of x[rows, Features]: the AE's code, the VAE's μ.</summary>
+    void Encode(Tensor x, int rows, Tensor latent);
+
+    /// <summary>images[rows, Features] in [0,1] decoded from latent[rows, LatentSize].</summary>
+    void Decode(Tensor latent, int rows, Tensor images);
 }

@@ -19,4 +19,21 @@ public static class MetricsCsv
         m.TestMse.ToString("R", CultureInfo.InvariantCulture));
 
     public static void Append(string path, EpochMetrics m) => File.AppendAllText(path, Format(m) + "\n");
+
+    /// <summary>Reads a metrics.csv written by <see cref="Append"/> (for reports made from finished runs).</summary>
+    public static List<EpochMetrics> Read(string path)
+    {
+        if (!File.Exists(path)) throw new GpuAe.Kernels.UserError($"metrics file not found: {path}");
+        var lines = File.ReadAllLines(path);
+        if (lines.Length == 0 || lines[0] != Header) throw new GpuAe.Kernels.UserError($"{path} does not start with the header '{Header}'");
+        var result = new List<EpochMetrics>();
+        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
+        {
+            var f = line.Split(',');
+            double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
+            if (f.Length != 7) throw new GpuAe.Kernels.UserError($"{path}: line '{line}' does not have 7 fields");
+            result.Add(new EpochMetrics(int.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6)));
+        }
+        return result;
+    }
 }

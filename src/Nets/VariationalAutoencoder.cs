@@ -115,10 +115,24 @@ public sealed class VariationalAutoencoder : IModel
 
     public void Reconstruct(Tensor x, int rows, Tensor output)
     {
+        Encode(x, rows, _z);
+        Decode(_z, rows, output);
+    }
+
+    public int LatentSize => Latent;
+
+    /// <summary>μ of q(z|x): the reparameterisation with zero noise copies it out of the encoder's [μ, log σ²] rows.</summary>
+    public void Encode(Tensor x, int rows, Tensor latent)
+    {
         Encode(x, rows);
-        _backend.Reparameterize(_enc, _zeroNoise, _z, rows, Latent);
-        DecodeAndScore(x, rows);
-        _backend.Sigmoid(_logits.Slice(0, rows * Features), output.Slice(0, rows * Features));
+        _backend.Reparameterize(_enc, _zeroNoise, latent, rows, Latent);
+    }
+
+    public void Decode(Tensor latent, int rows, Tensor images)
+    {
+        _dec0.Forward(_backend, latent, _hidden2, rows);
+        _dec2.Forward(_backend, _hidden2, _logits, rows);
+        _backend.Sigmoid(_logits.Slice(0, rows * Features), images.Slice(0, rows * Features));
     }
 
     /// <summary>Adds Σ_rows of the k-sample IWAE bound to accumulator[slot]. Sample s uses noise (seed, stream s), so

@@ -1,0 +1,32 @@
+using GpuAe.Kernels;
+
+namespace GpuAe.Nets;
+
+/// <summary>Runs a trained model over many images or codes in batches and brings the results to the host (reports).</summary>
+public static class Inference
+{
+    /// <summary>Applies <paramref name="run"/> (input batch → output batch) to input[count, inWidth], giving output[count, outWidth].</summary>
+    static float[] Batched(IBackend backend, float[] input, int count, int inWidth, int outWidth, int batch, Action<Tensor, int, Tensor> run)
+    {
+        var deviceIn = backend.Allocate(batch * inWidth);
+        var deviceOut = backend.Allocate(batch * outWidth);
+        var output = new float[(long)count * outWidth];
+        for (int start = 0; start < count; start += batch)
+        {
+            int rows = Math.Min(batch, count - start);
+            backend.Upload(deviceIn, input.AsSpan(start * inWidth, rows * inWidth));
+            run(deviceIn, rows, deviceOut);
+            backend.Download(deviceOut.Slice(0, rows * outWidth), output.AsSpan(start * outWidth, rows * outWidth));
+        }
+        return output;
+    }
+
+    public static float[] Reconstruct(IBackend backend, IModel model, float[] images, int count) =>
+        Batched(backend, images, count, model.Features, model.Features, model.MaxRows, model.Reconstruct);
+
+    public static float[] Encode(IBackend backend, IModel model, float[] images, int count) =>
+        Batched(backend, images, count, model.Features, model.LatentSize, model.MaxRows, model.Encode);
+
+    public static float[] Decode(IBackend backend, IModel model, float[] latents, int count) =>
+        Batched(backend, latents, count, model.LatentSize, model.Features, model.MaxRows, model.Decode);
+}
