@@ -1,0 +1,100 @@
+using GpuAe.Nets.Report;
+using Xunit;
+
+namespace GpuAe.Tests.Report;
+
+public class ImageMetricsTests
+{
+    [Fact]
+    public void MseAndPsnrMatchHandValues()
+    {
+        float[] a = [0f, 0.5f, 1f, 0.2f];
+        float[] b = [0.1f, 0.5f, 0.8f, 0.2f];
+        // MSE = (0.01 + 0 + 0.04 + 0) / 4 = 0.0125; PSNR = 10·log₁₀(1/0.0125) = 19.0309 dB
+        Assert.Equal(0.0125, ImageMetrics.Mse(a, b), 7);
+        Assert.Equal(19.0309, ImageMetrics.Psnr(a, b), 4);
+        Assert.Equal(ImageMetrics.MaxPsnr, ImageMetrics.Psnr(a, a));
+    }
+
+    [Fact]
+    public void SsimOfAnImageWithItselfIsOne()
+    {
+        var x = Values.Uniform01(28 * 28, 81);
+        Assert.Equal(1.0, ImageMetrics.Ssim(x, x, 28, 28), 10);
+    }
+
+    [Fact]
+    public void SsimOfConstantImagesMatchesHandValue()
+    {
+        // σ = 0 everywhere: SSIM = (2·0.2·0.6 + C1)·C2 / ((0.2² + 0.6² + C1)·C2) = 0.2401 / 0.4001 = 0.600099975
+        var x = Enumerable.Repeat(0.2f, 28 * 28).ToArray();
+        var y = Enumerable.Repeat(0.6f, 28 * 28).ToArray();
+        Assert.Equal(0.600099975, ImageMetrics.Ssim(x, y, 28, 28), 6);
+    }
+
+    [Fact]
+    public void SsimOfACheckerboardAndItsNegativeMatchesHandValue()
+    {
+        // One 7×7 window. x: checkerboard with 25 ones, y = 1 − x (24 ones).
+        // μx = 25/49, μy = 24/49, σx² = σy² = (25/49)(24/49) = 0.249896, σxy = −0.249896 (y = 1 − x):
+        // SSIM = (2μxμy + C1)(2σxy + C2) / ((μx² + μy² + C1)(σx² + σy² + C2)) = −0.995575493
+        var x = new float[49]; var y = new float[49];
+        for (int i = 0; i < 49; i++) { x[i] = (i / 7 + i % 7) % 2 == 0 ? 1f : 0f; y[i] = 1 - x[i]; }
+        Assert.Equal(-0.995575493, ImageMetrics.Ssim(x, y, 7, 7), 6);
+    }
+
+    [Fact]
+    public void NormalQuantilesMatchReferenceValues()
+    {
+        // Reference quantiles of the standard normal (scipy.stats.norm.ppf). Acklam's approximation promises a relative
+        // error below 1.15e-9, i.e. below 4e-9 absolute for |z| ≤ 3.1: tolerance 5e-9.
+        const double tolerance = 5e-9;
+        Assert.Equal(1.959963985, NormalQuantile.Inverse(0.975), tolerance);
+        Assert.Equal(-1.644853627, NormalQuantile.Inverse(0.05), tolerance);
+        Assert.Equal(-3.090232306, NormalQuantile.Inverse(0.001), tolerance);
+        Assert.Equal(0.0, NormalQuantile.Inverse(0.5), 12);
+        var grid = NormalQuantile.Grid(15);
+        Assert.Equal(15, grid.Length);
+        Assert.Equal(-1.644853627, grid[0], tolerance);
+        Assert.Equal(1.644853627, grid[14], tolerance);
+        Assert.Equal(NormalQuantile.Inverse(0.05 + 0.9 * 3 / 14), grid[3], 12); // linspace(0.05, 0.95, 15)[3]
+        Assert.True(grid.Zip(grid.Skip(1)).All(p => p.First < p.Second));
+    }
+
+    [Fact]
+    public void PcaFindsTheDominantDirection()
+    {
+        // Points along (3, 4)/5 with small noise in 3-D: the first component's projection is the position on the line.
+        var random = new Random(5);
+        const int n = 200;
+        var data = new float[n * 3]; var t = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            t[i] = random.NextDouble() * 10 - 5;
+            data[3 * i] = (float)(0.6 * t[i] + 0.01 * random.NextDouble());
+            data[3 * i + 1] = (float)(0.8 * t[i] + 0.01 * random.NextDouble());
+            data[3 * i + 2] = (float)(0.01 * random.NextDouble());
+        }
+        var (xs, _) = LatentAnalysis.Pca2(data, n, 3);
+        double meanT = t.Average();
+        // The noise (≤ 0.01 per coordinate) moves a projection by at most ~0.02.
+        for (int i = 0; i < n; i++) Assert.Equal(t[i] - meanT, xs[i], 0.03);
+    }
+
+    [Fact]
+    public void KnnAccuracyIsOneForSeparatedClustersAndLowForShuffledLabels()
+    {
+        var random = new Random(6);
+        const int n = 300;
+        var data = new float[n * 2]; var labels = new byte[n];
+        for (int i = 0; i < n; i++)
+        {
+            labels[i] = (byte)(i % 3);
+            data[2 * i] = labels[i] * 10 + (float)random.NextDouble();
+            data[2 * i + 1] = (float)random.NextDouble();
+        }
+        Assert.Equal(1.0, LatentAnalysis.KnnAccuracy(data, labels, n, 2));
+        var shuffled = labels.OrderBy(_ => random.Next()).ToArray();
+        Assert.InRange(LatentAnalysis.KnnAccuracy(data, shuffled, n, 2), 0, 0.6);
+    }
+}
