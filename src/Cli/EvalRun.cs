@@ -17,7 +17,7 @@ public sealed record EvalRun(string Path, int IwaeSamples, int Batch, ulong Seed
         var test = FashionMnist.LoadSplit(FashionMnist.ResolveFolder(DataFolder), "t10k");
 
         using var backend = Backends.Open(Device);
-        var model = Models.Load(backend, checkpoint, Batch);
+        var (model, _) = Models.Load(backend, checkpoint, Batch);
         var evaluator = new Evaluator(backend, model, DeviceImages.Upload(backend, test), Batch);
         var m = evaluator.Run();
         var results = new Dictionary<string, object>

@@ -67,16 +67,22 @@ public static class GpuAeCli
         var beta = new Option<float>("--beta") { Description = "VAE: weight of the KL term (β-VAE)", DefaultValueFactory = _ => 1f };
         var klWarmup = new Option<int>("--kl-warmup") { Description = "VAE: epochs over which the KL weight ramps linearly from 0 to β", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "output folder (default runs/<model>)" };
+        var resume = new Option<string?>("--resume") { Description = "continue the run whose checkpoint is in this folder (its flags are reused; --epochs may extend it)" };
+        var quiet = new Option<bool>("--quiet") { Description = "print nothing but errors" };
+        var json = new Option<bool>("--json") { Description = "print one JSON record per epoch" };
 
-        var command = new Command("train", "Train a model; writes <out>/metrics.csv and <out>/model.safetensors")
-        { model, epochs, batch, lr, seed, device, data, limit, codeActivation, latent, beta, klWarmup, output };
+        var command = new Command("train", "Train a model; writes <out>/metrics.csv after every epoch and <out>/model.safetensors (a checkpoint)")
+        { model, epochs, batch, lr, seed, device, data, limit, codeActivation, latent, beta, klWarmup, output, resume, quiet, json };
         command.SetAction(r =>
         {
             var options = new TrainOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed));
             var spec = new ModelSpec(r.GetValue(model)!, r.GetValue(codeActivation) == "linear" ? Activation.None : Activation.Relu,
                 r.GetValue(latent), r.GetValue(beta), r.GetValue(klWarmup));
+            string? resumeFolder = r.GetValue(resume);
             var run = new TrainRun(spec, options, r.GetValue(device)!, r.GetValue(data), r.GetValue(limit),
-                r.GetValue(output) ?? Path.Combine("runs", spec.Kind));
+                r.GetValue(output) ?? resumeFolder ?? Path.Combine("runs", spec.Kind), resumeFolder,
+                r.GetResult(epochs) is { Implicit: false } ? r.GetValue(epochs) : null, r.GetValue(quiet), r.GetValue(json));
+            if (resumeFolder is not null) CheckResumedKind(resumeFolder, spec.Kind);
             return run.Execute(stdout);
         });
         return command;
@@ -126,6 +132,14 @@ public static class GpuAeCli
             return 0;
         });
         return command;
+    }
+
+    static void CheckResumedKind(string folder, string kind)
+    {
+        string path = Path.Combine(folder, Checkpoint.FileName);
+        if (!File.Exists(path)) throw new UserError($"--resume: no checkpoint {path}; train without --resume first");
+        string found = Checkpoint.Get(SafeTensors.Read(path).Metadata, "model", path);
+        if (found != kind) throw new UserError($"--resume: {path} holds a '{found}' model, not '{kind}': use `gpuae train {found} --resume {folder}`");
     }
 
     static Command DevicesCommand(TextWriter stdout)

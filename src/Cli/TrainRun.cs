@@ -2,16 +2,30 @@ using GpuAe.Nets;
 
 namespace GpuAe.Cli;
 
-/// <summary>`gpuae train`: validates the flags, loads the data, trains, writes metrics.csv and the weights.</summary>
-public sealed record TrainRun(ModelSpec Spec, TrainOptions Options, string Device, string? DataFolder, int? Limit, string OutputFolder)
+/// <summary>`gpuae train`: validates the flags, loads the data, trains (or resumes), writes metrics.csv and checkpoints.
+/// Ctrl-C finishes the step in progress, writes a checkpoint and exits; --resume continues from it.</summary>
+public sealed record TrainRun(ModelSpec Spec, TrainOptions Options, string Device, string? DataFolder, int? Limit, string OutputFolder,
+    string? ResumeFolder = null, int? EpochsGiven = null, bool Quiet = false, bool Json = false)
 {
     public int Execute(TextWriter stdout)
     {
         TrainingSession.Validate(Spec, Options);
         var (train, test) = Data.Load(DataFolder, Limit);
-        TrainingSession.PrepareOutput(OutputFolder);
-        using var backend = Backends.Open(Device);
-        TrainingSession.Run(backend, Spec, Options, train, test, OutputFolder, stdout);
-        return 0;
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCtrlC = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        Console.CancelKeyPress += onCtrlC;
+        try
+        {
+            if (ResumeFolder is null) TrainingSession.PrepareOutput(OutputFolder);
+            using var backend = Backends.Open(Device);
+            ProgressBarReporter.Run(stdout, Quiet, Json, train.Count, reporter => ResumeFolder is null
+                ? TrainingSession.Run(backend, Spec, Options, train, test, OutputFolder, reporter, cancel.Token)
+                : TrainingSession.Resume(backend, ResumeFolder, EpochsGiven, train, test, reporter, cancel.Token));
+            return cancel.IsCancellationRequested ? 130 : 0; // 130: the shell's code for "stopped by Ctrl-C"
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCtrlC;
+        }
     }
 }

@@ -40,6 +40,7 @@ public interface IBackend : IDisposable
     void Upload(Tensor destination, ReadOnlySpan<float> source);
     void Upload(IndexTensor destination, ReadOnlySpan<int> source);
     void Download(Tensor source, Span<float> destination);
+    void Download(IndexTensor source, Span<int> destination);
     void Fill(Tensor destination, float value);
     void Synchronize();
 
@@ -59,6 +60,10 @@ public interface IBackend : IDisposable
 
     /// <summary>accumulator[slot] += scale·Σ values[0..count), summed in a fixed order so reruns are bit-identical.</summary>
     void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f);
+
+    /// <summary>If values[slot] is NaN or ±∞ and flag[0] is still 0, sets flag[0] = step: the trainer learns at which
+    /// step the loss went bad without reading it back every step.</summary>
+    void FlagNonFinite(Tensor values, int slot, IndexTensor flag, long step);
 
     /// <summary>Adam on a whole parameter buffer in one launch: p, g, m, v all of the same length.</summary>
     void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step);

@@ -26,6 +26,7 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>> _gather;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>> _sigmoid;
     readonly Action<Index1D, int, ArrayView<float>, float> _fill;
+    readonly Action<Index1D, ArrayView<float>, int, ArrayView<int>, int> _flagNonFinite;
     readonly Action<Index1D, int, ArrayView<float>, ulong, ulong> _normalNoise;
     readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _reparameterize;
     readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _reparameterizeBackward;
@@ -46,6 +47,7 @@ public sealed class IlgpuBackend : IBackend
         _gather = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>>(Rows.Gather);
         _sigmoid = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(Rows.Sigmoid);
         _fill = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, float>(Rows.Fill);
+        _flagNonFinite = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<int>, int>(Loss.FlagNonFinite);
         _normalNoise = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ulong, ulong>(Sampling.NormalNoise);
         _reparameterize = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Sampling.Reparameterize);
         _reparameterizeBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Sampling.ReparameterizeBackward);
@@ -147,6 +149,11 @@ public sealed class IlgpuBackend : IBackend
     public void Upload(Tensor destination, ReadOnlySpan<float> source) => View(destination).SubView(0, source.Length).CopyFromCPU(source);
     public void Upload(IndexTensor destination, ReadOnlySpan<int> source) => View(destination).SubView(0, source.Length).CopyFromCPU(source);
     public void Download(Tensor source, Span<float> destination) => View(source).SubView(0, destination.Length).CopyToCPU(destination);
+    public void Download(IndexTensor source, Span<int> destination) => View(source).SubView(0, destination.Length).CopyToCPU(destination);
+
+    public void FlagNonFinite(Tensor values, int slot, IndexTensor flag, long step) =>
+        _flagNonFinite(1, View(values), slot, View(flag), (int)Math.Min(step, int.MaxValue));
+
     public void Fill(Tensor destination, float value)
     {
         int threads = Threads(destination.Length);

@@ -39,4 +39,12 @@ public static class Loss
         for (int i = 0; i < count; i++) sum += values[i];
         accumulator[slot] += scale * sum;
     }
+
+    /// <summary>Single thread: records the first step at which values[slot] (a running loss sum) stopped being finite.
+    /// NaN and ∞ both propagate through the running sum, so checking the sum catches a bad batch loss.</summary>
+    public static void FlagNonFinite(Index1D _, ArrayView<float> values, int slot, ArrayView<int> flag, int step)
+    {
+        float v = values[slot];
+        if ((XMath.IsNaN(v) || XMath.IsInfinity(v)) && flag[0] == 0) flag[0] = step;
+    }
 }

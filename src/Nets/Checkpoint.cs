@@ -1,37 +1,68 @@
+using System.Globalization;
 using GpuAe.Kernels;
 
 namespace GpuAe.Nets;
 
-/// <summary>A model's weights as a safetensors file with PyTorch's state-dict names and [out, in] layout.</summary>
+/// <summary>
+/// A training checkpoint in the safetensors format: the weights under PyTorch's state-dict names and [out, in]
+/// layout (so `load_state_dict` takes them), Adam's moments under `adam.m.` and `adam.v.`, and in `__metadata__`
+/// the model's config, the hyper-parameters and the position of the run (epoch, step; the generators are
+/// counter-based, so (seed, step, epoch) is their whole state). Written atomically: a crash mid-write leaves the
+/// previous checkpoint in place.
+/// </summary>
 public static class Checkpoint
 {
     public const string FileName = "model.safetensors";
+    public const string FirstMomentPrefix = "adam.m.", SecondMomentPrefix = "adam.v.";
 
-    public static void Save(string path, IBackend backend, IModel model, IReadOnlyDictionary<string, string> extraMetadata)
+    public static void Save(string path, IBackend backend, IModel model, IReadOnlyDictionary<string, string> metadata)
     {
-        var values = new float[model.Parameters.Count];
-        backend.Download(model.Parameters.Values, values);
-        var tensors = model.Parameters.Entries.Select(p => (p.Name, p.Shape, values.AsSpan(p.Offset, p.Length).ToArray()));
-        var metadata = new Dictionary<string, string>(model.Config);
-        foreach (var (k, v) in extraMetadata) metadata[k] = v;
-        SafeTensors.Write(path, tensors, metadata);
+        var p = model.Parameters;
+        var values = new float[p.Count]; var m = new float[p.Count]; var v = new float[p.Count];
+        backend.Download(p.Values, values);
+        backend.Download(p.FirstMoment, m);
+        backend.Download(p.SecondMoment, v);
+        IEnumerable<(string, int[], float[])> Named(string prefix, float[] all) =>
+            p.Entries.Select(e => (prefix + e.Name, e.Shape, all.AsSpan(e.Offset, e.Length).ToArray()));
+        var header = new Dictionary<string, string>(model.Config);
+        foreach (var (k, val) in metadata) header[k] = val;
+        SafeTensors.Write(path, Named("", values).Concat(Named(FirstMomentPrefix, m)).Concat(Named(SecondMomentPrefix, v)), header);
     }
 
-    /// <summary>Loads weights saved by <see cref="Save"/> into a model of the same architecture.</summary>
-    public static void LoadWeights(string path, IBackend backend, IModel model)
+    /// <summary>Loads the weights (and Adam's moments when <paramref name="withMoments"/>) of a checkpoint written by
+    /// <see cref="Save"/> into a model of the same architecture; returns the checkpoint's metadata.</summary>
+    public static IReadOnlyDictionary<string, string> Load(string path, IBackend backend, IModel model, bool withMoments = false)
     {
         var contents = SafeTensors.Read(path);
         if (contents.Metadata.TryGetValue("model", out var kind) && kind != model.Kind)
             throw new UserError($"{path} holds a '{kind}' model, not '{model.Kind}'");
-        var values = new float[model.Parameters.Count];
-        foreach (var p in model.Parameters.Entries)
+        var p = model.Parameters;
+        float[] Gather(string prefix)
         {
-            if (!contents.Tensors.TryGetValue(p.Name, out var t))
-                throw new UserError($"{path} has no tensor '{p.Name}': it was not written by this model");
-            if (!t.Shape.SequenceEqual(p.Shape))
-                throw new UserError($"{path}: tensor '{p.Name}' has shape [{string.Join(",", t.Shape)}], the model needs [{string.Join(",", p.Shape)}]");
-            t.Data.CopyTo(values, p.Offset);
+            var all = new float[p.Count];
+            foreach (var e in p.Entries)
+            {
+                if (!contents.Tensors.TryGetValue(prefix + e.Name, out var t))
+                    throw new UserError($"{path} has no tensor '{prefix + e.Name}': it was not written by this model");
+                if (!t.Shape.SequenceEqual(e.Shape))
+                    throw new UserError($"{path}: tensor '{prefix + e.Name}' has shape [{string.Join(",", t.Shape)}], the model needs [{string.Join(",", e.Shape)}]");
+                t.Data.CopyTo(all, e.Offset);
+            }
+            return all;
         }
-        backend.Upload(model.Parameters.Values, values);
+        backend.Upload(p.Values, Gather(""));
+        if (withMoments)
+        {
+            backend.Upload(p.FirstMoment, Gather(FirstMomentPrefix));
+            backend.Upload(p.SecondMoment, Gather(SecondMomentPrefix));
+        }
+        return contents.Metadata;
     }
+
+    public static string Get(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
+        metadata.TryGetValue(key, out var v) ? v : throw new UserError($"{path} lacks '{key}' in its metadata: it was not written by gpuae");
+
+    public static long GetLong(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
+        long.TryParse(Get(metadata, key, path), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v
+            : throw new UserError($"{path}: metadata '{key}' is not a number");
 }

@@ -18,20 +18,29 @@ public static class Models
         _ => throw new UserError($"unknown model '{spec.Kind}': use {string.Join(" or ", ModelSpec.Kinds)}"),
     };
 
-    /// <summary>Rebuilds the architecture a checkpoint's metadata describes and loads its weights.</summary>
-    public static IModel Load(IBackend backend, string checkpointPath, int batch)
+    /// <summary>The model spec a checkpoint's metadata describes.</summary>
+    public static ModelSpec SpecOf(IReadOnlyDictionary<string, string> metadata, string path)
     {
-        var metadata = SafeTensors.Read(checkpointPath).Metadata;
-        string Get(string key) => metadata.TryGetValue(key, out var v) ? v
-            : throw new UserError($"{checkpointPath} lacks '{key}' in its metadata: it was not written by gpuae");
-        IModel model = Get("model") switch
+        string kind = Checkpoint.Get(metadata, "model", path);
+        return kind switch
         {
-            "ae" => new Autoencoder(backend, batch, Get("code_activation") == "linear" ? Activation.None : Activation.Relu),
-            "vae" => new VariationalAutoencoder(backend, batch, int.Parse(Get("latent"), CultureInfo.InvariantCulture),
-                float.Parse(Get("beta"), CultureInfo.InvariantCulture)),
-            var other => throw new UserError($"{checkpointPath} holds an unknown model kind '{other}'"),
+            "ae" => new ModelSpec("ae", Checkpoint.Get(metadata, "code_activation", path) == "linear" ? Activation.None : Activation.Relu),
+            "vae" => new ModelSpec("vae", Latent: (int)Checkpoint.GetLong(metadata, "latent", path),
+                Beta: float.Parse(Checkpoint.Get(metadata, "beta", path), CultureInfo.InvariantCulture)),
+            _ => throw new UserError($"{path} holds an unknown model kind '{kind}'"),
         };
-        Checkpoint.LoadWeights(checkpointPath, backend, model);
-        return model;
+    }
+
+    /// <summary>Rebuilds the architecture a checkpoint describes and loads its weights (and Adam's moments when asked).</summary>
+    public static (IModel Model, IReadOnlyDictionary<string, string> Metadata) Load(IBackend backend, string path, int batch, bool withMoments = false)
+    {
+        var metadata = SafeTensors.Read(path).Metadata;
+        var spec = SpecOf(metadata, path);
+        IModel model = spec.Kind == "ae"
+            ? new Autoencoder(backend, batch, spec.CodeActivation)
+            : new VariationalAutoencoder(backend, batch, spec.Latent, spec.Beta, Checkpoint.GetLong(metadata, "warmup_steps", path))
+              { Seed = (ulong)Checkpoint.GetLong(metadata, "seed", path) };
+        Checkpoint.Load(path, backend, model, withMoments);
+        return (model, metadata);
     }
 }

@@ -11,22 +11,38 @@ public sealed record EpochMetrics(int Epoch, double Seconds, double TrainLoss, d
 /// <summary>Test-set numbers: BCE summed over pixels and KL, per image; MSE per pixel.</summary>
 public sealed record EvalMetrics(double Loss, double Bce, double Kl, double Mse);
 
+/// <summary>Where a run stands inside an epoch: the next row of the shuffled order and the loss summed so far.
+/// Saved with an interrupted run's checkpoint so that resuming repeats nothing and skips nothing.</summary>
+public sealed record EpochPosition(int Epoch, int NextRow, float LossSum);
+
+/// <summary>What the trainer tells a progress display, every <see cref="Trainer.ProgressInterval"/> steps.</summary>
+public sealed record StepProgress(int Epoch, int RowsDone, int Rows, long Step, double RunningLoss, double StepsPerSecond);
+
+/// <summary>The loss became NaN or infinite: training stops and nothing more is saved.</summary>
+public sealed class TrainingDiverged(long step) : Exception($"the loss became NaN or infinite at step {step}")
+{
+    public long Step { get; } = step;
+}
+
 /// <summary>
 /// The one training loop both models share. The datasets stay resident on the device; each epoch uploads one
 /// shuffled row order, assembles batches on the device and runs a fixed sequence of launches per step into
-/// buffers allocated once. The only read-back is the loss sums, once per epoch.
+/// buffers allocated once. The host reads back only a few numbers every <see cref="ProgressInterval"/> steps (the
+/// running loss and the NaN flag) and at the end of the epoch.
 /// </summary>
 public sealed class Trainer
 {
+    public const int ProgressInterval = 20;
+
     readonly IBackend _backend;
     readonly IModel _model;
     readonly TrainOptions _options;
     readonly int _trainCount;
     readonly Evaluator _evaluator;
     readonly Tensor _trainImages, _batch, _accumulator;
-    readonly IndexTensor _order;
+    readonly IndexTensor _order, _nonFiniteStep;
 
-    public long Step { get; private set; }
+    public long Step { get; set; }
 
     public Trainer(IBackend backend, IModel model, Dataset train, Dataset test, TrainOptions options)
     {
@@ -39,8 +55,11 @@ public sealed class Trainer
         _evaluator = new Evaluator(backend, model, DeviceImages.Upload(backend, test), options.Batch);
         _batch = backend.Allocate(options.Batch * model.Features);
         _order = backend.AllocateIndices(train.Count);
+        _nonFiniteStep = backend.AllocateIndices(1);
         _accumulator = backend.Allocate((int)Slot.Count);
     }
+
+    public int TrainCount => _trainCount;
 
     /// <summary>The row order of epoch <paramref name="epoch"/>: Fisher–Yates driven by (seed, epoch), the same everywhere.</summary>
     public static int[] ShuffledOrder(int count, ulong seed, int epoch)
@@ -56,25 +75,58 @@ public sealed class Trainer
     }
 
     /// <summary>Trains one epoch (1-based number), then evaluates on the test set.</summary>
-    public EpochMetrics RunEpoch(int epoch)
+    public EpochMetrics RunEpoch(int epoch) => RunEpoch(new EpochPosition(epoch, 0, 0f), null, CancellationToken.None).Completed!;
+
+    /// <summary>Trains from <paramref name="from"/> to the end of its epoch and evaluates, returning the epoch's metrics;
+    /// or, when <paramref name="cancel"/> fires, stops after the step in progress and returns where it stopped.
+    /// Throws <see cref="TrainingDiverged"/> when the loss stops being finite.</summary>
+    public (EpochMetrics? Completed, EpochPosition? Interrupted) RunEpoch(EpochPosition from, Action<StepProgress>? progress, CancellationToken cancel)
     {
-        _backend.Upload(_order, ShuffledOrder(_trainCount, _options.Seed, epoch));
+        _backend.Upload(_order, ShuffledOrder(_trainCount, _options.Seed, from.Epoch));
         _backend.Fill(_accumulator, 0f);
+        _backend.Upload(_accumulator.Slice((int)Slot.TrainLoss, 1), [from.LossSum]);
+        var sums = new float[(int)Slot.Count];
+        var flag = new int[1];
         var clock = Stopwatch.StartNew();
-        for (int start = 0; start < _trainCount; start += _options.Batch)
+        int stepsThisCall = 0;
+        for (int start = from.NextRow; start < _trainCount; start += _options.Batch)
         {
+            if (cancel.IsCancellationRequested)
+            {
+                _backend.Download(_accumulator, sums);
+                return (null, new EpochPosition(from.Epoch, start, sums[(int)Slot.TrainLoss]));
+            }
             int rows = Math.Min(_options.Batch, _trainCount - start); // the last batch may be short, as in Keras
             Step++;
+            stepsThisCall++;
             _backend.GatherRows(_trainImages, _order, start, rows, _model.Features, _batch);
             _model.TrainStep(_batch, rows, Step, _accumulator);
+            _backend.FlagNonFinite(_accumulator, (int)Slot.TrainLoss, _nonFiniteStep, Step);
             var p = _model.Parameters;
             _backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(Step, _options.LearningRate));
+            if (stepsThisCall % ProgressInterval == 0)
+            {
+                CheckFinite(flag);
+                if (progress is not null)
+                {
+                    _backend.Download(_accumulator, sums);
+                    int done = start + rows;
+                    progress(new StepProgress(from.Epoch, done, _trainCount, Step, sums[(int)Slot.TrainLoss] / (double)done,
+                        stepsThisCall / clock.Elapsed.TotalSeconds));
+                }
+            }
         }
-        var sums = new float[(int)Slot.Count];
         _backend.Download(_accumulator, sums); // waits for the epoch's last launch
         double seconds = clock.Elapsed.TotalSeconds;
+        CheckFinite(flag);
         var test = Evaluate();
-        return new EpochMetrics(epoch, seconds, sums[(int)Slot.TrainLoss] / _trainCount, test.Loss, test.Bce, test.Kl, test.Mse);
+        return (new EpochMetrics(from.Epoch, seconds, sums[(int)Slot.TrainLoss] / _trainCount, test.Loss, test.Bce, test.Kl, test.Mse), null);
+    }
+
+    void CheckFinite(int[] flag)
+    {
+        _backend.Download(_nonFiniteStep, flag);
+        if (flag[0] != 0) throw new TrainingDiverged(flag[0]);
     }
 
     /// <summary>BCE, KL and MSE over the whole test set.</summary>

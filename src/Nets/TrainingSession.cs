@@ -3,8 +3,34 @@ using GpuAe.Kernels;
 
 namespace GpuAe.Nets;
 
-/// <summary>A whole training run as `gpuae train` and `gpuae report` do it: validate, train epoch by epoch,
-/// append metrics.csv after each epoch, save the weights at the end.</summary>
+/// <summary>Where training output goes: the CLI shows lines, a progress bar, JSON or nothing.</summary>
+public interface ITrainingReporter
+{
+    void Message(string text);
+    void Progress(StepProgress progress);
+    void EpochDone(string model, int epochs, EpochMetrics metrics);
+}
+
+/// <summary>One line per epoch, as CI logs and pipes want it.</summary>
+public sealed class LineReporter(TextWriter output) : ITrainingReporter
+{
+    public void Message(string text) => output.WriteLine(text);
+    public void Progress(StepProgress progress) { }
+    public void EpochDone(string model, int epochs, EpochMetrics m) => output.WriteLine(FormatEpoch(model, epochs, m));
+
+    public static string FormatEpoch(string model, int epochs, EpochMetrics m)
+    {
+        string kl = model == "vae" ? string.Create(CultureInfo.InvariantCulture, $" (BCE {m.TestBce:F3} + KL {m.TestKl:F3})") : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{model} epoch {m.Epoch,3}/{epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F3}  test loss {m.TestLoss,8:F3}{kl}  test MSE {m.TestMse:F5}");
+    }
+}
+
+/// <summary>
+/// A whole training run as `gpuae train` and `gpuae report` do it: train epoch by epoch, append metrics.csv and
+/// write a checkpoint (atomically) after each epoch; resume from such a checkpoint; stop cleanly on cancellation
+/// (checkpoint mid-epoch) or divergence (nothing saved over the last good checkpoint).
+/// </summary>
 public static class TrainingSession
 {
     public static void Validate(ModelSpec spec, TrainOptions options)
@@ -34,38 +60,104 @@ public static class TrainingSession
         }
     }
 
+    /// <summary>Trains a new model into <paramref name="outputFolder"/>.</summary>
     public static (IModel Model, List<EpochMetrics> Epochs) Run(IBackend backend, ModelSpec spec, TrainOptions options,
-        Dataset train, Dataset test, string outputFolder, TextWriter log)
+        Dataset train, Dataset test, string outputFolder, TextWriter log) =>
+        Run(backend, spec, options, train, test, outputFolder, new LineReporter(log), CancellationToken.None);
+
+    public static (IModel Model, List<EpochMetrics> Epochs) Run(IBackend backend, ModelSpec spec, TrainOptions options,
+        Dataset train, Dataset test, string outputFolder, ITrainingReporter reporter, CancellationToken cancel)
     {
         Validate(spec, options);
         if (options.Batch > train.Count) throw new UserError($"--batch {options.Batch} is larger than the {train.Count} training images");
         PrepareOutput(outputFolder);
-        var model = Models.Create(backend, spec, options.Batch, stepsPerEpoch: (train.Count + options.Batch - 1) / options.Batch);
+        var model = Models.Create(backend, spec, options.Batch, StepsPerEpoch(train.Count, options.Batch));
         model.Initialise(options.Seed);
-        var trainer = new Trainer(backend, model, train, test, options);
-        log.WriteLine($"gpuae: training {spec.Kind} on {backend.DeviceName}: {train.Count} images, batch {options.Batch}, lr {options.LearningRate}, seed {options.Seed}");
+        MetricsCsv.Start(Path.Combine(outputFolder, "metrics.csv"));
+        return Continue(backend, model, spec.Kind, options, train, test, outputFolder, new EpochPosition(1, 0, 0f), 0, [], reporter, cancel);
+    }
 
-        string metricsPath = Path.Combine(outputFolder, "metrics.csv");
+    /// <summary>Continues the run whose checkpoint is in <paramref name="folder"/>, up to <paramref name="epochs"/> epochs
+    /// in all (default: the number it was started with). The result is the same as an uninterrupted run's.</summary>
+    public static (IModel Model, List<EpochMetrics> Epochs) Resume(IBackend backend, string folder, int? epochs,
+        Dataset train, Dataset test, ITrainingReporter reporter, CancellationToken cancel)
+    {
+        string path = Path.Combine(folder, Checkpoint.FileName);
+        if (!File.Exists(path)) throw new UserError($"--resume: no checkpoint {path}; train without --resume first");
+        var metadata = SafeTensors.Read(path).Metadata;
+        int batch = (int)Checkpoint.GetLong(metadata, "batch", path);
+        var options = new TrainOptions(epochs ?? (int)Checkpoint.GetLong(metadata, "epochs", path), batch,
+            float.Parse(Checkpoint.Get(metadata, "lr", path), CultureInfo.InvariantCulture), (ulong)Checkpoint.GetLong(metadata, "seed", path));
+        long trainImages = Checkpoint.GetLong(metadata, "train_images", path);
+        if (trainImages != train.Count)
+            throw new UserError($"{path} was trained on {trainImages} images but {train.Count} are loaded: pass the same --limit as the original run");
+        Validate(Models.SpecOf(metadata, path), options);
+        var (model, _) = Models.Load(backend, path, batch, withMoments: true);
+        int completed = (int)Checkpoint.GetLong(metadata, "epoch", path);
+        var position = metadata.TryGetValue("next_row", out var nextRow)
+            ? new EpochPosition(completed + 1, int.Parse(nextRow, CultureInfo.InvariantCulture), float.Parse(metadata["loss_sum"], CultureInfo.InvariantCulture))
+            : new EpochPosition(completed + 1, 0, 0f);
+        string metricsPath = Path.Combine(folder, "metrics.csv");
+        // Keep the epochs the checkpoint holds; drop any line written after it (a kill between the two writes).
+        var history = MetricsCsv.Read(metricsPath).Where(m => m.Epoch <= completed).ToList();
         MetricsCsv.Start(metricsPath);
-        var epochs = new List<EpochMetrics>();
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        foreach (var m in history) MetricsCsv.Append(metricsPath, m);
+        reporter.Message($"gpuae: resuming {model.Kind} from {path} at epoch {position.Epoch}, step {Checkpoint.GetLong(metadata, "step", path)}");
+        return Continue(backend, model, model.Kind, options, train, test, folder, position, Checkpoint.GetLong(metadata, "step", path), history, reporter, cancel);
+    }
+
+    static int StepsPerEpoch(int count, int batch) => (count + batch - 1) / batch;
+
+    static (IModel, List<EpochMetrics>) Continue(IBackend backend, IModel model, string kind, TrainOptions options, Dataset train, Dataset test,
+        string folder, EpochPosition position, long step, List<EpochMetrics> history, ITrainingReporter reporter, CancellationToken cancel)
+    {
+        var trainer = new Trainer(backend, model, train, test, options) { Step = step };
+        string metricsPath = Path.Combine(folder, "metrics.csv"), checkpoint = Path.Combine(folder, Checkpoint.FileName);
+        reporter.Message($"gpuae: training {kind} on {backend.DeviceName}: {train.Count} images, batch {options.Batch}, lr {options.LearningRate}, seed {options.Seed}");
+        while (position.Epoch <= options.Epochs)
         {
-            var m = trainer.RunEpoch(epoch);
-            epochs.Add(m);
-            MetricsCsv.Append(metricsPath, m);
-            string kl = spec.Kind == "vae" ? string.Create(CultureInfo.InvariantCulture, $" (BCE {m.TestBce:F3} + KL {m.TestKl:F3})") : "";
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{spec.Kind} epoch {m.Epoch,3}/{options.Epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F3}  test loss {m.TestLoss,8:F3}{kl}  test MSE {m.TestMse:F5}"));
+            EpochMetrics? done;
+            EpochPosition? stopped;
+            try
+            {
+                (done, stopped) = trainer.RunEpoch(position, reporter.Progress, cancel);
+            }
+            catch (TrainingDiverged e)
+            {
+                string kept = File.Exists(checkpoint) ? $"the last good checkpoint, {checkpoint}, is intact" : "no checkpoint had been written yet";
+                throw new UserError($"training stopped: the loss became NaN or infinite at step {e.Step} (epoch {position.Epoch}); {kept}. Try a smaller --lr");
+            }
+            if (stopped is not null)
+            {
+                Save(backend, model, options, train.Count, trainer.Step, stopped, checkpoint);
+                reporter.Message($"gpuae: interrupted at step {trainer.Step} (epoch {stopped.Epoch}, row {stopped.NextRow}); wrote {checkpoint}. Continue with --resume {folder}");
+                return (model, history);
+            }
+            history.Add(done!);
+            MetricsCsv.Append(metricsPath, done!);
+            Save(backend, model, options, train.Count, trainer.Step, new EpochPosition(done!.Epoch + 1, 0, 0f), checkpoint);
+            reporter.EpochDone(kind, options.Epochs, done);
+            position = new EpochPosition(done.Epoch + 1, 0, 0f);
         }
+        reporter.Message($"gpuae: wrote {metricsPath} and {checkpoint}");
+        return (model, history);
+    }
+
+    /// <summary>Writes the checkpoint for a run about to start <paramref name="next"/>: "epoch" is the last completed
+    /// epoch, and a run stopped inside an epoch also records its row and partial loss sum.</summary>
+    static void Save(IBackend backend, IModel model, TrainOptions options, int trainCount, long step, EpochPosition next, string path)
+    {
         var metadata = new Dictionary<string, string>
         {
             ["epochs"] = $"{options.Epochs}", ["batch"] = $"{options.Batch}", ["seed"] = $"{options.Seed}",
             ["lr"] = options.LearningRate.ToString("R", CultureInfo.InvariantCulture), ["device"] = backend.DeviceName,
-            ["train_images"] = $"{train.Count}",
+            ["train_images"] = $"{trainCount}", ["epoch"] = $"{next.Epoch - 1}", ["step"] = $"{step}", ["format"] = "pt",
         };
-        string checkpoint = Path.Combine(outputFolder, Checkpoint.FileName);
-        Checkpoint.Save(checkpoint, backend, model, metadata);
-        log.WriteLine($"gpuae: wrote {metricsPath} and {checkpoint}");
-        return (model, epochs);
+        if (next.NextRow > 0)
+        {
+            metadata["next_row"] = $"{next.NextRow}";
+            metadata["loss_sum"] = next.LossSum.ToString("R", CultureInfo.InvariantCulture);
+        }
+        Checkpoint.Save(path, backend, model, metadata);
     }
 }

@@ -80,4 +80,51 @@ public class CliTests : TempFolderTest
         Assert.Equal(0, exit);
         Assert.Contains("cpu     usable", output);
     }
+
+    [Fact]
+    public void AbsurdLearningRateStopsAtTheStepTheLossBecomesNaNAndKeepsTheGoodCheckpoint()
+    {
+        var ok = Run("train", "ae", "--epochs", "1", "--limit", "256", "--out", Folder);
+        Assert.Equal(0, ok.Exit);
+        var good = File.ReadAllBytes(Path.Combine(Folder, "model.safetensors"));
+        var result = Run("train", "ae", "--epochs", "1", "--limit", "256", "--lr", "1e30", "--out", Folder);
+        AssertUserError(result, "the loss became NaN or infinite at step ");
+        Assert.Contains("is intact", result.Err);
+        Assert.Equal(good, File.ReadAllBytes(Path.Combine(Folder, "model.safetensors")));
+    }
+
+    [Fact]
+    public void JsonPrintsOneRecordPerEpoch()
+    {
+        var (exit, output, error) = Run("train", "vae", "--epochs", "2", "--limit", "256", "--json", "--out", Folder);
+        Assert.True(exit == 0, error);
+        var lines = output.Trim().Split('\n');
+        Assert.Equal(2, lines.Length);
+        using var record = System.Text.Json.JsonDocument.Parse(lines[1]);
+        Assert.Equal(2, record.RootElement.GetProperty("epoch").GetInt32());
+        Assert.True(record.RootElement.GetProperty("test_kl").GetDouble() > 0);
+        Assert.Equal("", Run("train", "ae", "--epochs", "1", "--limit", "256", "--quiet", "--out", Folder).Out);
+    }
+
+    [Fact]
+    public void ResumeContinuesAndChecksTheModelKind()
+    {
+        Assert.Equal(0, Run("train", "ae", "--epochs", "1", "--limit", "256", "--out", Folder).Exit);
+        AssertUserError(Run("train", "vae", "--resume", Folder), "holds a 'ae' model, not 'vae'");
+        var resumed = Run("train", "ae", "--resume", Folder, "--epochs", "2", "--limit", "256");
+        Assert.True(resumed.Exit == 0, resumed.Err);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(Folder, "metrics.csv")).Length);
+        AssertUserError(Run("train", "ae", "--resume", Folder, "--epochs", "3"), "pass the same --limit");
+        AssertUserError(Run("train", "ae", "--resume", Path.Combine(Folder, "nothing")), "no checkpoint");
+    }
+
+    [Fact]
+    public void CorruptCheckpointAndUnwritableOutputAreOneLineErrors()
+    {
+        File.WriteAllText(Path.Combine(Folder, "model.safetensors"), "garbage");
+        AssertUserError(Run("eval", Folder), "not a readable safetensors checkpoint");
+        File.WriteAllText(Path.Combine(Folder, "a-file"), "");
+        AssertUserError(Run("train", "ae", "--epochs", "1", "--limit", "256", "--out", Path.Combine(Folder, "a-file", "run")), "cannot write to output folder");
+        AssertUserError(Run("train", "vae", "--beta", "-1", "--out", Folder), "--beta must be 0 or more");
+    }
 }

@@ -77,7 +77,7 @@ public static class ReportBuilder
                 if (!File.Exists(checkpoint)) throw new UserError($"--from-runs: no {Checkpoint.FileName} in {run}");
                 if (SafeTensors.Read(checkpoint).Metadata.GetValueOrDefault("model") != kind) continue;
                 log.WriteLine($"gpuae: using the {kind} run in {run}");
-                return (Models.Load(backend, checkpoint, o.Batch), MetricsCsv.Read(Path.Combine(run, "metrics.csv")));
+                return (Models.Load(backend, checkpoint, o.Batch).Model, MetricsCsv.Read(Path.Combine(run, "metrics.csv")));
             }
             throw new UserError($"--from-runs: none of {string.Join(", ", runs)} holds a '{kind}' model; pass one AE run and one VAE run");
         }

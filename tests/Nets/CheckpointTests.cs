@@ -1,0 +1,112 @@
+using GpuAe.Kernels;
+using GpuAe.Nets;
+using Xunit;
+
+namespace GpuAe.Tests.Nets;
+
+/// <summary>Checkpoints: round trip, atomic writes, and resuming to the same result as an uninterrupted run.</summary>
+public class CheckpointTests : TempFolderTest
+{
+    sealed class Recorder(Action<StepProgress>? onProgress = null) : ITrainingReporter
+    {
+        public readonly List<string> Messages = [];
+        public void Message(string text) => Messages.Add(text);
+        public void Progress(StepProgress progress) => onProgress?.Invoke(progress);
+        public void EpochDone(string model, int epochs, EpochMetrics metrics) { }
+    }
+
+    static readonly Dataset Train = RealData.Train.Take(640);
+    static readonly Dataset Test = RealData.Test.Take(256);
+
+    static EpochMetrics[] WithoutSeconds(IEnumerable<EpochMetrics> epochs) => epochs.Select(e => e with { Seconds = 0 }).ToArray();
+
+    static Dictionary<string, float[]> Tensors(string folder) =>
+        SafeTensors.Read(Path.Combine(folder, Checkpoint.FileName)).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.Data);
+
+    [Fact]
+    public void RoundTripRestoresWeightsMomentsAndMetadata()
+    {
+        var be = Cpu.Backend;
+        var (model, _) = TrainingSession.Run(be, new ModelSpec("vae", Latent: 3, Beta: 0.5f), new TrainOptions(1, 64, 1e-3f, 9), Train, Test, Folder, new Recorder(), default);
+        var (loaded, metadata) = Models.Load(be, Path.Combine(Folder, Checkpoint.FileName), 64, withMoments: true);
+        Assert.Equal(Cpu.Download(model.Parameters.Values), Cpu.Download(loaded.Parameters.Values));
+        Assert.Equal(Cpu.Download(model.Parameters.FirstMoment), Cpu.Download(loaded.Parameters.FirstMoment));
+        Assert.Equal(Cpu.Download(model.Parameters.SecondMoment), Cpu.Download(loaded.Parameters.SecondMoment));
+        Assert.Equal("vae", metadata["model"]);
+        Assert.Equal("3", metadata["latent"]);
+        Assert.Equal("0.5", metadata["beta"]);
+        Assert.Equal("1", metadata["epoch"]);
+        Assert.Equal("10", metadata["step"]); // 640 / 64
+        Assert.Equal("9", metadata["seed"]);
+        Assert.Contains("adam.m.encoder.0.weight", Tensors(Folder).Keys);
+    }
+
+    [Theory]
+    [InlineData("ae")]
+    [InlineData("vae")]
+    public void ResumingAfterAnEpochGivesTheUninterruptedResult(string kind)
+    {
+        var be = Cpu.Backend;
+        string whole = Path.Combine(Folder, "whole"), parts = Path.Combine(Folder, "parts");
+        var (_, expected) = TrainingSession.Run(be, new ModelSpec(kind), new TrainOptions(2, 64, 1e-3f, 5), Train, Test, whole, new Recorder(), default);
+        TrainingSession.Run(be, new ModelSpec(kind), new TrainOptions(1, 64, 1e-3f, 5), Train, Test, parts, new Recorder(), default);
+        var (_, resumed) = TrainingSession.Resume(be, parts, 2, Train, Test, new Recorder(), default);
+        Assert.Equal(WithoutSeconds(expected), WithoutSeconds(resumed));
+        Assert.Equal(Tensors(whole), Tensors(parts));
+        Assert.Equal(WithoutSeconds(MetricsCsv.Read(Path.Combine(whole, "metrics.csv"))), WithoutSeconds(MetricsCsv.Read(Path.Combine(parts, "metrics.csv"))));
+    }
+
+    [Fact]
+    public void ResumingFromAnInterruptionMidEpochGivesTheUninterruptedResult()
+    {
+        var be = Cpu.Backend;
+        string whole = Path.Combine(Folder, "whole"), parts = Path.Combine(Folder, "parts");
+        var options = new TrainOptions(2, 16, 1e-3f, 6); // 40 steps an epoch
+        var (_, expected) = TrainingSession.Run(be, new ModelSpec("vae"), options, Train, Test, whole, new Recorder(), default);
+
+        using var stop = new CancellationTokenSource();
+        var interrupted = new Recorder(p => { if (p.Step == 60) stop.Cancel(); }); // as Ctrl-C during step 60, mid-epoch 2
+        var (_, beforeStop) = TrainingSession.Run(be, new ModelSpec("vae"), options, Train, Test, parts, interrupted, stop.Token);
+        Assert.Single(beforeStop); // epoch 1 finished, epoch 2 stopped after its 20th step
+        Assert.Contains(interrupted.Messages, m => m.Contains("interrupted at step 60"));
+        var metadata = SafeTensors.Read(Path.Combine(parts, Checkpoint.FileName)).Metadata;
+        Assert.Equal("320", metadata["next_row"]);
+
+        var (_, resumed) = TrainingSession.Resume(be, parts, null, Train, Test, new Recorder(), default);
+        Assert.Equal(WithoutSeconds(expected), WithoutSeconds(resumed));
+        Assert.Equal(Tensors(whole), Tensors(parts));
+    }
+
+    [Fact]
+    public void AFailedWriteNeverReplacesTheGoodCheckpoint()
+    {
+        string path = Path.Combine(Folder, Checkpoint.FileName);
+        var meta = new Dictionary<string, string> { ["model"] = "ae" };
+        SafeTensors.Write(path, [("a", [2], [1f, 2f])], meta);
+        var good = File.ReadAllBytes(path);
+        IEnumerable<(string, int[], float[])> Failing()
+        {
+            yield return ("a", [2], [3f, 4f]);
+            throw new IOException("disk full (simulated)");
+        }
+        Assert.Throws<IOException>(() => SafeTensors.Write(path, Failing(), meta));
+        Assert.Equal(good, File.ReadAllBytes(path));
+        Assert.Equal([1f, 2f], SafeTensors.Read(path).Tensors["a"].Data);
+    }
+
+    [Fact]
+    public void TruncatedOrForeignCheckpointsAreClearErrors()
+    {
+        string path = Path.Combine(Folder, Checkpoint.FileName);
+        SafeTensors.Write(path, [("encoder.0.weight", [2, 2], [1f, 2f, 3f, 4f])], new Dictionary<string, string> { ["model"] = "ae" });
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..^5]);
+        Assert.Contains("not a readable safetensors checkpoint", Assert.Throws<UserError>(() => SafeTensors.Read(path)).Message);
+        File.WriteAllBytes(path, [1, 2, 3]);
+        Assert.Contains("truncated or corrupt", Assert.Throws<UserError>(() => SafeTensors.Read(path)).Message);
+        File.WriteAllBytes(path, bytes);
+        var model = new Autoencoder(Cpu.Backend, 4);
+        Assert.Contains("has shape [2,2], the model needs [256,784]", Assert.Throws<UserError>(() => Checkpoint.Load(path, Cpu.Backend, model)).Message);
+        Assert.Contains("holds a 'ae' model, not 'vae'", Assert.Throws<UserError>(() => Checkpoint.Load(path, Cpu.Backend, new VariationalAutoencoder(Cpu.Backend, 4))).Message);
+    }
+}
