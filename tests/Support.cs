@@ -1,4 +1,5 @@
 using GpuAe.Kernels;
+using GpuAe.Simd;
 using Xunit;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)] // one CPU accelerator, used by one test at a time
@@ -8,20 +9,42 @@ namespace GpuAe.Tests;
 /// <summary>One ILGPU CPU accelerator for the whole run: compiling the kernels once saves seconds per test.</summary>
 public static class Cpu
 {
-    static readonly Lazy<IBackend> Shared = new(() => IlgpuBackend.Open("cpu"));
-    public static IBackend Backend => Shared.Value;
+    public static IBackend Backend => TestBackends.Get("cpu");
+    public static Tensor Upload(float[] values) => Backend.Up(values);
+    public static float[] Download(Tensor t) => Backend.Down(t);
+}
 
-    public static Tensor Upload(float[] values)
+/// <summary>Every implementation of the kernel interface the tests hold to the same references: ILGPU's CPU
+/// accelerator (the path CUDA and OpenCL share) and the SIMD host backend on each of its vector paths, forced.</summary>
+public static class TestBackends
+{
+    static readonly Dictionary<string, Lazy<IBackend>> Backends = new()
     {
-        var t = Backend.Allocate(values.Length);
-        Backend.Upload(t, values);
+        ["cpu"] = new(() => IlgpuBackend.Open("cpu")),
+        ["simd512"] = new(() => new SimdBackend(VectorPath.Vector512)),
+        ["simd256"] = new(() => new SimdBackend(VectorPath.Vector256)),
+        ["scalar"] = new(() => new SimdBackend(VectorPath.Scalar)),
+    };
+
+    public static IEnumerable<string> Names => Backends.Keys;
+    public static IBackend Get(string name) => Backends[name].Value;
+    public static TheoryData<string> All => [.. Names];
+
+    /// <summary>Every backend name crossed with every row of <paramref name="rows"/>.</summary>
+    public static IEnumerable<object[]> Cross(params object[][] rows) =>
+        from name in Names from row in rows select (object[])[name, .. row];
+
+    public static Tensor Up(this IBackend backend, float[] values)
+    {
+        var t = backend.Allocate(values.Length);
+        backend.Upload(t, values);
         return t;
     }
 
-    public static float[] Download(Tensor t)
+    public static float[] Down(this IBackend backend, Tensor t)
     {
         var values = new float[t.Length];
-        Backend.Download(t, values);
+        backend.Download(t, values);
         return values;
     }
 }
@@ -60,15 +83,17 @@ public static class Values
 /// <summary>Central differences of a scalar loss with respect to every element of a tensor kept in sync with a host copy.</summary>
 public static class FiniteDifferences
 {
-    public static double[] Central(float[] host, Tensor device, Func<double> loss, float eps)
+    public static double[] Central(float[] host, Tensor device, Func<double> loss, float eps) => Central(Cpu.Backend, host, device, loss, eps);
+
+    public static double[] Central(IBackend backend, float[] host, Tensor device, Func<double> loss, float eps)
     {
         var numeric = new double[host.Length];
         for (int i = 0; i < host.Length; i++)
         {
             float saved = host[i];
-            host[i] = saved + eps; Cpu.Backend.Upload(device, host); double plus = loss();
-            host[i] = saved - eps; Cpu.Backend.Upload(device, host); double minus = loss();
-            host[i] = saved; Cpu.Backend.Upload(device, host);
+            host[i] = saved + eps; backend.Upload(device, host); double plus = loss();
+            host[i] = saved - eps; backend.Upload(device, host); double minus = loss();
+            host[i] = saved; backend.Upload(device, host);
             numeric[i] = (plus - minus) / (2 * eps);
         }
         return numeric;

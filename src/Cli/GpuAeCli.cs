@@ -41,7 +41,7 @@ public static class GpuAeCli
 
     static Option<string> DeviceOption() => new("--device")
     {
-        Description = "auto (CUDA, then a usable OpenCL device, then the CPU accelerator), cpu, cuda or opencl",
+        Description = "auto (CUDA, then a usable OpenCL device, then simd), cpu (ILGPU's CPU accelerator), cuda, opencl or simd (the host SIMD backend)",
         DefaultValueFactory = _ => "auto",
     };
 

@@ -5,31 +5,31 @@ namespace GpuAe.Tests.Kernels;
 
 public class AdamTests
 {
-    [Fact]
-    public void FirstStepMatchesHandComputedValues()
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void FirstStepMatchesHandComputedValues(string backend)
     {
+        var be = TestBackends.Get(backend);
         // p=1, g=0.5, lr=0.1, β₁=0.9, β₂=0.999, ε=1e-7, t=1, m=v=0:
         // m = 0.05, v = 0.00025, m̂ = 0.5, v̂ = 0.25, p = 1 − 0.1·0.5/(0.5 + 1e-7) = 0.90000002
         // g=−2: m = −0.2, v = 0.004, m̂ = −2, v̂ = 4, p = 0 + 0.1·2/(2 + 1e-7) = 0.09999999
-        var be = Cpu.Backend;
-        var p = Cpu.Upload([1f, 0f]); var g = Cpu.Upload([0.5f, -2f]); var m = be.Allocate(2); var v = be.Allocate(2);
+        var p = be.Up([1f, 0f]); var g = be.Up([0.5f, -2f]); var m = be.Allocate(2); var v = be.Allocate(2);
         be.Adam(p, g, m, v, AdamStep.At(1, 0.1f));
         // 1 − 0.9f is 0.10000002 and 1 − 0.999f is 0.00099998713 in float32: tolerances are a few float32 rounding steps of those.
-        Assert.Equal(0.05f, Cpu.Download(m)[0], 1e-6f);
-        Assert.Equal(-0.2f, Cpu.Download(m)[1], 1e-6f);
-        Assert.Equal(0.00025f, Cpu.Download(v)[0], 1e-8f);
-        Assert.Equal(0.004f, Cpu.Download(v)[1], 1e-7f);
-        Assert.Equal(0.90000002f, Cpu.Download(p)[0], 1e-7f);
-        Assert.Equal(0.09999999f, Cpu.Download(p)[1], 1e-7f);
+        Assert.Equal(0.05f, be.Down(m)[0], 1e-6f);
+        Assert.Equal(-0.2f, be.Down(m)[1], 1e-6f);
+        Assert.Equal(0.00025f, be.Down(v)[0], 1e-8f);
+        Assert.Equal(0.004f, be.Down(v)[1], 1e-7f);
+        Assert.Equal(0.90000002f, be.Down(p)[0], 1e-7f);
+        Assert.Equal(0.09999999f, be.Down(p)[1], 1e-7f);
     }
 
-    [Fact]
-    public void ManyStepsMatchTheFormulaOnEveryElement()
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void ManyStepsMatchTheFormulaOnEveryElement(string backend)
     {
+        var be = TestBackends.Get(backend);
         const int n = 1000; // more elements than the CPU accelerator has threads: exercises the grid-stride loop
-        var be = Cpu.Backend;
         var p0 = Values.Random(n, 31); var g = Values.Random(n, 32);
-        var p = Cpu.Upload(p0); var tg = Cpu.Upload(g); var m = be.Allocate(n); var v = be.Allocate(n);
+        var p = be.Up(p0); var tg = be.Up(g); var m = be.Allocate(n); var v = be.Allocate(n);
         var pr = p0.Select(x => (double)x).ToArray(); var mr = new double[n]; var vr = new double[n];
         for (int t = 1; t <= 3; t++)
         {
@@ -41,6 +41,6 @@ public class AdamTests
                 pr[i] -= 1e-2 * (mr[i] / (1 - Math.Pow(0.9, t))) / (Math.Sqrt(vr[i] / (1 - Math.Pow(0.999, t))) + 1e-7);
             }
         }
-        Values.AssertClose(pr, Cpu.Download(p), 1e-6, "parameters after 3 steps");
+        Values.AssertClose(pr, be.Down(p), 1e-6, "parameters after 3 steps");
     }
 }

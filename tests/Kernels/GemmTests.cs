@@ -52,71 +52,76 @@ public class GemmTests
     }
 
     // Shapes: not multiples of the 8×8 tile, exactly one tile, a single row, and the AE's widest layer on a small batch.
-    public static TheoryData<int, int, int> Shapes => new() { { 13, 19, 11 }, { 8, 8, 8 }, { 1, 5, 3 }, { 37, 50, 9 }, { 5, 784, 256 } };
+    // On every backend: shapes that are not multiples of the 8×8 ILGPU tile or of the 4-row × 2-vector SIMD tile,
+    // exactly one tile, a single row, and the AE's widest layer on a small batch.
+    public static IEnumerable<object[]> Shapes => TestBackends.Cross([13, 19, 11], [8, 8, 8], [1, 5, 3], [37, 50, 9], [5, 784, 256], [6, 40, 33]);
 
     // float32 sums of up to 784 terms of size ~1 against a double reference: 1e-5 relative is ~100 ulps of headroom.
     const double Tolerance = 1e-5;
 
     [Theory, MemberData(nameof(Shapes))]
-    public void DenseForwardMatchesReference(int rows, int inF, int outF)
+    public void DenseForwardMatchesReference(string backend, int rows, int inF, int outF)
     {
+        var be = TestBackends.Get(backend);
         var x = Values.Random(rows * inF, 1); var w = Values.Random(outF * inF, 2); var b = Values.Random(outF, 3);
         foreach (var activation in new[] { Activation.None, Activation.Relu })
         {
-            var y = Cpu.Backend.Allocate(rows * outF);
-            Cpu.Backend.DenseForward(Cpu.Upload(x), Cpu.Upload(w), Cpu.Upload(b), y, rows, inF, outF, activation);
-            Values.AssertClose(DenseForwardReference(x, w, b, rows, inF, outF, activation == Activation.Relu), Cpu.Download(y), Tolerance, $"forward {activation}");
+            var y = be.Allocate(rows * outF);
+            be.DenseForward(be.Up(x), be.Up(w), be.Up(b), y, rows, inF, outF, activation);
+            Values.AssertClose(DenseForwardReference(x, w, b, rows, inF, outF, activation == Activation.Relu), be.Down(y), Tolerance, $"forward {activation}");
         }
     }
 
     [Theory, MemberData(nameof(Shapes))]
-    public void DenseBackwardInputMatchesReference(int rows, int inF, int outF)
+    public void DenseBackwardInputMatchesReference(string backend, int rows, int inF, int outF)
     {
+        var be = TestBackends.Get(backend);
         var dy = Values.Random(rows * outF, 4); var w = Values.Random(outF * inF, 5); var mask = Values.Random(rows * inF, 6);
         foreach (var useMask in new[] { false, true })
         {
-            var dx = Cpu.Backend.Allocate(rows * inF);
-            Cpu.Backend.DenseBackwardInput(Cpu.Upload(dy), Cpu.Upload(w), dx, rows, inF, outF, useMask ? Cpu.Upload(mask) : null);
-            Values.AssertClose(DenseBackwardInputReference(dy, w, useMask ? mask : null, rows, inF, outF), Cpu.Download(dx), Tolerance, $"dX mask={useMask}");
+            var dx = be.Allocate(rows * inF);
+            be.DenseBackwardInput(be.Up(dy), be.Up(w), dx, rows, inF, outF, useMask ? be.Up(mask) : null);
+            Values.AssertClose(DenseBackwardInputReference(dy, w, useMask ? mask : null, rows, inF, outF), be.Down(dx), Tolerance, $"dX mask={useMask}");
         }
     }
 
     [Theory, MemberData(nameof(Shapes))]
-    public void DenseBackwardParametersMatchesReference(int rows, int inF, int outF)
+    public void DenseBackwardParametersMatchesReference(string backend, int rows, int inF, int outF)
     {
+        var be = TestBackends.Get(backend);
         var dy = Values.Random(rows * outF, 7); var x = Values.Random(rows * inF, 8);
-        var dw = Cpu.Backend.Allocate(outF * inF); var db = Cpu.Backend.Allocate(outF);
-        Cpu.Backend.Fill(dw, 123f); // the kernel overwrites: stale values must not leak in
-        Cpu.Backend.DenseBackwardParameters(Cpu.Upload(dy), Cpu.Upload(x), dw, db, rows, inF, outF);
+        var dw = be.Allocate(outF * inF); var db = be.Allocate(outF);
+        be.Fill(dw, 123f); // the kernel overwrites: stale values must not leak in
+        be.DenseBackwardParameters(be.Up(dy), be.Up(x), dw, db, rows, inF, outF);
         var (expectedDw, expectedDb) = DenseBackwardParametersReference(dy, x, rows, inF, outF);
-        Values.AssertClose(expectedDw, Cpu.Download(dw), Tolerance, "dW");
-        Values.AssertClose(expectedDb, Cpu.Download(db), Tolerance, "db");
+        Values.AssertClose(expectedDw, be.Down(dw), Tolerance, "dW");
+        Values.AssertClose(expectedDb, be.Down(db), Tolerance, "db");
     }
 
     /// <summary>L = Σ R ⊙ (relu(x·W1ᵀ + b1)·W2ᵀ + b2) for a fixed random R. The kernels' dW1, db1, dx (through the fused
     /// ReLU mask) and dW2 must match central differences of L computed with the forward kernels.</summary>
-    [Fact]
-    public void DenseBackwardMatchesFiniteDifferencesThroughRelu()
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void DenseBackwardMatchesFiniteDifferencesThroughRelu(string backend)
     {
+        var be = TestBackends.Get(backend);
         const int rows = 6, inF = 10, hidden = 9, outF = 7;
-        var be = Cpu.Backend;
         var x = Values.Random(rows * inF, 11); var w1 = Values.Random(hidden * inF, 12, 0.5f); var b1 = Values.Random(hidden, 13, 0.5f);
         var w2 = Values.Random(outF * hidden, 14, 0.5f); var b2 = Values.Random(outF, 15); var r = Values.Random(rows * outF, 16);
-        var tx = Cpu.Upload(x); var tw1 = Cpu.Upload(w1); var tb1 = Cpu.Upload(b1); var tw2 = Cpu.Upload(w2); var tb2 = Cpu.Upload(b2);
+        var tx = be.Up(x); var tw1 = be.Up(w1); var tb1 = be.Up(b1); var tw2 = be.Up(w2); var tb2 = be.Up(b2);
         var h = be.Allocate(rows * hidden); var y = be.Allocate(rows * outF);
 
         double Loss()
         {
             be.DenseForward(tx, tw1, tb1, h, rows, inF, hidden, Activation.Relu);
             be.DenseForward(h, tw2, tb2, y, rows, hidden, outF, Activation.None);
-            var yv = Cpu.Download(y);
+            var yv = be.Down(y);
             double sum = 0;
             for (int i = 0; i < yv.Length; i++) sum += (double)r[i] * yv[i];
             return sum;
         }
 
         Loss(); // fills h for the backward pass
-        var dy = Cpu.Upload(r);
+        var dy = be.Up(r);
         var dh = be.Allocate(rows * hidden); var dx = be.Allocate(rows * inF);
         var dw1 = be.Allocate(hidden * inF); var db1 = be.Allocate(hidden); var dw2 = be.Allocate(outF * hidden); var db2 = be.Allocate(outF);
         be.DenseBackwardParameters(dy, h, dw2, db2, rows, hidden, outF);
@@ -126,15 +131,15 @@ public class GemmTests
 
         // L is piecewise linear, so central differences are exact unless a step crosses a ReLU kink; eps 1e-3 makes that
         // unlikely (and the seeds are fixed), while float32 rounding of L (~1e-6) divided by 2·eps stays below 1e-3.
-        Check(x, tx, Cpu.Download(dx), "dx");
-        Check(w1, tw1, Cpu.Download(dw1), "dW1");
-        Check(b1, tb1, Cpu.Download(db1), "db1");
-        Check(w2, tw2, Cpu.Download(dw2), "dW2");
-        Check(b2, tb2, Cpu.Download(db2), "db2");
+        Check(x, tx, be.Down(dx), "dx");
+        Check(w1, tw1, be.Down(dw1), "dW1");
+        Check(b1, tb1, be.Down(db1), "db1");
+        Check(w2, tw2, be.Down(dw2), "dW2");
+        Check(b2, tb2, be.Down(db2), "db2");
 
         void Check(float[] host, Tensor device, float[] analytic, string what)
         {
-            var numeric = FiniteDifferences.Central(host, device, Loss, eps: 1e-3f);
+            var numeric = FiniteDifferences.Central(be, host, device, Loss, eps: 1e-3f);
             Values.AssertClose(numeric, analytic, 2e-3, what);
         }
     }

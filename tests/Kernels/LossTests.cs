@@ -22,63 +22,63 @@ public class LossTests
         return (bce, se, d);
     }
 
-    [Theory]
-    [InlineData(3, 11)]
-    [InlineData(7, 784)]
-    public void SigmoidBceMatchesReference(int rows, int cols)
+    public static IEnumerable<object[]> BceShapes => TestBackends.Cross([3, 11], [7, 784]);
+
+    [Theory, MemberData(nameof(BceShapes))]
+    public void SigmoidBceMatchesReference(string backend, int rows, int cols)
     {
+        var be = TestBackends.Get(backend);
         var logits = Values.Random(rows * cols, 21, 6f); var targets = Values.Uniform01(rows * cols, 22);
-        var be = Cpu.Backend;
         var d = be.Allocate(rows * cols); var bce = be.Allocate(rows); var se = be.Allocate(rows);
-        be.SigmoidBce(Cpu.Upload(logits), Cpu.Upload(targets), d, bce, se, rows, cols, 0.25f);
+        be.SigmoidBce(be.Up(logits), be.Up(targets), d, bce, se, rows, cols, 0.25f);
         var expected = Reference(logits, targets, rows, cols, 0.25);
         // Sums of up to 784 float32 terms: 1e-5 relative.
-        Values.AssertClose(expected.Bce, Cpu.Download(bce), 1e-5, "row BCE");
-        Values.AssertClose(expected.SquaredError, Cpu.Download(se), 1e-5, "row squared error");
-        Values.AssertClose(expected.DLogits, Cpu.Download(d), 1e-6, "dLogits");
+        Values.AssertClose(expected.Bce, be.Down(bce), 1e-5, "row BCE");
+        Values.AssertClose(expected.SquaredError, be.Down(se), 1e-5, "row squared error");
+        Values.AssertClose(expected.DLogits, be.Down(d), 1e-6, "dLogits");
     }
 
-    [Fact]
-    public void SigmoidBceIsFiniteForExtremeLogits()
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void SigmoidBceIsFiniteForExtremeLogits(string backend)
     {
+        var be = TestBackends.Get(backend);
         float[] logits = [-200f, -50f, 0f, 50f, 200f, 88.8f];
         float[] targets = [1f, 0.5f, 0f, 0f, 1f, 0.3f];
-        var be = Cpu.Backend;
         var d = be.Allocate(6); var bce = be.Allocate(1); var se = be.Allocate(1);
-        be.SigmoidBce(Cpu.Upload(logits), Cpu.Upload(targets), d, bce, se, 1, 6, 1f);
+        be.SigmoidBce(be.Up(logits), be.Up(targets), d, bce, se, 1, 6, 1f);
         // By hand: BCE(l, x) = max(l,0) − l·x + log(1+e^−|l|): 200 + 25 + ln2 + 50 + 0 + 62.16 (e^−50.. terms vanish).
         double expected = 200 + 25 + Math.Log(2) + 50 + 0 + (88.8 - 88.8 * 0.3);
-        Assert.Equal(expected, Cpu.Download(bce)[0], 3);
-        Assert.All(Cpu.Download(d), v => Assert.True(float.IsFinite(v)));
+        Assert.Equal(expected, be.Down(bce)[0], 3);
+        Assert.All(be.Down(d), v => Assert.True(float.IsFinite(v)));
     }
 
-    [Fact]
-    public void SigmoidBceGradientMatchesFiniteDifferences()
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void SigmoidBceGradientMatchesFiniteDifferences(string backend)
     {
+        var be = TestBackends.Get(backend);
         const int rows = 2, cols = 9;
         var logits = Values.Random(rows * cols, 23, 3f); var targets = Values.Uniform01(rows * cols, 24);
-        var be = Cpu.Backend;
-        var tl = Cpu.Upload(logits); var tt = Cpu.Upload(targets);
+        var tl = be.Up(logits); var tt = be.Up(targets);
         var d = be.Allocate(rows * cols); var bce = be.Allocate(rows); var se = be.Allocate(rows);
-        double Loss() { be.SigmoidBce(tl, tt, d, bce, se, rows, cols, 1f); return Cpu.Download(bce).Sum(v => (double)v); }
+        double Loss() { be.SigmoidBce(tl, tt, d, bce, se, rows, cols, 1f); return be.Down(bce).Sum(v => (double)v); }
         Loss();
-        var analytic = Cpu.Download(d);
-        var numeric = FiniteDifferences.Central(logits, tl, Loss, eps: 1e-2f);
+        var analytic = be.Down(d);
+        var numeric = FiniteDifferences.Central(be, logits, tl, Loss, eps: 1e-2f);
         // Central differences have O(eps²·|f'''|) ≈ 1e-5 truncation error here, plus float32 rounding of L / eps ≈ 1e-4.
         Values.AssertClose(numeric, analytic, 1e-3, "dLogits vs finite differences");
     }
 
-    [Fact]
-    public void AccumulateSumAddsInOrderToTheSlot()
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void AccumulateSumAddsInOrderToTheSlot(string backend)
     {
+        var be = TestBackends.Get(backend);
         var values = Values.Random(300, 25);
-        var be = Cpu.Backend;
-        var acc = Cpu.Upload([1f, 2f, 3f]);
-        be.AccumulateSum(Cpu.Upload(values), 250, acc, 1);
+        var acc = be.Up([1f, 2f, 3f]);
+        be.AccumulateSum(be.Up(values), 250, acc, 1);
         float expected = 2f;
         float sum = 0f;
         for (int i = 0; i < 250; i++) sum += values[i]; // the same order as the kernel: bit-identical
         expected += sum;
-        Assert.Equal([1f, expected, 3f], Cpu.Download(acc));
+        Assert.Equal([1f, expected, 3f], be.Down(acc));
     }
 }

@@ -5,32 +5,33 @@ namespace GpuAe.Tests.Kernels;
 
 public class RowsTests
 {
-    [Fact]
-    public void GatherRowsCopiesTheRowsNamedByTheOrder()
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void GatherRowsCopiesTheRowsNamedByTheOrder(string backend)
     {
+        var be = TestBackends.Get(backend);
         const int count = 10, cols = 7;
         var data = Values.Random(count * cols, 41);
         int[] order = [9, 3, 3, 0, 5, 1, 2, 4, 6, 8];
-        var be = Cpu.Backend;
         var indices = be.AllocateIndices(count);
         be.Upload(indices, order);
         var batch = be.Allocate(4 * cols);
-        be.GatherRows(Cpu.Upload(data), indices, 2, 3, cols, batch); // rows 3, 0, 5; the 4th row stays untouched
+        be.GatherRows(be.Up(data), indices, 2, 3, cols, batch); // rows 3, 0, 5; the 4th row stays untouched
         var expected = new float[4 * cols];
         int r = 0;
         foreach (int source in new[] { 3, 0, 5 }) data.AsSpan(source * cols, cols).CopyTo(expected.AsSpan(cols * r++));
-        Assert.Equal(expected, Cpu.Download(batch));
+        Assert.Equal(expected, be.Down(batch));
     }
 
-    [Fact]
-    public void SigmoidAndFillMatchReference()
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void SigmoidAndFillMatchReference(string backend)
     {
+        var be = TestBackends.Get(backend);
         var x = Values.Random(1001, 42, 10f);
-        var y = Cpu.Backend.Allocate(x.Length);
-        Cpu.Backend.Sigmoid(Cpu.Upload(x), y);
-        Values.AssertClose(x.Select(v => 1 / (1 + Math.Exp(-v))).ToArray(), Cpu.Download(y), 1e-6, "sigmoid");
-        Cpu.Backend.Fill(y, 2.5f);
-        Assert.All(Cpu.Download(y), v => Assert.Equal(2.5f, v));
+        var y = be.Allocate(x.Length);
+        be.Sigmoid(be.Up(x), y);
+        Values.AssertClose(x.Select(v => 1 / (1 + Math.Exp(-v))).ToArray(), be.Down(y), 1e-6, "sigmoid");
+        be.Fill(y, 2.5f);
+        Assert.All(be.Down(y), v => Assert.Equal(2.5f, v));
     }
 
     [Fact]
