@@ -19,6 +19,7 @@ public static class GpuAeCli
         root.Subcommands.Add(DevicesCommand(stdout));
         root.Subcommands.Add(BenchCommand(stdout));
         root.Subcommands.Add(EvalCommand(stdout));
+        root.Subcommands.Add(CheckCommand(stdout));
         root.Subcommands.Add(ReportCommand(stdout, args));
 
         var parse = root.Parse(args);
@@ -157,21 +158,55 @@ public static class GpuAeCli
     static Command BenchCommand(TextWriter stdout)
     {
         var device = DeviceOption();
+        var model = new Option<string>("--model") { Description = "ae or vae: the model whose training step and epoch are timed", DefaultValueFactory = _ => "ae" };
+        model.AcceptOnlyFromAmong(ModelSpec.Kinds);
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
         var steps = new Option<int>("--steps") { Description = "timed repetitions per measurement", DefaultValueFactory = _ => 20 };
-        var command = new Command("bench", "Time each kernel on the AE's shapes and whole training steps") { device, batch, steps };
+        var epoch = new Option<bool>("--epoch") { Description = "also time a whole epoch (60,000 synthetic images) and a 10,000-image evaluation" };
+        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch };
         command.SetAction(r =>
         {
-            using var backend = Backends.Open(r.GetValue(device)!);
             int b = r.GetValue(batch), n = r.GetValue(steps);
+            if (b < 1 || n < 1) throw new UserError("--batch and --steps must be at least 1");
+            string kind = r.GetValue(model)!;
+            using var backend = Backends.Open(r.GetValue(device)!);
             stdout.WriteLine($"device: {backend.DeviceName}");
             stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10}");
             foreach (var k in Bench.Kernels(backend, b, n))
                 stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10}");
-            double stepMs = Bench.AeStepMs(backend, b, n);
+            double stepMs = Bench.StepMs(backend, kind, b, n);
             int stepsPerEpoch = (60000 + b - 1) / b;
-            stdout.WriteLine($"AE training step (batch {b}): {stepMs:F2} ms; epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F2} s ({2.1e6 * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
+            // Multiply-adds per image, ×2 for flops, ×3 for forward + two backward GEMMs: AE 784·256·2 + 256·32·2, VAE 784·256·2 + 256·4 + 2·256.
+            double flopsPerImage = 6.0 * (kind == "ae" ? 784 * 256 * 2 + 256 * 32 * 2 : 784 * 256 * 2 + 256 * 4 + 2 * 256);
+            stdout.WriteLine($"{kind} training step (batch {b}): {stepMs:F3} ms → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
+            if (r.GetValue(epoch))
+            {
+                var (train, eval) = Bench.Epoch(backend, kind, b);
+                stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
+            }
             return 0;
+        });
+        return command;
+    }
+
+    static Command CheckCommand(TextWriter stdout)
+    {
+        var device = DeviceOption();
+        var command = new Command("check", "Run every kernel and a whole AE and VAE step on a device against the plain C# reference; exit 1 on any mismatch") { device };
+        command.SetAction(r =>
+        {
+            using var backend = Backends.Open(r.GetValue(device)!);
+            using var reference = new GpuAe.Simd.SimdBackend(GpuAe.Simd.VectorPath.Scalar, threads: 1);
+            stdout.WriteLine($"device: {backend.DeviceName}; reference: {reference.DeviceName}");
+            stdout.WriteLine($"{"kernel",-48} {"shape",-18} {"max rel. error",14}  result");
+            int failed = 0;
+            foreach (var c in KernelCheck.Run(backend, reference))
+            {
+                if (!c.Passed) failed++;
+                stdout.WriteLine($"{c.Kernel,-48} {c.Shape,-18} {c.MaxError,14:E2}  {(c.Passed ? "ok" : $"FAIL (tolerance {c.Tolerance:E0})")}");
+            }
+            stdout.WriteLine(failed == 0 ? "all kernels agree with the reference" : $"{failed} kernel(s) disagree with the reference");
+            return failed == 0 ? 0 : 1;
         });
         return command;
     }

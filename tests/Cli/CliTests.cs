@@ -127,4 +127,26 @@ public class CliTests : TempFolderTest
         AssertUserError(Run("train", "ae", "--epochs", "1", "--limit", "256", "--out", Path.Combine(Folder, "a-file", "run")), "cannot write to output folder");
         AssertUserError(Run("train", "vae", "--beta", "-1", "--out", Folder), "--beta must be 0 or more");
     }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("simd")]
+    public void CheckRunsEveryKernelAgainstTheReference(string device)
+    {
+        var (exit, output, error) = Run("check", "--device", device);
+        Assert.True(exit == 0, output + error);
+        Assert.Contains("all kernels agree with the reference", output);
+        foreach (var kernel in new[] { "dense forward (Relu)", "dense backward dW, db", "sigmoid + BCE + gradient", "Adam", "IWAE", "vae: whole training step" })
+            Assert.Contains(kernel, output);
+    }
+
+    [Fact]
+    public void BenchPrintsTheDeviceAndEveryKernel()
+    {
+        var (exit, output, error) = Run("bench", "--device", "simd", "--steps", "2", "--model", "vae");
+        Assert.True(exit == 0, error);
+        Assert.Contains("device: SIMD host backend", output);
+        Assert.Contains("GFLOP/s", output);
+        Assert.Contains("vae training step (batch 128)", output);
+    }
 }

@@ -1,0 +1,175 @@
+using GpuAe.Kernels;
+
+namespace GpuAe.Nets;
+
+/// <summary>One comparison of `gpuae check`: a kernel on the device under test against the plain C# reference.</summary>
+public sealed record CheckResult(string Kernel, string Shape, double MaxError, double Tolerance)
+{
+    public bool Passed => MaxError <= Tolerance;
+}
+
+/// <summary>
+/// `gpuae check`: runs every kernel of the interface, and whole AE and VAE training steps, on the device under test
+/// and on the reference (the SIMD backend's scalar path: plain C#, itself tested against the references in the test
+/// suite) with the same random inputs, and reports the largest difference. For a new GPU, a new driver or a new
+/// ILGPU version, this is the test suite's guarantee carried to a machine without the SDK.
+/// </summary>
+public static class KernelCheck
+{
+    // Float32 sums of up to 784 products in another order: 1e-4 relative to (1 + |x|) is thousands of ulps of the
+    // terms, yet any indexing or formula bug shows as an error of order 1. Transcendentals (exp, log on the GPU's
+    // fast paths) get the same bound.
+    const double Tolerance = 1e-4;
+
+    static float[] Random(int n, int seed, float scale = 1f) =>
+        Enumerable.Range(0, n).Select(i => (2f * CounterRandom.Uniform((ulong)seed, 77, (ulong)i) - 1f) * scale).ToArray();
+
+    static float[] Unit(int n, int seed) => Enumerable.Range(0, n).Select(i => CounterRandom.Uniform((ulong)seed, 78, (ulong)i)).ToArray();
+
+    static Tensor Up(IBackend be, float[] values)
+    {
+        var t = be.Allocate(values.Length);
+        be.Upload(t, values);
+        return t;
+    }
+
+    static float[] Down(IBackend be, params Tensor[] tensors)
+    {
+        var all = new List<float>();
+        foreach (var t in tensors)
+        {
+            var values = new float[t.Length];
+            be.Download(t, values);
+            all.AddRange(values);
+        }
+        return [.. all];
+    }
+
+    static IEnumerable<(string Kernel, string Shape, Func<IBackend, float[]> Run)> Cases()
+    {
+        foreach (var (rows, inF, outF) in new[] { (128, 784, 256), (128, 256, 32), (37, 50, 9) })
+        {
+            string shape = $"{rows}×{inF}→{outF}";
+            var x = Random(rows * inF, 1); var w = Random(outF * inF, 2, 0.1f); var b = Random(outF, 3); var dy = Random(rows * outF, 4);
+            foreach (var act in new[] { Activation.None, Activation.Relu })
+                yield return ($"dense forward ({act})", shape, be =>
+                {
+                    var y = be.Allocate(rows * outF);
+                    be.DenseForward(Up(be, x), Up(be, w), Up(be, b), y, rows, inF, outF, act);
+                    return Down(be, y);
+                });
+            foreach (var masked in new[] { false, true })
+                yield return ($"dense backward dX{(masked ? " + ReLU mask" : "")}", shape, be =>
+                {
+                    var dx = be.Allocate(rows * inF);
+                    be.DenseBackwardInput(Up(be, dy), Up(be, w), dx, rows, inF, outF, masked ? Up(be, x) : null);
+                    return Down(be, dx);
+                });
+            yield return ("dense backward dW, db", shape, be =>
+            {
+                var dw = be.Allocate(outF * inF); var db = be.Allocate(outF);
+                be.DenseBackwardParameters(Up(be, dy), Up(be, x), dw, db, rows, inF, outF);
+                return Down(be, dw, db);
+            });
+        }
+        {
+            const int rows = 128, cols = 784;
+            var logits = Random(rows * cols, 5, 8f); var targets = Unit(rows * cols, 6);
+            yield return ("sigmoid + BCE + gradient", $"{rows}×{cols}", be =>
+            {
+                var d = be.Allocate(rows * cols); var bce = be.Allocate(rows); var se = be.Allocate(rows);
+                be.SigmoidBce(Up(be, logits), Up(be, targets), d, bce, se, rows, cols, 1f / rows);
+                return Down(be, d, bce, se);
+            });
+            yield return ("sigmoid", $"{rows}×{cols}", be => { var y = be.Allocate(rows * cols); be.Sigmoid(Up(be, logits), y); return Down(be, y); });
+            yield return ("accumulate sum + NaN flag", $"{rows}", be =>
+            {
+                var acc = Up(be, [1f, 2f, float.NaN]); var flag = be.AllocateIndices(1);
+                be.AccumulateSum(Up(be, logits), rows, acc, 1, 0.5f);
+                be.FlagNonFinite(acc, 1, flag, 5);
+                be.FlagNonFinite(acc, 2, flag, 7);
+                var f = new int[1];
+                be.Download(flag, f);
+                return [.. Down(be, acc.Slice(0, 2)), f[0]];
+            });
+            var order = Enumerable.Range(0, 300).Select(i => (i * 7919) % 300).ToArray();
+            var data = Unit(300 * cols, 7);
+            yield return ("gather rows", $"{rows} of 300×{cols}", be =>
+            {
+                var idx = be.AllocateIndices(order.Length);
+                be.Upload(idx, order);
+                var batch = be.Allocate(rows * cols);
+                be.GatherRows(Up(be, data), idx, 17, rows, cols, batch);
+                return Down(be, batch);
+            });
+        }
+        {
+            var p = Random(200_000, 8); var g = Random(200_000, 9); var m = Random(200_000, 10, 0.1f); var v = Unit(200_000, 11);
+            yield return ("Adam", "200000", be =>
+            {
+                var tp = Up(be, p); var tm = Up(be, m); var tv = Up(be, v);
+                be.Adam(tp, Up(be, g), tm, tv, AdamStep.At(7, 1e-3f));
+                return Down(be, tp, tm, tv);
+            });
+        }
+        {
+            const int rows = 128, latent = 2;
+            var enc = Random(rows * 2 * latent, 12, 2f); var dz = Random(rows * latent, 13); var bce = Unit(rows, 14);
+            yield return ("normal noise + reparameterisation", $"{rows}×{latent}", be =>
+            {
+                var noise = be.Allocate(rows * latent); var z = be.Allocate(rows * latent);
+                be.NormalNoise(noise, 42, 3);
+                be.Reparameterize(Up(be, enc), noise, z, rows, latent);
+                return Down(be, noise, z);
+            });
+            yield return ("reparameterisation backward + KL", $"{rows}×{latent}", be =>
+            {
+                var noise = be.Allocate(rows * latent); var denc = be.Allocate(rows * 2 * latent); var kl = be.Allocate(rows); var kl2 = be.Allocate(rows);
+                var tEnc = Up(be, enc);
+                be.NormalNoise(noise, 42, 4);
+                be.ReparameterizeBackward(tEnc, noise, Up(be, dz), denc, kl, rows, latent, 0.5f / rows);
+                be.KlRows(tEnc, kl2, rows, latent);
+                return Down(be, denc, kl, kl2);
+            });
+            yield return ("IWAE log-weights + log-mean-exp", $"{rows}×{latent}, k=3", be =>
+            {
+                var noise = be.Allocate(rows * latent); var z = be.Allocate(rows * latent); var lw = be.Allocate(3 * rows); var bound = be.Allocate(rows);
+                var tEnc = Up(be, enc); var tBce = Up(be, bce);
+                for (int s = 0; s < 3; s++)
+                {
+                    be.NormalNoise(noise, 9, s);
+                    be.Reparameterize(tEnc, noise, z, rows, latent);
+                    be.ImportanceLogWeights(tEnc, noise, z, tBce, lw, s, rows, latent);
+                }
+                be.NegativeLogMeanExp(lw, 3, rows, bound);
+                return Down(be, lw, bound);
+            });
+        }
+        foreach (var kind in new[] { "ae", "vae" })
+            yield return ($"{kind}: whole training step (all gradients, loss)", "batch 128", be =>
+            {
+                var model = Models.Create(be, new ModelSpec(kind), 128, 1);
+                model.Initialise(5);
+                var acc = be.Allocate((int)Slot.Count);
+                model.TrainStep(Up(be, Unit(128 * 784, 15)), 128, 2, acc);
+                return Down(be, model.Parameters.Gradients, acc);
+            });
+    }
+
+    public static IEnumerable<CheckResult> Run(IBackend device, IBackend reference)
+    {
+        foreach (var (kernel, shape, run) in Cases())
+        {
+            var expected = run(reference);
+            var actual = run(device);
+            double worst = expected.Length == actual.Length ? 0 : double.PositiveInfinity;
+            for (int i = 0; i < Math.Min(expected.Length, actual.Length); i++)
+            {
+                bool bothNaN = float.IsNaN(expected[i]) && float.IsNaN(actual[i]);
+                double error = bothNaN ? 0 : Math.Abs(expected[i] - actual[i]) / (1 + Math.Abs(expected[i]));
+                if (!(error <= worst)) worst = error; // NaN where the reference has a number counts as a failure
+            }
+            yield return new CheckResult(kernel, shape, worst, Tolerance);
+        }
+    }
+}
