@@ -1,3 +1,4 @@
+using System.Numerics;
 using GpuAe.Kernels;
 
 namespace GpuAe.Simd;
@@ -71,9 +72,7 @@ public sealed class SimdBackend : IBackend
         // The GEMM streams B along its rows, so W[out, in] is first transposed to Wᵀ[in, out] (0.2 M floats: cheap
         // next to the 2·rows·in·out flops that then run at full vector width).
         if (_transposed.Length < inFeatures * outFeatures) _transposed = new float[inFeatures * outFeatures];
-        var wv = S(w);
-        for (int o = 0; o < outFeatures; o++)
-            for (int i = 0; i < inFeatures; i++) _transposed[i * outFeatures + o] = wv[o * inFeatures + i];
+        Transpose(A(w), w.Offset, outFeatures, inFeatures, _transposed);
         Gemm(A(x), x.Offset, inFeatures, 1, _transposed, 0, A(y), y.Offset, rows, outFeatures, inFeatures);
         var yv = A(y); var bv = S(b).ToArray();
         bool relu = activation == Activation.Relu;
@@ -85,6 +84,21 @@ public sealed class SimdBackend : IBackend
                     float v = yv[at] + bv[o];
                     yv[at] = relu && !(v > 0f) ? 0f : v;
                 }
+        });
+    }
+
+    /// <summary>destination[c, r] = source[r, c] for source[rows, cols], in 32×32 blocks so that both sides stay in cache
+    /// (a plain loop writes with a stride of `rows` floats and was slower than the GEMM it prepares).</summary>
+    void Transpose(float[] source, int offset, int rows, int cols, float[] destination)
+    {
+        const int block = 32;
+        ForBlocks(rows, block, (start, end) =>
+        {
+            for (int r0 = start; r0 < end; r0 += block)
+                for (int c0 = 0; c0 < cols; c0 += block)
+                    for (int r = r0; r < Math.Min(r0 + block, end); r++)
+                        for (int c = c0; c < Math.Min(c0 + block, cols); c++)
+                            destination[c * rows + r] = source[offset + r * cols + c];
         });
     }
 
@@ -118,22 +132,37 @@ public sealed class SimdBackend : IBackend
         var l = A(logits); var x = A(targets); var d = A(dLogits); var bce = A(rowBce); var se = A(rowSquaredError);
         ForBlocks(rows, 1, (start, end) =>
         {
+            int w = Vector<float>.Count;
+            var one = Vector<float>.One; var scale = new Vector<float>(gradScale);
             for (int r = start; r < end; r++)
             {
-                float sumBce = 0f, sumSe = 0f;
-                for (int c = 0; c < cols; c++)
+                // The stable form of Loss.SigmoidBceRows, a vector of pixels at a time: e = exp(−|l|) ∈ (0, 1],
+                // sigmoid = 1/(1+e) or e/(1+e), BCE = max(l, 0) − l·x + log(1 + e).
+                var sumBce = Vector<float>.Zero; var sumSe = Vector<float>.Zero;
+                int c = 0, row = r * cols;
+                for (; c + w <= cols; c += w)
                 {
-                    int i = r * cols + c;
-                    float li = l[logits.Offset + i], xi = x[targets.Offset + i];
-                    float e = MathF.Exp(-MathF.Abs(li));                 // the same stable form as Loss.SigmoidBceRows
-                    float s = li >= 0f ? 1f / (1f + e) : e / (1f + e);
-                    sumBce += MathF.Max(li, 0f) - li * xi + MathF.Log(1f + e);
-                    float diff = s - xi;
+                    var li = new Vector<float>(l, logits.Offset + row + c); var xi = new Vector<float>(x, targets.Offset + row + c);
+                    var e = Vector.Exp(-Vector.Abs(li));
+                    var s = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(li, Vector<float>.Zero), one / (one + e), e / (one + e));
+                    sumBce += Vector.Max(li, Vector<float>.Zero) - li * xi + Vector.Log(one + e);
+                    var diff = s - xi;
                     sumSe += diff * diff;
-                    d[dLogits.Offset + i] = diff * gradScale;
+                    (diff * scale).CopyTo(d, dLogits.Offset + row + c);
                 }
-                bce[rowBce.Offset + r] = sumBce;
-                se[rowSquaredError.Offset + r] = sumSe;
+                float rowSum = Vector.Sum(sumBce), rowSq = Vector.Sum(sumSe);
+                for (; c < cols; c++)
+                {
+                    float li = l[logits.Offset + row + c], xi = x[targets.Offset + row + c];
+                    float e = MathF.Exp(-MathF.Abs(li));
+                    float s = li >= 0f ? 1f / (1f + e) : e / (1f + e);
+                    rowSum += MathF.Max(li, 0f) - li * xi + MathF.Log(1f + e);
+                    float diff = s - xi;
+                    rowSq += diff * diff;
+                    d[dLogits.Offset + row + c] = diff * gradScale;
+                }
+                bce[rowBce.Offset + r] = rowSum;
+                se[rowSquaredError.Offset + r] = rowSq;
             }
         });
     }
@@ -157,7 +186,22 @@ public sealed class SimdBackend : IBackend
         var p = A(parameters); var g = A(gradients); var m = A(firstMoment); var v = A(secondMoment);
         ForBlocks(parameters.Length, 4096, (start, end) =>
         {
-            for (int i = start; i < end; i++)
+            // Vectors first, the same operations in the same order per element, so results equal the scalar tail's.
+            var beta1 = new Vector<float>(s.Beta1); var beta2 = new Vector<float>(s.Beta2);
+            var oneMinusBeta1 = new Vector<float>(1f - s.Beta1); var oneMinusBeta2 = new Vector<float>(1f - s.Beta2);
+            var bc1 = new Vector<float>(s.BiasCorrection1); var bc2 = new Vector<float>(s.BiasCorrection2);
+            var lr = new Vector<float>(s.LearningRate); var eps = new Vector<float>(s.Epsilon);
+            int i = start, w = Vector<float>.Count;
+            for (; i + w <= end; i += w)
+            {
+                var grad = new Vector<float>(g, gradients.Offset + i);
+                var mi = beta1 * new Vector<float>(m, firstMoment.Offset + i) + oneMinusBeta1 * grad;
+                var vi = beta2 * new Vector<float>(v, secondMoment.Offset + i) + oneMinusBeta2 * grad * grad;
+                mi.CopyTo(m, firstMoment.Offset + i);
+                vi.CopyTo(v, secondMoment.Offset + i);
+                (new Vector<float>(p, parameters.Offset + i) - lr * (mi / bc1) / (Vector.SquareRoot(vi / bc2) + eps)).CopyTo(p, parameters.Offset + i);
+            }
+            for (; i < end; i++)
             {
                 float grad = g[gradients.Offset + i];
                 float mi = s.Beta1 * m[firstMoment.Offset + i] + (1f - s.Beta1) * grad;
