@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using GpuAe.Kernels;
 
 namespace GpuAe.Simd;
@@ -55,7 +56,7 @@ public sealed class SimdBackend : IBackend
     }
 
     void Gemm(float[] a, int aOffset, int aStrideM, int aStrideK, float[] b, int bOffset, float[] c, int cOffset, int m, int n, int k) =>
-        ForBlocks(m, SimdGemm.TileRows, (start, end) =>
+        ForBlocks(m, SimdGemm.TileRows, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             switch (_path)
             {
@@ -76,7 +77,7 @@ public sealed class SimdBackend : IBackend
         Gemm(A(x), x.Offset, inFeatures, 1, _transposed, 0, A(y), y.Offset, rows, outFeatures, inFeatures);
         var yv = A(y); var bv = S(b).ToArray();
         bool relu = activation == Activation.Relu;
-        ForBlocks(rows, 1, (start, end) =>
+        ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int r = start; r < end; r++)
                 for (int o = 0, at = y.Offset + r * outFeatures; o < outFeatures; o++, at++)
@@ -92,7 +93,7 @@ public sealed class SimdBackend : IBackend
     void Transpose(float[] source, int offset, int rows, int cols, float[] destination)
     {
         const int block = 32;
-        ForBlocks(rows, block, (start, end) =>
+        ForBlocks(rows, block, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int r0 = start; r0 < end; r0 += block)
                 for (int c0 = 0; c0 < cols; c0 += block)
@@ -107,7 +108,7 @@ public sealed class SimdBackend : IBackend
         Gemm(A(dy), dy.Offset, outFeatures, 1, A(w), w.Offset, A(dx), dx.Offset, rows, inFeatures, outFeatures);
         if (reluOutput is not { } mask) return;
         var dxv = A(dx); var maskv = A(mask);
-        ForBlocks(rows * inFeatures, 1024, (start, end) =>
+        ForBlocks(rows * inFeatures, 1024, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int i = start; i < end; i++) if (!(maskv[mask.Offset + i] > 0f)) dxv[dx.Offset + i] = 0f;
         });
@@ -130,7 +131,7 @@ public sealed class SimdBackend : IBackend
     public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale)
     {
         var l = A(logits); var x = A(targets); var d = A(dLogits); var bce = A(rowBce); var se = A(rowSquaredError);
-        ForBlocks(rows, 1, (start, end) =>
+        ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             int w = Vector<float>.Count;
             var one = Vector<float>.One; var scale = new Vector<float>(gradScale);
@@ -184,7 +185,7 @@ public sealed class SimdBackend : IBackend
     public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep s)
     {
         var p = A(parameters); var g = A(gradients); var m = A(firstMoment); var v = A(secondMoment);
-        ForBlocks(parameters.Length, 4096, (start, end) =>
+        ForBlocks(parameters.Length, 4096, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             // Vectors first, the same operations in the same order per element, so results equal the scalar tail's.
             var beta1 = new Vector<float>(s.Beta1); var beta2 = new Vector<float>(s.Beta2);
@@ -223,7 +224,7 @@ public sealed class SimdBackend : IBackend
     public void Sigmoid(Tensor x, Tensor y)
     {
         var xv = A(x); var yv = A(y);
-        ForBlocks(y.Length, 1024, (start, end) =>
+        ForBlocks(y.Length, 1024, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int i = start; i < end; i++) yv[y.Offset + i] = 1f / (1f + MathF.Exp(-xv[x.Offset + i]));
         });
@@ -234,7 +235,7 @@ public sealed class SimdBackend : IBackend
     public void NormalNoise(Tensor noise, ulong seed, long step)
     {
         var n = A(noise);
-        ForBlocks(noise.Length, 64, (start, end) =>
+        ForBlocks(noise.Length, 64, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int i = start; i < end; i++) n[noise.Offset + i] = Sampling.Normal(seed, Sampling.NoiseStream + (ulong)step, (ulong)i);
         });

@@ -14,6 +14,9 @@ public static class SimdGemm
 {
     public const int TileRows = 4;
 
+    // AggressiveOptimization: compiled fully optimised at first call instead of starting in tier-0 code, which made
+    // a short training run (one epoch, 2 s) 60 % slower.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows<V>(float[] a, int aOffset, int aStrideM, int aStrideK, float[] b, int bOffset,
         float[] c, int cOffset, int n, int k, int rowStart, int rowEnd) where V : struct, IVector<V>
     {
@@ -25,6 +28,7 @@ public static class SimdGemm
         for (; m < rowEnd; m++) OneRow<V>(ref a0, aStrideM, aStrideK, ref b0, ref c0, m, n, k);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void FourRows<V>(ref float a, int sm, int sk, ref float b, ref float c, int m, int n, int k) where V : struct, IVector<V>
     {
         int w = V.Width, col = 0;
@@ -66,6 +70,7 @@ public static class SimdGemm
         for (int row = m; row < m + TileRows; row++) ScalarColumns(ref a, sm, sk, ref b, ref c, row, col, n, k);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void OneRow<V>(ref float a, int sm, int sk, ref float b, ref float c, int m, int n, int k) where V : struct, IVector<V>
     {
         int w = V.Width, col = 0, r = m * sm;
@@ -79,6 +84,7 @@ public static class SimdGemm
     }
 
     /// <summary>Columns [from, n) of row m, one at a time, with the same fused multiply-add per term as the vector paths.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void ScalarColumns(ref float a, int sm, int sk, ref float b, ref float c, int m, int from, int n, int k)
     {
         for (int col = from; col < n; col++)
