@@ -53,9 +53,7 @@ public sealed class Autoencoder : IModel
 
     public void Initialise(ulong seed)
     {
-        var host = new float[Parameters.Count];
-        foreach (var layer in new[] { _enc0, _enc2, _dec0, _dec2 }) layer.Initialise(host, seed);
-        _backend.Upload(Parameters.Values, host);
+        Parameters.Initialise(_backend, seed);
     }
 
     void Forward(Tensor x, int rows)

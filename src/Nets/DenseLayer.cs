@@ -23,6 +23,7 @@ public sealed class DenseLayer
         Activation = activation;
         _weight = parameters.Declare(name + ".weight", outFeatures, inFeatures);
         _bias = parameters.Declare(name + ".bias", outFeatures);
+        parameters.Add(this);
     }
 
     /// <summary>Host values for the initial weights: uniform in ±√(6/(in+out)), drawn from (seed, the weight's offset).</summary>

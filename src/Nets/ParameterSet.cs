@@ -15,6 +15,7 @@ public sealed record Parameter(string Name, int Offset, int[] Shape)
 public sealed class ParameterSet
 {
     readonly List<Parameter> _entries = [];
+    readonly List<DenseLayer> _layers = [];
 
     public IReadOnlyList<Parameter> Entries => _entries;
     public int Count { get; private set; }
@@ -30,6 +31,17 @@ public sealed class ParameterSet
         _entries.Add(p);
         Count += p.Length;
         return p;
+    }
+
+    /// <summary>Registers a layer whose parameters <see cref="Initialise"/> fills.</summary>
+    public void Add(DenseLayer layer) => _layers.Add(layer);
+
+    /// <summary>Draws every registered layer's initial weights from <paramref name="seed"/> and uploads them.</summary>
+    public void Initialise(IBackend backend, ulong seed)
+    {
+        var host = new float[Count];
+        foreach (var layer in _layers) layer.Initialise(host, seed);
+        backend.Upload(Values, host);
     }
 
     public void Allocate(IBackend backend)

@@ -60,9 +60,7 @@ public sealed class VariationalAutoencoder : IModel
     public void Initialise(ulong seed)
     {
         _seed = seed;
-        var host = new float[Parameters.Count];
-        foreach (var layer in new[] { _enc0, _enc2, _dec0, _dec2 }) layer.Initialise(host, seed);
-        _backend.Upload(Parameters.Values, host);
+        Parameters.Initialise(_backend, seed);
     }
 
     /// <summary>The noise seed, restored with a checkpoint (weights loaded without Initialise).</summary>
