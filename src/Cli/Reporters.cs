@@ -42,7 +42,9 @@ sealed class ProgressBarReporter(ProgressContext context, int rowsPerEpoch) : IT
     {
         _task ??= context.AddTask("", maxValue: rowsPerEpoch);
         _task.Value = rowsPerEpoch;
-        _task.Description = Markup.Escape(LineReporter.FormatEpoch(model, epochs, m));
+        // Short enough for an 80-column terminal next to the bar; the full line is in metrics.csv.
+        _task.Description = Markup.Escape(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{model} {m.Epoch}/{epochs}: test loss {m.TestLoss:F2}, MSE {m.TestMse:F4}, {m.Seconds:F1} s"));
         _task.StopTask();
         _task = null;
     }
