@@ -100,6 +100,28 @@ public static class FiniteDifferences
     }
 }
 
+/// <summary>Central differences of a model's batch loss (what TrainStep adds to the TrainLoss slot, per row) with
+/// respect to every parameter, beside the gradients TrainStep writes. Every TrainStep uses step 1, so the VAE
+/// draws the same noise each time and the loss is a deterministic function of the parameters.</summary>
+public static class StepGradients
+{
+    public static (double[] Numeric, float[] Analytic) Of(GpuAe.Nets.IModel model, Tensor x, int rows)
+    {
+        var be = Cpu.Backend;
+        var acc = be.Allocate((int)GpuAe.Nets.Slot.Count);
+        double BatchLoss()
+        {
+            be.Fill(acc, 0f);
+            model.TrainStep(x, rows, 1, acc);
+            return be.Down(acc)[(int)GpuAe.Nets.Slot.TrainLoss] / rows;
+        }
+        BatchLoss();
+        var analytic = be.Down(model.Parameters.Gradients);
+        var p = be.Down(model.Parameters.Values);
+        return (FiniteDifferences.Central(p, model.Parameters.Values, BatchLoss, eps: 1e-3f), analytic);
+    }
+}
+
 /// <summary>A fresh temporary folder per test, deleted afterwards.</summary>
 public abstract class TempFolderTest : IDisposable
 {

@@ -100,7 +100,7 @@ public sealed class IlgpuBackend : IBackend
         return list;
     }
 
-    /// <summary>Opens auto|cpu|cuda|opencl. auto = CUDA if present, else a usable OpenCL device, else the CPU accelerator.</summary>
+    /// <summary>Opens cpu|cuda|opencl. Which device `auto` means is decided in one place, GpuAe.Nets.Backends.</summary>
     public static IlgpuBackend Open(string kind)
     {
         var context = CreateContext();
@@ -111,10 +111,7 @@ public sealed class IlgpuBackend : IBackend
                 "cpu" => context.Devices.OfType<CPUDevice>().FirstOrDefault(),
                 "cuda" => context.Devices.OfType<CudaDevice>().FirstOrDefault(),
                 "opencl" => context.Devices.OfType<CLDevice>().FirstOrDefault(d => OpenClProblem(d) is null),
-                "auto" => (Device?)context.Devices.OfType<CudaDevice>().FirstOrDefault()
-                          ?? (Device?)context.Devices.OfType<CLDevice>().FirstOrDefault(d => OpenClProblem(d) is null)
-                          ?? context.Devices.OfType<CPUDevice>().First(),
-                _ => throw new UserError($"unknown device '{kind}': use auto, cpu, cuda or opencl"),
+                _ => throw new UserError($"unknown ILGPU device '{kind}': use cpu, cuda or opencl"),
             };
             if (chosen is null)
             {

@@ -59,8 +59,6 @@ public sealed class Trainer
         _accumulator = backend.Allocate((int)Slot.Count);
     }
 
-    public int TrainCount => _trainCount;
-
     /// <summary>The row order of epoch <paramref name="epoch"/>: Fisher–Yates driven by (seed, epoch), the same everywhere.</summary>
     public static int[] ShuffledOrder(int count, ulong seed, int epoch)
     {

@@ -75,14 +75,14 @@ public sealed class SimdBackend : IBackend
         if (_transposed.Length < inFeatures * outFeatures) _transposed = new float[inFeatures * outFeatures];
         Transpose(A(w), w.Offset, outFeatures, inFeatures, _transposed);
         Gemm(A(x), x.Offset, inFeatures, 1, _transposed, 0, A(y), y.Offset, rows, outFeatures, inFeatures);
-        var yv = A(y); var bv = S(b).ToArray();
+        var yv = A(y); var bv = A(b); // the bias is read in place: no allocation per step
         bool relu = activation == Activation.Relu;
         ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int r = start; r < end; r++)
                 for (int o = 0, at = y.Offset + r * outFeatures; o < outFeatures; o++, at++)
                 {
-                    float v = yv[at] + bv[o];
+                    float v = yv[at] + bv[b.Offset + o];
                     yv[at] = relu && !(v > 0f) ? 0f : v;
                 }
         });

@@ -18,19 +18,7 @@ public class VariationalAutoencoderTests
         // Random non-zero biases keep ReLU pre-activations off their kinks (see the AE's gradient test).
         be.Upload(model.Parameters.Values, Values.Random(model.Parameters.Count, 52, 0.6f));
         var x = Cpu.Upload(Values.Uniform01(rows * features, 53));
-        var acc = be.Allocate((int)Slot.Count);
-
-        double BatchLoss()
-        {
-            be.Fill(acc, 0f);
-            model.TrainStep(x, rows, 1, acc); // step 1 every time: the same noise
-            return Cpu.Download(acc)[(int)Slot.TrainLoss] / rows;
-        }
-
-        BatchLoss();
-        var analytic = Cpu.Download(model.Parameters.Gradients);
-        var p = Cpu.Download(model.Parameters.Values);
-        var numeric = FiniteDifferences.Central(p, model.Parameters.Values, BatchLoss, eps: 1e-3f);
+        var (numeric, analytic) = StepGradients.Of(model, x, rows); // step 1 every time: the same noise
         // As for the AE: loss ~10 nats in float32, smooth except at ReLU kinks a 1e-3 step seldom crosses.
         Values.AssertClose(numeric, analytic, 3e-3, "VAE parameter gradients");
     }
