@@ -15,12 +15,14 @@ public static class Cpu
 }
 
 /// <summary>Every implementation of the kernel interface the tests hold to the same references: ILGPU's CPU
-/// accelerator (the path CUDA and OpenCL share) and the SIMD host backend on each of its vector paths, forced.</summary>
+/// accelerator (the path CUDA and OpenCL share) with each GEMM kernel (the shared-memory one, which GPUs use, on a
+/// CPU accelerator with GPU-sized groups), and the SIMD host backend on each of its vector paths, forced.</summary>
 public static class TestBackends
 {
     static readonly Dictionary<string, Lazy<IBackend>> Backends = new()
     {
         ["cpu"] = new(() => IlgpuBackend.Open("cpu")),
+        ["cpu-shared"] = new(() => IlgpuBackend.Open("cpu", GemmKernel.SharedTiled)),
         ["simd512"] = new(() => new SimdBackend(VectorPath.Vector512)),
         ["simd256"] = new(() => new SimdBackend(VectorPath.Vector256)),
         ["scalar"] = new(() => new SimdBackend(VectorPath.Scalar)),

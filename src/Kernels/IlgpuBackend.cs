@@ -6,6 +6,10 @@ using ILGPU.Runtime.OpenCL;
 
 namespace GpuAe.Kernels;
 
+/// <summary>Which GEMM kernel the dense layers use: by default the shared-memory kernel on GPUs and the register-tiled
+/// one on the CPU accelerator (whose groups are only as large as its threads; shared memory buys it nothing).</summary>
+public enum GemmKernel { Auto, RegisterTiled, SharedTiled }
+
 /// <summary>A device ILGPU can see, and whether GpuAe can run on it.</summary>
 public sealed record DeviceInfo(string Kind, string Name, bool Usable, string Note);
 
@@ -18,7 +22,8 @@ public sealed class IlgpuBackend : IBackend
     readonly List<MemoryBuffer> _buffers = [];
     readonly ArrayView<float> _unused; // stands in for the bias/mask views a GEMM epilogue does not read
 
-    readonly Action<Index2D, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _gemm;
+    readonly Action<Index2D, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _registerGemm;
+    readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _sharedGemm;
     readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> _columnSums;
     readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _sigmoidBce;
     readonly Action<Index1D, ArrayView<float>, int, ArrayView<float>, int, float> _accumulateSum;
@@ -34,13 +39,19 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _logWeights;
     readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> _negativeLogMeanExp;
 
-    IlgpuBackend(Context context, Accelerator accelerator)
+    public GemmKernel Gemm { get; }
+
+    IlgpuBackend(Context context, Accelerator accelerator, GemmKernel gemm)
     {
         _context = context;
         _accelerator = accelerator;
         _unused = AllocateBuffer<float>(1).View;
-        _gemm = accelerator.LoadAutoGroupedStreamKernel<Index2D, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Gemm.Tiled8x8);
-        _columnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(Gemm.ColumnSums);
+        Gemm = gemm != GemmKernel.Auto ? gemm : accelerator.AcceleratorType == AcceleratorType.CPU ? GemmKernel.RegisterTiled : GemmKernel.SharedTiled;
+        if (Gemm == GemmKernel.RegisterTiled)
+            _registerGemm = accelerator.LoadAutoGroupedStreamKernel<Index2D, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.Tiled8x8);
+        else
+            _sharedGemm = accelerator.LoadStreamKernel<GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.SharedTiled);
+        _columnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSums);
         _sigmoidBce = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
         _accumulateSum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int, float>(Loss.AccumulateSum);
         _adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep>(AdamKernels.Update);
@@ -61,7 +72,7 @@ public sealed class IlgpuBackend : IBackend
         AcceleratorType.CPU => $"CPU accelerator (ILGPU, {_accelerator.NumMultiprocessors} processors × {_accelerator.MaxNumThreadsPerMultiprocessor} threads)",
         AcceleratorType.Cuda => $"CUDA: {_accelerator.Name}",
         _ => $"OpenCL: {_accelerator.Name}",
-    };
+    } + (Gemm == GemmKernel.SharedTiled ? ", shared-memory GEMM" : ", register-tiled GEMM");
 
     // ---- device selection --------------------------------------------------------------------------------------
 
@@ -69,8 +80,12 @@ public sealed class IlgpuBackend : IBackend
     /// (measured fastest for the tiled GEMM on a 2-core machine; ILGPU's default shape simulates far more threads than cores).</summary>
     static CPUDevice CpuDevice() => new(numThreadsPerWarp: 2, numWarpsPerMultiprocessor: 1, numMultiprocessors: Environment.ProcessorCount);
 
+    /// <summary>A CPU accelerator whose groups hold 256 threads, like a GPU's, so that the shared-memory GEMM (16 × 16 groups
+    /// with barriers) runs, and is tested, on the CPU too. Slow: one operating-system thread per simulated thread.</summary>
+    static CPUDevice GpuShapedCpuDevice() => new(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
+
     // OpenCL devices are all enumerated (not just the ones ILGPU accepts) so `gpuae devices` can say why one is unusable.
-    static Context CreateContext() => Context.Create(b => b.Cuda().OpenCL(_ => true).CPU(CpuDevice())
+    static Context CreateContext(CPUDevice? cpu = null) => Context.Create(b => b.Cuda().OpenCL(_ => true).CPU(cpu ?? CpuDevice())
         .EnableAlgorithms().Optimize(OptimizationLevel.O2));
 
     static string? OpenClProblem(CLDevice d) => d.Capabilities.GenericAddressSpace ? null
@@ -101,9 +116,10 @@ public sealed class IlgpuBackend : IBackend
     }
 
     /// <summary>Opens cpu|cuda|opencl. Which device `auto` means is decided in one place, GpuAe.Nets.Backends.</summary>
-    public static IlgpuBackend Open(string kind)
+    /// <param name="gemm">forces one GEMM kernel; the shared-memory one on cpu runs on a GPU-shaped CPU accelerator.</param>
+    public static IlgpuBackend Open(string kind, GemmKernel gemm = GemmKernel.Auto)
     {
-        var context = CreateContext();
+        var context = CreateContext(kind == "cpu" && gemm == GemmKernel.SharedTiled ? GpuShapedCpuDevice() : null);
         try
         {
             Device? chosen = kind switch
@@ -118,7 +134,7 @@ public sealed class IlgpuBackend : IBackend
                 var found = string.Join("; ", ListDevices().Select(d => $"{d.Kind}: {d.Name}{(d.Usable ? "" : " (unusable: " + d.Note + ")")}"));
                 throw new UserError($"no usable {kind} device; devices found: {found}. Run `gpuae devices` for details or use --device cpu");
             }
-            return new IlgpuBackend(context, chosen.CreateAccelerator(context));
+            return new IlgpuBackend(context, chosen.CreateAccelerator(context), gemm);
         }
         catch
         {
@@ -165,8 +181,17 @@ public sealed class IlgpuBackend : IBackend
 
     void LaunchGemm(GemmArgs g, Tensor a, Tensor b, ArrayView<float> bias, ArrayView<float> mask, Tensor c)
     {
-        var tiles = new Index2D((g.N + Gemm.Tile - 1) / Gemm.Tile, (g.M + Gemm.Tile - 1) / Gemm.Tile);
-        _gemm(tiles, g, View(a), View(b), bias, mask, View(c));
+        if (_sharedGemm is not null)
+        {
+            int t = Kernels.Gemm.GroupTile, side = Kernels.Gemm.GroupThreads;
+            var groups = new Index2D((g.N + t - 1) / t, (g.M + t - 1) / t);
+            _sharedGemm(new KernelConfig(groups, new Index2D(side, side)), g, View(a), View(b), bias, mask, View(c));
+        }
+        else
+        {
+            int t = Kernels.Gemm.Tile;
+            _registerGemm!(new Index2D((g.N + t - 1) / t, (g.M + t - 1) / t), g, View(a), View(b), bias, mask, View(c));
+        }
     }
 
     public void DenseForward(Tensor x, Tensor w, Tensor b, Tensor y, int rows, int inFeatures, int outFeatures, Activation activation)

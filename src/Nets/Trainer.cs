@@ -27,7 +27,7 @@ public sealed class TrainingDiverged(long step) : Exception($"the loss became Na
 /// <summary>
 /// The one training loop both models share. The datasets stay resident on the device; each epoch uploads one
 /// shuffled row order, assembles batches on the device and runs a fixed sequence of launches per step into
-/// buffers allocated once. The host reads back only a few numbers every <see cref="ProgressInterval"/> steps (the
+/// buffers allocated once. The host reads back only a few numbers every <see cref="HostReadInterval"/> steps (the
 /// running loss and the NaN flag) and at the end of the epoch.
 /// </summary>
 public sealed class Trainer
@@ -43,6 +43,10 @@ public sealed class Trainer
     readonly IndexTensor _order, _nonFiniteStep;
 
     public long Step { get; set; }
+
+    /// <summary>Steps between the host's reads of the NaN flag and the running loss. Each read waits for the device; the
+    /// GPU benchmark sets this past the epoch's end so that the loss read at the end is the only one.</summary>
+    public int HostReadInterval { get; set; } = ProgressInterval;
 
     public Trainer(IBackend backend, IModel model, Dataset train, Dataset test, TrainOptions options)
     {
@@ -102,7 +106,7 @@ public sealed class Trainer
             _backend.FlagNonFinite(_accumulator, (int)Slot.TrainLoss, _nonFiniteStep, Step);
             var p = _model.Parameters;
             _backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(Step, _options.LearningRate));
-            if (stepsThisCall % ProgressInterval == 0)
+            if (stepsThisCall % HostReadInterval == 0)
             {
                 CheckFinite(flag);
                 if (progress is not null)
