@@ -17,8 +17,6 @@ g=publish/linux-x64/gpuae
     echo "## gpuae bench --device cuda --model $m --epoch (shared-memory GEMM, the default on GPUs)"
     timeout 90 $g bench --device cuda --model $m --steps 50 --epoch; echo "exit $?"
   done
-  echo "## gpuae bench --device cuda --model ae --epoch --gemm register (the CPU accelerator's kernel, for comparison)"
-  timeout 90 $g bench --device cuda --model ae --steps 50 --epoch --gemm register; echo "exit $?"
   echo "## PyTorch eager on the same card (real data if present, else synthetic)"
   for m in ae vae; do
     timeout 60 python3 bench/pytorch_epoch.py --device cuda --model $m --threads 2 2>&1 | sed "s/^/pytorch $m: /"

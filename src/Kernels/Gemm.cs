@@ -23,6 +23,9 @@ public struct GemmArgs
     public int M, N, K;
     public int AStrideM, AStrideK, BStrideK, BStrideN;
     public GemmEpilogue Epilogue;
+    /// <summary>Shared-memory kernel only: how much of K one group multiplies (a multiple of 32). Less than K splits
+    /// the product into ceil(K / KPerSplit) partial products, summed afterwards by <see cref="Gemm.AddSplits"/>.</summary>
+    public int KPerSplit;
 
     /// <summary>y[rows,out] = x[rows,in] · w[out,in]ᵀ</summary>
     public static GemmArgs Forward(int rows, int inF, int outF, GemmEpilogue epilogue) => new()
@@ -149,9 +152,11 @@ public static class Gemm
     /// The GEMM for GPUs: a group of 16 × 16 threads computes a 32 × 32 tile of C. Per step of 32 along K, the group
     /// copies a 32 × 32 tile of A and of B into shared memory (each element read from global memory once per group
     /// instead of 32 times) and every thread multiplies from there. The next tiles are loaded into registers while the
-    /// current ones are multiplied, so global-memory latency overlaps the arithmetic. Launch with
-    /// grid (ceil(N/32), ceil(M/32)) and group (16, 16). Thread (tx, ty) owns rows ty and ty + 16, columns tx and tx + 16:
-    /// neighbouring threads store neighbouring columns (coalesced).
+    /// current ones are multiplied, so global-memory latency overlaps the arithmetic. Thread (tx, ty) owns rows ty and
+    /// ty + 16, columns tx and tx + 16: neighbouring threads store neighbouring columns (coalesced).
+    /// Launch with grid (ceil(N/32), ceil(M/32), splits) and group (16, 16, 1). Group z multiplies K from
+    /// z·KPerSplit; with several splits each writes its partial product, unfinished (no epilogue), to c[z·M·N ..].
+    /// Splitting K is what fills a GPU when C is small: 128 × 256 is only 32 tiles for a chip of 132 multiprocessors.
     /// </summary>
     public static void SharedTiled(GemmArgs g, ArrayView<float> a, ArrayView<float> b,
         ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
@@ -160,19 +165,20 @@ public static class Gemm
         var sharedB = SharedMemory.Allocate<float>(GroupTile * SharedStride); // [k][n]
         int tx = Group.IdxX, ty = Group.IdxY, thread = ty * GroupThreads + tx;
         int m0 = Grid.IdxY * GroupTile, n0 = Grid.IdxX * GroupTile;
-        var nextA = LoadTile(a, g.M, g.K, m0, 0, g.AStrideM, g.AStrideK, thread);
-        var nextB = LoadTile(b, g.N, g.K, n0, 0, g.BStrideN, g.BStrideK, thread);
+        int kBegin = Grid.IdxZ * g.KPerSplit, kEnd = Math.Min(g.K, kBegin + g.KPerSplit);
+        var nextA = LoadTile(a, g.M, kEnd, m0, kBegin, g.AStrideM, g.AStrideK, thread);
+        var nextB = LoadTile(b, g.N, kEnd, n0, kBegin, g.BStrideN, g.BStrideK, thread);
         float c00 = 0f, c01 = 0f, c10 = 0f, c11 = 0f;
-        for (int k0 = 0; k0 < g.K; k0 += GroupTile)
+        for (int k0 = kBegin; k0 < kEnd; k0 += GroupTile)
         {
             Group.Barrier(); // everyone has finished multiplying the previous tiles
             StoreTile(sharedA, nextA, g.AStrideK, thread);
             StoreTile(sharedB, nextB, g.BStrideK, thread);
             Group.Barrier();
-            if (k0 + GroupTile < g.K)
+            if (k0 + GroupTile < kEnd)
             {
-                nextA = LoadTile(a, g.M, g.K, m0, k0 + GroupTile, g.AStrideM, g.AStrideK, thread);
-                nextB = LoadTile(b, g.N, g.K, n0, k0 + GroupTile, g.BStrideN, g.BStrideK, thread);
+                nextA = LoadTile(a, g.M, kEnd, m0, k0 + GroupTile, g.AStrideM, g.AStrideK, thread);
+                nextB = LoadTile(b, g.N, kEnd, n0, k0 + GroupTile, g.BStrideN, g.BStrideK, thread);
             }
             for (int k = 0; k < GroupTile; k++)
             {
@@ -181,11 +187,27 @@ public static class Gemm
                 c00 += a0 * b0; c01 += a0 * b1; c10 += a1 * b0; c11 += a1 * b1;
             }
         }
+        var output = c.SubView(Grid.IdxZ * g.M * g.N, g.M * g.N);
         int mA = m0 + ty, mB = mA + GroupThreads, nA = n0 + tx, nB = nA + GroupThreads;
-        if (mA < g.M && nA < g.N) Store(g, mA, nA, c00, bias, mask, c);
-        if (mA < g.M && nB < g.N) Store(g, mA, nB, c01, bias, mask, c);
-        if (mB < g.M && nA < g.N) Store(g, mB, nA, c10, bias, mask, c);
-        if (mB < g.M && nB < g.N) Store(g, mB, nB, c11, bias, mask, c);
+        if (mA < g.M && nA < g.N) Store(g, mA, nA, c00, bias, mask, output);
+        if (mA < g.M && nB < g.N) Store(g, mA, nB, c01, bias, mask, output);
+        if (mB < g.M && nA < g.N) Store(g, mB, nA, c10, bias, mask, output);
+        if (mB < g.M && nB < g.N) Store(g, mB, nB, c11, bias, mask, output);
+    }
+
+    /// <summary>c = epilogue(Σ_z partials[z·M·N + i]) for every i of C[M, N], the split products added in order
+    /// (deterministic). Grid-stride over <paramref name="threads"/> threads.</summary>
+    public static void AddSplits(Index1D thread, int threads, GemmArgs g, int splits, ArrayView<float> partials,
+        ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
+    {
+        int size = g.M * g.N;
+        for (int i = thread; i < size; i += threads)
+        {
+            float sum = 0f;
+            for (int z = 0; z < splits; z++) sum += partials[z * size + i];
+            int m = i / g.N;
+            Store(g, m, i - m * g.N, sum, bias, mask, c);
+        }
     }
 
     /// <summary>Where this thread's i-th element of a 32 × 32 tile lies: along the contiguous direction neighbouring
@@ -197,15 +219,15 @@ public static class Gemm
     }
 
     /// <summary>Reads this thread's 4 elements of the tile X(row0 + r, k0 + d) = x[row·strideRow + k·strideK] into
-    /// registers, zero outside the matrix (so the edge tiles need no other test).</summary>
-    static Vec4 LoadTile(ArrayView<float> x, int rows, int depth, int row0, int k0, int strideRow, int strideK, int thread)
+    /// registers, zero past the last row or at k ≥ kEnd (so the edge tiles need no other test).</summary>
+    static Vec4 LoadTile(ArrayView<float> x, int rows, int kEnd, int row0, int k0, int strideRow, int strideK, int thread)
     {
         Vec4 v = default;
         for (int i = 0; i < LoadsPerThread; i++)
         {
             var (r, d) = TilePosition(i, thread, strideK);
             int row = row0 + r, k = k0 + d;
-            v[i] = row < rows && k < depth ? x[row * strideRow + k * strideK] : 0f;
+            v[i] = row < rows && k < kEnd ? x[row * strideRow + k * strideK] : 0f;
         }
         return v;
     }
@@ -219,11 +241,23 @@ public static class Gemm
         }
     }
 
-    /// <summary>db[n] = Σ_r dy[r, n] over dy[rows, cols]; one thread per column, rows summed in order (deterministic).</summary>
-    public static void ColumnSums(Index1D n, ArrayView<float> dy, int rows, int cols, ArrayView<float> db)
+    /// <summary>db[n] = Σ_r dy[r, n] over dy[rows, cols]. A group of (DimX columns × DimY row phases) threads: thread (x, y)
+    /// sums rows y, y + DimY, … of column x (neighbouring threads read neighbouring addresses), then the DimY partial
+    /// sums are added in a fixed tree (deterministic). Launch with grid ceil(cols / DimX), DimX·DimY ≤ 256, DimY a power of two.</summary>
+    public static void ColumnSums(ArrayView<float> dy, int rows, int cols, ArrayView<float> db)
     {
+        var partials = SharedMemory.Allocate<float>(Loss.MaxGroup);
+        int x = Group.IdxX, y = Group.IdxY, width = Group.DimX, phases = Group.DimY;
+        int n = Grid.IdxX * width + x;
         float sum = 0f;
-        for (int r = 0; r < rows; r++) sum += dy[r * cols + n];
-        db[n] = sum;
+        if (n < cols)
+            for (int r = y; r < rows; r += phases) sum += dy[r * cols + n];
+        partials[y * width + x] = sum;
+        for (int half = phases / 2; half > 0; half /= 2)
+        {
+            Group.Barrier();
+            if (y < half) partials[y * width + x] += partials[(y + half) * width + x];
+        }
+        if (y == 0 && n < cols) db[n] = partials[x];
     }
 }

@@ -24,9 +24,10 @@ public sealed class IlgpuBackend : IBackend
 
     readonly Action<Index2D, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _registerGemm;
     readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _sharedGemm;
-    readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> _columnSums;
-    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _sigmoidBce;
-    readonly Action<Index1D, ArrayView<float>, int, ArrayView<float>, int, float> _accumulateSum;
+    readonly Action<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _addSplits;
+    readonly Action<KernelConfig, ArrayView<float>, int, int, ArrayView<float>> _columnSums;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _sigmoidBce;
+    readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<float>, int, float> _accumulateSum;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep> _adam;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>> _gather;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>> _sigmoid;
@@ -41,6 +42,15 @@ public sealed class IlgpuBackend : IBackend
 
     public GemmKernel Gemm { get; }
 
+    /// <summary>The shared-memory GEMM splits K when C has fewer 32 × 32 tiles than this: by default the number of
+    /// multiprocessors, so that every one gets work. Tests raise it to exercise the split path on small shapes.</summary>
+    public int SplitBelowGroups { get; set; }
+
+    /// <summary>Threads per group of the reduction kernels (loss rows, sums, column sums): the largest power of two the
+    /// device allows, up to 256. Two on the CPU accelerator, whose groups are as large as its threads.</summary>
+    readonly int _reduceGroup;
+    MemoryBuffer1D<float, Stride1D.Dense>? _splitPartials; // grows to the largest split product needed, then is reused
+
     IlgpuBackend(Context context, Accelerator accelerator, GemmKernel gemm)
     {
         _context = context;
@@ -50,10 +60,16 @@ public sealed class IlgpuBackend : IBackend
         if (Gemm == GemmKernel.RegisterTiled)
             _registerGemm = accelerator.LoadAutoGroupedStreamKernel<Index2D, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.Tiled8x8);
         else
+        {
             _sharedGemm = accelerator.LoadStreamKernel<GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.SharedTiled);
-        _columnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSums);
-        _sigmoidBce = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
-        _accumulateSum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int, float>(Loss.AccumulateSum);
+            _addSplits = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.AddSplits);
+        }
+        SplitBelowGroups = accelerator.NumMultiprocessors;
+        _reduceGroup = 1;
+        while (_reduceGroup * 2 <= Math.Min(Loss.MaxGroup, accelerator.MaxNumThreadsPerGroup)) _reduceGroup *= 2;
+        _columnSums = accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSums);
+        _sigmoidBce = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
+        _accumulateSum = accelerator.LoadStreamKernel<ArrayView<float>, int, ArrayView<float>, int, float>(Loss.AccumulateSum);
         _adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep>(AdamKernels.Update);
         _gather = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>>(Rows.Gather);
         _sigmoid = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(Rows.Sigmoid);
@@ -181,17 +197,32 @@ public sealed class IlgpuBackend : IBackend
 
     void LaunchGemm(GemmArgs g, Tensor a, Tensor b, ArrayView<float> bias, ArrayView<float> mask, Tensor c)
     {
-        if (_sharedGemm is not null)
-        {
-            int t = Kernels.Gemm.GroupTile, side = Kernels.Gemm.GroupThreads;
-            var groups = new Index2D((g.N + t - 1) / t, (g.M + t - 1) / t);
-            _sharedGemm(new KernelConfig(groups, new Index2D(side, side)), g, View(a), View(b), bias, mask, View(c));
-        }
-        else
+        if (_sharedGemm is null)
         {
             int t = Kernels.Gemm.Tile;
             _registerGemm!(new Index2D((g.N + t - 1) / t, (g.M + t - 1) / t), g, View(a), View(b), bias, mask, View(c));
+            return;
         }
+        int tile = Kernels.Gemm.GroupTile, side = Kernels.Gemm.GroupThreads;
+        var tiles = new Index2D((g.N + tile - 1) / tile, (g.M + tile - 1) / tile);
+        int kTiles = (g.K + tile - 1) / tile;
+        int splits = Math.Clamp((SplitBelowGroups + tiles.Size - 1) / (int)tiles.Size, 1, kTiles);
+        g.KPerSplit = (kTiles + splits - 1) / splits * tile;
+        splits = (g.K + g.KPerSplit - 1) / g.KPerSplit;
+        var group = new Index3D(side, side, 1);
+        if (splits == 1)
+        {
+            _sharedGemm(new KernelConfig(new Index3D(tiles.X, tiles.Y, 1), group), g, View(a), View(b), bias, mask, View(c));
+            return;
+        }
+        int size = g.M * g.N;
+        if (_splitPartials is null || _splitPartials.Length < (long)splits * size)
+            _splitPartials = AllocateBuffer<float>(splits * size);
+        var partials = _splitPartials.View.SubView(0, splits * size);
+        _sharedGemm(new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group), g with { Epilogue = GemmEpilogue.None },
+            View(a), View(b), _unused, _unused, partials);
+        int threads = Threads(size);
+        _addSplits!(threads, threads, g, splits, partials, bias, mask, View(c));
     }
 
     public void DenseForward(Tensor x, Tensor w, Tensor b, Tensor y, int rows, int inFeatures, int outFeatures, Activation activation)
@@ -210,14 +241,15 @@ public sealed class IlgpuBackend : IBackend
     public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor db, int rows, int inFeatures, int outFeatures)
     {
         LaunchGemm(GemmArgs.BackwardWeights(rows, inFeatures, outFeatures), dy, x, _unused, _unused, dw);
-        _columnSums(outFeatures, View(dy), rows, outFeatures, View(db));
+        int width = Math.Min(32, _reduceGroup), phases = _reduceGroup / width;
+        _columnSums(new KernelConfig(new Index2D((outFeatures + width - 1) / width, 1), new Index2D(width, phases)), View(dy), rows, outFeatures, View(db));
     }
 
     public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale) =>
-        _sigmoidBce(rows, View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), cols, gradScale);
+        _sigmoidBce(new KernelConfig(rows, _reduceGroup), View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), cols, gradScale);
 
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f) =>
-        _accumulateSum(1, View(values), count, View(accumulator), slot, scale);
+        _accumulateSum(new KernelConfig(1, _reduceGroup), View(values), count, View(accumulator), slot, scale);
 
     public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step)
     {

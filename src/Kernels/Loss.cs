@@ -7,17 +7,25 @@ namespace GpuAe.Kernels;
 /// <summary>The reconstruction loss family: sigmoid fused with binary cross-entropy, and the fixed-order sum.</summary>
 public static class Loss
 {
+    /// <summary>Largest group the reductions below are written for (their shared-memory arrays have this many slots).</summary>
+    public const int MaxGroup = 256;
+
     /// <summary>
-    /// One thread per row of logits[rows, cols]. BCE is computed from the logit l, never from sigmoid(l), as
-    /// max(l,0) − l·x + log(1 + e^−|l|), which is exact for any l and never takes log(0); its gradient with
-    /// respect to the logit is sigmoid(l) − x, scaled by gradScale (1/batch for a batch-mean loss).
+    /// One group per row of logits[rows, cols]; its threads take every group-size-th pixel, then add their partial
+    /// sums in a fixed tree (so reruns are bit-identical). BCE is computed from the logit l, never from sigmoid(l), as
+    /// max(l,0) − l·x + log(1 + e^−|l|), which is exact for any l and never takes log(0); its gradient with respect to
+    /// the logit is sigmoid(l) − x, scaled by gradScale (1/batch for a batch-mean loss). Launch with grid = rows and a
+    /// power-of-two group size ≤ <see cref="MaxGroup"/>.
     /// </summary>
-    public static void SigmoidBceRows(Index1D row, ArrayView<float> logits, ArrayView<float> targets,
+    public static void SigmoidBceRows(ArrayView<float> logits, ArrayView<float> targets,
         ArrayView<float> dLogits, ArrayView<float> rowBce, ArrayView<float> rowSquaredError, int cols, float gradScale)
     {
+        var bcePartials = SharedMemory.Allocate<float>(MaxGroup);
+        var squaredErrorPartials = SharedMemory.Allocate<float>(MaxGroup);
+        int row = Grid.IdxX, thread = Group.IdxX, threads = Group.DimX;
         float bce = 0f, squaredError = 0f;
         int start = row * cols;
-        for (int i = start; i < start + cols; i++)
+        for (int i = start + thread; i < start + cols; i += threads)
         {
             float l = logits[i], x = targets[i];
             float e = XMath.Exp(-XMath.Abs(l));                       // in (0, 1]: never overflows
@@ -27,17 +35,39 @@ public static class Loss
             squaredError += diff * diff;
             dLogits[i] = diff * gradScale;
         }
-        rowBce[row] = bce;
-        rowSquaredError[row] = squaredError;
+        bcePartials[thread] = bce;
+        squaredErrorPartials[thread] = squaredError;
+        for (int half = threads / 2; half > 0; half /= 2)
+        {
+            Group.Barrier();
+            if (thread < half)
+            {
+                bcePartials[thread] += bcePartials[thread + half];
+                squaredErrorPartials[thread] += squaredErrorPartials[thread + half];
+            }
+        }
+        if (thread == 0)
+        {
+            rowBce[row] = bcePartials[0];
+            rowSquaredError[row] = squaredErrorPartials[0];
+        }
     }
 
-    /// <summary>A single thread adds scale·Σ values[0..count) to accumulator[slot], summing in index order: the per-batch
-    /// sums are at most a few hundred values, and a fixed order makes every rerun bit-identical (no atomics).</summary>
-    public static void AccumulateSum(Index1D _, ArrayView<float> values, int count, ArrayView<float> accumulator, int slot, float scale)
+    /// <summary>One group adds scale·Σ values[0..count) to accumulator[slot]: strided partial sums, then a fixed tree, so
+    /// every rerun is bit-identical (no atomics). The per-batch sums are at most a few hundred values.</summary>
+    public static void AccumulateSum(ArrayView<float> values, int count, ArrayView<float> accumulator, int slot, float scale)
     {
+        var partials = SharedMemory.Allocate<float>(MaxGroup);
+        int thread = Group.IdxX, threads = Group.DimX;
         float sum = 0f;
-        for (int i = 0; i < count; i++) sum += values[i];
-        accumulator[slot] += scale * sum;
+        for (int i = thread; i < count; i += threads) sum += values[i];
+        partials[thread] = sum;
+        for (int half = threads / 2; half > 0; half /= 2)
+        {
+            Group.Barrier();
+            if (thread < half) partials[thread] += partials[thread + half];
+        }
+        if (thread == 0) accumulator[slot] += scale * partials[0];
     }
 
     /// <summary>Single thread: records the first step at which values[slot] (a running loss sum) stopped being finite.

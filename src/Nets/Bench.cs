@@ -24,26 +24,34 @@ public static class Bench
         return clock.Elapsed.TotalMilliseconds / repeats;
     }
 
+    /// <summary>The AE's four dense layers (in → out): every GEMM shape of its training step.</summary>
+    static readonly (int In, int Out)[] AeLayers = [(784, 256), (256, 32), (32, 256), (256, 784)];
+
     public static IEnumerable<BenchResult> Kernels(IBackend backend, int batch = 128, int repeats = 20)
     {
-        int inF = 784, outF = 256;
-        var x = backend.Allocate(batch * inF); var w = backend.Allocate(outF * inF); var b = backend.Allocate(outF);
-        var y = backend.Allocate(batch * outF); var dx = backend.Allocate(batch * inF); var dw = backend.Allocate(outF * inF);
-        backend.Fill(x, 0.5f); backend.Fill(w, 0.01f); backend.Fill(y, 0.1f);
-        double flops = 2.0 * batch * inF * outF;
-        string shape = $"{batch}×{inF}→{outF}";
-        double ms = TimeMs(backend, () => backend.DenseForward(x, w, b, y, batch, inF, outF, Activation.Relu), repeats);
-        yield return new("dense forward + ReLU (X·Wᵀ)", shape, ms, flops / ms / 1e6);
-        ms = TimeMs(backend, () => backend.DenseBackwardInput(y, w, dx, batch, inF, outF, x), repeats);
-        yield return new("dense backward dX (dY·W, ReLU mask)", shape, ms, flops / ms / 1e6);
-        ms = TimeMs(backend, () => backend.DenseBackwardParameters(y, x, dw, b, batch, inF, outF), repeats);
-        yield return new("dense backward dW, db (dYᵀ·X)", shape, ms, flops / ms / 1e6);
-        var logits = backend.Allocate(batch * inF); var rowsA = backend.Allocate(batch); var rowsB = backend.Allocate(batch);
-        ms = TimeMs(backend, () => backend.SigmoidBce(logits, x, dx, rowsA, rowsB, batch, inF, 1f / batch), repeats);
-        yield return new("sigmoid + BCE + gradient", $"{batch}×{inF}", ms, 0);
-        var m = backend.Allocate(outF * inF); var v = backend.Allocate(outF * inF);
-        ms = TimeMs(backend, () => backend.Adam(w, dw, m, v, AdamStep.At(1, 1e-3f)), repeats);
-        yield return new("Adam", $"{outF * inF} parameters", ms, 0);
+        foreach (var (inF, outF) in AeLayers)
+        {
+            var x = backend.Allocate(batch * inF); var w = backend.Allocate(outF * inF); var b = backend.Allocate(outF);
+            var y = backend.Allocate(batch * outF); var dx = backend.Allocate(batch * inF); var dw = backend.Allocate(outF * inF);
+            backend.Fill(x, 0.5f); backend.Fill(w, 0.01f); backend.Fill(y, 0.1f);
+            double flops = 2.0 * batch * inF * outF;
+            string shape = $"{batch}×{inF}→{outF}";
+            double ms = TimeMs(backend, () => backend.DenseForward(x, w, b, y, batch, inF, outF, Activation.Relu), repeats);
+            yield return new("dense forward + ReLU (X·Wᵀ)", shape, ms, flops / ms / 1e6);
+            ms = TimeMs(backend, () => backend.DenseBackwardInput(y, w, dx, batch, inF, outF, x), repeats);
+            yield return new("dense backward dX (dY·W, ReLU mask)", shape, ms, flops / ms / 1e6);
+            ms = TimeMs(backend, () => backend.DenseBackwardParameters(y, x, dw, b, batch, inF, outF), repeats);
+            yield return new("dense backward dW, db (dYᵀ·X)", shape, ms, flops / ms / 1e6);
+        }
+        int pixels = 784, parameterCount = 784 * 256;
+        var logits = backend.Allocate(batch * pixels); var targets = backend.Allocate(batch * pixels); var dLogits = backend.Allocate(batch * pixels);
+        var rowsA = backend.Allocate(batch); var rowsB = backend.Allocate(batch);
+        double lossMs = TimeMs(backend, () => backend.SigmoidBce(logits, targets, dLogits, rowsA, rowsB, batch, pixels, 1f / batch), repeats);
+        yield return new("sigmoid + BCE + gradient", $"{batch}×{pixels}", lossMs, 0);
+        var p = backend.Allocate(parameterCount); var g = backend.Allocate(parameterCount);
+        var m = backend.Allocate(parameterCount); var v = backend.Allocate(parameterCount);
+        double adamMs = TimeMs(backend, () => backend.Adam(p, g, m, v, AdamStep.At(1, 1e-3f)), repeats);
+        yield return new("Adam", $"{parameterCount} parameters", adamMs, 0);
     }
 
     /// <summary>Milliseconds per training step (forward, backward, Adam) of the model on random data.</summary>
