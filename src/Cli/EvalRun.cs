@@ -27,7 +27,7 @@ public sealed record EvalRun(string Path, int IwaeSamples, int Batch, ulong Seed
         };
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{model.Kind} on {test.Count} test images ({backend.DeviceName}): loss {m.Loss:F3} = BCE {m.Bce:F3} + KL {m.Kl:F3} nats/image, MSE {m.Mse:F5}/pixel"));
-        if (model.Kind == "vae" && IwaeSamples > 0)
+        if (model is VariationalAutoencoder && IwaeSamples > 0)
         {
             double bound = evaluator.ImportanceWeightedBound(IwaeSamples, Seed);
             results["iwae_k"] = IwaeSamples;

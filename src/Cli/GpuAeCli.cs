@@ -53,7 +53,7 @@ public static class GpuAeCli
 
     static Command TrainCommand(TextWriter stdout)
     {
-        var model = new Argument<string>("model") { Description = "ae (the dense autoencoder) or vae (the variational autoencoder)" };
+        var model = new Argument<string>("model") { Description = "ae (the dense autoencoder), vae (the variational autoencoder), conv-ae or conv-vae (their convolutional versions)" };
         model.AcceptOnlyFromAmong(ModelSpec.Kinds);
         var epochs = new Option<int>("--epochs") { Description = "training epochs", DefaultValueFactory = _ => 10 };
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
@@ -158,7 +158,7 @@ public static class GpuAeCli
     static Command BenchCommand(TextWriter stdout)
     {
         var device = DeviceOption();
-        var model = new Option<string>("--model") { Description = "ae or vae: the model whose training step and epoch are timed", DefaultValueFactory = _ => "ae" };
+        var model = new Option<string>("--model") { Description = "ae, vae, conv-ae or conv-vae: the model whose training step and epoch are timed", DefaultValueFactory = _ => "ae" };
         model.AcceptOnlyFromAmong(ModelSpec.Kinds);
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
         var steps = new Option<int>("--steps") { Description = "timed repetitions per measurement", DefaultValueFactory = _ => 20 };
@@ -179,8 +179,8 @@ public static class GpuAeCli
                 stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10}");
             double stepMs = Bench.StepMs(backend, kind, b, n);
             int stepsPerEpoch = (60000 + b - 1) / b;
-            // Multiply-adds per image, ×2 for flops, ×3 for forward + two backward GEMMs: AE 784·256·2 + 256·32·2, VAE 784·256·2 + 256·4 + 2·256.
-            double flopsPerImage = 6.0 * (kind == "ae" ? 784 * 256 * 2 + 256 * 32 * 2 : 784 * 256 * 2 + 256 * 4 + 2 * 256);
+            // 2 flops per multiply-add, ×3 for the forward and the two backward GEMMs of every layer.
+            double flopsPerImage = 6.0 * Models.Create(backend, new ModelSpec(kind), 1, 1).MultiplyAddsPerImage;
             stdout.WriteLine($"{kind} training step (batch {b}): {stepMs:F3} ms → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
             if (r.GetValue(epoch))
             {

@@ -54,6 +54,23 @@ public interface IBackend : IDisposable
     /// <summary>dw[out,in] = dy[rows,out]ᵀ · x[rows,in]; db[out] = Σ_rows dy. Overwrites (each parameter is used once per step).</summary>
     void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor db, int rows, int inFeatures, int outFeatures);
 
+    /// <summary>db[cols] = Σ_rows dy[rows, cols], rows added in order: the bias gradient where it is not part of a GEMM.</summary>
+    void ColumnSums(Tensor dy, int rows, int cols, Tensor db);
+
+    // ---- convolutions over channels-last images [count, height, width, channels]; see ConvGeometry ----
+
+    /// <summary>cols[count·OutPixels, PatchLength] = every output position's input patch (zero padded): a convolution
+    /// is then DenseForward(cols, w[outChannels, PatchLength]).</summary>
+    void Im2Col(Tensor images, Tensor cols, int count, ConvGeometry geometry);
+
+    /// <summary>The adjoint of Im2Col: images[count, InHeight, InWidth, Channels] = every patch entry added back onto its
+    /// pixel (overwrites), masked by reluOutput &gt; 0 when given. A convolution's input gradient, a transposed
+    /// convolution's output.</summary>
+    void Col2Im(Tensor cols, Tensor images, int count, ConvGeometry geometry, Tensor? reluOutput);
+
+    /// <summary>y[rows, cols] = act(y + bias[cols]) in place.</summary>
+    void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation);
+
     /// <summary>Per row of logits[rows,cols] against targets in [0,1]: rowBce = Σ BCE(sigmoid(logit), target) computed stably
     /// from the logit, rowSquaredError = Σ (sigmoid(logit) − target)², dLogits = (sigmoid(logit) − target)·gradScale.</summary>
     void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale);

@@ -37,6 +37,9 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _reparameterize;
     readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _reparameterizeBackward;
     readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _klRows;
+    readonly Action<Index1D, int, ConvGeometry, int, ArrayView<float>, ArrayView<float>> _im2Col;
+    readonly Action<Index1D, int, ConvGeometry, int, ArrayView<float>, int, ArrayView<float>, ArrayView<float>> _col2Im;
+    readonly Action<Index1D, int, ArrayView<float>, int, int, ArrayView<float>, int> _addBias;
     readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _logWeights;
     readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> _negativeLogMeanExp;
 
@@ -79,6 +82,9 @@ public sealed class IlgpuBackend : IBackend
         _reparameterize = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Sampling.Reparameterize);
         _reparameterizeBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Sampling.ReparameterizeBackward);
         _klRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Sampling.KlRows);
+        _im2Col = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ConvGeometry, int, ArrayView<float>, ArrayView<float>>(Conv.Im2Col);
+        _col2Im = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ConvGeometry, int, ArrayView<float>, int, ArrayView<float>, ArrayView<float>>(Conv.Col2Im);
+        _addBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>, int>(Conv.AddBias);
         _logWeights = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Iwae.LogWeights);
         _negativeLogMeanExp = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(Iwae.NegativeLogMeanExp);
     }
@@ -241,6 +247,11 @@ public sealed class IlgpuBackend : IBackend
     public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor db, int rows, int inFeatures, int outFeatures)
     {
         LaunchGemm(GemmArgs.BackwardWeights(rows, inFeatures, outFeatures), dy, x, _unused, _unused, dw);
+        ColumnSums(dy, rows, outFeatures, db);
+    }
+
+    public void ColumnSums(Tensor dy, int rows, int outFeatures, Tensor db)
+    {
         int width = Math.Min(32, _reduceGroup), phases = _reduceGroup / width;
         _columnSums(new KernelConfig(new Index2D((outFeatures + width - 1) / width, 1), new Index2D(width, phases)), View(dy), rows, outFeatures, View(db));
     }
@@ -282,6 +293,25 @@ public sealed class IlgpuBackend : IBackend
         _reparameterizeBackward(rows, View(enc), View(noise), View(dz), View(denc), View(rowKl), latent, klWeightOverRows);
 
     public void KlRows(Tensor enc, Tensor rowKl, int rows, int latent) => _klRows(rows, View(enc), View(rowKl), latent);
+
+    public void Im2Col(Tensor images, Tensor cols, int count, ConvGeometry geometry)
+    {
+        int threads = Threads(count * geometry.OutPixels * geometry.PatchLength);
+        _im2Col(threads, threads, geometry, count, View(images), View(cols));
+    }
+
+    public void Col2Im(Tensor cols, Tensor images, int count, ConvGeometry geometry, Tensor? reluOutput)
+    {
+        int threads = Threads(count * geometry.InPixels * geometry.Channels);
+        _col2Im(threads, threads, geometry, count, View(cols), reluOutput is null ? 0 : 1,
+            reluOutput is { } mask ? View(mask) : _unused, View(images));
+    }
+
+    public void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation)
+    {
+        int threads = Threads(rows * cols);
+        _addBias(threads, threads, View(y), rows * cols, cols, View(bias), activation == Activation.Relu ? 1 : 0);
+    }
 
     public void ImportanceLogWeights(Tensor enc, Tensor noise, Tensor z, Tensor rowBce, Tensor logWeights, int sample, int rows, int latent) =>
         _logWeights(rows, View(enc), View(noise), View(z), View(rowBce), View(logWeights), sample, rows, latent);

@@ -4,20 +4,20 @@ namespace GpuAe.Nets;
 
 /// <summary>
 /// The original notebook's dense AE: 784→256 ReLU→32 (ReLU, or linear)→256 ReLU→784 sigmoid, trained on BCE summed
-/// over pixels and averaged over the batch. Its code is the encoder's output.
+/// over pixels and averaged over the batch; or the convolutional AE (conv-ae) with the same code. Its code is the
+/// encoder's output.
 /// </summary>
 public sealed class Autoencoder(IBackend backend, int maxRows, Activation codeActivation = Activation.Relu,
-    int features = 784, int hidden = 256, int codeSize = 32)
-    : DenseAutoencoder(backend, maxRows, features, hidden, codeSize, codeActivation, codeSize)
+    int features = 784, int hidden = 256, int codeSize = 32, Architecture architecture = Architecture.Dense)
+    : AutoencoderBase(backend, architecture, maxRows, features, hidden, codeSize, codeActivation, codeSize)
 {
-    public override string Kind => "ae";
+    public override string Kind => KindOf("ae");
     public int CodeSize { get; } = codeSize;
     public Activation CodeActivation { get; } = codeActivation;
     public override int LatentSize => CodeSize;
-    public override IReadOnlyDictionary<string, string> Config => new Dictionary<string, string>
+    public override IReadOnlyDictionary<string, string> Config => new Dictionary<string, string>(BaseConfig())
     {
-        ["model"] = Kind, ["features"] = $"{Features}", ["hidden"] = $"{Hidden}", ["code"] = $"{CodeSize}",
-        ["code_activation"] = CodeActivation == Activation.Relu ? "relu" : "linear",
+        ["code"] = $"{CodeSize}", ["code_activation"] = CodeActivation == Activation.Relu ? "relu" : "linear",
     };
     protected override Tensor ReconstructionLatent => EncoderOutput;
 

@@ -8,7 +8,7 @@ public enum Slot { TrainLoss = 0, Bce = 1, Kl = 2, SquaredError = 3, Count = 4 }
 /// <summary>What the one trainer needs from a model (the AE and the VAE alike).</summary>
 public interface IModel
 {
-    /// <summary>"ae" or "vae": the name on the command line and in checkpoints.</summary>
+    /// <summary>"ae", "vae", "conv-ae" or "conv-vae": the name on the command line and in checkpoints.</summary>
     string Kind { get; }
     ParameterSet Parameters { get; }
     int Features { get; }
@@ -28,6 +28,9 @@ public interface IModel
 
     /// <summary>Reconstructions in [0,1] of x[rows, Features] into output[rows, Features].</summary>
     void Reconstruct(Tensor x, int rows, Tensor output);
+
+    /// <summary>Multiply-adds of one image's forward pass; a training step costs about three times as many.</summary>
+    long MultiplyAddsPerImage { get; }
 
     /// <summary>Width of the latent the model encodes to: the AE's code, the VAE's μ.</summary>
     int LatentSize { get; }

@@ -72,6 +72,30 @@ public static class KernelCheck
                 return Down(be, dw, db);
             });
         }
+        foreach (var (g, count) in new[] { (new ConvGeometry(14, 14, 32, 3, 2, 1), 8), (new ConvGeometry(9, 7, 3, 3, 1, 1), 5) })
+        {
+            string shape = $"{count}×{g.InHeight}×{g.InWidth}×{g.Channels}, k{g.Kernel} s{g.Stride}";
+            var images = Random(count * g.InPixels * g.Channels, 20); var cols = Random(count * g.OutPixels * g.PatchLength, 21);
+            yield return ("im2col", shape, be =>
+            {
+                var c = be.Allocate(cols.Length);
+                be.Im2Col(Up(be, images), c, count, g);
+                return Down(be, c);
+            });
+            yield return ("col2im + ReLU mask", shape, be =>
+            {
+                var x = be.Allocate(images.Length);
+                be.Col2Im(Up(be, cols), x, count, g, Up(be, images));
+                return Down(be, x);
+            });
+            yield return ("bias + ReLU, column sums", shape, be =>
+            {
+                var y = Up(be, images); var sums = be.Allocate(g.Channels);
+                be.AddBias(y, Up(be, Random(g.Channels, 22)), count * g.InPixels, g.Channels, Activation.Relu);
+                be.ColumnSums(y, count * g.InPixels, g.Channels, sums);
+                return Down(be, y, sums);
+            });
+        }
         {
             const int rows = 128, cols = 784;
             var logits = Random(rows * cols, 5, 8f); var targets = Unit(rows * cols, 6);
@@ -145,15 +169,18 @@ public static class KernelCheck
                 return Down(be, lw, bound);
             });
         }
-        foreach (var kind in new[] { "ae", "vae" })
-            yield return ($"{kind}: whole training step (all gradients, loss)", "batch 128", be =>
+        foreach (var kind in ModelSpec.Kinds)
+        {
+            int batch = kind.StartsWith("conv") ? 16 : 128; // the scalar reference's conv step takes seconds at 128
+            yield return ($"{kind}: whole training step (all gradients, loss)", $"batch {batch}", be =>
             {
-                var model = Models.Create(be, new ModelSpec(kind), 128, 1);
+                var model = Models.Create(be, new ModelSpec(kind), batch, 1);
                 model.Initialise(5);
                 var acc = be.Allocate((int)Slot.Count);
-                model.TrainStep(Up(be, Unit(128 * 784, 15)), 128, 2, acc);
+                model.TrainStep(Up(be, Unit(batch * 784, 15)), batch, 2, acc);
                 return Down(be, model.Parameters.Gradients, acc);
             });
+        }
     }
 
     public static IEnumerable<CheckResult> Run(IBackend device, IBackend reference)

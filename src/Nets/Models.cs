@@ -6,29 +6,36 @@ namespace GpuAe.Nets;
 /// <summary>What defines a model on the command line: its kind and the flags that shape it.</summary>
 public sealed record ModelSpec(string Kind, Activation CodeActivation = Activation.Relu, int Latent = 2, float Beta = 1f, int KlWarmupEpochs = 0)
 {
-    public static readonly string[] Kinds = ["ae", "vae"];
+    public static readonly string[] Kinds = ["ae", "vae", "conv-ae", "conv-vae"];
+
+    /// <summary>True for the VAEs (dense or convolutional).</summary>
+    public bool IsVae => Kind.EndsWith("vae", StringComparison.Ordinal);
+    public Architecture Architecture => Kind.StartsWith("conv-", StringComparison.Ordinal) ? Architecture.Conv : Architecture.Dense;
 }
 
 public static class Models
 {
-    public static IModel Create(IBackend backend, ModelSpec spec, int batch, int stepsPerEpoch) => spec.Kind switch
+    public static IModel Create(IBackend backend, ModelSpec spec, int batch, int stepsPerEpoch) =>
+        Create(backend, spec, batch, (long)spec.KlWarmupEpochs * stepsPerEpoch);
+
+    static AutoencoderBase Create(IBackend backend, ModelSpec spec, int batch, long warmupSteps)
     {
-        "ae" => new Autoencoder(backend, batch, spec.CodeActivation),
-        "vae" => new VariationalAutoencoder(backend, batch, spec.Latent, spec.Beta, (long)spec.KlWarmupEpochs * stepsPerEpoch),
-        _ => throw new UserError($"unknown model '{spec.Kind}': use {string.Join(" or ", ModelSpec.Kinds)}"),
-    };
+        if (!ModelSpec.Kinds.Contains(spec.Kind))
+            throw new UserError($"unknown model '{spec.Kind}': use {string.Join(", ", ModelSpec.Kinds)}");
+        return spec.IsVae
+            ? new VariationalAutoencoder(backend, batch, spec.Latent, spec.Beta, warmupSteps, architecture: spec.Architecture)
+            : new Autoencoder(backend, batch, spec.CodeActivation, architecture: spec.Architecture);
+    }
 
     /// <summary>The model spec a checkpoint's metadata describes.</summary>
     public static ModelSpec SpecOf(IReadOnlyDictionary<string, string> metadata, string path)
     {
         string kind = Checkpoint.Get(metadata, "model", path);
-        return kind switch
-        {
-            "ae" => new ModelSpec("ae", Checkpoint.Get(metadata, "code_activation", path) == "linear" ? Activation.None : Activation.Relu),
-            "vae" => new ModelSpec("vae", Latent: (int)Checkpoint.GetLong(metadata, "latent", path),
-                Beta: float.Parse(Checkpoint.Get(metadata, "beta", path), CultureInfo.InvariantCulture)),
-            _ => throw new UserError($"{path} holds an unknown model kind '{kind}'"),
-        };
+        if (!ModelSpec.Kinds.Contains(kind)) throw new UserError($"{path} holds an unknown model kind '{kind}'");
+        return kind.EndsWith("vae", StringComparison.Ordinal)
+            ? new ModelSpec(kind, Latent: (int)Checkpoint.GetLong(metadata, "latent", path),
+                Beta: float.Parse(Checkpoint.Get(metadata, "beta", path), CultureInfo.InvariantCulture))
+            : new ModelSpec(kind, Checkpoint.Get(metadata, "code_activation", path) == "linear" ? Activation.None : Activation.Relu);
     }
 
     /// <summary>Rebuilds the architecture a checkpoint describes and loads its weights (and Adam's moments when asked).</summary>
@@ -36,10 +43,8 @@ public static class Models
     {
         var metadata = SafeTensors.Read(path).Metadata;
         var spec = SpecOf(metadata, path);
-        IModel model = spec.Kind == "ae"
-            ? new Autoencoder(backend, batch, spec.CodeActivation)
-            : new VariationalAutoencoder(backend, batch, spec.Latent, spec.Beta, Checkpoint.GetLong(metadata, "warmup_steps", path))
-              { Seed = (ulong)Checkpoint.GetLong(metadata, "seed", path) };
+        var model = Create(backend, spec, batch, spec.IsVae ? Checkpoint.GetLong(metadata, "warmup_steps", path) : 0);
+        if (model is VariationalAutoencoder vae) vae.Seed = (ulong)Checkpoint.GetLong(metadata, "seed", path);
         Checkpoint.Load(path, backend, model, withMoments);
         return (model, metadata);
     }

@@ -15,7 +15,7 @@ public sealed record Parameter(string Name, int Offset, int[] Shape)
 public sealed class ParameterSet
 {
     readonly List<Parameter> _entries = [];
-    readonly List<DenseLayer> _layers = [];
+    readonly List<ILayer> _layers = [];
 
     public IReadOnlyList<Parameter> Entries => _entries;
     public int Count { get; private set; }
@@ -34,7 +34,7 @@ public sealed class ParameterSet
     }
 
     /// <summary>Registers a layer whose parameters <see cref="Initialise"/> fills.</summary>
-    public void Add(DenseLayer layer) => _layers.Add(layer);
+    public void Add(ILayer layer) => _layers.Add(layer);
 
     /// <summary>Draws every registered layer's initial weights from <paramref name="seed"/> and uploads them.</summary>
     public void Initialise(IBackend backend, ulong seed)

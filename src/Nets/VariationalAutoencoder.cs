@@ -7,30 +7,30 @@ namespace GpuAe.Nets;
 /// The VAE: encoder 784→256 ReLU→(μ, log σ²) of D dimensions each (one dense layer, μ in its first D outputs),
 /// z = μ + σ·ε with ε ~ N(0, I) drawn on the device from (seed, step), decoder D→256 ReLU→784 sigmoid.
 /// Loss per image = BCE summed over pixels + klWeight·KL(q(z|x) ‖ N(0, I)), averaged over the batch, where
-/// klWeight = β, ramped linearly from 0 over the warm-up steps. Same layers, kernels and trainer as the AE.
+/// klWeight = β, ramped linearly from 0 over the warm-up steps. Same layers, kernels and trainer as the AE; with
+/// <see cref="Architecture.Conv"/> the convolutional encoder and decoder (conv-vae).
 /// </summary>
-public sealed class VariationalAutoencoder : DenseAutoencoder
+public sealed class VariationalAutoencoder : AutoencoderBase
 {
     // [MaxRows, D] noise, latent and its gradient; zero noise turns the reparameterisation into "copy μ".
     readonly Tensor _noise, _zeroNoise, _z, _dz, _rowKl;
 
-    public override string Kind => "vae";
+    public override string Kind => KindOf("vae");
     public int Latent { get; }
     public float Beta { get; }
     public long WarmupSteps { get; }
     /// <summary>The noise seed: set by Initialise, restored from a checkpoint's metadata.</summary>
     public ulong Seed { get; set; }
     public override int LatentSize => Latent;
-    public override IReadOnlyDictionary<string, string> Config => new Dictionary<string, string>
+    public override IReadOnlyDictionary<string, string> Config => new Dictionary<string, string>(BaseConfig())
     {
-        ["model"] = Kind, ["features"] = $"{Features}", ["hidden"] = $"{Hidden}", ["latent"] = $"{Latent}",
-        ["beta"] = Beta.ToString("R", CultureInfo.InvariantCulture), ["warmup_steps"] = $"{WarmupSteps}",
+        ["latent"] = $"{Latent}", ["beta"] = Beta.ToString("R", CultureInfo.InvariantCulture), ["warmup_steps"] = $"{WarmupSteps}",
     };
     protected override Tensor ReconstructionLatent => _z;
 
     public VariationalAutoencoder(IBackend backend, int maxRows, int latent = 2, float beta = 1f, long warmupSteps = 0,
-        int features = 784, int hidden = 256)
-        : base(backend, maxRows, features, hidden, 2 * latent, Activation.None, latent)
+        int features = 784, int hidden = 256, Architecture architecture = Architecture.Dense)
+        : base(backend, architecture, maxRows, features, hidden, 2 * latent, Activation.None, latent)
     {
         Latent = latent;
         Beta = beta;

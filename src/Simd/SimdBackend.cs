@@ -75,17 +75,7 @@ public sealed class SimdBackend : IBackend
         if (_transposed.Length < inFeatures * outFeatures) _transposed = new float[inFeatures * outFeatures];
         Transpose(A(w), w.Offset, outFeatures, inFeatures, _transposed);
         Gemm(A(x), x.Offset, inFeatures, 1, _transposed, 0, A(y), y.Offset, rows, outFeatures, inFeatures);
-        var yv = A(y); var bv = A(b); // the bias is read in place: no allocation per step
-        bool relu = activation == Activation.Relu;
-        ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
-        {
-            for (int r = start; r < end; r++)
-                for (int o = 0, at = y.Offset + r * outFeatures; o < outFeatures; o++, at++)
-                {
-                    float v = yv[at] + bv[b.Offset + o];
-                    yv[at] = relu && !(v > 0f) ? 0f : v;
-                }
-        });
+        AddBias(y, b, rows, outFeatures, activation);
     }
 
     /// <summary>destination[c, r] = source[r, c] for source[rows, cols], in 32×32 blocks so that both sides stay in cache
@@ -117,13 +107,90 @@ public sealed class SimdBackend : IBackend
     public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor db, int rows, int inFeatures, int outFeatures)
     {
         Gemm(A(dy), dy.Offset, 1, outFeatures, A(x), x.Offset, A(dw), dw.Offset, outFeatures, inFeatures, rows);
-        var dyv = S(dy); var dbv = S(db);
-        for (int o = 0; o < outFeatures; o++)
+        ColumnSums(dy, rows, outFeatures, db);
+    }
+
+    /// <summary>Each column summed over the rows in order, walked row by row so that memory is read contiguously.</summary>
+    public void ColumnSums(Tensor dy, int rows, int cols, Tensor db)
+    {
+        var dyv = S(dy); var dbv = S(db)[..cols];
+        dbv.Clear();
+        for (int r = 0; r < rows; r++)
         {
-            float sum = 0f;
-            for (int r = 0; r < rows; r++) sum += dyv[r * outFeatures + o]; // rows in order, as the ILGPU kernel
-            dbv[o] = sum;
+            var row = dyv.Slice(r * cols, cols);
+            for (int c = 0; c < cols; c++) dbv[c] += row[c];
         }
+    }
+
+    // ---- convolutions: the same index arithmetic as GpuAe.Kernels.Conv, images split across threads ----------
+
+    public void Im2Col(Tensor images, Tensor cols, int count, ConvGeometry g)
+    {
+        var x = A(images); var c = A(cols);
+        int patch = g.PatchLength;
+        ForBlocks(count * g.OutPixels, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+        {
+            for (int position = start; position < end; position++)
+            {
+                int n = position / g.OutPixels, p = position % g.OutPixels, oy = p / g.OutWidth, ox = p % g.OutWidth;
+                int at = cols.Offset + position * patch;
+                for (int ky = 0; ky < g.Kernel; ky++)
+                    for (int kx = 0; kx < g.Kernel; kx++, at += g.Channels)
+                    {
+                        int y = oy * g.Stride + ky - g.Padding, xx = ox * g.Stride + kx - g.Padding;
+                        var row = c.AsSpan(at, g.Channels);
+                        if (y < 0 || y >= g.InHeight || xx < 0 || xx >= g.InWidth) row.Clear();
+                        else x.AsSpan(images.Offset + ((n * g.InHeight + y) * g.InWidth + xx) * g.Channels, g.Channels).CopyTo(row);
+                    }
+            }
+        });
+    }
+
+    public void Col2Im(Tensor cols, Tensor images, int count, ConvGeometry g, Tensor? reluOutput)
+    {
+        var c = A(cols); var x = A(images);
+        float[]? mask = reluOutput is { } m ? A(m) : null;
+        int maskOffset = reluOutput?.Offset ?? 0, patch = g.PatchLength;
+        ForBlocks(count * g.InPixels, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+        {
+            for (int pixel = start; pixel < end; pixel++)
+            {
+                int n = pixel / g.InPixels, p = pixel % g.InPixels, y = p / g.InWidth, xx = p % g.InWidth;
+                var sum = x.AsSpan(images.Offset + pixel * g.Channels, g.Channels);
+                sum.Clear();
+                for (int ky = 0; ky < g.Kernel; ky++)
+                {
+                    int ty = y + g.Padding - ky;
+                    if (ty < 0 || ty % g.Stride != 0 || ty / g.Stride >= g.OutHeight) continue;
+                    for (int kx = 0; kx < g.Kernel; kx++)
+                    {
+                        int tx = xx + g.Padding - kx;
+                        if (tx < 0 || tx % g.Stride != 0 || tx / g.Stride >= g.OutWidth) continue;
+                        int position = (n * g.OutHeight + ty / g.Stride) * g.OutWidth + tx / g.Stride;
+                        var entry = c.AsSpan(cols.Offset + position * patch + (ky * g.Kernel + kx) * g.Channels, g.Channels);
+                        for (int ch = 0; ch < g.Channels; ch++) sum[ch] += entry[ch];
+                    }
+                }
+                if (mask is not null)
+                    for (int ch = 0; ch < g.Channels; ch++)
+                        if (!(mask[maskOffset + pixel * g.Channels + ch] > 0f)) sum[ch] = 0f;
+            }
+        });
+    }
+
+    public void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation)
+    {
+        var yv = A(y); var bv = A(bias);
+        bool relu = activation == Activation.Relu;
+        ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+        {
+            for (int r = start; r < end; r++)
+                for (int o = 0, at = y.Offset + r * cols; o < cols; o++, at++)
+                {
+                    float v = yv[at] + bv[bias.Offset + o];
+                    yv[at] = relu && !(v > 0f) ? 0f : v;
+                }
+        });
     }
 
     // ---- losses, optimiser, data -----------------------------------------------------------------------------

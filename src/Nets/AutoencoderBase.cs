@@ -1,0 +1,127 @@
+using GpuAe.Kernels;
+
+namespace GpuAe.Nets;
+
+/// <summary>The layers between the image and the latent: the original notebook's dense ones, or convolutions.</summary>
+public enum Architecture { Dense, Conv }
+
+/// <summary>
+/// What the AE and the VAE share, whichever the architecture: an encoder network features→encoder output, a decoder
+/// network latent→logits (the sigmoid is fused into the loss), and every buffer allocated once for MaxRows rows. The
+/// models differ only between encoder output and latent: the AE's code is its encoder output; the VAE samples z
+/// from (μ, log σ²).
+/// </summary>
+public abstract class AutoencoderBase : IModel
+{
+    protected readonly IBackend Backend;
+    readonly Sequential _encoder, _decoder;
+    readonly Tensor _logits, _dLogits; // [MaxRows, Features]
+    protected readonly Tensor EncoderOutput, DEncoderOutput, RowBce, RowSquaredError;
+
+    public abstract string Kind { get; }
+    public abstract int LatentSize { get; }
+    public ParameterSet Parameters { get; } = new();
+    public Architecture Architecture { get; }
+    public int Features { get; }
+    public int MaxRows { get; }
+    public int Hidden { get; }
+    public long MultiplyAddsPerImage => _encoder.Layers.Concat(_decoder.Layers).Sum(l => l.MultiplyAdds);
+
+    /// <summary>"ae"/"vae" for the dense models, "conv-ae"/"conv-vae" for the convolutional ones.</summary>
+    protected string KindOf(string model) => Architecture == Architecture.Conv ? "conv-" + model : model;
+
+    /// <summary>The architecture's entries of <see cref="Config"/>; the models add theirs.</summary>
+    protected Dictionary<string, string> BaseConfig() => new()
+    {
+        ["model"] = Kind, ["features"] = $"{Features}", ["hidden"] = $"{Hidden}",
+        ["architecture"] = Architecture == Architecture.Conv ? "conv" : "dense",
+    };
+    public abstract IReadOnlyDictionary<string, string> Config { get; }
+
+    protected AutoencoderBase(IBackend backend, Architecture architecture, int maxRows, int features, int hidden,
+        int encoderOutput, Activation encoderActivation, int latent)
+    {
+        Backend = backend;
+        Architecture = architecture;
+        MaxRows = maxRows;
+        Features = features;
+        Hidden = hidden;
+        (_encoder, _decoder) = architecture == Architecture.Conv
+            ? ConvNetworks(features, encoderOutput, encoderActivation, latent)
+            : DenseNetworks(features, hidden, encoderOutput, encoderActivation, latent);
+        Parameters.Allocate(backend);
+        _logits = backend.Allocate(maxRows * features); _dLogits = backend.Allocate(maxRows * features);
+        EncoderOutput = backend.Allocate(maxRows * encoderOutput); DEncoderOutput = backend.Allocate(maxRows * encoderOutput);
+        RowBce = backend.Allocate(maxRows); RowSquaredError = backend.Allocate(maxRows);
+    }
+
+    /// <summary>The notebook's layers with PyTorch's nn.Sequential names: encoder features→hidden ReLU→output,
+    /// decoder latent→hidden ReLU→features.</summary>
+    (Sequential, Sequential) DenseNetworks(int features, int hidden, int encoderOutput, Activation encoderActivation, int latent) => (
+        new Sequential(Backend, MaxRows,
+            new DenseLayer(Parameters, "encoder.0", features, hidden, Activation.Relu),
+            new DenseLayer(Parameters, "encoder.2", hidden, encoderOutput, encoderActivation)),
+        new Sequential(Backend, MaxRows,
+            new DenseLayer(Parameters, "decoder.0", latent, hidden, Activation.Relu),
+            new DenseLayer(Parameters, "decoder.2", hidden, features, Activation.None)));
+
+    /// <summary>Encoder 28×28×1 → conv 3×3 stride 2 → 14×14×32 ReLU → conv 3×3 stride 2 → 7×7×64 ReLU → dense to the
+    /// encoder output; decoder: dense latent → 7×7×64 ReLU → transposed conv → 14×14×32 ReLU → transposed conv →
+    /// 28×28×1 logits. Names follow the nn.Sequential a PyTorch user would write (ReLU, Flatten, Unflatten counted).</summary>
+    (Sequential, Sequential) ConvNetworks(int features, int encoderOutput, Activation encoderActivation, int latent)
+    {
+        if (features != 28 * 28) throw new ArgumentException("the convolutional models take 28×28 images");
+        var full = new ConvGeometry(28, 28, 1, Kernel: 3, Stride: 2, Padding: 1);    // 28×28×1  → 14×14
+        var half = new ConvGeometry(14, 14, 32, Kernel: 3, Stride: 2, Padding: 1);   // 14×14×32 → 7×7
+        int bottleneck = half.OutPixels * 64;
+        return (
+            new Sequential(Backend, MaxRows,
+                new ConvLayer(Parameters, "encoder.0", full, 32, Activation.Relu, Backend, MaxRows),
+                new ConvLayer(Parameters, "encoder.2", half, 64, Activation.Relu, Backend, MaxRows),
+                new DenseLayer(Parameters, "encoder.5", bottleneck, encoderOutput, encoderActivation)),
+            new Sequential(Backend, MaxRows,
+                new DenseLayer(Parameters, "decoder.0", latent, bottleneck, Activation.Relu),
+                new ConvTransposeLayer(Parameters, "decoder.3", half, 64, Activation.Relu, Backend, MaxRows),
+                new ConvTransposeLayer(Parameters, "decoder.5", full, 32, Activation.None, Backend, MaxRows)));
+    }
+
+    public virtual void Initialise(ulong seed) => Parameters.Initialise(Backend, seed);
+
+    public abstract void TrainStep(Tensor x, int rows, long step, Tensor accumulator);
+    public abstract void Evaluate(Tensor x, int rows, Tensor accumulator);
+    public abstract void Encode(Tensor x, int rows, Tensor latent);
+
+    /// <summary>The encoder's output for x[rows] into <paramref name="output"/> (normally EncoderOutput).</summary>
+    protected void RunEncoder(Tensor x, int rows, Tensor output) => _encoder.Forward(Backend, x, output, rows);
+
+    /// <summary>Decodes latent[rows] to logits and scores them against x: RowBce, RowSquaredError and the logits'
+    /// gradient of the batch-mean loss.</summary>
+    protected void DecodeAndScore(Tensor latent, Tensor x, int rows)
+    {
+        _decoder.Forward(Backend, latent, _logits, rows);
+        Backend.SigmoidBce(_logits, x, _dLogits, RowBce, RowSquaredError, rows, Features, 1f / rows);
+    }
+
+    /// <summary>Decoder gradients, and dLatent (masked by the latent itself when it came out of a ReLU).</summary>
+    protected void BackwardDecoder(Tensor latent, Tensor dLatent, bool latentIsRelu, int rows) =>
+        _decoder.Backward(Backend, latent, _dLogits, dLatent, latentIsRelu ? latent : null, rows);
+
+    /// <summary>Encoder gradients from DEncoderOutput.</summary>
+    protected void BackwardEncoder(Tensor x, int rows) => _encoder.Backward(Backend, x, DEncoderOutput, null, null, rows);
+
+    public void Decode(Tensor latent, int rows, Tensor images)
+    {
+        _decoder.Forward(Backend, latent, _logits, rows);
+        Backend.Sigmoid(_logits.Slice(0, rows * Features), images.Slice(0, rows * Features));
+    }
+
+    /// <summary>Reconstructions: the deterministic latent (AE code, VAE μ), decoded.</summary>
+    public void Reconstruct(Tensor x, int rows, Tensor output)
+    {
+        Encode(x, rows, ReconstructionLatent);
+        Decode(ReconstructionLatent, rows, output);
+    }
+
+    /// <summary>Where <see cref="Reconstruct"/> puts the latent between encoder and decoder.</summary>
+    protected abstract Tensor ReconstructionLatent { get; }
+}

@@ -1,0 +1,123 @@
+using GpuAe.Kernels;
+using Xunit;
+
+namespace GpuAe.Tests.Kernels;
+
+/// <summary>The convolution kernels (im2col, its adjoint col2im with the ReLU mask, bias + activation, column sums) on
+/// every backend against plain C# references written from the definitions, not from the kernels' index arithmetic.</summary>
+public class ConvTests
+{
+    // ---- plain C# references -------------------------------------------------------------------------------------
+
+    /// <summary>The input value a KxK kernel at output (oy, ox), offset (ky, kx), sees: zero in the padding.</summary>
+    static float Input(float[] images, ConvGeometry g, int n, int oy, int ox, int ky, int kx, int c)
+    {
+        int y = oy * g.Stride - g.Padding + ky, x = ox * g.Stride - g.Padding + kx;
+        bool inside = 0 <= y && y < g.InHeight && 0 <= x && x < g.InWidth;
+        return inside ? images[((n * g.InHeight + y) * g.InWidth + x) * g.Channels + c] : 0f;
+    }
+
+    /// <summary>Direct convolution, NHWC, weights [outChannels, ky, kx, c]: y[n, oy, ox, o] = b[o] + Σ w·input.</summary>
+    public static double[] DirectConvolution(float[] images, float[] w, float[] b, ConvGeometry g, int count, int outChannels)
+    {
+        var y = new double[count * g.OutPixels * outChannels];
+        for (int n = 0; n < count; n++)
+            for (int oy = 0; oy < g.OutHeight; oy++)
+                for (int ox = 0; ox < g.OutWidth; ox++)
+                    for (int o = 0; o < outChannels; o++)
+                    {
+                        double sum = b[o];
+                        for (int ky = 0; ky < g.Kernel; ky++)
+                            for (int kx = 0; kx < g.Kernel; kx++)
+                                for (int c = 0; c < g.Channels; c++)
+                                    sum += (double)w[((o * g.Kernel + ky) * g.Kernel + kx) * g.Channels + c] * Input(images, g, n, oy, ox, ky, kx, c);
+                        y[((n * g.OutHeight + oy) * g.OutWidth + ox) * outChannels + o] = sum;
+                    }
+        return y;
+    }
+
+    /// <summary>col2im as a scatter: every patch entry is added onto the input pixel it was read from.</summary>
+    static double[] ScatterPatches(float[] cols, ConvGeometry g, int count)
+    {
+        var images = new double[count * g.InPixels * g.Channels];
+        int at = 0;
+        for (int n = 0; n < count; n++)
+            for (int oy = 0; oy < g.OutHeight; oy++)
+                for (int ox = 0; ox < g.OutWidth; ox++)
+                    for (int ky = 0; ky < g.Kernel; ky++)
+                        for (int kx = 0; kx < g.Kernel; kx++)
+                            for (int c = 0; c < g.Channels; c++, at++)
+                            {
+                                int y = oy * g.Stride - g.Padding + ky, x = ox * g.Stride - g.Padding + kx;
+                                if (0 <= y && y < g.InHeight && 0 <= x && x < g.InWidth)
+                                    images[((n * g.InHeight + y) * g.InWidth + x) * g.Channels + c] += cols[at];
+                            }
+        return images;
+    }
+
+    // Geometries: the conv models' two (stride 2, padding 1), stride 1 with padding, no padding on a non-square
+    // image, a kernel larger than the stride gap (5, stride 3) where some pixels are read by no patch.
+    public static IEnumerable<object[]> Geometries => TestBackends.Cross(
+        [new ConvGeometry(28, 28, 1, 3, 2, 1), 2], [new ConvGeometry(14, 14, 5, 3, 2, 1), 3], [new ConvGeometry(6, 5, 3, 3, 1, 1), 2],
+        [new ConvGeometry(7, 9, 2, 3, 1, 0), 3], [new ConvGeometry(11, 8, 2, 2, 3, 0), 2]);
+
+    [Theory, MemberData(nameof(Geometries))]
+    public void Im2ColThenTheGemmIsTheDirectConvolution(string backend, ConvGeometry g, int count)
+    {
+        var be = TestBackends.Get(backend);
+        const int outChannels = 4;
+        var images = Values.Random(count * g.InPixels * g.Channels, 60); var w = Values.Random(outChannels * g.PatchLength, 61, 0.5f);
+        var b = Values.Random(outChannels, 62);
+        var cols = be.Allocate(count * g.OutPixels * g.PatchLength); var y = be.Allocate(count * g.OutPixels * outChannels);
+        be.Im2Col(be.Up(images), cols, count, g);
+        be.DenseForward(cols, be.Up(w), be.Up(b), y, count * g.OutPixels, g.PatchLength, outChannels, Activation.None);
+        Values.AssertClose(DirectConvolution(images, w, b, g, count, outChannels), be.Down(y), 1e-5, "convolution");
+    }
+
+    [Theory, MemberData(nameof(Geometries))]
+    public void Col2ImAddsEveryPatchEntryBackOntoItsPixelThenMasks(string backend, ConvGeometry g, int count)
+    {
+        var be = TestBackends.Get(backend);
+        var cols = Values.Random(count * g.OutPixels * g.PatchLength, 63);
+        var mask = Values.Random(count * g.InPixels * g.Channels, 64);
+        var images = be.Allocate(mask.Length);
+        be.Fill(images, 9f); // overwritten, not added to
+        be.Col2Im(be.Up(cols), images, count, g, null);
+        var expected = ScatterPatches(cols, g, count);
+        Values.AssertClose(expected, be.Down(images), 1e-6, "col2im");
+        be.Col2Im(be.Up(cols), images, count, g, be.Up(mask));
+        Values.AssertClose(expected.Select((v, i) => mask[i] > 0 ? v : 0).ToArray(), be.Down(images), 1e-6, "col2im + ReLU mask");
+    }
+
+    [Theory, MemberData(nameof(Geometries))]
+    public void Col2ImIsTheAdjointOfIm2Col(string backend, ConvGeometry g, int count)
+    {
+        // ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for all x, c: what makes col2im the input gradient of a convolution.
+        var be = TestBackends.Get(backend);
+        var x = Values.Random(count * g.InPixels * g.Channels, 65); var c = Values.Random(count * g.OutPixels * g.PatchLength, 66);
+        var cols = be.Allocate(c.Length); var back = be.Allocate(x.Length);
+        be.Im2Col(be.Up(x), cols, count, g);
+        be.Col2Im(be.Up(c), back, count, g, null);
+        double left = be.Down(cols).Zip(c, (p, q) => (double)p * q).Sum(), right = be.Down(back).Zip(x, (p, q) => (double)p * q).Sum();
+        Assert.True(Math.Abs(left - right) <= 1e-4 * (1 + Math.Abs(left)), $"⟨im2col x, c⟩ = {left}, ⟨x, col2im c⟩ = {right}");
+    }
+
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void AddBiasAppliesTheActivationInPlaceAndColumnSumsAddRowsUp(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        const int rows = 37, cols = 11;
+        var y = Values.Random(rows * cols, 67); var b = Values.Random(cols, 68);
+        foreach (var act in new[] { Activation.None, Activation.Relu })
+        {
+            var t = be.Up(y);
+            be.AddBias(t, be.Up(b), rows, cols, act);
+            var expected = y.Select((v, i) => act == Activation.Relu ? Math.Max(v + b[i % cols], 0f) : v + b[i % cols]).ToArray();
+            Values.AssertClose(expected, be.Down(t), 1e-6, $"bias + {act}");
+        }
+        var sums = be.Allocate(cols);
+        be.ColumnSums(be.Up(y), rows, cols, sums);
+        var expectedSums = Enumerable.Range(0, cols).Select(c => Enumerable.Range(0, rows).Sum(r => (double)y[r * cols + c])).ToArray();
+        Values.AssertClose(expectedSums, be.Down(sums), 1e-6, "column sums");
+    }
+}

@@ -1,0 +1,165 @@
+using GpuAe.Kernels;
+using GpuAe.Nets;
+using GpuAe.Tests.Kernels;
+using Xunit;
+
+namespace GpuAe.Tests.Nets;
+
+/// <summary>The convolution and transposed-convolution layers against direct references and central finite
+/// differences, and the convolutional models' whole training steps against finite differences.</summary>
+public class ConvLayerTests
+{
+    /// <summary>A transposed convolution from the definition: every input pixel's channels, times the weights, are added
+    /// onto the KxK output window its position maps to. x[n, G.OutPixels, inChannels], w[ky, kx, c, inChannels].</summary>
+    static double[] DirectTransposedConvolution(float[] x, float[] w, float[] b, ConvGeometry g, int count, int inChannels)
+    {
+        var y = new double[count * g.InPixels * g.Channels];
+        for (int n = 0; n < count; n++)
+            for (int i = 0; i < g.InPixels; i++)
+                for (int c = 0; c < g.Channels; c++) y[(n * g.InPixels + i) * g.Channels + c] = b[c];
+        for (int n = 0; n < count; n++)
+            for (int oy = 0; oy < g.OutHeight; oy++)
+                for (int ox = 0; ox < g.OutWidth; ox++)
+                    for (int ky = 0; ky < g.Kernel; ky++)
+                        for (int kx = 0; kx < g.Kernel; kx++)
+                        {
+                            int py = oy * g.Stride - g.Padding + ky, px = ox * g.Stride - g.Padding + kx;
+                            if (py < 0 || py >= g.InHeight || px < 0 || px >= g.InWidth) continue;
+                            for (int c = 0; c < g.Channels; c++)
+                                for (int s = 0; s < inChannels; s++)
+                                    y[((n * g.InHeight + py) * g.InWidth + px) * g.Channels + c] +=
+                                        (double)x[((n * g.OutHeight + oy) * g.OutWidth + ox) * inChannels + s] * w[((ky * g.Kernel + kx) * g.Channels + c) * inChannels + s];
+                        }
+        return y;
+    }
+
+    static readonly ConvGeometry Small = new(7, 6, 2, 3, 2, 1); // 7×6×2 ↔ 4×3
+
+    [Fact]
+    public void ConvTransposeForwardIsTheDirectTransposedConvolution()
+    {
+        var be = Cpu.Backend;
+        const int count = 2, inChannels = 3;
+        var p = new ParameterSet();
+        var layer = new ConvTransposeLayer(p, "t", Small, inChannels, Activation.None, be, count);
+        p.Allocate(be);
+        var values = Values.Random(p.Count, 70);
+        be.Upload(p.Values, values);
+        var x = Values.Random(count * layer.In, 71);
+        var y = be.Allocate(count * layer.Out);
+        layer.Forward(be, be.Up(x), y, count);
+        var w = values[..(Small.PatchLength * inChannels)]; var b = values[(Small.PatchLength * inChannels)..];
+        Values.AssertClose(DirectTransposedConvolution(x, w, b, Small, count, inChannels), be.Down(y), 1e-5, "transposed convolution");
+    }
+
+    /// <summary>L = Σ y ⊙ r for a fixed random r, so dL/dy = r: the layer's backward from r against central differences of
+    /// L in every parameter and every input value.</summary>
+    static void CheckGradients(IBackend be, Func<ParameterSet, ILayer> create, int count, Activation activation, string what)
+    {
+        var p = new ParameterSet();
+        var layer = create(p);
+        p.Allocate(be);
+        // Random biases too: keeps ReLU pre-activations off their kink, where central differences mean nothing.
+        var parameters = Values.Random(p.Count, 72, 0.5f);
+        be.Upload(p.Values, parameters);
+        var xHost = Values.Random(count * layer.In, 73);
+        var x = be.Up(xHost);
+        var r = Values.Random(count * layer.Out, 74);
+        var y = be.Allocate(count * layer.Out);
+        double Loss()
+        {
+            layer.Forward(be, x, y, count);
+            return be.Down(y).Zip(r, (a, b) => (double)a * b).Sum();
+        }
+        Loss();
+        var dx = be.Allocate(count * layer.In);
+        var dy = be.Up(r);
+        if (activation == Activation.Relu)
+        {
+            // The ReLU's own backward belongs to whoever computes dy (the next layer's fused mask): apply it here.
+            var yHost = be.Down(y);
+            dy = be.Up(r.Select((v, i) => yHost[i] > 0 ? v : 0f).ToArray());
+        }
+        layer.Backward(be, x, dy, dx, null, count);
+        // L is a few units in float32 (rounding ~1e-6, i.e. ~1e-3 over 2·eps): 3e-3 absolute-plus-relative, a small
+        // step so that ReLU kinks are seldom crossed.
+        var numericParameters = FiniteDifferences.Central(be, parameters, p.Values, Loss, 1e-3f);
+        Values.AssertClose(numericParameters, be.Down(p.Gradients), 3e-3, what + ": parameter gradients");
+        var numericInput = FiniteDifferences.Central(be, xHost, x, Loss, 1e-3f);
+        Values.AssertClose(numericInput, be.Down(dx), 3e-3, what + ": input gradient");
+    }
+
+    public static TheoryData<string, Activation> Cases => new()
+    {
+        { "cpu", Activation.None }, { "cpu", Activation.Relu }, { "cpu-shared", Activation.Relu }, { "simd512", Activation.Relu }, { "scalar", Activation.None },
+    };
+
+    [Theory, MemberData(nameof(Cases))]
+    public void ConvolutionGradientsMatchFiniteDifferences(string backend, Activation activation) =>
+        CheckGradients(TestBackends.Get(backend), p => new ConvLayer(p, "c", Small, 3, activation, TestBackends.Get(backend), 2), 2, activation, "convolution");
+
+    [Theory, MemberData(nameof(Cases))]
+    public void TransposedConvolutionGradientsMatchFiniteDifferences(string backend, Activation activation) =>
+        CheckGradients(TestBackends.Get(backend), p => new ConvTransposeLayer(p, "t", Small, 3, activation, TestBackends.Get(backend), 2), 2, activation, "transposed convolution");
+
+    /// <summary>The whole conv-AE and conv-VAE step (two convolutions, two dense layers, two transposed convolutions, the
+    /// loss; the VAE's sampling and KL) against central differences, one parameter tensor at a time: the directional
+    /// derivative along a random direction in that tensor. Per-element differences drown in float32 rounding here (the
+    /// loss is ~550 nats, one ulp 6e-5), a directional derivative moves the loss by far more than that.</summary>
+    [Theory, InlineData("conv-ae"), InlineData("conv-vae")]
+    public void WholeStepGradientsMatchFiniteDifferences(string kind)
+    {
+        var be = Cpu.Backend;
+        const int rows = 3;
+        var model = Models.Create(be, new ModelSpec(kind), rows, 1);
+        model.Initialise(7);
+        // Glorot weights plus random biases: the ReLUs' pre-activations sit away from their kinks.
+        var values = be.Down(model.Parameters.Values);
+        var random = new Random(75);
+        foreach (var entry in model.Parameters.Entries.Where(e => e.Name.EndsWith(".bias")))
+            for (int i = 0; i < entry.Length; i++) values[entry.Offset + i] = (float)(random.NextDouble() - 0.5) * 0.2f;
+        be.Upload(model.Parameters.Values, values);
+        var x = be.Up(Values.Uniform01(rows * 784, 76));
+        var acc = be.Allocate((int)Slot.Count);
+        double BatchLoss(float[] parameters)
+        {
+            be.Upload(model.Parameters.Values, parameters);
+            be.Fill(acc, 0f);
+            model.TrainStep(x, rows, 1, acc);
+            return be.Down(acc)[(int)Slot.TrainLoss] / rows;
+        }
+        BatchLoss(values);
+        var analytic = be.Down(model.Parameters.Gradients);
+        const float eps = 1e-3f;
+        foreach (var entry in model.Parameters.Entries)
+        {
+            var direction = Values.Random(entry.Length, 77 + entry.Offset);
+            double expected = 0;
+            for (int i = 0; i < entry.Length; i++) expected += (double)analytic[entry.Offset + i] * direction[i];
+            float[] Shifted(float by)
+            {
+                var shifted = (float[])values.Clone();
+                for (int i = 0; i < entry.Length; i++) shifted[entry.Offset + i] += by * direction[i];
+                return shifted;
+            }
+            double numeric = (BatchLoss(Shifted(eps)) - BatchLoss(Shifted(-eps))) / (2 * eps);
+            // Rounding of the loss (6e-5) over 2·eps is ~0.03; ReLU kinks crossed by the shift add a little more.
+            Assert.True(Math.Abs(numeric - expected) <= 0.1 + 0.02 * Math.Abs(expected),
+                $"{kind}: {entry.Name}: finite differences {numeric}, backward {expected}");
+        }
+    }
+
+    [Fact]
+    public void ConvModelsNameTheirLayersAsAPyTorchSequentialWould()
+    {
+        var model = Models.Create(Cpu.Backend, new ModelSpec("conv-vae"), 2, 1);
+        var shapes = model.Parameters.Entries.ToDictionary(p => p.Name, p => p.Shape);
+        Assert.Equal([32, 3, 3, 1], shapes["encoder.0.weight"]);
+        Assert.Equal([64, 3, 3, 32], shapes["encoder.2.weight"]);
+        Assert.Equal([4, 7 * 7 * 64], shapes["encoder.5.weight"]);
+        Assert.Equal([7 * 7 * 64, 2], shapes["decoder.0.weight"]);
+        Assert.Equal([3, 3, 32, 64], shapes["decoder.3.weight"]);
+        Assert.Equal([3, 3, 1, 32], shapes["decoder.5.weight"]);
+        Assert.Equal(784, model.Features);
+    }
+}
