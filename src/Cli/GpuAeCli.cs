@@ -115,16 +115,20 @@ public static class GpuAeCli
         var iwaeK = new Option<int>("--iwae-k") { Description = "importance samples for the VAE's IWAE bound", DefaultValueFactory = _ => 100 };
         var manifoldN = new Option<int>("--manifold-n") { Description = "the latent manifold is an n×n grid", DefaultValueFactory = _ => 15 };
         var manifoldP = new Option<double[]>("--manifold-p") { Description = "lowest and highest probability of the manifold's normal quantiles", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [0.05, 0.95] };
+        var models = new Option<string>("--models") { Description = "models to train and compare, comma-separated: ae and vae, optionally conv-ae and conv-vae", DefaultValueFactory = _ => "ae,vae" };
+        var betas = new Option<string?>("--betas") { Description = "β sweep: also train a dense VAE for each β, comma-separated (e.g. 0.5,1,2,4), for the rate–distortion plot" };
+        var betaEpochs = new Option<int?>("--beta-epochs") { Description = "epochs of each β-sweep VAE (default: --vae-epochs)" };
         var device = DeviceOption();
         var data = DataOption();
-        var command = new Command("report", "Train (or load) the AE and the VAE, evaluate both, write figures, metrics and REPORT.md")
-        { aeEpochs, vaeEpochs, batch, seed, limit, output, fromRuns, iwaeK, manifoldN, manifoldP, device, data };
+        var command = new Command("report", "Train (or load) the AE and the VAE (and the conv models, a β sweep), evaluate them, write figures, metrics and REPORT.md")
+        { aeEpochs, vaeEpochs, batch, seed, limit, output, fromRuns, iwaeK, manifoldN, manifoldP, models, betas, betaEpochs, device, data };
         command.SetAction(r =>
         {
             var p = r.GetValue(manifoldP)!;
             if (p.Length != 2) throw new UserError($"--manifold-p takes two probabilities, low and high (got {p.Length})");
             var options = new ReportOptions(r.GetValue(aeEpochs), r.GetValue(vaeEpochs), r.GetValue(batch), r.GetValue(seed), r.GetValue(output)!,
-                r.GetValue(fromRuns), r.GetValue(iwaeK), r.GetValue(manifoldN), p[0], p[1], "gpuae " + string.Join(" ", args));
+                r.GetValue(fromRuns), r.GetValue(iwaeK), r.GetValue(manifoldN), p[0], p[1], "gpuae " + string.Join(" ", args),
+                SplitList(r.GetValue(models)!), ParseBetas(r.GetValue(betas)), r.GetValue(betaEpochs));
             ReportBuilder.Validate(options);
             if (options.Batch < 1) throw new UserError($"--batch must be at least 1 (got {options.Batch})");
             var (train, test) = Data.Load(r.GetValue(data), r.GetValue(limit));
@@ -134,6 +138,12 @@ public static class GpuAeCli
         });
         return command;
     }
+
+    static string[] SplitList(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    static float[]? ParseBetas(string? text) => text is null ? null : [.. SplitList(text).Select(b =>
+        float.TryParse(b, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v)
+            ? v : throw new UserError($"--betas: '{b}' is not a number; write them like 0.5,1,2,4"))];
 
     static void CheckResumedKind(string folder, string kind)
     {

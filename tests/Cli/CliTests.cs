@@ -57,6 +57,30 @@ public class CliTests : TempFolderTest
     public void BadNumbersAreOneLineErrors(string flag, string value, string expected) =>
         AssertUserError(Run("train", "ae", flag, value, "--out", Folder), expected);
 
+    [Theory]
+    [InlineData("--models", "ae,gan", "unknown model 'gan'")]
+    [InlineData("--models", "ae,conv-ae", "must include ae and vae")]
+    [InlineData("--models", "ae,vae,ae", "lists a model twice")]
+    [InlineData("--betas", "0.5,x", "'x' is not a number")]
+    [InlineData("--betas", "1,-2", "--betas must be positive")]
+    [InlineData("--beta-epochs", "0", "--beta-epochs must be at least 1")]
+    public void BadReportModelsAndBetasAreOneLineErrors(string flag, string value, string expected) =>
+        AssertUserError(Run("report", flag, value, "--out", Folder), expected);
+
+    [Fact]
+    public void TrainsTheConvolutionalAe()
+    {
+        var (exit, output, error) = Run("train", "conv-ae", "--epochs", "1", "--limit", "256", "--device", "simd", "--out", Folder);
+        Assert.True(exit == 0, error);
+        Assert.Contains("conv-ae epoch   1/1", output);
+        var contents = SafeTensors.Read(Path.Combine(Folder, Checkpoint.FileName));
+        Assert.Equal("conv-ae", contents.Metadata["model"]);
+        Assert.Equal([32, 3, 3, 1], contents.Tensors["encoder.0.weight"].Shape);
+        var (evalExit, evalOutput, evalError) = Run("eval", Folder, "--device", "simd");
+        Assert.True(evalExit == 0, evalError);
+        Assert.Contains("conv-ae on", evalOutput);
+    }
+
     [Fact]
     public void UnknownModelAndDeviceAreOneLineErrors()
     {

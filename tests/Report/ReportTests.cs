@@ -30,7 +30,7 @@ public class ReportTests : TempFolderTest
 
         var metrics = File.ReadAllLines(Path.Combine(Folder, "metrics.csv"));
         Assert.Equal(3, metrics.Length);
-        Assert.StartsWith("model,epochs,seconds_per_epoch,test_bce,test_mse,test_psnr_db,test_ssim,test_kl", metrics[0]);
+        Assert.StartsWith("model,beta,epochs,seconds_per_epoch,test_bce,test_mse,test_psnr_db,test_ssim,test_kl", metrics[0]);
         var report = File.ReadAllText(Path.Combine(Folder, "REPORT.md"));
         foreach (var figure in ReportBuilder.FigureFiles) Assert.Contains($"({figure})", report);
         Assert.Contains(summary.Ae.Test.Mse.ToString("F5", System.Globalization.CultureInfo.InvariantCulture), report);
@@ -38,6 +38,34 @@ public class ReportTests : TempFolderTest
         Assert.Equal(0, summary.Ae.Test.Kl);
         Assert.True(summary.Vae.Test.Kl > 0);
         Assert.NotNull(summary.Vae.Iwae);
+    }
+
+    /// <summary>All four models and a two-β sweep on the SIMD backend (the conv models are slow on the CPU accelerator):
+    /// one row per model and per β in metrics.csv, the sweep's figures and sections in REPORT.md.</summary>
+    [Fact]
+    public void ConvModelsAndABetaSweepJoinTheReport()
+    {
+        var options = new ReportOptions(AeEpochs: 1, VaeEpochs: 1, Batch: 128, Seed: 1, OutputFolder: Folder, IwaeK: 2, ManifoldN: 3,
+            CommandLine: "test", Models: ["ae", "vae", "conv-ae", "conv-vae"], Betas: [0.5f, 4f], BetaEpochs: 2);
+        var summary = ReportBuilder.Build(TestBackends.Get("simd512"), RealData.Train.Take(1024), RealData.Test.Take(500), options, new StringWriter());
+
+        Assert.Equal(["conv-ae", "conv-vae"], summary.Others.Select(m => m.Kind));
+        Assert.Equal([0.5f, 4f], summary.BetaSweep.Select(m => m.Beta!.Value));
+        Assert.All(summary.BetaSweep, m => Assert.Equal(2, m.Epochs));
+        Assert.True(summary.BetaSweep[1].Test.Kl < summary.BetaSweep[0].Test.Kl, "β = 4 should carry less KL than β = 0.5");
+        AssertPng(ReportBuilder.ReconstructionsPng, 10 * 64 + 220, 5 * 64 + 140);
+        AssertPng(ReportBuilder.AePcaPng, 3 * 900, 800);
+        AssertPng(ReportBuilder.RateDistortionPng, 1000, 700);
+        AssertPng(ReportBuilder.BetaLatentsPng, 2 * 900, 800);
+        var metrics = File.ReadAllLines(Path.Combine(Folder, "metrics.csv"));
+        Assert.Equal(["ae", "vae", "conv-ae", "conv-vae", "vae", "vae"], metrics[1..].Select(l => l.Split(',')[0]));
+        Assert.Equal(["", "1", "", "1", "0.5", "4"], metrics[1..].Select(l => l.Split(',')[1]));
+        var report = File.ReadAllText(Path.Combine(Folder, "REPORT.md"));
+        Assert.Contains("| conv-AE (32-D code) |", report);
+        Assert.Contains("| conv-VAE (2-D latent) |", report);
+        Assert.Contains("## β sweep", report);
+        foreach (var figure in ReportBuilder.SweepFigureFiles) Assert.Contains($"({figure})", report);
+        Assert.Contains(summary.Others[0].Test.Mse.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), report);
     }
 
     void AssertPng(string name, int width, int height)

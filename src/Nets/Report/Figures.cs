@@ -90,15 +90,42 @@ public static class Figures
     public static void LatentScatter(string path, double[] xs, double[] ys, byte[] labels, string title) =>
         ClassScatter(xs, ys, labels, title, "μ₁", "μ₂").SavePng(path, 1000, 800);
 
-    /// <summary>The AE's codes projected by PCA beside the VAE's μ, both coloured by class.</summary>
-    public static void SideBySideScatter(string path, (double[] X, double[] Y, string Title, string XLabel, string YLabel) left,
-        (double[] X, double[] Y, string Title, string XLabel, string YLabel) right, byte[] labels)
+    /// <summary>One panel of <see cref="ScatterPanels"/>: points coloured by class.</summary>
+    public sealed record ScatterPanel(double[] X, double[] Y, string Title, string XLabel, string YLabel);
+
+    /// <summary>Class-coloured scatter plots side by side (the AE's codes by PCA beside the VAEs' μ; one per β).</summary>
+    public static void ScatterPanels(string path, IReadOnlyList<ScatterPanel> panels, byte[] labels)
     {
         var multiplot = new Multiplot(); // starts with one empty plot: replace it
-        multiplot.Reset(ClassScatter(left.X, left.Y, labels, left.Title, left.XLabel, left.YLabel));
-        multiplot.AddPlot(ClassScatter(right.X, right.Y, labels, right.Title, right.XLabel, right.YLabel));
-        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows: 1, columns: 2);
-        multiplot.SavePng(path, 1800, 800);
+        for (int i = 0; i < panels.Count; i++)
+        {
+            var p = panels[i];
+            var plot = ClassScatter(p.X, p.Y, labels, p.Title, p.XLabel, p.YLabel);
+            if (i == 0) multiplot.Reset(plot); else multiplot.AddPlot(plot);
+        }
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows: 1, columns: panels.Count);
+        multiplot.SavePng(path, 900 * panels.Count, 800);
+    }
+
+    /// <summary>Rate (KL, nats) against distortion (BCE, nats) of VAEs trained with different β, each point labelled.</summary>
+    public static void RateDistortion(string path, IReadOnlyList<(float Beta, double Kl, double Bce)> points)
+    {
+        var plot = new Plot();
+        var ordered = points.OrderBy(p => p.Kl).ToArray();
+        var line = plot.Add.Scatter(ordered.Select(p => p.Kl).ToArray(), ordered.Select(p => p.Bce).ToArray(), Palette[0]);
+        line.MarkerSize = 9;
+        foreach (var p in ordered)
+        {
+            var label = plot.Add.Text($"β = {p.Beta.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}", p.Kl, p.Bce);
+            label.LabelFontSize = 14;
+            label.LabelOffsetX = 8;
+            label.LabelOffsetY = -18;
+        }
+        plot.Axes.Margins(0.15, 0.15); // room for the labels of the outermost points
+        plot.Title("β-VAE on the test set: rate (KL) against distortion (BCE)");
+        plot.XLabel("rate: KL(q(z|x) ‖ N(0, I)), nats per image");
+        plot.YLabel("distortion: BCE, nats per image");
+        plot.SavePng(path, 1000, 700);
     }
 
     /// <summary>Train and test loss per epoch for each model.</summary>

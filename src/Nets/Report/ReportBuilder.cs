@@ -6,90 +6,136 @@ namespace GpuAe.Nets.Report;
 
 public sealed record ReportOptions(int AeEpochs = 10, int VaeEpochs = 50, int Batch = 128, ulong Seed = 42, string OutputFolder = "reports",
     IReadOnlyList<string>? FromRuns = null, int IwaeK = 100, int ManifoldN = 15, double ManifoldLow = 0.05, double ManifoldHigh = 0.95,
-    string CommandLine = "gpuae report");
+    string CommandLine = "gpuae report", IReadOnlyList<string>? Models = null, IReadOnlyList<float>? Betas = null, int? BetaEpochs = null)
+{
+    /// <summary>The models the report trains and compares: always the notebook's AE and VAE, optionally the conv ones.</summary>
+    public IReadOnlyList<string> ModelKinds => Models is { Count: > 0 } m ? m : ["ae", "vae"];
+    public IReadOnlyList<float> BetaValues => Betas ?? [];
+    /// <summary>Epochs of each β-sweep VAE: --beta-epochs, else the VAE's budget.</summary>
+    public int SweepEpochs => BetaEpochs ?? VaeEpochs;
+}
 
-/// <summary>One model's numbers on the test set, as the report's table shows them.</summary>
+/// <summary>One model's numbers on the test set, as the report's table shows them. Beta is set for the β sweep's VAEs.</summary>
 public sealed record ModelResult(string Kind, string Name, int Epochs, double SecondsPerEpoch, EvalMetrics Test, double Psnr, double Ssim,
-    double? Iwae, double KnnAccuracy, IReadOnlyList<EpochMetrics> History);
+    double? Iwae, double KnnAccuracy, IReadOnlyList<EpochMetrics> History, float? Beta = null);
 
-/// <summary>What a finished report says, for the CLI and the tests.</summary>
-public sealed record ReportSummary(ModelResult Ae, ModelResult Vae, double AePcaKnnAccuracy, string Device, IReadOnlyList<string> Files);
+/// <summary>What a finished report says, for the CLI and the tests: the notebook's AE and VAE, the other models asked
+/// for (conv-ae, conv-vae) and the β sweep's VAEs.</summary>
+public sealed record ReportSummary(ModelResult Ae, ModelResult Vae, IReadOnlyList<ModelResult> Others, IReadOnlyList<ModelResult> BetaSweep,
+    double AePcaKnnAccuracy, string Device, IReadOnlyList<string> Files)
+{
+    public IEnumerable<ModelResult> Compared => new[] { Ae, Vae }.Concat(Others);
+}
 
-/// <summary>`gpuae report`: trains (or loads) the AE and the VAE, evaluates both on the test set, draws every figure
-/// and writes metrics.csv, metrics.json and REPORT.md.</summary>
+/// <summary>`gpuae report`: trains (or loads) the models, evaluates them on the test set, draws every figure and
+/// writes metrics.csv, metrics.json and REPORT.md.</summary>
 public static class ReportBuilder
 {
     public const string ReconstructionsPng = "reconstructions.png", LatentScatterPng = "latent_scatter.png",
         ManifoldPng = "latent_manifold.png", PriorSamplesPng = "prior_samples.png", InterpolationPng = "interpolation.png",
-        AePcaPng = "ae_latent_pca.png", LossCurvesPng = "loss_curves.png";
+        AePcaPng = "ae_latent_pca.png", LossCurvesPng = "loss_curves.png", RateDistortionPng = "rate_distortion.png", BetaLatentsPng = "beta_latents.png";
     public static readonly string[] FigureFiles = [ReconstructionsPng, LatentScatterPng, ManifoldPng, PriorSamplesPng, InterpolationPng, AePcaPng, LossCurvesPng];
+    public static readonly string[] SweepFigureFiles = [RateDistortionPng, BetaLatentsPng];
+
+    /// <summary>The table's name of each model kind.</summary>
+    public static string NameOf(string kind) => kind switch
+    {
+        "ae" => "AE (32-D code)", "vae" => "VAE (2-D latent)", "conv-ae" => "conv-AE (32-D code)", "conv-vae" => "conv-VAE (2-D latent)", _ => kind,
+    };
+
+    /// <summary>"AE", "VAE", "conv-AE", "conv-VAE": row labels and legends.</summary>
+    public static string ShortNameOf(string kind) => NameOf(kind).Split(' ')[0];
 
     public static void Validate(ReportOptions o)
     {
         if (o.AeEpochs < 1) throw new UserError($"--ae-epochs must be at least 1 (got {o.AeEpochs})");
         if (o.VaeEpochs < 1) throw new UserError($"--vae-epochs must be at least 1 (got {o.VaeEpochs})");
+        if (o.SweepEpochs < 1) throw new UserError($"--beta-epochs must be at least 1 (got {o.SweepEpochs})");
         if (o.IwaeK < 1) throw new UserError($"--iwae-k must be at least 1 (got {o.IwaeK})");
         if (o.ManifoldN < 2) throw new UserError($"--manifold-n must be at least 2 (got {o.ManifoldN})");
         if (!(o.ManifoldLow > 0 && o.ManifoldLow < o.ManifoldHigh && o.ManifoldHigh < 1))
             throw new UserError($"--manifold-p must be two probabilities 0 < low < high < 1 (got {o.ManifoldLow}, {o.ManifoldHigh})");
+        foreach (var kind in o.ModelKinds)
+            if (!ModelSpec.Kinds.Contains(kind)) throw new UserError($"--models: unknown model '{kind}': use {string.Join(", ", ModelSpec.Kinds)}");
+        if (!o.ModelKinds.Contains("ae") || !o.ModelKinds.Contains("vae"))
+            throw new UserError("--models must include ae and vae (the report compares everything with the notebook's two models)");
+        if (o.ModelKinds.Distinct().Count() != o.ModelKinds.Count) throw new UserError("--models lists a model twice");
+        foreach (var beta in o.BetaValues)
+            if (!(beta > 0 && float.IsFinite(beta))) throw new UserError($"--betas must be positive numbers (got {beta})");
     }
+
+    /// <summary>A model and what the report computed from it on the test set.</summary>
+    sealed record Evaluated(IModel Model, ModelResult Result, float[] Reconstructions, float[] Latents);
 
     public static ReportSummary Build(IBackend backend, Dataset train, Dataset test, ReportOptions o, TextWriter log)
     {
         Validate(o);
         string output = TrainingSession.PrepareOutput(o.OutputFolder);
-        var (ae, aeHistory) = Obtain(backend, "ae", o, train, test, log);
-        var (vae, vaeHistory) = Obtain(backend, "vae", o, train, test, log);
-        if (vae is not VariationalAutoencoder variational || variational.Latent != 2)
-            throw new UserError("the report's latent figures need a VAE with a 2-D latent (--latent 2)");
+        var trained = o.ModelKinds.Select(kind => (Kind: kind, Run: Obtain(backend, new ModelSpec(kind), kind, o, train, test, log))).ToList();
+        var sweep = o.BetaValues.Select(beta => (Beta: beta, Run: Obtain(backend, new ModelSpec("vae", Beta: beta),
+            $"vae-beta-{beta.ToString("0.###", CultureInfo.InvariantCulture)}", o, train, test, log))).ToList();
+        foreach (var (kind, run) in trained.Concat(sweep.Select(b => (Kind: "vae", b.Run))))
+            if (run.Model is VariationalAutoencoder { Latent: not 2 })
+                throw new UserError($"the report's latent figures need 2-D latents; the {kind} run has {run.Model.LatentSize}");
 
-        log.WriteLine("gpuae: evaluating both models on the test set");
+        log.WriteLine("gpuae: evaluating on the test set");
         var testImages = DeviceImages.Upload(backend, test);
-        var aeRecon = Inference.Reconstruct(backend, ae, test.Pixels, test.Count);
-        var vaeRecon = Inference.Reconstruct(backend, vae, test.Pixels, test.Count);
-        var aeCodes = Inference.Encode(backend, ae, test.Pixels, test.Count);
-        var vaeMu = Inference.Encode(backend, vae, test.Pixels, test.Count);
-        log.WriteLine($"gpuae: IWAE bound with k={o.IwaeK}");
-        double iwae = new Evaluator(backend, vae, testImages, vae.MaxRows).ImportanceWeightedBound(o.IwaeK, o.Seed);
-        var aeResult = Score("ae", "AE (32-D code)", ae, aeHistory, aeRecon, aeCodes, null, backend, testImages, test);
-        var vaeResult = Score("vae", "VAE (2-D latent)", vae, vaeHistory, vaeRecon, vaeMu, iwae, backend, testImages, test);
-        var (pcaX, pcaY) = LatentAnalysis.Pca2(aeCodes, test.Count, ae.LatentSize);
+        Evaluated Evaluate(string kind, IModel model, List<EpochMetrics> history, float? beta)
+        {
+            var reconstructions = Inference.Reconstruct(backend, model, test.Pixels, test.Count);
+            var latents = Inference.Encode(backend, model, test.Pixels, test.Count);
+            double? iwae = null;
+            if (model is VariationalAutoencoder && beta is null)
+            {
+                log.WriteLine($"gpuae: {kind}: IWAE bound with k={o.IwaeK}");
+                iwae = new Evaluator(backend, model, testImages, model.MaxRows).ImportanceWeightedBound(o.IwaeK, o.Seed);
+            }
+            string name = beta is float b ? $"VAE, β = {b.ToString("0.###", CultureInfo.InvariantCulture)}" : NameOf(kind);
+            return new Evaluated(model, Score(kind, name, model, history, reconstructions, latents, iwae, beta, backend, testImages, test), reconstructions, latents);
+        }
+        var models = trained.Select(t => Evaluate(t.Kind, t.Run.Model, t.Run.History, null)).ToList();
+        var betaModels = sweep.Select(b => Evaluate("vae", b.Run.Model, b.Run.History, b.Beta)).ToList();
+        var ae = models.Single(m => m.Result.Kind == "ae"); var vae = models.Single(m => m.Result.Kind == "vae");
+        var (pcaX, pcaY) = LatentAnalysis.Pca2(ae.Latents, test.Count, ae.Model.LatentSize);
         double pcaKnn = LatentAnalysis.KnnAccuracy(Interleave(pcaX, pcaY), test.Labels, test.Count, 2);
 
         log.WriteLine("gpuae: drawing figures");
-        DrawFigures(backend, ae, vae, test, aeRecon, vaeRecon, aeCodes, vaeMu, pcaX, pcaY, aeResult, vaeResult, o, output);
-        var summary = new ReportSummary(aeResult, vaeResult, pcaKnn, backend.DeviceName,
-            [.. FigureFiles, "metrics.csv", "metrics.json", "REPORT.md"]);
+        var others = models.Where(m => m != ae && m != vae).ToList();
+        DrawFigures(backend, ae, vae, others, test, pcaX, pcaY, o, output);
+        if (betaModels.Count > 0) DrawSweepFigures(betaModels, test, output);
+        var summary = new ReportSummary(ae.Result, vae.Result, [.. others.Select(m => m.Result)], [.. betaModels.Select(m => m.Result)], pcaKnn,
+            backend.DeviceName, [.. FigureFiles, .. betaModels.Count > 0 ? SweepFigureFiles : [], "metrics.csv", "metrics.json", "REPORT.md"]);
         WriteMetrics(output, summary);
         File.WriteAllText(Path.Combine(output, "REPORT.md"), ReportText.Write(summary, o, train.Count, test.Count));
         log.WriteLine($"gpuae: wrote {string.Join(", ", summary.Files)} to {output}");
         return summary;
     }
 
-    /// <summary>Trains the model into OUT/runs/KIND, or loads the run of that kind given with --from-runs.</summary>
-    static (IModel Model, List<EpochMetrics> History) Obtain(IBackend backend, string kind, ReportOptions o, Dataset train, Dataset test, TextWriter log)
+    /// <summary>Trains the model into OUT/runs/RUN, or loads the run of that kind given with --from-runs (the β sweep always trains).</summary>
+    static (IModel Model, List<EpochMetrics> History) Obtain(IBackend backend, ModelSpec spec, string run, ReportOptions o, Dataset train, Dataset test, TextWriter log)
     {
-        if (o.FromRuns is { Count: > 0 } runs)
+        bool sweep = run != spec.Kind;
+        if (o.FromRuns is { Count: > 0 } runs && !sweep)
         {
-            foreach (var run in runs)
+            foreach (var folder in runs)
             {
-                string checkpoint = Path.Combine(run, Checkpoint.FileName);
-                if (!File.Exists(checkpoint)) throw new UserError($"--from-runs: no {Checkpoint.FileName} in {run}");
-                if (SafeTensors.Read(checkpoint).Metadata.GetValueOrDefault("model") != kind) continue;
-                log.WriteLine($"gpuae: using the {kind} run in {run}");
-                return (Models.Load(backend, checkpoint, o.Batch).Model, MetricsCsv.Read(Path.Combine(run, "metrics.csv")));
+                string checkpoint = Path.Combine(folder, Checkpoint.FileName);
+                if (!File.Exists(checkpoint)) throw new UserError($"--from-runs: no {Checkpoint.FileName} in {folder}");
+                if (SafeTensors.Read(checkpoint).Metadata.GetValueOrDefault("model") != spec.Kind) continue;
+                log.WriteLine($"gpuae: using the {spec.Kind} run in {folder}");
+                return (Models.Load(backend, checkpoint, o.Batch).Model, MetricsCsv.Read(Path.Combine(folder, "metrics.csv")));
             }
-            throw new UserError($"--from-runs: none of {string.Join(", ", runs)} holds a '{kind}' model; pass one AE run and one VAE run");
+            throw new UserError($"--from-runs: none of {string.Join(", ", runs)} holds a '{spec.Kind}' model; pass one run per model of --models");
         }
-        var spec = new ModelSpec(kind);
-        var options = new TrainOptions(kind == "ae" ? o.AeEpochs : o.VaeEpochs, o.Batch, 1e-3f, o.Seed);
-        return TrainingSession.Run(backend, spec, options, train, test, Path.Combine(o.OutputFolder, "runs", kind), log);
+        int epochs = sweep ? o.SweepEpochs : spec.IsVae ? o.VaeEpochs : o.AeEpochs;
+        var options = new TrainOptions(epochs, o.Batch, 1e-3f, o.Seed);
+        return TrainingSession.Run(backend, spec, options, train, test, Path.Combine(o.OutputFolder, "runs", run), log);
     }
 
     static float[] Interleave(double[] xs, double[] ys) => xs.SelectMany((x, i) => new[] { (float)x, (float)ys[i] }).ToArray();
 
     static ModelResult Score(string kind, string name, IModel model, List<EpochMetrics> history, float[] recon, float[] latents, double? iwae,
-        IBackend backend, DeviceImages testImages, Dataset test)
+        float? beta, IBackend backend, DeviceImages testImages, Dataset test)
     {
         var metrics = new Evaluator(backend, model, testImages, model.MaxRows).Run();
         int n = test.Count, f = test.Features;
@@ -104,29 +150,32 @@ public static class ReportBuilder
         foreach (var (p, s) in perImage) { psnr += p; ssim += s; }
         double knn = LatentAnalysis.KnnAccuracy(latents, test.Labels, n, model.LatentSize);
         double seconds = history.Count == 0 ? 0 : history.Average(e => e.Seconds);
-        return new ModelResult(kind, name, history.Count, seconds, metrics, psnr / n, ssim / n, iwae, knn, history);
+        return new ModelResult(kind, name, history.Count, seconds, metrics, psnr / n, ssim / n, iwae, knn, history, beta);
     }
 
-    static void DrawFigures(IBackend backend, IModel ae, IModel vae, Dataset test, float[] aeRecon, float[] vaeRecon, float[] aeCodes, float[] vaeMu,
-        double[] pcaX, double[] pcaY, ModelResult aeResult, ModelResult vaeResult, ReportOptions o, string output)
+    static double[] Column(float[] pairs, int column, int count) => Enumerable.Range(0, count).Select(i => (double)pairs[2 * i + column]).ToArray();
+
+    static void DrawFigures(IBackend backend, Evaluated aeRun, Evaluated vaeRun, IReadOnlyList<Evaluated> others, Dataset test,
+        double[] pcaX, double[] pcaY, ReportOptions o, string output)
     {
         int f = test.Features;
+        IModel ae = aeRun.Model, vae = vaeRun.Model;
+        float[] aeCodes = aeRun.Latents, vaeMu = vaeRun.Latents;
         float[] Row(float[] data, int i, int width) => data.AsSpan(i * width, width).ToArray();
         var classes = FashionMnist.ClassNames;
         int FirstOf(int c) => Array.IndexOf(test.Labels, (byte)c);
 
-        // Reconstructions: the first test image of each class; rows original / AE / VAE.
+        // Reconstructions: the first test image of each class; rows original, then each model (VAEs decode z = μ).
         var examples = Enumerable.Range(0, classes.Length).Select(FirstOf).ToArray();
+        var reconstructed = new[] { aeRun, vaeRun }.Concat(others).ToList();
         var grid = examples.Select(i => Row(test.Pixels, i, f))
-            .Concat(examples.Select(i => Row(aeRecon, i, f)))
-            .Concat(examples.Select(i => Row(vaeRecon, i, f))).ToList();
-        Figures.LabelledGrid(Path.Combine(output, ReconstructionsPng), grid, ["original", "AE", "VAE (z = μ)"], classes,
-            "Test images and their reconstructions");
+            .Concat(reconstructed.SelectMany(m => examples.Select(i => Row(m.Reconstructions, i, f)))).ToList();
+        string[] rowNames = ["original", .. reconstructed.Select(m => ShortNameOf(m.Result.Kind))];
+        Figures.LabelledGrid(Path.Combine(output, ReconstructionsPng), grid, rowNames, classes,
+            "Test images and their reconstructions (VAEs: z = μ)");
 
         // The VAE's μ of every test image.
-        Figures.LatentScatter(Path.Combine(output, LatentScatterPng),
-            Enumerable.Range(0, test.Count).Select(i => (double)vaeMu[2 * i]).ToArray(),
-            Enumerable.Range(0, test.Count).Select(i => (double)vaeMu[2 * i + 1]).ToArray(), test.Labels,
+        Figures.LatentScatter(Path.Combine(output, LatentScatterPng), Column(vaeMu, 0, test.Count), Column(vaeMu, 1, test.Count), test.Labels,
             $"VAE latent means of the {test.Count:N0} test images");
 
         // The manifold: z₁ along columns, z₂ along rows with the top row the largest z₂.
@@ -173,31 +222,45 @@ public static class ReportBuilder
             Enumerable.Range(0, steps).Select(s => (s / (double)(steps - 1)).ToString("0.00", CultureInfo.InvariantCulture)).ToArray(),
             "Straight lines between two test images in latent space (AE: code, VAE: μ)");
 
-        // The AE's 32-D codes by PCA next to the VAE's μ.
-        Figures.SideBySideScatter(Path.Combine(output, AePcaPng),
-            (pcaX, pcaY, $"AE: 32-D codes, first two principal components (5-NN accuracy {aeResult.KnnAccuracy:P1} in 32-D)", "PC 1", "PC 2"),
-            (Enumerable.Range(0, test.Count).Select(i => (double)vaeMu[2 * i]).ToArray(),
-             Enumerable.Range(0, test.Count).Select(i => (double)vaeMu[2 * i + 1]).ToArray(),
-             $"VAE: 2-D μ (5-NN accuracy {vaeResult.KnnAccuracy:P1})", "μ₁", "μ₂"), test.Labels);
+        // The AE's 32-D codes by PCA next to the VAE's μ (and the conv-VAE's, when it was trained).
+        var panels = new List<Figures.ScatterPanel>
+        {
+            new(pcaX, pcaY, $"AE: 32-D codes, first two principal components (5-NN accuracy {aeRun.Result.KnnAccuracy:P1} in 32-D)", "PC 1", "PC 2"),
+            new(Column(vaeMu, 0, test.Count), Column(vaeMu, 1, test.Count), $"VAE: 2-D μ (5-NN accuracy {vaeRun.Result.KnnAccuracy:P1})", "μ₁", "μ₂"),
+        };
+        foreach (var m in others.Where(m => m.Model is VariationalAutoencoder))
+            panels.Add(new(Column(m.Latents, 0, test.Count), Column(m.Latents, 1, test.Count),
+                $"conv-VAE: 2-D μ (5-NN accuracy {m.Result.KnnAccuracy:P1})", "μ₁", "μ₂"));
+        Figures.ScatterPanels(Path.Combine(output, AePcaPng), panels, test.Labels);
 
-        Figures.LossCurves(Path.Combine(output, LossCurvesPng), [("AE", aeResult.History), ("VAE", vaeResult.History)]);
+        Figures.LossCurves(Path.Combine(output, LossCurvesPng), [.. reconstructed.Select(m => (ShortNameOf(m.Result.Kind), (IReadOnlyList<EpochMetrics>)m.Result.History))]);
+    }
+
+    /// <summary>The β sweep: rate (KL) against distortion (BCE) per β, and the latent means of each β's VAE.</summary>
+    static void DrawSweepFigures(IReadOnlyList<Evaluated> sweep, Dataset test, string output)
+    {
+        Figures.RateDistortion(Path.Combine(output, RateDistortionPng),
+            [.. sweep.Select(m => (m.Result.Beta!.Value, m.Result.Test.Kl, m.Result.Test.Bce))]);
+        Figures.ScatterPanels(Path.Combine(output, BetaLatentsPng),
+            [.. sweep.Select(m => new Figures.ScatterPanel(Column(m.Latents, 0, test.Count), Column(m.Latents, 1, test.Count),
+                $"{m.Result.Name}: KL {m.Result.Test.Kl:F2}, BCE {m.Result.Test.Bce:F1}", "μ₁", "μ₂"))], test.Labels);
     }
 
     static void WriteMetrics(string output, ReportSummary s)
     {
         string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        var lines = new List<string> { "model,epochs,seconds_per_epoch,test_bce,test_mse,test_psnr_db,test_ssim,test_kl,test_loss,iwae_bound,knn5_accuracy,device" };
-        foreach (var m in new[] { s.Ae, s.Vae })
-            lines.Add(string.Join(",", m.Kind, m.Epochs, F(m.SecondsPerEpoch), F(m.Test.Bce), F(m.Test.Mse), F(m.Psnr), F(m.Ssim), F(m.Test.Kl), F(m.Test.Loss),
+        var lines = new List<string> { "model,beta,epochs,seconds_per_epoch,test_bce,test_mse,test_psnr_db,test_ssim,test_kl,test_loss,iwae_bound,knn5_accuracy,device" };
+        foreach (var m in s.Compared.Concat(s.BetaSweep))
+            lines.Add(string.Join(",", m.Kind, m.Beta is float beta ? F(beta) : m.Kind.EndsWith("vae") ? "1" : "", m.Epochs, F(m.SecondsPerEpoch), F(m.Test.Bce), F(m.Test.Mse), F(m.Psnr), F(m.Ssim), F(m.Test.Kl), F(m.Test.Loss),
                 m.Iwae is double iwae ? F(iwae) : "", F(m.KnnAccuracy), $"\"{s.Device}\""));
         File.WriteAllLines(Path.Combine(output, "metrics.csv"), lines);
         var json = new
         {
             device = s.Device,
             ae_pca2_knn5_accuracy = s.AePcaKnnAccuracy,
-            models = new[] { s.Ae, s.Vae }.Select(m => new
+            models = s.Compared.Concat(s.BetaSweep).Select(m => new
             {
-                model = m.Kind, epochs = m.Epochs, seconds_per_epoch = m.SecondsPerEpoch, test_bce = m.Test.Bce, test_mse = m.Test.Mse,
+                model = m.Kind, beta = m.Beta ?? (m.Kind.EndsWith("vae") ? 1f : (float?)null), epochs = m.Epochs, seconds_per_epoch = m.SecondsPerEpoch, test_bce = m.Test.Bce, test_mse = m.Test.Mse,
                 test_psnr_db = m.Psnr, test_ssim = m.Ssim, test_kl = m.Test.Kl, test_loss = m.Test.Loss, iwae_bound = m.Iwae, knn5_accuracy = m.KnnAccuracy,
             }),
         };

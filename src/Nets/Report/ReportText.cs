@@ -16,14 +16,17 @@ public static class ReportText
         var t = new StringBuilder();
         t.AppendLine("# Autoencoder vs variational autoencoder on Fashion-MNIST");
         t.AppendLine();
-        t.AppendLine($"Made by `{o.CommandLine}` on {s.Device}: seed {o.Seed}, batch {o.Batch}, AE {ae.Epochs} epochs, VAE {vae.Epochs} epochs, " +
-                     $"{trainCount:N0} training and {testCount:N0} test images. Every number and figure below comes from that run.");
+        var convAe = s.Others.FirstOrDefault(m => m.Kind == "conv-ae"); var convVae = s.Others.FirstOrDefault(m => m.Kind == "conv-vae");
+        string epochs = string.Join(", ", s.Compared.Select(m => $"{ReportBuilder.ShortNameOf(m.Kind)} {m.Epochs} epochs"));
+        t.AppendLine($"Made by `{o.CommandLine}` on {s.Device}: seed {o.Seed}, batch {o.Batch}, {epochs}" +
+                     (s.BetaSweep.Count > 0 ? $", a β sweep of {s.BetaSweep.Count} VAEs ({s.BetaSweep[0].Epochs} epochs each)" : "") +
+                     $", {trainCount:N0} training and {testCount:N0} test images. Every number and figure below comes from that run.");
         t.AppendLine();
         t.AppendLine("## Results on the test set");
         t.AppendLine();
         t.AppendLine("| model | epochs | s/epoch | BCE (nats/image) | MSE/pixel | PSNR (dB) | SSIM | KL (nats) | loss = BCE + KL | IWAE bound, k=" + o.IwaeK + " | 5-NN accuracy of the latent |");
         t.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
-        foreach (var m in new[] { ae, vae })
+        foreach (var m in s.Compared)
             t.AppendLine($"| {m.Name} | {m.Epochs} | {N(m.SecondsPerEpoch, "F1")} | {N(m.Test.Bce, "F2")} | {N(m.Test.Mse, "F5")} | {N(m.Psnr, "F2")} | {N(m.Ssim, "F4")} | " +
                          $"{(m.Kind.EndsWith("vae") ? N(m.Test.Kl, "F2") : "—")} | {N(m.Test.Loss, "F2")} | {(m.Iwae is double iwae ? N(iwae, "F2") : "—")} | {N(m.KnnAccuracy * 100, "F1")} % |");
         t.AppendLine();
@@ -53,6 +56,15 @@ public static class ReportText
         t.AppendLine();
         t.AppendLine("The budgets are the notebook's: 10 epochs for the AE, 50 for the VAE, whose KL term slows it down; the AE also has a " +
                      "16× wider bottleneck (32 against 2 dimensions). The comparison is therefore of two designs, not of equal capacities.");
+        if (convAe is not null || convVae is not null)
+        {
+            t.AppendLine();
+            t.AppendLine("The convolutional versions (the seed's own future work) keep the same latents, losses, optimiser and budgets and replace " +
+                         "the 784 → 256 layers: encoder 28×28×1 → 3×3 convolution, stride 2 → 14×14×32 (ReLU) → 3×3 convolution, stride 2 → " +
+                         "7×7×64 (ReLU) → dense to the code (conv-AE, 32-D, ReLU) or to μ and log σ² (conv-VAE, 2-D); the decoder mirrors it with " +
+                         "a dense layer to 7×7×64 (ReLU) and two 3×3 transposed convolutions of stride 2 (ReLU, then the logits). Convolutions " +
+                         "run as im2col + the same GEMM kernel as the dense layers.");
+        }
         t.AppendLine();
         t.AppendLine("## Reconstruction");
         t.AppendLine();
@@ -67,6 +79,20 @@ public static class ReportText
         else
             t.AppendLine($"In this run the AE does not beat the VAE on every reconstruction measure (BCE {N(ae.Test.Bce, "F1")} vs {N(vae.Test.Bce, "F1")}, " +
                          $"MSE {N(ae.Test.Mse, "F4")} vs {N(vae.Test.Mse, "F4")}); the budgets were probably too short for the AE to reach its usual advantage.");
+        if (convAe is not null || convVae is not null)
+        {
+            t.AppendLine();
+            var parts = new List<string>();
+            if (convAe is not null)
+                parts.Add($"the conv-AE reaches MSE {N(convAe.Test.Mse, "F4")} against the dense AE's {N(ae.Test.Mse, "F4")} " +
+                          $"({(convAe.Test.Mse < ae.Test.Mse ? "lower" : "not lower")}; BCE {N(convAe.Test.Bce, "F1")} against {N(ae.Test.Bce, "F1")}, " +
+                          $"SSIM {N(convAe.Ssim, "F3")} against {N(ae.Ssim, "F3")})");
+            if (convVae is not null)
+                parts.Add($"the conv-VAE reaches MSE {N(convVae.Test.Mse, "F4")} against the dense VAE's {N(vae.Test.Mse, "F4")} " +
+                          $"(BCE {N(convVae.Test.Bce, "F1")} against {N(vae.Test.Bce, "F1")}, KL {N(convVae.Test.Kl, "F2")} against {N(vae.Test.Kl, "F2")})");
+            t.AppendLine($"With convolutions and the same budgets, {string.Join("; ", parts)}. Sharing weights across positions lets the " +
+                         "convolutional models spend their parameters on local shapes rather than on every position of every stroke.");
+        }
         t.AppendLine();
         t.AppendLine("## Organisation of the latent space");
         t.AppendLine();
@@ -99,6 +125,35 @@ public static class ReportText
                      "produced, and its decoder answers with overlays of the two ends; the VAE's pass through a region the prior keeps populated, " +
                      "and change shape gradually.");
         t.AppendLine();
+        if (s.BetaSweep.Count > 0)
+        {
+            var sweep = s.BetaSweep.OrderBy(m => m.Beta).ToList();
+            t.AppendLine("## β sweep: rate against distortion");
+            t.AppendLine();
+            t.AppendLine($"The dense VAE trained again with the KL term weighted by β (β-VAE), {sweep[0].Epochs} epochs each, same seed. " +
+                         "The KL is the rate (nats the latent carries about an image), the BCE the distortion; both are measured on the test set " +
+                         "with z = μ for the BCE, as in the table above.");
+            t.AppendLine();
+            t.AppendLine("| β | KL, rate (nats) | BCE, distortion (nats) | BCE + KL | MSE/pixel | 5-NN accuracy of μ |");
+            t.AppendLine("|---|---|---|---|---|---|");
+            foreach (var m in sweep)
+                t.AppendLine($"| {N(m.Beta!.Value, "0.###")} | {N(m.Test.Kl, "F2")} | {N(m.Test.Bce, "F2")} | {N(m.Test.Loss, "F2")} | {N(m.Test.Mse, "F5")} | {N(m.KnnAccuracy * 100, "F1")} % |");
+            t.AppendLine();
+            t.AppendLine("![Rate against distortion](rate_distortion.png)");
+            t.AppendLine();
+            t.AppendLine("![Latent means per β](beta_latents.png)");
+            t.AppendLine();
+            var low = sweep[0]; var high = sweep[^1];
+            bool tradeOff = high.Test.Kl < low.Test.Kl && high.Test.Bce > low.Test.Bce;
+            t.AppendLine(tradeOff
+                ? $"From β = {N(low.Beta!.Value, "0.###")} to β = {N(high.Beta!.Value, "0.###")} the rate falls from {N(low.Test.Kl, "F2")} to {N(high.Test.Kl, "F2")} nats " +
+                  $"and the distortion rises from {N(low.Test.Bce, "F1")} to {N(high.Test.Bce, "F1")} nats: a larger β buys a latent closer to the prior " +
+                  "(rounder, more evenly filled, better for sampling) with blurrier reconstructions. β = 1 is the VAE's evidence bound; no β " +
+                  "gives both a low rate and a low distortion, which is what the curve shows."
+                : $"In this run the sweep does not show a clean trade-off between β = {N(low.Beta!.Value, "0.###")} (KL {N(low.Test.Kl, "F2")}, BCE {N(low.Test.Bce, "F1")}) " +
+                  $"and β = {N(high.Beta!.Value, "0.###")} (KL {N(high.Test.Kl, "F2")}, BCE {N(high.Test.Bce, "F1")}); the budgets may be too short.");
+            t.AppendLine();
+        }
         t.AppendLine("## Training");
         t.AppendLine();
         t.AppendLine("![Loss curves](loss_curves.png)");
@@ -120,8 +175,9 @@ public static class ReportText
         t.AppendLine();
         t.AppendLine("## Limits");
         t.AppendLine();
-        t.AppendLine("- Dense layers ignore that pixels have neighbours: both models must learn every translation of a stroke separately, and " +
-                     "the reconstructions are blurry. Convolutions share those weights.");
+        if (convAe is null)
+            t.AppendLine("- Dense layers ignore that pixels have neighbours: both models must learn every translation of a stroke separately, and " +
+                         "the reconstructions are blurry. Convolutions share those weights (`--models ae,vae,conv-ae,conv-vae`).");
         t.AppendLine("- The Bernoulli likelihood is a poor model of grey levels; it rewards blur and makes the BCE and IWAE numbers bounds on " +
                      "an objective rather than log-likelihoods.");
         t.AppendLine("- A 2-D latent is chosen for pictures, not quality; the AE/VAE comparison mixes the effect of the prior with that of the width.");
@@ -129,7 +185,8 @@ public static class ReportText
         t.AppendLine();
         t.AppendLine("## Future work");
         t.AppendLine();
-        t.AppendLine("- Convolutional AE and VAE, and a β sweep with a rate–distortion plot (KL against reconstruction).");
+        if (convAe is null || s.BetaSweep.Count == 0)
+            t.AppendLine("- The convolutional AE and VAE and a β sweep are built in: `gpuae report --models ae,vae,conv-ae,conv-vae --betas 0.5,1,2,4`.");
         t.AppendLine("- A continuous-Bernoulli or discretised likelihood, so that the IWAE bound becomes a true negative log-likelihood.");
         t.AppendLine("- A 32-D VAE beside the 32-D AE, to separate the effect of the prior from the effect of the bottleneck.");
         return t.ToString();
