@@ -13,12 +13,12 @@ g=publish/linux-x64/gpuae
   timeout 60 $g devices
   echo "## gpuae check --device cuda"
   timeout 120 $g check --device cuda; echo "exit $?"
-  for m in ae vae; do
+  for m in ae vae conv-ae conv-vae; do
     echo "## gpuae bench --device cuda --model $m --epoch (shared-memory GEMM, the default on GPUs)"
     timeout 90 $g bench --device cuda --model $m --steps 50 --epoch; echo "exit $?"
   done
   echo "## PyTorch eager on the same card (real data if present, else synthetic)"
-  for m in ae vae; do
+  for m in ae vae conv-ae conv-vae; do
     timeout 60 python3 bench/pytorch_epoch.py --device cuda --model $m --threads 2 2>&1 | sed "s/^/pytorch $m: /"
   done
 } 2>&1 | tee "$out/gpu-run.txt"

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 p = argparse.ArgumentParser()
-p.add_argument("--model", choices=["ae", "vae"], default="ae")
+p.add_argument("--model", choices=["ae", "vae", "conv-ae", "conv-vae"], default="ae")
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--device", default="cpu")
 p.add_argument("--data", default=os.environ.get("GPUAE_DATA", "/usr/share/datasets/fashion-mnist"))
@@ -26,20 +26,32 @@ if os.path.exists(path):
 else:  # a GPU machine without the data: timing does not depend on the pixel values
     x = torch.rand(60000, 784, device=a.device)
 
+def encoder(out, conv):
+    if not conv:
+        return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, out))
+    return nn.Sequential(nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 32, 3, 2, 1), nn.ReLU(), nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU(),
+                         nn.Flatten(), nn.Linear(3136, out))
+
+def decoder(latent, conv):
+    if not conv:
+        return nn.Sequential(nn.Linear(latent, 256), nn.ReLU(), nn.Linear(256, 784))
+    return nn.Sequential(nn.Linear(latent, 3136), nn.ReLU(), nn.Unflatten(1, (64, 7, 7)), nn.ConvTranspose2d(64, 32, 3, 2, 1, 1), nn.ReLU(),
+                         nn.ConvTranspose2d(32, 1, 3, 2, 1, 1), nn.Flatten())
+
 class AE(nn.Module):
-    def __init__(self):
+    def __init__(self, conv=False):
         super().__init__()
-        self.encoder = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 32), nn.ReLU())
-        self.decoder = nn.Sequential(nn.Linear(32, 256), nn.ReLU(), nn.Linear(256, 784))
+        self.encoder = nn.Sequential(encoder(32, conv), nn.ReLU())
+        self.decoder = decoder(32, conv)
     def loss(self, x):
         return nn.functional.binary_cross_entropy_with_logits(self.decoder(self.encoder(x)), x, reduction="sum") / x.shape[0]
 
 class VAE(nn.Module):
-    def __init__(self, d=2):
+    def __init__(self, d=2, conv=False):
         super().__init__()
         self.d = d
-        self.encoder = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 2 * d))
-        self.decoder = nn.Sequential(nn.Linear(d, 256), nn.ReLU(), nn.Linear(256, 784))
+        self.encoder = encoder(2 * d, conv)
+        self.decoder = decoder(d, conv)
     def loss(self, x):
         h = self.encoder(x)
         mu, logvar = h[:, :self.d], h[:, self.d:].clamp(-30, 20)
@@ -48,7 +60,8 @@ class VAE(nn.Module):
         kl = -0.5 * torch.sum(1 + logvar - mu * mu - logvar.exp())
         return (bce + kl) / x.shape[0]
 
-model = (AE() if a.model == "ae" else VAE()).to(a.device)
+conv = a.model.startswith("conv-")
+model = (VAE(conv=conv) if a.model.endswith("vae") else AE(conv=conv)).to(a.device)
 opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
 order = torch.randperm(x.shape[0], device=a.device)
 

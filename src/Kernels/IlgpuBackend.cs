@@ -201,12 +201,15 @@ public sealed class IlgpuBackend : IBackend
 
     // ---- kernels -----------------------------------------------------------------------------------------------
 
-    void LaunchGemm(GemmArgs g, Tensor a, Tensor b, ArrayView<float> bias, ArrayView<float> mask, Tensor c)
+    void LaunchGemm(GemmArgs g, Tensor a, Tensor b, ArrayView<float> bias, ArrayView<float> mask, Tensor c) =>
+        LaunchGemm(g, View(a), View(b), bias, mask, View(c));
+
+    void LaunchGemm(GemmArgs g, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
     {
         if (_sharedGemm is null)
         {
             int t = Kernels.Gemm.Tile;
-            _registerGemm!(new Index2D((g.N + t - 1) / t, (g.M + t - 1) / t), g, View(a), View(b), bias, mask, View(c));
+            _registerGemm!(new Index2D((g.N + t - 1) / t, (g.M + t - 1) / t), g, a, b, bias, mask, c);
             return;
         }
         int tile = Kernels.Gemm.GroupTile, side = Kernels.Gemm.GroupThreads;
@@ -218,7 +221,7 @@ public sealed class IlgpuBackend : IBackend
         var group = new Index3D(side, side, 1);
         if (splits == 1)
         {
-            _sharedGemm(new KernelConfig(new Index3D(tiles.X, tiles.Y, 1), group), g, View(a), View(b), bias, mask, View(c));
+            _sharedGemm(new KernelConfig(new Index3D(tiles.X, tiles.Y, 1), group), g, a, b, bias, mask, c);
             return;
         }
         int size = g.M * g.N;
@@ -226,9 +229,9 @@ public sealed class IlgpuBackend : IBackend
             _splitPartials = AllocateBuffer<float>(splits * size);
         var partials = _splitPartials.View.SubView(0, splits * size);
         _sharedGemm(new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group), g with { Epilogue = GemmEpilogue.None },
-            View(a), View(b), _unused, _unused, partials);
+            a, b, _unused, _unused, partials);
         int threads = Threads(size);
-        _addSplits!(threads, threads, g, splits, partials, bias, mask, View(c));
+        _addSplits!(threads, threads, g, splits, partials, bias, mask, c);
     }
 
     public void DenseForward(Tensor x, Tensor w, Tensor b, Tensor y, int rows, int inFeatures, int outFeatures, Activation activation)
@@ -250,8 +253,27 @@ public sealed class IlgpuBackend : IBackend
         ColumnSums(dy, rows, outFeatures, db);
     }
 
+    /// <summary>Above this many rows the GPU sums columns as the GEMM dyᵀ·1, whose split K spreads the rows over the
+    /// whole chip; the column-sum kernel gives each column only a group, and a conv layer's bias gradient sums
+    /// batch × pixels rows (100,352 for the decoder's last layer), which took milliseconds.</summary>
+    const int ColumnSumsByGemmAbove = 1024;
+    MemoryBuffer1D<float, Stride1D.Dense>? _ones;
+
     public void ColumnSums(Tensor dy, int rows, int outFeatures, Tensor db)
     {
+        if (_sharedGemm is not null && rows > ColumnSumsByGemmAbove)
+        {
+            if (_ones is null || _ones.Length < rows)
+            {
+                _ones = AllocateBuffer<float>(rows);
+                int threads = Threads(rows);
+                _fill(threads, threads, _ones.View, 1f);
+            }
+            // db[cols] = dy[rows, cols]ᵀ · ones[rows]: M = cols, N = 1, K = rows.
+            var g = new GemmArgs { M = outFeatures, N = 1, K = rows, AStrideM = 1, AStrideK = outFeatures, BStrideK = 1, BStrideN = 0 };
+            LaunchGemm(g, View(dy), _ones.View.SubView(0, rows), _unused, _unused, View(db));
+            return;
+        }
         int width = Math.Min(32, _reduceGroup), phases = _reduceGroup / width;
         _columnSums(new KernelConfig(new Index2D((outFeatures + width - 1) / width, 1), new Index2D(width, phases)), View(dy), rows, outFeatures, View(db));
     }
