@@ -111,7 +111,7 @@ public static class GpuAeCli
         var seed = new Option<ulong>("--seed") { Description = "seed for weights, shuffling, noise and samples", DefaultValueFactory = _ => 42UL };
         var limit = new Option<int?>("--limit") { Description = "train on the first N training images only (quick runs, tests)" };
         var output = new Option<string>("--out") { Description = "report folder", DefaultValueFactory = _ => "reports" };
-        var fromRuns = new Option<string[]>("--from-runs") { Description = "use finished runs (one AE, one VAE folder) instead of training", AllowMultipleArgumentsPerToken = true };
+        var fromRuns = new Option<string[]>("--from-runs") { Description = "use finished runs instead of training: the first run of each model kind; for the β sweep, VAE runs of the same β", AllowMultipleArgumentsPerToken = true };
         var iwaeK = new Option<int>("--iwae-k") { Description = "importance samples for the VAE's IWAE bound", DefaultValueFactory = _ => 100 };
         var manifoldN = new Option<int>("--manifold-n") { Description = "the latent manifold is an n×n grid", DefaultValueFactory = _ => 15 };
         var manifoldP = new Option<double[]>("--manifold-p") { Description = "lowest and highest probability of the manifold's normal quantiles", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [0.05, 0.95] };

@@ -43,6 +43,28 @@ public static class Bench
             ms = TimeMs(backend, () => backend.DenseBackwardParameters(y, x, dw, b, batch, inF, outF), repeats);
             yield return new("dense backward dW, db (dYᵀ·X)", shape, ms, flops / ms / 1e6);
         }
+        {
+            // The conv models' widest convolution: 14×14×32 → 7×7×64, 3×3 kernel, stride 2 (its transposed twin in the decoder
+            // runs the same two data-movement kernels and GEMMs of the same size).
+            var conv = new ConvGeometry(14, 14, 32, Kernel: 3, Stride: 2, Padding: 1);
+            const int outChannels = 64;
+            var images = backend.Allocate(batch * conv.InPixels * conv.Channels); var cols = backend.Allocate(batch * conv.OutPixels * conv.PatchLength);
+            var w = backend.Allocate(outChannels * conv.PatchLength); var b = backend.Allocate(outChannels);
+            var y = backend.Allocate(batch * conv.OutPixels * outChannels);
+            backend.Fill(images, 0.5f); backend.Fill(w, 0.01f);
+            string shape = $"{batch}×14×14×32→7×7×64";
+            double ms = TimeMs(backend, () => backend.Im2Col(images, cols, batch, conv), repeats);
+            yield return new("im2col (k3, stride 2)", shape, ms, 0);
+            ms = TimeMs(backend, () => backend.Col2Im(cols, images, batch, conv, null), repeats);
+            yield return new("col2im (k3, stride 2)", shape, ms, 0);
+            double flops = 2.0 * batch * conv.OutPixels * conv.PatchLength * outChannels;
+            ms = TimeMs(backend, () =>
+            {
+                backend.Im2Col(images, cols, batch, conv);
+                backend.DenseForward(cols, w, b, y, batch * conv.OutPixels, conv.PatchLength, outChannels, Activation.Relu);
+            }, repeats);
+            yield return new("conv forward (im2col + GEMM + ReLU)", shape, ms, flops / ms / 1e6);
+        }
         int pixels = 784, parameterCount = 784 * 256;
         var logits = backend.Allocate(batch * pixels); var targets = backend.Allocate(batch * pixels); var dLogits = backend.Allocate(batch * pixels);
         var rowsA = backend.Allocate(batch); var rowsB = backend.Allocate(batch);

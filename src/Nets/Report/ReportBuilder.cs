@@ -111,21 +111,25 @@ public static class ReportBuilder
         return summary;
     }
 
-    /// <summary>Trains the model into OUT/runs/RUN, or loads the run of that kind given with --from-runs (the β sweep always trains).</summary>
+    /// <summary>Trains the model into OUT/runs/RUN, or loads a run given with --from-runs: the first of that kind for the
+    /// compared models, a VAE run trained with the same β for the sweep (trained when none is given).</summary>
     static (IModel Model, List<EpochMetrics> History) Obtain(IBackend backend, ModelSpec spec, string run, ReportOptions o, Dataset train, Dataset test, TextWriter log)
     {
         bool sweep = run != spec.Kind;
-        if (o.FromRuns is { Count: > 0 } runs && !sweep)
+        if (o.FromRuns is { Count: > 0 } runs)
         {
             foreach (var folder in runs)
             {
                 string checkpoint = Path.Combine(folder, Checkpoint.FileName);
                 if (!File.Exists(checkpoint)) throw new UserError($"--from-runs: no {Checkpoint.FileName} in {folder}");
-                if (SafeTensors.Read(checkpoint).Metadata.GetValueOrDefault("model") != spec.Kind) continue;
+                var metadata = SafeTensors.Read(checkpoint).Metadata;
+                if (metadata.GetValueOrDefault("model") != spec.Kind) continue;
+                if (sweep && metadata.GetValueOrDefault("beta") != spec.Beta.ToString("R", CultureInfo.InvariantCulture)) continue;
                 log.WriteLine($"gpuae: using the {spec.Kind} run in {folder}");
                 return (Models.Load(backend, checkpoint, o.Batch).Model, MetricsCsv.Read(Path.Combine(folder, "metrics.csv")));
             }
-            throw new UserError($"--from-runs: none of {string.Join(", ", runs)} holds a '{spec.Kind}' model; pass one run per model of --models");
+            if (!sweep)
+                throw new UserError($"--from-runs: none of {string.Join(", ", runs)} holds a '{spec.Kind}' model; pass one run per model of --models");
         }
         int epochs = sweep ? o.SweepEpochs : spec.IsVae ? o.VaeEpochs : o.AeEpochs;
         var options = new TrainOptions(epochs, o.Batch, 1e-3f, o.Seed);
