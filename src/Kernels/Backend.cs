@@ -51,8 +51,9 @@ public interface IBackend : IDisposable
     /// that fed this layer, [rows,in]) the result is masked by reluOutput &gt; 0: the ReLU backward, fused.</summary>
     void DenseBackwardInput(Tensor dy, Tensor w, Tensor dx, int rows, int inFeatures, int outFeatures, Tensor? reluOutput);
 
-    /// <summary>dw[out,in] = dy[rows,out]ᵀ · x[rows,in]; db[out] = Σ_rows dy. Overwrites (each parameter is used once per step).</summary>
-    void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor db, int rows, int inFeatures, int outFeatures);
+    /// <summary>dw[out,in] = dy[rows,out]ᵀ · x[rows,in]; db[out] = Σ_rows dy unless db is null (a product with no bias of
+    /// that shape: the transposed convolution's). Overwrites (each parameter is used once per step).</summary>
+    void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor? db, int rows, int inFeatures, int outFeatures);
 
     /// <summary>db[cols] = Σ_rows dy[rows, cols], rows added in order: the bias gradient where it is not part of a GEMM.</summary>
     void ColumnSums(Tensor dy, int rows, int cols, Tensor db);

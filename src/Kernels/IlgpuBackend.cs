@@ -247,10 +247,10 @@ public sealed class IlgpuBackend : IBackend
             reluOutput is { } mask ? View(mask) : _unused, dx);
     }
 
-    public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor db, int rows, int inFeatures, int outFeatures)
+    public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor? db, int rows, int inFeatures, int outFeatures)
     {
         LaunchGemm(GemmArgs.BackwardWeights(rows, inFeatures, outFeatures), dy, x, _unused, _unused, dw);
-        ColumnSums(dy, rows, outFeatures, db);
+        if (db is { } bias) ColumnSums(dy, rows, outFeatures, bias);
     }
 
     /// <summary>Above this many rows the GPU sums columns as the GEMM dyᵀ·1, whose split K spreads the rows over the

@@ -66,7 +66,7 @@ public sealed class ConvTransposeLayer : ILayer
     readonly ParameterSet _parameters;
     readonly Parameter _weight, _bias;
     readonly Tensor _patches;             // [maxRows · G.OutPixels, G.PatchLength]: forward's products, backward's im2col of dy
-    readonly Tensor _noBias, _unusedBias; // the GEMM's bias (zero: the bias is added after col2im) and its gradient (dropped)
+    readonly Tensor _noBias; // the forward GEMM's bias: zero, the layer's bias is added after col2im
 
     public ConvGeometry Geometry { get; }
     public int InChannels { get; }
@@ -86,7 +86,6 @@ public sealed class ConvTransposeLayer : ILayer
         parameters.Add(this);
         _patches = backend.Allocate(maxRows * geometry.OutPixels * geometry.PatchLength);
         _noBias = backend.Allocate(geometry.PatchLength);
-        _unusedBias = backend.Allocate(geometry.PatchLength);
     }
 
     public void Initialise(float[] hostValues, ulong seed) =>
@@ -103,7 +102,7 @@ public sealed class ConvTransposeLayer : ILayer
     {
         int positions = rows * Geometry.OutPixels;
         backend.Im2Col(dy, _patches, rows, Geometry);
-        backend.DenseBackwardParameters(_patches, x, _parameters.GradientOf(_weight), _unusedBias, positions, InChannels, Geometry.PatchLength);
+        backend.DenseBackwardParameters(_patches, x, _parameters.GradientOf(_weight), null, positions, InChannels, Geometry.PatchLength);
         backend.ColumnSums(dy, rows * Geometry.InPixels, Geometry.Channels, _parameters.GradientOf(_bias));
         if (dx is { } dInput)
             backend.DenseBackwardInput(_patches, _parameters.ValueOf(_weight), dInput, positions, InChannels, Geometry.PatchLength, inputReluOutput);

@@ -104,10 +104,10 @@ public sealed class SimdBackend : IBackend
         });
     }
 
-    public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor db, int rows, int inFeatures, int outFeatures)
+    public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor? db, int rows, int inFeatures, int outFeatures)
     {
         Gemm(A(dy), dy.Offset, 1, outFeatures, A(x), x.Offset, A(dw), dw.Offset, outFeatures, inFeatures, rows);
-        ColumnSums(dy, rows, outFeatures, db);
+        if (db is { } bias) ColumnSums(dy, rows, outFeatures, bias);
     }
 
     /// <summary>Each column summed over the rows in order, walked row by row so that memory is read contiguously.</summary>
