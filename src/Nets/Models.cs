@@ -8,8 +8,9 @@ public sealed record ModelSpec(string Kind, Activation CodeActivation = Activati
 {
     public static readonly string[] Kinds = ["ae", "vae", "conv-ae", "conv-vae"];
 
-    /// <summary>True for the VAEs (dense or convolutional).</summary>
-    public bool IsVae => Kind.EndsWith("vae", StringComparison.Ordinal);
+    /// <summary>True for the VAEs (dense or convolutional): the one place that decides it from a kind's name.</summary>
+    public static bool IsVaeKind(string kind) => kind.EndsWith("vae", StringComparison.Ordinal);
+    public bool IsVae => IsVaeKind(Kind);
     public Architecture Architecture => Kind.StartsWith("conv-", StringComparison.Ordinal) ? Architecture.Conv : Architecture.Dense;
 }
 
@@ -32,7 +33,7 @@ public static class Models
     {
         string kind = Checkpoint.Get(metadata, "model", path);
         if (!ModelSpec.Kinds.Contains(kind)) throw new UserError($"{path} holds an unknown model kind '{kind}'");
-        return kind.EndsWith("vae", StringComparison.Ordinal)
+        return ModelSpec.IsVaeKind(kind)
             ? new ModelSpec(kind, Latent: (int)Checkpoint.GetLong(metadata, "latent", path),
                 Beta: float.Parse(Checkpoint.Get(metadata, "beta", path), CultureInfo.InvariantCulture))
             : new ModelSpec(kind, Checkpoint.Get(metadata, "code_activation", path) == "linear" ? Activation.None : Activation.Relu);

@@ -20,7 +20,7 @@ public sealed class LineReporter(TextWriter output) : ITrainingReporter
 
     public static string FormatEpoch(string model, int epochs, EpochMetrics m)
     {
-        string kl = model.EndsWith("vae") ? string.Create(CultureInfo.InvariantCulture, $" (BCE {m.TestBce:F3} + KL {m.TestKl:F3})") : "";
+        string kl = ModelSpec.IsVaeKind(model) ? string.Create(CultureInfo.InvariantCulture, $" (BCE {m.TestBce:F3} + KL {m.TestKl:F3})") : "";
         return string.Create(CultureInfo.InvariantCulture,
             $"{model} epoch {m.Epoch,3}/{epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F3}  test loss {m.TestLoss,8:F3}{kl}  test MSE {m.TestMse:F5}");
     }

@@ -15,7 +15,8 @@ public sealed record ReportOptions(int AeEpochs = 10, int VaeEpochs = 50, int Ba
     public int SweepEpochs => BetaEpochs ?? VaeEpochs;
 }
 
-/// <summary>One model's numbers on the test set, as the report's table shows them. Beta is set for the β sweep's VAEs.</summary>
+/// <summary>One model's numbers on the test set, as the report's table shows them. Beta: the KL weight a VAE was trained
+/// with (null for the AEs).</summary>
 public sealed record ModelResult(string Kind, string Name, int Epochs, double SecondsPerEpoch, EvalMetrics Test, double Psnr, double Ssim,
     double? Iwae, double KnnAccuracy, IReadOnlyList<EpochMetrics> History, float? Beta = null);
 
@@ -80,18 +81,18 @@ public static class ReportBuilder
 
         log.WriteLine("gpuae: evaluating on the test set");
         var testImages = DeviceImages.Upload(backend, test);
-        Evaluated Evaluate(string kind, IModel model, List<EpochMetrics> history, float? beta)
+        Evaluated Evaluate(string kind, IModel model, List<EpochMetrics> history, float? sweepBeta)
         {
             var reconstructions = Inference.Reconstruct(backend, model, test.Pixels, test.Count);
             var latents = Inference.Encode(backend, model, test.Pixels, test.Count);
             double? iwae = null;
-            if (model is VariationalAutoencoder && beta is null)
+            if (model is VariationalAutoencoder && sweepBeta is null)
             {
                 log.WriteLine($"gpuae: {kind}: IWAE bound with k={o.IwaeK}");
                 iwae = new Evaluator(backend, model, testImages, model.MaxRows).ImportanceWeightedBound(o.IwaeK, o.Seed);
             }
-            string name = beta is float b ? $"VAE, β = {b.ToString("0.###", CultureInfo.InvariantCulture)}" : NameOf(kind);
-            return new Evaluated(model, Score(kind, name, model, history, reconstructions, latents, iwae, beta, backend, testImages, test), reconstructions, latents);
+            string name = sweepBeta is float b ? $"VAE, β = {b.ToString("0.###", CultureInfo.InvariantCulture)}" : NameOf(kind);
+            return new Evaluated(model, Score(kind, name, model, history, reconstructions, latents, iwae, backend, testImages, test), reconstructions, latents);
         }
         var models = trained.Select(t => Evaluate(t.Kind, t.Run.Model, t.Run.History, null)).ToList();
         var betaModels = sweep.Select(b => Evaluate("vae", b.Run.Model, b.Run.History, b.Beta)).ToList();
@@ -139,7 +140,7 @@ public static class ReportBuilder
     static float[] Interleave(double[] xs, double[] ys) => xs.SelectMany((x, i) => new[] { (float)x, (float)ys[i] }).ToArray();
 
     static ModelResult Score(string kind, string name, IModel model, List<EpochMetrics> history, float[] recon, float[] latents, double? iwae,
-        float? beta, IBackend backend, DeviceImages testImages, Dataset test)
+        IBackend backend, DeviceImages testImages, Dataset test)
     {
         var metrics = new Evaluator(backend, model, testImages, model.MaxRows).Run();
         int n = test.Count, f = test.Features;
@@ -154,6 +155,7 @@ public static class ReportBuilder
         foreach (var (p, s) in perImage) { psnr += p; ssim += s; }
         double knn = LatentAnalysis.KnnAccuracy(latents, test.Labels, n, model.LatentSize);
         double seconds = history.Count == 0 ? 0 : history.Average(e => e.Seconds);
+        float? beta = model is VariationalAutoencoder vae ? vae.Beta : null; // the β it was trained with, also for runs given with --from-runs
         return new ModelResult(kind, name, history.Count, seconds, metrics, psnr / n, ssim / n, iwae, knn, history, beta);
     }
 
@@ -255,7 +257,7 @@ public static class ReportBuilder
         string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         var lines = new List<string> { "model,beta,epochs,seconds_per_epoch,test_bce,test_mse,test_psnr_db,test_ssim,test_kl,test_loss,iwae_bound,knn5_accuracy,device" };
         foreach (var m in s.Compared.Concat(s.BetaSweep))
-            lines.Add(string.Join(",", m.Kind, m.Beta is float beta ? F(beta) : m.Kind.EndsWith("vae") ? "1" : "", m.Epochs, F(m.SecondsPerEpoch), F(m.Test.Bce), F(m.Test.Mse), F(m.Psnr), F(m.Ssim), F(m.Test.Kl), F(m.Test.Loss),
+            lines.Add(string.Join(",", m.Kind, m.Beta is float beta ? F(beta) : "", m.Epochs, F(m.SecondsPerEpoch), F(m.Test.Bce), F(m.Test.Mse), F(m.Psnr), F(m.Ssim), F(m.Test.Kl), F(m.Test.Loss),
                 m.Iwae is double iwae ? F(iwae) : "", F(m.KnnAccuracy), $"\"{s.Device}\""));
         File.WriteAllLines(Path.Combine(output, "metrics.csv"), lines);
         var json = new
@@ -264,7 +266,7 @@ public static class ReportBuilder
             ae_pca2_knn5_accuracy = s.AePcaKnnAccuracy,
             models = s.Compared.Concat(s.BetaSweep).Select(m => new
             {
-                model = m.Kind, beta = m.Beta ?? (m.Kind.EndsWith("vae") ? 1f : (float?)null), epochs = m.Epochs, seconds_per_epoch = m.SecondsPerEpoch, test_bce = m.Test.Bce, test_mse = m.Test.Mse,
+                model = m.Kind, beta = m.Beta, epochs = m.Epochs, seconds_per_epoch = m.SecondsPerEpoch, test_bce = m.Test.Bce, test_mse = m.Test.Mse,
                 test_psnr_db = m.Psnr, test_ssim = m.Ssim, test_kl = m.Test.Kl, test_loss = m.Test.Loss, iwae_bound = m.Iwae, knn5_accuracy = m.KnnAccuracy,
             }),
         };

@@ -28,7 +28,7 @@ public static class ReportText
         t.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var m in s.Compared)
             t.AppendLine($"| {m.Name} | {m.Epochs} | {N(m.SecondsPerEpoch, "F1")} | {N(m.Test.Bce, "F2")} | {N(m.Test.Mse, "F5")} | {N(m.Psnr, "F2")} | {N(m.Ssim, "F4")} | " +
-                         $"{(m.Kind.EndsWith("vae") ? N(m.Test.Kl, "F2") : "—")} | {N(m.Test.Loss, "F2")} | {(m.Iwae is double iwae ? N(iwae, "F2") : "—")} | {N(m.KnnAccuracy * 100, "F1")} % |");
+                         $"{(ModelSpec.IsVaeKind(m.Kind) ? N(m.Test.Kl, "F2") : "—")} | {N(m.Test.Loss, "F2")} | {(m.Iwae is double iwae ? N(iwae, "F2") : "—")} | {N(m.KnnAccuracy * 100, "F1")} % |");
         t.AppendLine();
         t.AppendLine("How to read it: BCE is summed over the 784 pixels; the VAE's BCE, MSE, PSNR and SSIM score reconstructions decoded from " +
                      "z = μ. PSNR is 10·log₁₀(1/MSE) per image, averaged over images. SSIM uses a 7×7 uniform window (K₁ = 0.01, K₂ = 0.03, " +
