@@ -1,5 +1,4 @@
 using ILGPU;
-using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
 namespace GpuAe.Kernels;
@@ -21,6 +20,6 @@ public static class AdamKernels
         float vi = s.Beta2 * v[i] + (1f - s.Beta2) * grad * grad;
         m[i] = mi;
         v[i] = vi;
-        p[i] -= s.LearningRate * (mi / s.BiasCorrection1) / (XMath.Sqrt(vi / s.BiasCorrection2) + s.Epsilon);
+        p[i] -= s.LearningRate * (mi / s.BiasCorrection1) / (MathF.Sqrt(vi / s.BiasCorrection2) + s.Epsilon);
     }
 }

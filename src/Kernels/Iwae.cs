@@ -1,5 +1,4 @@
 using ILGPU;
-using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
 namespace GpuAe.Kernels;
@@ -31,9 +30,9 @@ public static class Iwae
     public static void NegativeLogMeanExp(Index1D r, ArrayView<float> logWeights, int samples, int rows, ArrayView<float> rowBound)
     {
         float max = logWeights[r];
-        for (int s = 1; s < samples; s++) max = XMath.Max(max, logWeights[s * rows + r]);
+        for (int s = 1; s < samples; s++) max = MathF.Max(max, logWeights[s * rows + r]);
         float sum = 0f;
-        for (int s = 0; s < samples; s++) sum += XMath.Exp(logWeights[s * rows + r] - max);
-        rowBound[r] = -(max + XMath.Log(sum) - XMath.Log((float)samples));
+        for (int s = 0; s < samples; s++) sum += MathF.Exp(logWeights[s * rows + r] - max);
+        rowBound[r] = -(max + MathF.Log(sum) - MathF.Log((float)samples));
     }
 }

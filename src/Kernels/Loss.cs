@@ -5,6 +5,9 @@ using ILGPU.Runtime;
 namespace GpuAe.Kernels;
 
 /// <summary>The reconstruction loss family: sigmoid fused with binary cross-entropy, and the fixed-order sum.</summary>
+/// <remarks>Kernels call MathF, not XMath, for exp, log and sqrt: on GPUs ILGPU maps both to the same device
+/// intrinsic, but the CPU accelerator runs the kernel's own .NET code, where XMath.Exp/Log/Sqrt are software
+/// (CORDIC) loops and MathF is the hardware-backed runtime function: the loss kernel ran ~10× slower with XMath.</remarks>
 public static class Loss
 {
     /// <summary>Largest group the reductions below are written for (their shared-memory arrays have this many slots).</summary>
@@ -28,9 +31,9 @@ public static class Loss
         for (int i = start + thread; i < start + cols; i += threads)
         {
             float l = logits[i], x = targets[i];
-            float e = XMath.Exp(-XMath.Abs(l));                       // in (0, 1]: never overflows
+            float e = MathF.Exp(-MathF.Abs(l));                       // in (0, 1]: never overflows
             float s = l >= 0f ? 1f / (1f + e) : e / (1f + e);          // sigmoid(l), stable on both sides
-            bce += XMath.Max(l, 0f) - l * x + XMath.Log(1f + e);
+            bce += MathF.Max(l, 0f) - l * x + MathF.Log(1f + e);
             float diff = s - x;
             squaredError += diff * diff;
             dLogits[i] = diff * gradScale;

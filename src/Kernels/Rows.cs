@@ -1,5 +1,4 @@
 using ILGPU;
-using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
 namespace GpuAe.Kernels;
@@ -23,7 +22,7 @@ public static class Rows
 
     public static void Sigmoid(Index1D thread, int threads, ArrayView<float> x, ArrayView<float> y)
     {
-        for (int i = thread; i < y.IntLength; i += threads) y[i] = 1f / (1f + XMath.Exp(-x[i]));
+        for (int i = thread; i < y.IntLength; i += threads) y[i] = 1f / (1f + MathF.Exp(-x[i]));
     }
 
     public static void Fill(Index1D thread, int threads, ArrayView<float> destination, float value)

@@ -27,7 +27,7 @@ public static class Sampling
     {
         float u1 = CounterRandom.Uniform(seed, stream, 2 * index);
         float u2 = CounterRandom.Uniform(seed, stream, 2 * index + 1);
-        return XMath.Sqrt(-2f * XMath.Log(u1)) * XMath.Cos(2f * XMath.PI * u2);
+        return MathF.Sqrt(-2f * MathF.Log(u1)) * MathF.Cos(2f * MathF.PI * u2);
     }
 
     /// <summary>noise[i] = Normal(seed, NoiseStream + step, i): the same numbers on every device, for every rerun.</summary>
@@ -43,12 +43,12 @@ public static class Sampling
         int r = i / latent, j = i - r * latent;
         float mu = enc[r * 2 * latent + j];
         float logVariance = ClampLogVariance(enc[r * 2 * latent + latent + j]);
-        z[i] = mu + XMath.Exp(0.5f * logVariance) * noise[i];
+        z[i] = mu + MathF.Exp(0.5f * logVariance) * noise[i];
     }
 
     /// <summary>KL(N(μ, σ²) ‖ N(0, 1)) of one latent dimension: −½(1 + log σ² − μ² − σ²).</summary>
     public static float Kl(float mu, float logVariance) =>
-        -0.5f * (1f + logVariance - mu * mu - XMath.Exp(logVariance));
+        -0.5f * (1f + logVariance - mu * mu - MathF.Exp(logVariance));
 
     /// <summary>rowKl[r] = Σ_j KL of row r; one thread per row.</summary>
     public static void KlRows(Index1D r, ArrayView<float> enc, ArrayView<float> rowKl, int latent)
@@ -74,7 +74,7 @@ public static class Sampling
             int muAt = r * 2 * latent + j, logVarAt = muAt + latent, zAt = r * latent + j;
             float mu = enc[muAt], rawLogVariance = enc[logVarAt];
             float logVariance = ClampLogVariance(rawLogVariance);
-            float variance = XMath.Exp(logVariance), sigma = XMath.Exp(0.5f * logVariance);
+            float variance = MathF.Exp(logVariance), sigma = MathF.Exp(0.5f * logVariance);
             kl += Kl(mu, logVariance);
             denc[muAt] = dz[zAt] + klWeightOverRows * mu;
             bool inside = rawLogVariance >= MinLogVariance && rawLogVariance <= MaxLogVariance;
