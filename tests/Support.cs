@@ -23,7 +23,7 @@ public static class TestBackends
     {
         ["cpu"] = new(() => IlgpuBackend.Open("cpu")),
         // Splits K whenever C has fewer than 64 tiles, so the test shapes take the split-K path GPUs take on the AE's shapes.
-        ["cpu-shared"] = new(() => { var b = IlgpuBackend.Open("cpu", GemmKernel.SharedTiled); b.SplitBelowGroups = 64; return b; }),
+        ["cpu-shared"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu); b.SplitBelowGroups = 64; return b; }),
         ["simd512"] = new(() => new SimdBackend(VectorPath.Vector512)),
         ["simd256"] = new(() => new SimdBackend(VectorPath.Vector256)),
         ["scalar"] = new(() => new SimdBackend(VectorPath.Scalar)),

@@ -171,18 +171,18 @@ public static class GpuAeCli
         var model = new Option<string>("--model") { Description = "ae, vae, conv-ae or conv-vae: the model whose training step and epoch are timed", DefaultValueFactory = _ => "ae" };
         model.AcceptOnlyFromAmong(ModelSpec.Kinds);
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
-        var steps = new Option<int>("--steps") { Description = "timed repetitions per measurement", DefaultValueFactory = _ => 20 };
+        var steps = new Option<int>("--steps") { Description = "timed repetitions per measurement (each measured three times; the fastest is shown)", DefaultValueFactory = _ => 20 };
         var epoch = new Option<bool>("--epoch") { Description = "also time a whole epoch (60,000 synthetic images) and a 10,000-image evaluation" };
-        var gemm = new Option<string>("--gemm") { Description = "ILGPU GEMM kernel: auto (shared on GPUs, register on the CPU accelerator), register or shared", DefaultValueFactory = _ => "auto" };
-        gemm.AcceptOnlyFromAmong("auto", "register", "shared");
-        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, gemm };
+        var kernels = new Option<string>("--kernels") { Description = "ILGPU kernel set: auto (gpu on GPUs, cpu on the CPU accelerator), cpu (packed-panel GEMM, per-thread reductions) or gpu (shared-memory GEMM, group reductions)", DefaultValueFactory = _ => "auto" };
+        kernels.AcceptOnlyFromAmong("auto", "cpu", "gpu");
+        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, kernels };
         command.SetAction(r =>
         {
             int b = r.GetValue(batch), n = r.GetValue(steps);
             if (b < 1 || n < 1) throw new UserError("--batch and --steps must be at least 1");
             string kind = r.GetValue(model)!;
-            var gemmKernel = r.GetValue(gemm) switch { "register" => GemmKernel.RegisterTiled, "shared" => GemmKernel.SharedTiled, _ => GemmKernel.Auto };
-            using var backend = Backends.Open(r.GetValue(device)!, gemmKernel);
+            var kernelSet = r.GetValue(kernels) switch { "cpu" => KernelSet.Cpu, "gpu" => KernelSet.Gpu, _ => KernelSet.Auto };
+            using var backend = Backends.Open(r.GetValue(device)!, kernelSet);
             stdout.WriteLine($"device: {backend.DeviceName}");
             stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10}");
             foreach (var k in Bench.Kernels(backend, b, n))

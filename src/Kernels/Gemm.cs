@@ -88,23 +88,54 @@ public static class Gemm
     // against the GEMM's O(MNK)).
 
     /// <summary>Copies X(r, k) = x[r·strideRow + k·strideK] (rows × depth) into panels of 8 rows:
-    /// panels[(p·depth + k)·8 + i] = X(8p + i, k), zero past the last row. Grid-stride over panel·depth Vec8s.</summary>
+    /// panels[(p·depth + k)·8 + i] = X(8p + i, k), zero past the last row. Each iteration packs one 8 × 8 block
+    /// (grid-stride over panels × depth/8). A whole block of a row-major X (strideK = 1) is read as 8 Vec8 rows and
+    /// transposed in registers; of a column-major X (strideRow = 1, as dYᵀ in the weight gradient) it is 8 Vec8
+    /// copies; edge blocks and other strides go element by element.</summary>
     public static void PackPanels(Index1D thread, int threads, ArrayView<float> x, int rows, int depth, int strideRow, int strideK,
         ArrayView<float> panels)
     {
         var panels8 = panels.Cast<Vec8>();
-        int total = (rows + Tile - 1) / Tile * depth;
+        int kBlocks = (depth + Tile - 1) / Tile, total = (rows + Tile - 1) / Tile * kBlocks;
         for (int i = thread; i < total; i += threads)
         {
-            int p = i / depth, k = i - p * depth;
-            int r = p * Tile, at = r * strideRow + k * strideK;
-            panels8[i] = new Vec8(
-                r + 0 < rows ? x[at] : 0f, r + 1 < rows ? x[at + strideRow] : 0f,
-                r + 2 < rows ? x[at + 2 * strideRow] : 0f, r + 3 < rows ? x[at + 3 * strideRow] : 0f,
-                r + 4 < rows ? x[at + 4 * strideRow] : 0f, r + 5 < rows ? x[at + 5 * strideRow] : 0f,
-                r + 6 < rows ? x[at + 6 * strideRow] : 0f, r + 7 < rows ? x[at + 7 * strideRow] : 0f);
+            int p = i / kBlocks, k0 = (i - p * kBlocks) * Tile;
+            int r0 = p * Tile, first = p * depth + k0, at = r0 * strideRow + k0 * strideK;
+            bool whole = r0 + Tile <= rows && k0 + Tile <= depth;
+            if (whole && strideK == 1)
+            {
+                Vec8 x0 = Load8(x, at), x1 = Load8(x, at + strideRow), x2 = Load8(x, at + 2 * strideRow), x3 = Load8(x, at + 3 * strideRow);
+                Vec8 x4 = Load8(x, at + 4 * strideRow), x5 = Load8(x, at + 5 * strideRow), x6 = Load8(x, at + 6 * strideRow), x7 = Load8(x, at + 7 * strideRow);
+                panels8[first + 0] = new Vec8(x0.E0, x1.E0, x2.E0, x3.E0, x4.E0, x5.E0, x6.E0, x7.E0);
+                panels8[first + 1] = new Vec8(x0.E1, x1.E1, x2.E1, x3.E1, x4.E1, x5.E1, x6.E1, x7.E1);
+                panels8[first + 2] = new Vec8(x0.E2, x1.E2, x2.E2, x3.E2, x4.E2, x5.E2, x6.E2, x7.E2);
+                panels8[first + 3] = new Vec8(x0.E3, x1.E3, x2.E3, x3.E3, x4.E3, x5.E3, x6.E3, x7.E3);
+                panels8[first + 4] = new Vec8(x0.E4, x1.E4, x2.E4, x3.E4, x4.E4, x5.E4, x6.E4, x7.E4);
+                panels8[first + 5] = new Vec8(x0.E5, x1.E5, x2.E5, x3.E5, x4.E5, x5.E5, x6.E5, x7.E5);
+                panels8[first + 6] = new Vec8(x0.E6, x1.E6, x2.E6, x3.E6, x4.E6, x5.E6, x6.E6, x7.E6);
+                panels8[first + 7] = new Vec8(x0.E7, x1.E7, x2.E7, x3.E7, x4.E7, x5.E7, x6.E7, x7.E7);
+            }
+            else if (whole && strideRow == 1)
+            {
+                for (int k = 0; k < Tile; k++) panels8[first + k] = Load8(x, at + k * strideK);
+            }
+            else
+            {
+                for (int k = k0; k < Math.Min(k0 + Tile, depth); k++)
+                {
+                    int a = r0 * strideRow + k * strideK;
+                    panels8[p * depth + k] = new Vec8(
+                        r0 + 0 < rows ? x[a] : 0f, r0 + 1 < rows ? x[a + strideRow] : 0f,
+                        r0 + 2 < rows ? x[a + 2 * strideRow] : 0f, r0 + 3 < rows ? x[a + 3 * strideRow] : 0f,
+                        r0 + 4 < rows ? x[a + 4 * strideRow] : 0f, r0 + 5 < rows ? x[a + 5 * strideRow] : 0f,
+                        r0 + 6 < rows ? x[a + 6 * strideRow] : 0f, r0 + 7 < rows ? x[a + 7 * strideRow] : 0f);
+                }
+            }
         }
     }
+
+    /// <summary>x[at .. at + 7] as one load, wherever it starts.</summary>
+    static Vec8 Load8(ArrayView<float> x, int at) => x.SubView(at, Tile).Cast<Vec8>()[0];
 
     /// <summary>C = epilogue(A·B) from packed operands: aPanels holds A's rows (M × K) and bPanels B's columns (K × N),
     /// both as <see cref="PackPanels"/> writes them. Each 8 × 8 tile of C is one thread's work for the whole of K: per k
@@ -257,6 +288,18 @@ public static class Gemm
         {
             var (r, d) = TilePosition(i, thread, strideK);
             shared[d * SharedStride + r] = v[i];
+        }
+    }
+
+    /// <summary>The CPU kernel set's column sums: db[n] = Σ_r dy[r, n], one thread per column (grid-stride), rows in
+    /// order. No group barriers, which the CPU accelerator pays for in operating-system waits.</summary>
+    public static void ColumnSumsPerThread(Index1D thread, int threads, ArrayView<float> dy, int rows, int cols, ArrayView<float> db)
+    {
+        for (int n = thread; n < cols; n += threads)
+        {
+            float sum = 0f;
+            for (int r = 0; r < rows; r++) sum += dy[r * cols + n];
+            db[n] = sum;
         }
     }
 

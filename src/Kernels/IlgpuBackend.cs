@@ -6,9 +6,14 @@ using ILGPU.Runtime.OpenCL;
 
 namespace GpuAe.Kernels;
 
-/// <summary>Which GEMM kernel the dense layers use: by default the shared-memory kernel on GPUs and the register-tiled
-/// one on the CPU accelerator (whose groups are only as large as its threads; shared memory buys it nothing).</summary>
-public enum GemmKernel { Auto, RegisterTiled, SharedTiled }
+/// <summary>
+/// Which of two kernel sets runs the GEMMs and reductions. Gpu: the shared-memory tiled GEMM (split-K for small
+/// products) and reductions by groups with shared-memory trees. Cpu: the packed-panel register-tiled GEMM and
+/// reductions by plain per-thread loops: on ILGPU's CPU accelerator shared memory buys nothing (its groups are as large
+/// as its threads) and every group barrier costs microseconds of operating-system synchronisation. Auto picks Cpu on
+/// the CPU accelerator and Gpu elsewhere.
+/// </summary>
+public enum KernelSet { Auto, Cpu, Gpu }
 
 /// <summary>A device ILGPU can see, and whether GpuAe can run on it.</summary>
 public sealed record DeviceInfo(string Kind, string Name, bool Usable, string Note);
@@ -26,8 +31,10 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _packedGemm;
     readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _sharedGemm;
     readonly Action<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _addSplits;
-    readonly Action<KernelConfig, ArrayView<float>, int, int, ArrayView<float>> _columnSums;
-    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _sigmoidBce;
+    readonly Action<KernelConfig, ArrayView<float>, int, int, ArrayView<float>>? _columnSums;
+    readonly Action<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>? _columnSumsPerThread;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _sigmoidBce;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>? _sigmoidBcePerThread;
     readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<float>, int, float> _accumulateSum;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep> _adam;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>> _gather;
@@ -35,16 +42,16 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index1D, int, ArrayView<float>, float> _fill;
     readonly Action<Index1D, ArrayView<float>, int, ArrayView<int>, int> _flagNonFinite;
     readonly Action<Index1D, int, ArrayView<float>, ulong, ulong> _normalNoise;
-    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _reparameterize;
-    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _reparameterizeBackward;
-    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _klRows;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _reparameterize;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _reparameterizeBackward;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, int> _klRows;
     readonly Action<Index1D, int, ConvGeometry, int, ArrayView<float>, ArrayView<float>> _im2Col;
     readonly Action<Index1D, int, ConvGeometry, int, ArrayView<float>, int, ArrayView<float>, ArrayView<float>> _col2Im;
     readonly Action<Index1D, int, ArrayView<float>, int, int, ArrayView<float>, int> _addBias;
-    readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _logWeights;
-    readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> _negativeLogMeanExp;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _logWeights;
+    readonly Action<Index1D, int, ArrayView<float>, int, int, ArrayView<float>> _negativeLogMeanExp;
 
-    public GemmKernel Gemm { get; }
+    public KernelSet KernelSet { get; }
 
     /// <summary>The shared-memory GEMM splits K when C has fewer 32 × 32 tiles than this: by default the number of
     /// multiprocessors, so that every one gets work. Tests raise it to exercise the split path on small shapes.</summary>
@@ -56,27 +63,29 @@ public sealed class IlgpuBackend : IBackend
     MemoryBuffer1D<float, Stride1D.Dense>? _splitPartials; // grows to the largest split product needed, then is reused
     MemoryBuffer1D<float, Stride1D.Dense>? _panelsA, _panelsB; // the packed GEMM's operands, grown likewise
 
-    IlgpuBackend(Context context, Accelerator accelerator, GemmKernel gemm)
+    IlgpuBackend(Context context, Accelerator accelerator, KernelSet kernels)
     {
         _context = context;
         _accelerator = accelerator;
         _unused = AllocateBuffer<float>(1).View;
-        Gemm = gemm != GemmKernel.Auto ? gemm : accelerator.AcceleratorType == AcceleratorType.CPU ? GemmKernel.RegisterTiled : GemmKernel.SharedTiled;
-        if (Gemm == GemmKernel.RegisterTiled)
+        KernelSet = kernels != KernelSet.Auto ? kernels : accelerator.AcceleratorType == AcceleratorType.CPU ? KernelSet.Cpu : KernelSet.Gpu;
+        if (KernelSet == KernelSet.Cpu)
         {
             _packPanels = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, int, int, ArrayView<float>>(Kernels.Gemm.PackPanels);
             _packedGemm = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.PackedTiled);
+            _columnSumsPerThread = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSumsPerThread);
+            _sigmoidBcePerThread = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(Loss.SigmoidBceRowsPerThread);
         }
         else
         {
             _sharedGemm = accelerator.LoadStreamKernel<GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.SharedTiled);
             _addSplits = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.AddSplits);
+            _columnSums = accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSums);
+            _sigmoidBce = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
         }
         SplitBelowGroups = accelerator.NumMultiprocessors;
         _reduceGroup = 1;
         while (_reduceGroup * 2 <= Math.Min(Loss.MaxGroup, accelerator.MaxNumThreadsPerGroup)) _reduceGroup *= 2;
-        _columnSums = accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSums);
-        _sigmoidBce = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
         _accumulateSum = accelerator.LoadStreamKernel<ArrayView<float>, int, ArrayView<float>, int, float>(Loss.AccumulateSum);
         _adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep>(AdamKernels.Update);
         _gather = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>>(Rows.Gather);
@@ -84,14 +93,14 @@ public sealed class IlgpuBackend : IBackend
         _fill = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, float>(Rows.Fill);
         _flagNonFinite = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<int>, int>(Loss.FlagNonFinite);
         _normalNoise = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ulong, ulong>(Sampling.NormalNoise);
-        _reparameterize = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Sampling.Reparameterize);
-        _reparameterizeBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Sampling.ReparameterizeBackward);
-        _klRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Sampling.KlRows);
+        _reparameterize = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Sampling.Reparameterize);
+        _reparameterizeBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Sampling.ReparameterizeBackward);
+        _klRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, int>(Sampling.KlRows);
         _im2Col = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ConvGeometry, int, ArrayView<float>, ArrayView<float>>(Conv.Im2Col);
         _col2Im = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ConvGeometry, int, ArrayView<float>, int, ArrayView<float>, ArrayView<float>>(Conv.Col2Im);
         _addBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>, int>(Conv.AddBias);
-        _logWeights = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Iwae.LogWeights);
-        _negativeLogMeanExp = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(Iwae.NegativeLogMeanExp);
+        _logWeights = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Iwae.LogWeights);
+        _negativeLogMeanExp = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>(Iwae.NegativeLogMeanExp);
     }
 
     public string DeviceName => _accelerator.AcceleratorType switch
@@ -99,7 +108,7 @@ public sealed class IlgpuBackend : IBackend
         AcceleratorType.CPU => $"CPU accelerator (ILGPU, {_accelerator.NumMultiprocessors} processors × {_accelerator.MaxNumThreadsPerMultiprocessor} threads)",
         AcceleratorType.Cuda => $"CUDA: {_accelerator.Name}",
         _ => $"OpenCL: {_accelerator.Name}",
-    } + (Gemm == GemmKernel.SharedTiled ? ", shared-memory GEMM" : ", register-tiled GEMM");
+    } + (KernelSet == KernelSet.Gpu ? ", GPU kernel set (shared-memory GEMM)" : ", CPU kernel set (packed-panel GEMM)");
 
     // ---- device selection --------------------------------------------------------------------------------------
 
@@ -145,10 +154,10 @@ public sealed class IlgpuBackend : IBackend
     }
 
     /// <summary>Opens cpu|cuda|opencl. Which device `auto` means is decided in one place, GpuAe.Nets.Backends.</summary>
-    /// <param name="gemm">forces one GEMM kernel; the shared-memory one on cpu runs on a GPU-shaped CPU accelerator.</param>
-    public static IlgpuBackend Open(string kind, GemmKernel gemm = GemmKernel.Auto)
+    /// <param name="kernels">forces one kernel set; the GPU set on cpu runs on a GPU-shaped CPU accelerator.</param>
+    public static IlgpuBackend Open(string kind, KernelSet kernels = KernelSet.Auto)
     {
-        var context = CreateContext(kind == "cpu" && gemm == GemmKernel.SharedTiled ? GpuShapedCpuDevice() : null);
+        var context = CreateContext(kind == "cpu" && kernels == KernelSet.Gpu ? GpuShapedCpuDevice() : null);
         try
         {
             Device? chosen = kind switch
@@ -163,7 +172,7 @@ public sealed class IlgpuBackend : IBackend
                 var found = string.Join("; ", ListDevices().Select(d => $"{d.Kind}: {d.Name}{(d.Usable ? "" : " (unusable: " + d.Note + ")")}"));
                 throw new UserError($"no usable {kind} device; devices found: {found}. Run `gpuae devices` for details or use --device cpu");
             }
-            return new IlgpuBackend(context, chosen.CreateAccelerator(context), gemm);
+            return new IlgpuBackend(context, chosen.CreateAccelerator(context), kernels);
         }
         catch
         {
@@ -249,7 +258,7 @@ public sealed class IlgpuBackend : IBackend
         int t = Kernels.Gemm.Tile, length = (rows + t - 1) / t * t * depth;
         if (scratch is null || scratch.Length < length) scratch = AllocateBuffer<float>(length);
         var panels = scratch.View.SubView(0, length);
-        int threads = Threads(length / t);
+        int threads = Threads(length / (t * t));
         _packPanels!(threads, threads, x, rows, depth, strideRow, strideK, panels);
         return panels;
     }
@@ -294,12 +303,26 @@ public sealed class IlgpuBackend : IBackend
             LaunchGemm(g, View(dy), _ones.View.SubView(0, rows), _unused, _unused, View(db));
             return;
         }
+        if (_columnSumsPerThread is not null)
+        {
+            int threads = Threads(outFeatures);
+            _columnSumsPerThread(threads, threads, View(dy), rows, outFeatures, View(db));
+            return;
+        }
         int width = Math.Min(32, _reduceGroup), phases = _reduceGroup / width;
-        _columnSums(new KernelConfig(new Index2D((outFeatures + width - 1) / width, 1), new Index2D(width, phases)), View(dy), rows, outFeatures, View(db));
+        _columnSums!(new KernelConfig(new Index2D((outFeatures + width - 1) / width, 1), new Index2D(width, phases)), View(dy), rows, outFeatures, View(db));
     }
 
-    public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale) =>
-        _sigmoidBce(new KernelConfig(rows, _reduceGroup), View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), cols, gradScale);
+    public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale)
+    {
+        if (_sigmoidBcePerThread is not null)
+        {
+            int threads = Threads(rows);
+            _sigmoidBcePerThread(threads, threads, View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), rows, cols, gradScale);
+            return;
+        }
+        _sigmoidBce!(new KernelConfig(rows, _reduceGroup), View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), cols, gradScale);
+    }
 
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f) =>
         _accumulateSum(new KernelConfig(1, _reduceGroup), View(values), count, View(accumulator), slot, scale);
@@ -328,13 +351,23 @@ public sealed class IlgpuBackend : IBackend
         _normalNoise(threads, threads, View(noise), seed, (ulong)step);
     }
 
-    public void Reparameterize(Tensor enc, Tensor noise, Tensor z, int rows, int latent) =>
-        _reparameterize(rows * latent, View(enc), View(noise), View(z), latent);
+    public void Reparameterize(Tensor enc, Tensor noise, Tensor z, int rows, int latent)
+    {
+        int threads = Threads(rows * latent);
+        _reparameterize(threads, threads, View(enc), View(noise), View(z).SubView(0, rows * latent), latent);
+    }
 
-    public void ReparameterizeBackward(Tensor enc, Tensor noise, Tensor dz, Tensor denc, Tensor rowKl, int rows, int latent, float klWeightOverRows) =>
-        _reparameterizeBackward(rows, View(enc), View(noise), View(dz), View(denc), View(rowKl), latent, klWeightOverRows);
+    public void ReparameterizeBackward(Tensor enc, Tensor noise, Tensor dz, Tensor denc, Tensor rowKl, int rows, int latent, float klWeightOverRows)
+    {
+        int threads = Threads(rows);
+        _reparameterizeBackward(threads, threads, View(enc), View(noise), View(dz), View(denc), View(rowKl).SubView(0, rows), latent, klWeightOverRows);
+    }
 
-    public void KlRows(Tensor enc, Tensor rowKl, int rows, int latent) => _klRows(rows, View(enc), View(rowKl), latent);
+    public void KlRows(Tensor enc, Tensor rowKl, int rows, int latent)
+    {
+        int threads = Threads(rows);
+        _klRows(threads, threads, View(enc), View(rowKl).SubView(0, rows), latent);
+    }
 
     public void Im2Col(Tensor images, Tensor cols, int count, ConvGeometry geometry)
     {
@@ -355,11 +388,17 @@ public sealed class IlgpuBackend : IBackend
         _addBias(threads, threads, View(y), rows * cols, cols, View(bias), activation == Activation.Relu ? 1 : 0);
     }
 
-    public void ImportanceLogWeights(Tensor enc, Tensor noise, Tensor z, Tensor rowBce, Tensor logWeights, int sample, int rows, int latent) =>
-        _logWeights(rows, View(enc), View(noise), View(z), View(rowBce), View(logWeights), sample, rows, latent);
+    public void ImportanceLogWeights(Tensor enc, Tensor noise, Tensor z, Tensor rowBce, Tensor logWeights, int sample, int rows, int latent)
+    {
+        int threads = Threads(rows);
+        _logWeights(threads, threads, View(enc), View(noise), View(z), View(rowBce), View(logWeights), sample, rows, latent);
+    }
 
-    public void NegativeLogMeanExp(Tensor logWeights, int samples, int rows, Tensor rowBound) =>
-        _negativeLogMeanExp(rows, View(logWeights), samples, rows, View(rowBound));
+    public void NegativeLogMeanExp(Tensor logWeights, int samples, int rows, Tensor rowBound)
+    {
+        int threads = Threads(rows);
+        _negativeLogMeanExp(threads, threads, View(logWeights), samples, rows, View(rowBound));
+    }
 
     public void Dispose()
     {

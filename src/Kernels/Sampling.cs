@@ -37,35 +37,50 @@ public static class Sampling
             noise[i] = Normal(seed, NoiseStream + step, (ulong)i);
     }
 
-    /// <summary>z[r, j] = μ[r, j] + exp(½·log σ²[r, j])·ε[r, j]; one thread per element of z[rows, D].</summary>
-    public static void Reparameterize(Index1D i, ArrayView<float> enc, ArrayView<float> noise, ArrayView<float> z, int latent)
+    /// <summary>z[r, j] = μ[r, j] + exp(½·log σ²[r, j])·ε[r, j] over z[rows, D]; grid-stride over the elements.</summary>
+    /// <remarks>The per-row kernels of this family and of <see cref="Iwae"/> are grid-stride loops for the reason given
+    /// on <see cref="Rows"/>: the CPU accelerator pays microseconds per simulated thread group.</remarks>
+    public static void Reparameterize(Index1D thread, int threads, ArrayView<float> enc, ArrayView<float> noise, ArrayView<float> z, int latent)
     {
-        int r = i / latent, j = i - r * latent;
-        float mu = enc[r * 2 * latent + j];
-        float logVariance = ClampLogVariance(enc[r * 2 * latent + latent + j]);
-        z[i] = mu + MathF.Exp(0.5f * logVariance) * noise[i];
+        for (int i = thread; i < z.IntLength; i += threads)
+        {
+            int r = i / latent, j = i - r * latent;
+            float mu = enc[r * 2 * latent + j];
+            float logVariance = ClampLogVariance(enc[r * 2 * latent + latent + j]);
+            z[i] = mu + MathF.Exp(0.5f * logVariance) * noise[i];
+        }
     }
 
     /// <summary>KL(N(μ, σ²) ‖ N(0, 1)) of one latent dimension: −½(1 + log σ² − μ² − σ²).</summary>
     public static float Kl(float mu, float logVariance) =>
         -0.5f * (1f + logVariance - mu * mu - MathF.Exp(logVariance));
 
-    /// <summary>rowKl[r] = Σ_j KL of row r; one thread per row.</summary>
-    public static void KlRows(Index1D r, ArrayView<float> enc, ArrayView<float> rowKl, int latent)
+    /// <summary>rowKl[r] = Σ_j KL of row r, for every row of rowKl; grid-stride over the rows.</summary>
+    public static void KlRows(Index1D thread, int threads, ArrayView<float> enc, ArrayView<float> rowKl, int latent)
     {
-        float kl = 0f;
-        for (int j = 0; j < latent; j++)
-            kl += Kl(enc[r * 2 * latent + j], ClampLogVariance(enc[r * 2 * latent + latent + j]));
-        rowKl[r] = kl;
+        for (int r = thread; r < rowKl.IntLength; r += threads)
+        {
+            float kl = 0f;
+            for (int j = 0; j < latent; j++)
+                kl += Kl(enc[r * 2 * latent + j], ClampLogVariance(enc[r * 2 * latent + latent + j]));
+            rowKl[r] = kl;
+        }
     }
 
     /// <summary>
-    /// One thread per row. From dz (the decoder's gradient with respect to z, already divided by the batch) and the
+    /// Grid-stride over the rows of rowKl. From dz (the decoder's gradient with respect to z, already divided by the batch) and the
     /// loss's KL term klWeight·KL/rows (klWeight = β, or less during warm-up), writes
     /// dμ = dz + klWeight·μ/rows and dlog σ² = (dz·ε·½σ + klWeight·½(σ² − 1)/rows)·[log σ² inside the clamp],
     /// into denc[rows, 2D], and the row's KL (unweighted) into rowKl.
     /// </summary>
-    public static void ReparameterizeBackward(Index1D r, ArrayView<float> enc, ArrayView<float> noise, ArrayView<float> dz,
+    public static void ReparameterizeBackward(Index1D thread, int threads, ArrayView<float> enc, ArrayView<float> noise, ArrayView<float> dz,
+        ArrayView<float> denc, ArrayView<float> rowKl, int latent, float klWeightOverRows)
+    {
+        for (int r = thread; r < rowKl.IntLength; r += threads)
+            BackwardRow(r, enc, noise, dz, denc, rowKl, latent, klWeightOverRows);
+    }
+
+    static void BackwardRow(int r, ArrayView<float> enc, ArrayView<float> noise, ArrayView<float> dz,
         ArrayView<float> denc, ArrayView<float> rowKl, int latent, float klWeightOverRows)
     {
         float kl = 0f;

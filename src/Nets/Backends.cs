@@ -9,8 +9,8 @@ public static class Backends
     public static readonly string[] Names = ["auto", "cpu", "cuda", "opencl", "simd"];
 
     /// <summary>auto = CUDA, then a usable OpenCL device, then the SIMD host backend; cpu = ILGPU's CPU accelerator.</summary>
-    /// <param name="gemm">forces an ILGPU GEMM kernel (benchmarks compare them); the SIMD backend has its own.</param>
-    public static IBackend Open(string device, GemmKernel gemm = GemmKernel.Auto)
+    /// <param name="kernels">forces an ILGPU kernel set (benchmarks compare them); the SIMD backend has its own.</param>
+    public static IBackend Open(string device, KernelSet kernels = KernelSet.Auto)
     {
         switch (device)
         {
@@ -18,9 +18,9 @@ public static class Backends
                 return new SimdBackend();
             case "auto":
                 var gpu = IlgpuBackend.ListDevices().FirstOrDefault(d => d.Usable && d.Kind is "cuda" or "opencl");
-                return gpu is null ? new SimdBackend() : IlgpuBackend.Open(gpu.Kind, gemm);
+                return gpu is null ? new SimdBackend() : IlgpuBackend.Open(gpu.Kind, kernels);
             case "cpu" or "cuda" or "opencl":
-                return IlgpuBackend.Open(device, gemm);
+                return IlgpuBackend.Open(device, kernels);
             default:
                 throw new UserError($"unknown device '{device}': use {string.Join(", ", Names)}");
         }

@@ -18,10 +18,16 @@ public static class Bench
         Thread.Sleep(300);
         for (int i = 0; i < 5; i++) launch();
         backend.Synchronize();
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < repeats; i++) launch();
-        backend.Synchronize();
-        return clock.Elapsed.TotalMilliseconds / repeats;
+        // The fastest of three timed runs: on a shared 2-core VM a single run varies by ±15 %, mostly upwards.
+        double best = double.MaxValue;
+        for (int run = 0; run < 3; run++)
+        {
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < repeats; i++) launch();
+            backend.Synchronize();
+            best = Math.Min(best, clock.Elapsed.TotalMilliseconds / repeats);
+        }
+        return best;
     }
 
     /// <summary>The AE's four dense layers (in → out): every GEMM shape of its training step.</summary>
