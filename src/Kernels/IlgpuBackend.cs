@@ -27,7 +27,7 @@ public sealed class IlgpuBackend : IBackend
     readonly List<MemoryBuffer> _buffers = [];
     readonly ArrayView<float> _unused; // stands in for the bias/mask views a GEMM epilogue does not read
 
-    readonly Action<Index1D, int, ArrayView<float>, int, int, int, int, ArrayView<float>>? _packPanels;
+    readonly Action<Index1D, int, ArrayView<float>, int, int, int, int, int, ArrayView<float>>? _packPanels;
     readonly Action<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _packedGemm;
     readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _sharedGemm;
     readonly Action<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _addSplits;
@@ -71,7 +71,7 @@ public sealed class IlgpuBackend : IBackend
         KernelSet = kernels != KernelSet.Auto ? kernels : accelerator.AcceleratorType == AcceleratorType.CPU ? KernelSet.Cpu : KernelSet.Gpu;
         if (KernelSet == KernelSet.Cpu)
         {
-            _packPanels = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, int, int, ArrayView<float>>(Kernels.Gemm.PackPanels);
+            _packPanels = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, int, int, int, ArrayView<float>>(Kernels.Gemm.PackPanels);
             _packedGemm = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.PackedTiled);
             _columnSumsPerThread = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSumsPerThread);
             _sigmoidBcePerThread = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(Loss.SigmoidBceRowsPerThread);
@@ -217,19 +217,21 @@ public sealed class IlgpuBackend : IBackend
 
     // ---- kernels -----------------------------------------------------------------------------------------------
 
-    void LaunchGemm(GemmArgs g, Tensor a, Tensor b, ArrayView<float> bias, ArrayView<float> mask, Tensor c) =>
-        LaunchGemm(g, View(a), View(b), bias, mask, View(c));
-
-    void LaunchGemm(GemmArgs g, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
+    void LaunchGemm(GemmArgs g, Tensor a, Tensor b, ArrayView<float> bias, ArrayView<float> mask, Tensor c)
     {
-        if (_sharedGemm is null)
+        if (_packedGemm is null)
         {
-            var aPanels = Pack(ref _panelsA, a, g.M, g.K, g.AStrideM, g.AStrideK);
-            var bPanels = Pack(ref _panelsB, b, g.N, g.K, g.BStrideN, g.BStrideK);
-            int t = Kernels.Gemm.Tile, tileThreads = Threads((g.M + t - 1) / t * ((g.N + t - 1) / t));
-            _packedGemm!(tileThreads, tileThreads, g, aPanels, bPanels, bias, mask, c);
+            LaunchSharedGemm(g, View(a), View(b), bias, mask, View(c));
             return;
         }
+        var aPanels = Pack(ref _panelsA, a, g.M, g.K, g.AStrideM, g.AStrideK);
+        var bPanels = Pack(ref _panelsB, b, g.N, g.K, g.BStrideN, g.BStrideK);
+        int t = Kernels.Gemm.Tile, threads = Threads((g.M + t - 1) / t * ((g.N + t - 1) / t));
+        _packedGemm(threads, threads, g, aPanels, bPanels, bias, mask, View(c));
+    }
+
+    void LaunchSharedGemm(GemmArgs g, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
+    {
         int tile = Kernels.Gemm.GroupTile, side = Kernels.Gemm.GroupThreads;
         var tiles = new Index2D((g.N + tile - 1) / tile, (g.M + tile - 1) / tile);
         int kTiles = (g.K + tile - 1) / tile;
@@ -239,27 +241,27 @@ public sealed class IlgpuBackend : IBackend
         var group = new Index3D(side, side, 1);
         if (splits == 1)
         {
-            _sharedGemm(new KernelConfig(new Index3D(tiles.X, tiles.Y, 1), group), g, a, b, bias, mask, c);
+            _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, 1), group), g, a, b, bias, mask, c);
             return;
         }
         int size = g.M * g.N;
         if (_splitPartials is null || _splitPartials.Length < (long)splits * size)
             _splitPartials = AllocateBuffer<float>(splits * size);
         var partials = _splitPartials.View.SubView(0, splits * size);
-        _sharedGemm(new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group), g with { Epilogue = GemmEpilogue.None },
+        _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group), g with { Epilogue = GemmEpilogue.None },
             a, b, _unused, _unused, partials);
         int threads = Threads(size);
         _addSplits!(threads, threads, g, splits, partials, bias, mask, c);
     }
 
     /// <summary>Packs X (rows × depth, strided) into 8-row panels in <paramref name="scratch"/>, growing it if needed.</summary>
-    ArrayView<float> Pack(ref MemoryBuffer1D<float, Stride1D.Dense>? scratch, ArrayView<float> x, int rows, int depth, int strideRow, int strideK)
+    ArrayView<float> Pack(ref MemoryBuffer1D<float, Stride1D.Dense>? scratch, Tensor x, int rows, int depth, int strideRow, int strideK)
     {
-        int t = Kernels.Gemm.Tile, length = (rows + t - 1) / t * t * depth;
+        int t = Kernels.Gemm.Tile, length = (rows + t - 1) / t * t * Kernels.Gemm.PanelDepth(depth);
         if (scratch is null || scratch.Length < length) scratch = AllocateBuffer<float>(length);
         var panels = scratch.View.SubView(0, length);
         int threads = Threads(length / (t * t));
-        _packPanels!(threads, threads, x, rows, depth, strideRow, strideK, panels);
+        _packPanels!(threads, threads, View(x), x.Offset % t == 0 ? 1 : 0, rows, depth, strideRow, strideK, panels);
         return panels;
     }
 
@@ -300,7 +302,7 @@ public sealed class IlgpuBackend : IBackend
             }
             // db[cols] = dy[rows, cols]ᵀ · ones[rows]: M = cols, N = 1, K = rows.
             var g = new GemmArgs { M = outFeatures, N = 1, K = rows, AStrideM = 1, AStrideK = outFeatures, BStrideK = 1, BStrideN = 0 };
-            LaunchGemm(g, View(dy), _ones.View.SubView(0, rows), _unused, _unused, View(db));
+            LaunchSharedGemm(g, View(dy), _ones.View.SubView(0, rows), _unused, _unused, View(db));
             return;
         }
         if (_columnSumsPerThread is not null)

@@ -18,7 +18,7 @@ public static class Checkpoint
     public static void Save(string path, IBackend backend, IModel model, IReadOnlyDictionary<string, string> metadata)
     {
         var p = model.Parameters;
-        var values = new float[p.Count]; var m = new float[p.Count]; var v = new float[p.Count];
+        var values = new float[p.Length]; var m = new float[p.Length]; var v = new float[p.Length];
         backend.Download(p.Values, values);
         backend.Download(p.FirstMoment, m);
         backend.Download(p.SecondMoment, v);
@@ -39,7 +39,7 @@ public static class Checkpoint
         var p = model.Parameters;
         float[] Gather(string prefix)
         {
-            var all = new float[p.Count];
+            var all = new float[p.Length];
             foreach (var e in p.Entries)
             {
                 if (!contents.Tensors.TryGetValue(prefix + e.Name, out var t))

@@ -11,6 +11,8 @@ public sealed record Parameter(string Name, int Offset, int[] Shape)
 /// <summary>
 /// Every parameter of a model lives in one device allocation, and so do its gradients and Adam's two moments
 /// (as llm.c does): Adam is one launch over the whole buffer and a checkpoint is one read. Layers hold views.
+/// Each parameter starts on a multiple of <see cref="Alignment"/> floats (the gaps stay zero, and Adam leaves zeros
+/// at zero), so the CPU accelerator's GEMM can read a weight's rows as whole 32-byte vectors.
 /// </summary>
 public sealed class ParameterSet
 {
@@ -18,7 +20,12 @@ public sealed class ParameterSet
     readonly List<ILayer> _layers = [];
 
     public IReadOnlyList<Parameter> Entries => _entries;
-    public int Count { get; private set; }
+    public const int Alignment = 8;
+
+    /// <summary>Floats in the buffer: every parameter plus the alignment gaps.</summary>
+    public int Length { get; private set; }
+    /// <summary>Number of parameters (no gaps).</summary>
+    public int Count => _entries.Sum(e => e.Length);
     public Tensor Values { get; private set; }
     public Tensor Gradients { get; private set; }
     public Tensor FirstMoment { get; private set; }
@@ -27,9 +34,9 @@ public sealed class ParameterSet
     /// <summary>Declares a parameter; call before <see cref="Allocate"/>.</summary>
     public Parameter Declare(string name, params int[] shape)
     {
-        var p = new Parameter(name, Count, shape);
+        var p = new Parameter(name, (Length + Alignment - 1) / Alignment * Alignment, shape);
         _entries.Add(p);
-        Count += p.Length;
+        Length = p.Offset + p.Length;
         return p;
     }
 
@@ -39,17 +46,17 @@ public sealed class ParameterSet
     /// <summary>Draws every registered layer's initial weights from <paramref name="seed"/> and uploads them.</summary>
     public void Initialise(IBackend backend, ulong seed)
     {
-        var host = new float[Count];
+        var host = new float[Length];
         foreach (var layer in _layers) layer.Initialise(host, seed);
         backend.Upload(Values, host);
     }
 
     public void Allocate(IBackend backend)
     {
-        Values = backend.Allocate(Count);
-        Gradients = backend.Allocate(Count);
-        FirstMoment = backend.Allocate(Count);
-        SecondMoment = backend.Allocate(Count);
+        Values = backend.Allocate(Length);
+        Gradients = backend.Allocate(Length);
+        FirstMoment = backend.Allocate(Length);
+        SecondMoment = backend.Allocate(Length);
     }
 
     public Tensor ValueOf(Parameter p) => Values.Slice(p.Offset, p.Length);

@@ -51,10 +51,10 @@ public class GemmTests
         return (dw, db);
     }
 
-    // Shapes: not multiples of the 8×8 tile, exactly one tile, a single row, and the AE's widest layer on a small batch.
     // On every backend: shapes that are not multiples of the 8×8 ILGPU tile or of the 4-row × 2-vector SIMD tile,
-    // exactly one tile, a single row, and the AE's widest layer on a small batch.
-    public static IEnumerable<object[]> Shapes => TestBackends.Cross([13, 19, 11], [8, 8, 8], [1, 5, 3], [37, 50, 9], [5, 784, 256], [6, 40, 33]);
+    // exactly one tile, a single row, the AE's widest layer on a small batch, and all-multiples of 8 (every operand of
+    // the CPU kernel set's packing then goes through its whole-vector paths).
+    public static IEnumerable<object[]> Shapes => TestBackends.Cross([13, 19, 11], [8, 8, 8], [1, 5, 3], [37, 50, 9], [5, 784, 256], [6, 40, 33], [16, 24, 40]);
 
     // float32 sums of up to 784 terms of size ~1 against a double reference: 1e-5 relative is ~100 ulps of headroom.
     const double Tolerance = 1e-5;
@@ -70,6 +70,28 @@ public class GemmTests
             be.DenseForward(be.Up(x), be.Up(w), be.Up(b), y, rows, inF, outF, activation);
             Values.AssertClose(DenseForwardReference(x, w, b, rows, inF, outF, activation == Activation.Relu), be.Down(y), Tolerance, $"forward {activation}");
         }
+    }
+
+    /// <summary>Operands that start part-way into their allocation (as a parameter slice can): the CPU kernel set packs
+    /// whole vectors only from multiples of 8 floats, so an offset of 3 must take its element-by-element path.</summary>
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void OperandsAtUnalignedOffsetsMatchReference(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        const int rows = 16, inF = 24, outF = 40, offset = 3;
+        var x = Values.Random(rows * inF, 21); var w = Values.Random(outF * inF, 22); var b = Values.Random(outF, 23);
+        Tensor AtOffset(float[] values)
+        {
+            var t = be.Allocate(values.Length + offset).Slice(offset, values.Length);
+            be.Upload(t, values);
+            return t;
+        }
+        var y = be.Allocate(rows * outF);
+        be.DenseForward(AtOffset(x), AtOffset(w), AtOffset(b), y, rows, inF, outF, Activation.None);
+        Values.AssertClose(DenseForwardReference(x, w, b, rows, inF, outF, false), be.Down(y), Tolerance, "forward at offset 3");
+        var dx = be.Allocate(rows * inF);
+        be.DenseBackwardInput(AtOffset(be.Down(y)), AtOffset(w), dx, rows, inF, outF, null);
+        Values.AssertClose(DenseBackwardInputReference(be.Down(y), w, null, rows, inF, outF), be.Down(dx), Tolerance, "dX at offset 3");
     }
 
     [Theory, MemberData(nameof(Shapes))]

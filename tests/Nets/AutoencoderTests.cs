@@ -18,7 +18,7 @@ public class AutoencoderTests
         var model = new Autoencoder(be, rows, codeActivation, features, hidden: 7, codeSize: 3);
         // Random non-zero biases: with Glorot weights and zero biases a row whose ReLU code is all zero puts the
         // decoder's pre-activations exactly on the ReLU kink, where central differences are meaningless.
-        be.Upload(model.Parameters.Values, Values.Random(model.Parameters.Count, 50, 0.7f));
+        be.Upload(model.Parameters.Values, Values.Random(model.Parameters.Length, 50, 0.7f));
         var x = Cpu.Upload(Values.Uniform01(rows * features, 51));
         var (numeric, analytic) = StepGradients.Of(model, x, rows);
         // The loss is ~8 nats in float32 (rounding ~1e-6, i.e. ~5e-4 after dividing by 2·eps), smooth but for ReLU kinks

@@ -43,12 +43,13 @@ public class ConvLayerTests
         var p = new ParameterSet();
         var layer = new ConvTransposeLayer(p, "t", Small, inChannels, Activation.None, be, count);
         p.Allocate(be);
-        var values = Values.Random(p.Count, 70);
+        var values = Values.Random(p.Length, 70);
         be.Upload(p.Values, values);
         var x = Values.Random(count * layer.In, 71);
         var y = be.Allocate(count * layer.Out);
         layer.Forward(be, be.Up(x), y, count);
-        var w = values[..(Small.PatchLength * inChannels)]; var b = values[(Small.PatchLength * inChannels)..];
+        var (wEntry, bEntry) = (p.Entries[0], p.Entries[1]);
+        var w = values.AsSpan(wEntry.Offset, wEntry.Length).ToArray(); var b = values.AsSpan(bEntry.Offset, bEntry.Length).ToArray();
         Values.AssertClose(DirectTransposedConvolution(x, w, b, Small, count, inChannels), be.Down(y), 1e-5, "transposed convolution");
     }
 
@@ -60,7 +61,7 @@ public class ConvLayerTests
         var layer = create(p);
         p.Allocate(be);
         // Random biases too: keeps ReLU pre-activations off their kink, where central differences mean nothing.
-        var parameters = Values.Random(p.Count, 72, 0.5f);
+        var parameters = Values.Random(p.Length, 72, 0.5f);
         be.Upload(p.Values, parameters);
         var xHost = Values.Random(count * layer.In, 73);
         var x = be.Up(xHost);

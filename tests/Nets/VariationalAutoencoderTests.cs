@@ -16,7 +16,7 @@ public class VariationalAutoencoderTests
         var model = new VariationalAutoencoder(be, rows, latent: 2, beta: 1.5f, features: features, hidden: 6);
         model.Initialise(5);
         // Random non-zero biases keep ReLU pre-activations off their kinks (see the AE's gradient test).
-        be.Upload(model.Parameters.Values, Values.Random(model.Parameters.Count, 52, 0.6f));
+        be.Upload(model.Parameters.Values, Values.Random(model.Parameters.Length, 52, 0.6f));
         var x = Cpu.Upload(Values.Uniform01(rows * features, 53));
         var (numeric, analytic) = StepGradients.Of(model, x, rows); // step 1 every time: the same noise
         // As for the AE: loss ~10 nats in float32, smooth except at ReLU kinks a 1e-3 step seldom crosses.
