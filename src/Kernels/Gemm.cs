@@ -59,6 +59,20 @@ public struct Vec8
     { 0 => E0, 1 => E1, 2 => E2, 3 => E3, 4 => E4, 5 => E5, 6 => E6, _ => E7 };
 }
 
+/// <summary>One operand of the CPU GEMM as <see cref="Gemm.PackOperands"/> reads it: X(r, k) = x[r·StrideRow + k·StrideK],
+/// Rows × Depth. Aligned (1 or 0): x starts on a multiple of 8 floats of its buffer, so whole Vec8s can be read from
+/// it (ArrayView.Cast rounds a view's start down to a whole element of the new type).</summary>
+public struct PackArgs
+{
+    public int Aligned, Rows, Depth, StrideRow, StrideK;
+
+    /// <summary>8 × 8 blocks to pack: panels of 8 rows × <see cref="Gemm.PanelDepth"/>(Depth) / 8.</summary>
+    public readonly int Blocks => (Rows + Gemm.Tile - 1) / Gemm.Tile * ((Gemm.PanelDepth(Depth) + Gemm.Tile - 1) / Gemm.Tile);
+
+    /// <summary>Floats of the packed panels.</summary>
+    public readonly int PanelLength => (Rows + Gemm.Tile - 1) / Gemm.Tile * Gemm.Tile * Gemm.PanelDepth(Depth);
+}
+
 /// <summary>Four consecutive steps of k of one operand panel (4 × 8 floats): what the CPU GEMM reads per view access.</summary>
 public struct Vec8x4
 {
@@ -97,60 +111,69 @@ public static class Gemm
     /// <summary>Depth of a packed panel: K rounded up to the 4 steps the kernel takes per access (the rest zeros).</summary>
     public static int PanelDepth(int k) => (k + 3) / 4 * 4;
 
-    /// <summary>Copies X(r, k) = x[r·strideRow + k·strideK] (rows × depth) into panels of 8 rows:
-    /// panels[(p·D + k)·8 + i] = X(8p + i, k) with D = <see cref="PanelDepth"/>(depth), zero past the last row and
-    /// the last k. Each iteration packs one 8 × 8 block (grid-stride over panels × D/8). A whole block of a row-major
-    /// X (strideK = 1) is read as 8 Vec8 rows and transposed in registers; of a column-major X (strideRow = 1, as dYᵀ in
-    /// the weight gradient) it is 8 Vec8 copies; edge blocks, other strides and vectors that would not start on a
-    /// multiple of 8 floats go element by element. <paramref name="aligned"/> (1 or 0): x starts on a multiple of 8 floats of its
-    /// buffer (ArrayView.Cast rounds a view's start down to a whole element of the new type).</summary>
-    public static void PackPanels(Index1D thread, int threads, ArrayView<float> x, int aligned, int rows, int depth, int strideRow, int strideK,
-        ArrayView<float> panels)
+    /// <summary>Packs both operands of a GEMM in one launch (a launch costs the CPU accelerator 40–80 µs): grid-stride
+    /// over the 8 × 8 blocks of A, then those of B; see <see cref="PackBlock"/>.</summary>
+    public static void PackOperands(Index1D thread, int threads, ArrayView<float> a, PackArgs aArgs, ArrayView<float> aPanels,
+        ArrayView<float> b, PackArgs bArgs, ArrayView<float> bPanels)
+    {
+        int aBlocks = aArgs.Blocks, total = aBlocks + bArgs.Blocks;
+        for (int i = thread; i < total; i += threads)
+        {
+            if (i < aBlocks) PackBlock(i, a, aArgs, aPanels);
+            else PackBlock(i - aBlocks, b, bArgs, bPanels);
+        }
+    }
+
+    /// <summary>Copies block i of X(r, k) = x[r·StrideRow + k·StrideK] (Rows × Depth) into panels of 8 rows:
+    /// panels[(p·D + k)·8 + j] = X(8p + j, k) with D = <see cref="PanelDepth"/>(Depth), zero past the last row and
+    /// the last k; block i covers panel p = i / (D/8) and 8 steps of k. A whole block of a row-major X (StrideK = 1)
+    /// is read as 8 Vec8 rows and transposed in registers; of a column-major X (StrideRow = 1, as dYᵀ in the weight
+    /// gradient) it is 8 Vec8 copies; edge blocks, other strides and vectors that would not start on a multiple of 8
+    /// floats go element by element.</summary>
+    static void PackBlock(int i, ArrayView<float> x, PackArgs args, ArrayView<float> panels)
     {
         var panels8 = panels.Cast<Vec8>();
         var x8 = x.Cast<Vec8>();
-        int panelDepth = PanelDepth(depth), kBlocks = (panelDepth + Tile - 1) / Tile, total = (rows + Tile - 1) / Tile * kBlocks;
-        for (int i = thread; i < total; i += threads)
+        int rows = args.Rows, depth = args.Depth, strideRow = args.StrideRow, strideK = args.StrideK;
+        int panelDepth = PanelDepth(depth), kBlocks = (panelDepth + Tile - 1) / Tile;
+        int p = i / kBlocks, k0 = (i - p * kBlocks) * Tile;
+        int r0 = p * Tile, first = p * panelDepth + k0, at = r0 * strideRow + k0 * strideK;
+        bool vectors = args.Aligned != 0 && r0 + Tile <= rows && k0 + Tile <= depth && at % Tile == 0;
+        if (vectors && strideK == 1 && strideRow % Tile == 0)
         {
-            int p = i / kBlocks, k0 = (i - p * kBlocks) * Tile;
-            int r0 = p * Tile, first = p * panelDepth + k0, at = r0 * strideRow + k0 * strideK;
-            bool vectors = aligned != 0 && r0 + Tile <= rows && k0 + Tile <= depth && at % Tile == 0;
-            if (vectors && strideK == 1 && strideRow % Tile == 0)
+            int v = at / Tile, s = strideRow / Tile; // in Vec8s
+            Vec8 x0 = x8[v], x1 = x8[v + s], x2 = x8[v + 2 * s], x3 = x8[v + 3 * s];
+            Vec8 x4 = x8[v + 4 * s], x5 = x8[v + 5 * s], x6 = x8[v + 6 * s], x7 = x8[v + 7 * s];
+            panels8[first + 0] = new Vec8(x0.E0, x1.E0, x2.E0, x3.E0, x4.E0, x5.E0, x6.E0, x7.E0);
+            panels8[first + 1] = new Vec8(x0.E1, x1.E1, x2.E1, x3.E1, x4.E1, x5.E1, x6.E1, x7.E1);
+            panels8[first + 2] = new Vec8(x0.E2, x1.E2, x2.E2, x3.E2, x4.E2, x5.E2, x6.E2, x7.E2);
+            panels8[first + 3] = new Vec8(x0.E3, x1.E3, x2.E3, x3.E3, x4.E3, x5.E3, x6.E3, x7.E3);
+            panels8[first + 4] = new Vec8(x0.E4, x1.E4, x2.E4, x3.E4, x4.E4, x5.E4, x6.E4, x7.E4);
+            panels8[first + 5] = new Vec8(x0.E5, x1.E5, x2.E5, x3.E5, x4.E5, x5.E5, x6.E5, x7.E5);
+            panels8[first + 6] = new Vec8(x0.E6, x1.E6, x2.E6, x3.E6, x4.E6, x5.E6, x6.E6, x7.E6);
+            panels8[first + 7] = new Vec8(x0.E7, x1.E7, x2.E7, x3.E7, x4.E7, x5.E7, x6.E7, x7.E7);
+        }
+        else if (vectors && strideRow == 1 && strideK % Tile == 0)
+        {
+            for (int k = 0; k < Tile; k++) panels8[first + k] = x8[(at + k * strideK) / Tile];
+        }
+        else
+        {
+            for (int k = k0; k < Math.Min(k0 + Tile, panelDepth); k++)
             {
-                int v = at / Tile, s = strideRow / Tile; // in Vec8s
-                Vec8 x0 = x8[v], x1 = x8[v + s], x2 = x8[v + 2 * s], x3 = x8[v + 3 * s];
-                Vec8 x4 = x8[v + 4 * s], x5 = x8[v + 5 * s], x6 = x8[v + 6 * s], x7 = x8[v + 7 * s];
-                panels8[first + 0] = new Vec8(x0.E0, x1.E0, x2.E0, x3.E0, x4.E0, x5.E0, x6.E0, x7.E0);
-                panels8[first + 1] = new Vec8(x0.E1, x1.E1, x2.E1, x3.E1, x4.E1, x5.E1, x6.E1, x7.E1);
-                panels8[first + 2] = new Vec8(x0.E2, x1.E2, x2.E2, x3.E2, x4.E2, x5.E2, x6.E2, x7.E2);
-                panels8[first + 3] = new Vec8(x0.E3, x1.E3, x2.E3, x3.E3, x4.E3, x5.E3, x6.E3, x7.E3);
-                panels8[first + 4] = new Vec8(x0.E4, x1.E4, x2.E4, x3.E4, x4.E4, x5.E4, x6.E4, x7.E4);
-                panels8[first + 5] = new Vec8(x0.E5, x1.E5, x2.E5, x3.E5, x4.E5, x5.E5, x6.E5, x7.E5);
-                panels8[first + 6] = new Vec8(x0.E6, x1.E6, x2.E6, x3.E6, x4.E6, x5.E6, x6.E6, x7.E6);
-                panels8[first + 7] = new Vec8(x0.E7, x1.E7, x2.E7, x3.E7, x4.E7, x5.E7, x6.E7, x7.E7);
-            }
-            else if (vectors && strideRow == 1 && strideK % Tile == 0)
-            {
-                for (int k = 0; k < Tile; k++) panels8[first + k] = x8[(at + k * strideK) / Tile];
-            }
-            else
-            {
-                for (int k = k0; k < Math.Min(k0 + Tile, panelDepth); k++)
-                {
-                    if (k >= depth) { panels8[p * panelDepth + k] = default; continue; }
-                    int a = r0 * strideRow + k * strideK;
-                    panels8[p * panelDepth + k] = new Vec8(
-                        r0 + 0 < rows ? x[a] : 0f, r0 + 1 < rows ? x[a + strideRow] : 0f,
-                        r0 + 2 < rows ? x[a + 2 * strideRow] : 0f, r0 + 3 < rows ? x[a + 3 * strideRow] : 0f,
-                        r0 + 4 < rows ? x[a + 4 * strideRow] : 0f, r0 + 5 < rows ? x[a + 5 * strideRow] : 0f,
-                        r0 + 6 < rows ? x[a + 6 * strideRow] : 0f, r0 + 7 < rows ? x[a + 7 * strideRow] : 0f);
-                }
+                if (k >= depth) { panels8[p * panelDepth + k] = default; continue; }
+                int a = r0 * strideRow + k * strideK;
+                panels8[p * panelDepth + k] = new Vec8(
+                    r0 + 0 < rows ? x[a] : 0f, r0 + 1 < rows ? x[a + strideRow] : 0f,
+                    r0 + 2 < rows ? x[a + 2 * strideRow] : 0f, r0 + 3 < rows ? x[a + 3 * strideRow] : 0f,
+                    r0 + 4 < rows ? x[a + 4 * strideRow] : 0f, r0 + 5 < rows ? x[a + 5 * strideRow] : 0f,
+                    r0 + 6 < rows ? x[a + 6 * strideRow] : 0f, r0 + 7 < rows ? x[a + 7 * strideRow] : 0f);
             }
         }
     }
 
     /// <summary>C = epilogue(A·B) from packed operands: aPanels holds A's rows (M × K) and bPanels B's columns (K × N),
-    /// both as <see cref="PackPanels"/> writes them. Each 8 × 8 tile of C is one thread's work for the whole of K: per
+    /// both as <see cref="PackBlock"/> writes them. Each 8 × 8 tile of C is one thread's work for the whole of K: per
     /// four steps of k it takes one Vec8x4 of A and one of B by reference and does 256 multiply-adds. Grid-stride over
     /// the tiles; consecutive tiles share the panel of the operand with more panels, so the threads working side by side
     /// read it from cache.</summary>

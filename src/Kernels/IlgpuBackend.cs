@@ -27,7 +27,7 @@ public sealed class IlgpuBackend : IBackend
     readonly List<MemoryBuffer> _buffers = [];
     readonly ArrayView<float> _unused; // stands in for the bias/mask views a GEMM epilogue does not read
 
-    readonly Action<Index1D, int, ArrayView<float>, int, int, int, int, int, ArrayView<float>>? _packPanels;
+    readonly Action<Index1D, int, ArrayView<float>, PackArgs, ArrayView<float>, ArrayView<float>, PackArgs, ArrayView<float>>? _packOperands;
     readonly Action<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _packedGemm;
     readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _sharedGemm;
     readonly Action<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _addSplits;
@@ -71,7 +71,7 @@ public sealed class IlgpuBackend : IBackend
         KernelSet = kernels != KernelSet.Auto ? kernels : accelerator.AcceleratorType == AcceleratorType.CPU ? KernelSet.Cpu : KernelSet.Gpu;
         if (KernelSet == KernelSet.Cpu)
         {
-            _packPanels = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, int, int, int, ArrayView<float>>(Kernels.Gemm.PackPanels);
+            _packOperands = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, PackArgs, ArrayView<float>, ArrayView<float>, PackArgs, ArrayView<float>>(Kernels.Gemm.PackOperands);
             _packedGemm = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.PackedTiled);
             _columnSumsPerThread = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSumsPerThread);
             _sigmoidBcePerThread = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(Loss.SigmoidBceRowsPerThread);
@@ -224,9 +224,14 @@ public sealed class IlgpuBackend : IBackend
             LaunchSharedGemm(g, View(a), View(b), bias, mask, View(c));
             return;
         }
-        var aPanels = Pack(ref _panelsA, a, g.M, g.K, g.AStrideM, g.AStrideK);
-        var bPanels = Pack(ref _panelsB, b, g.N, g.K, g.BStrideN, g.BStrideK);
-        int t = Kernels.Gemm.Tile, threads = Threads((g.M + t - 1) / t * ((g.N + t - 1) / t));
+        var aArgs = new PackArgs { Aligned = a.Offset % Kernels.Gemm.Tile == 0 ? 1 : 0, Rows = g.M, Depth = g.K, StrideRow = g.AStrideM, StrideK = g.AStrideK };
+        var bArgs = new PackArgs { Aligned = b.Offset % Kernels.Gemm.Tile == 0 ? 1 : 0, Rows = g.N, Depth = g.K, StrideRow = g.BStrideN, StrideK = g.BStrideK };
+        var aPanels = Scratch(ref _panelsA, aArgs.PanelLength);
+        var bPanels = Scratch(ref _panelsB, bArgs.PanelLength);
+        int threads = Threads(aArgs.Blocks + bArgs.Blocks);
+        _packOperands(threads, threads, View(a), aArgs, aPanels, View(b), bArgs, bPanels);
+        int t = Kernels.Gemm.Tile;
+        threads = Threads((g.M + t - 1) / t * ((g.N + t - 1) / t));
         _packedGemm(threads, threads, g, aPanels, bPanels, bias, mask, View(c));
     }
 
@@ -254,15 +259,12 @@ public sealed class IlgpuBackend : IBackend
         _addSplits!(threads, threads, g, splits, partials, bias, mask, c);
     }
 
-    /// <summary>Packs X (rows × depth, strided) into 8-row panels in <paramref name="scratch"/>, growing it if needed.</summary>
-    ArrayView<float> Pack(ref MemoryBuffer1D<float, Stride1D.Dense>? scratch, Tensor x, int rows, int depth, int strideRow, int strideK)
+    /// <summary>The first <paramref name="length"/> floats of a scratch buffer, grown if needed (launches run in order,
+    /// so one GEMM's packed operands are never overwritten before it has read them).</summary>
+    ArrayView<float> Scratch(ref MemoryBuffer1D<float, Stride1D.Dense>? scratch, int length)
     {
-        int t = Kernels.Gemm.Tile, length = (rows + t - 1) / t * t * Kernels.Gemm.PanelDepth(depth);
         if (scratch is null || scratch.Length < length) scratch = AllocateBuffer<float>(length);
-        var panels = scratch.View.SubView(0, length);
-        int threads = Threads(length / (t * t));
-        _packPanels!(threads, threads, View(x), x.Offset % t == 0 ? 1 : 0, rows, depth, strideRow, strideK, panels);
-        return panels;
+        return scratch.View.SubView(0, length);
     }
 
     public void DenseForward(Tensor x, Tensor w, Tensor b, Tensor y, int rows, int inFeatures, int outFeatures, Activation activation)
