@@ -105,7 +105,7 @@ public sealed class IlgpuBackend : IBackend
 
     public string DeviceName => _accelerator.AcceleratorType switch
     {
-        AcceleratorType.CPU => $"CPU accelerator (ILGPU, {_accelerator.NumMultiprocessors} processors × {_accelerator.MaxNumThreadsPerMultiprocessor} threads)",
+        AcceleratorType.CPU => $"CPU accelerator (ILGPU, {_accelerator.MaxNumThreads} threads)",
         AcceleratorType.Cuda => $"CUDA: {_accelerator.Name}",
         _ => $"OpenCL: {_accelerator.Name}",
     } + (KernelSet == KernelSet.Gpu ? ", GPU kernel set (shared-memory GEMM)" : ", CPU kernel set (packed-panel GEMM)");
@@ -146,7 +146,7 @@ public sealed class IlgpuBackend : IBackend
                     list.Add(new("opencl", cl.Name, problem is null, problem ?? $"OpenCL {cl.CLStdVersion}, {cl.VendorName}"));
                     break;
                 case CPUDevice cpu:
-                    list.Add(new("cpu", "ILGPU CPU accelerator", true, $"{cpu.NumMultiprocessors} processors × {cpu.MaxNumThreadsPerMultiprocessor} threads, scalar managed code"));
+                    list.Add(new("cpu", "ILGPU CPU accelerator", true, $"{cpu.MaxNumThreads} threads (one per core), scalar managed code"));
                     break;
             }
         }
