@@ -60,8 +60,9 @@ public sealed class IlgpuBackend : IBackend
     /// <summary>Threads per group of the reduction kernels (loss rows, sums, column sums): the largest power of two the
     /// device allows, up to 256. Two on the CPU accelerator, whose groups are as large as its threads.</summary>
     readonly int _reduceGroup;
-    MemoryBuffer1D<float, Stride1D.Dense>? _splitPartials; // grows to the largest split product needed, then is reused
-    MemoryBuffer1D<float, Stride1D.Dense>? _panelsA, _panelsB; // the packed GEMM's operands, grown likewise
+    // Scratch buffers, grown to the largest size needed, then reused (see Scratch): the split-K partial products and
+    // the packed GEMM's operands.
+    MemoryBuffer1D<float, Stride1D.Dense>? _splitPartials, _panelsA, _panelsB;
 
     IlgpuBackend(Context context, Accelerator accelerator, KernelSet kernels)
     {
@@ -250,9 +251,7 @@ public sealed class IlgpuBackend : IBackend
             return;
         }
         int size = g.M * g.N;
-        if (_splitPartials is null || _splitPartials.Length < (long)splits * size)
-            _splitPartials = AllocateBuffer<float>(splits * size);
-        var partials = _splitPartials.View.SubView(0, splits * size);
+        var partials = Scratch(ref _splitPartials, splits * size);
         _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group), g with { Epilogue = GemmEpilogue.None },
             a, b, _unused, _unused, partials);
         int threads = Threads(size);
@@ -260,7 +259,7 @@ public sealed class IlgpuBackend : IBackend
     }
 
     /// <summary>The first <paramref name="length"/> floats of a scratch buffer, grown if needed (launches run in order,
-    /// so one GEMM's packed operands are never overwritten before it has read them).</summary>
+    /// so one GEMM's scratch is never overwritten before it has been read).</summary>
     ArrayView<float> Scratch(ref MemoryBuffer1D<float, Stride1D.Dense>? scratch, int length)
     {
         if (scratch is null || scratch.Length < length) scratch = AllocateBuffer<float>(length);
