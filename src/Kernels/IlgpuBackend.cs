@@ -57,8 +57,9 @@ public sealed class IlgpuBackend : IBackend
     /// multiprocessors, so that every one gets work. Tests raise it to exercise the split path on small shapes.</summary>
     public int SplitBelowGroups { get; set; }
 
-    /// <summary>Threads per group of the reduction kernels (loss rows, sums, column sums): the largest power of two the
-    /// device allows, up to 256. Two on the CPU accelerator, whose groups are as large as its threads.</summary>
+    /// <summary>Threads per group of the group reductions (the GPU set's loss rows and column sums, and the batch sums
+    /// of both sets): the largest power of two the device allows, up to 256. On the CPU accelerator, whose one group
+    /// has a thread per core, the largest power of two not above the core count.</summary>
     readonly int _reduceGroup;
     // Scratch buffers, grown to the largest size needed, then reused (see Scratch): the split-K partial products and
     // the packed GEMM's operands.
