@@ -11,6 +11,7 @@ public enum GemmEpilogue
     AddBias = 1,   // c += bias[n]                      (dense forward)
     Relu = 2,      // c = max(c, 0)                     (dense forward + ReLU)
     ReluMask = 4,  // c = mask[m, n] > 0 ? c : 0        (ReLU backward fused into dX)
+    RowSums = 8,   // bias[m] = Σ_k A(m, k), an output  (the bias gradient beside dW = dYᵀ·X: one launch instead of two)
 }
 
 /// <summary>
@@ -35,9 +36,10 @@ public struct GemmArgs
     public static GemmArgs BackwardInput(int rows, int inF, int outF, GemmEpilogue epilogue) => new()
     { M = rows, N = inF, K = outF, AStrideM = outF, AStrideK = 1, BStrideK = inF, BStrideN = 1, Epilogue = epilogue };
 
-    /// <summary>dw[out,in] = dy[rows,out]ᵀ · x[rows,in]</summary>
-    public static GemmArgs BackwardWeights(int rows, int inF, int outF) => new()
-    { M = outF, N = inF, K = rows, AStrideM = 1, AStrideK = outF, BStrideK = inF, BStrideN = 1, Epilogue = GemmEpilogue.None };
+    /// <summary>dw[out,in] = dy[rows,out]ᵀ · x[rows,in], and with <see cref="GemmEpilogue.RowSums"/> db[out] = Σ_rows dy
+    /// (A = dyᵀ, so its row sums are the bias gradient).</summary>
+    public static GemmArgs BackwardWeights(int rows, int inF, int outF, GemmEpilogue epilogue) => new()
+    { M = outF, N = inF, K = rows, AStrideM = 1, AStrideK = outF, BStrideK = inF, BStrideN = 1, Epilogue = epilogue };
 }
 
 /// <summary>Eight floats held in registers: one row of a thread's 8×8 tile of C, or the 8 values of B it multiplies.</summary>
@@ -53,6 +55,11 @@ public struct Vec8
     {
         E0 += s * b.E0; E1 += s * b.E1; E2 += s * b.E2; E3 += s * b.E3;
         E4 += s * b.E4; E5 += s * b.E5; E6 += s * b.E6; E7 += s * b.E7;
+    }
+
+    public void Add(in Vec8 b)
+    {
+        E0 += b.E0; E1 += b.E1; E2 += b.E2; E3 += b.E3; E4 += b.E4; E5 += b.E5; E6 += b.E6; E7 += b.E7;
     }
 
     public readonly float this[int j] => j switch
@@ -176,7 +183,8 @@ public static class Gemm
     /// both as <see cref="PackBlock"/> writes them. Each 8 × 8 tile of C is one thread's work for the whole of K: per
     /// four steps of k it takes one Vec8x4 of A and one of B by reference and does 256 multiply-adds. Grid-stride over
     /// the tiles; consecutive tiles share the panel of the operand with more panels, so the threads working side by side
-    /// read it from cache.</summary>
+    /// read it from cache. With <see cref="GemmEpilogue.RowSums"/> the threads of the first column of tiles also add
+    /// up their 8 rows of A into bias.</summary>
     public static void PackedTiled(Index1D thread, int threads, GemmArgs g, ArrayView<float> aPanels, ArrayView<float> bPanels,
         ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
     {
@@ -209,7 +217,20 @@ public static class Gemm
             StoreRow(g, m0 + 2, n0, c2, bias, mask, c); StoreRow(g, m0 + 3, n0, c3, bias, mask, c);
             StoreRow(g, m0 + 4, n0, c4, bias, mask, c); StoreRow(g, m0 + 5, n0, c5, bias, mask, c);
             StoreRow(g, m0 + 6, n0, c6, bias, mask, c); StoreRow(g, m0 + 7, n0, c7, bias, mask, c);
+            if ((g.Epilogue & GemmEpilogue.RowSums) != 0 && tn == 0) StorePanelRowSums(g, a4, aBase, steps, m0, bias);
         }
+    }
+
+    /// <summary>bias[m0 + j] = Σ_k A(m0 + j, k) for the 8 rows of one A panel, k in order (the padding is zeros).</summary>
+    static void StorePanelRowSums(GemmArgs g, ArrayView<Vec8x4> a4, int aBase, int steps, int m0, ArrayView<float> bias)
+    {
+        Vec8 sums = default;
+        for (int s = 0; s < steps; s++)
+        {
+            ref readonly var a = ref a4[aBase + s];
+            sums.Add(a.K0); sums.Add(a.K1); sums.Add(a.K2); sums.Add(a.K3);
+        }
+        for (int j = 0; j < Tile && m0 + j < g.M; j++) bias[m0 + j] = sums[j];
     }
 
     static void StoreRow(GemmArgs g, int m, int n0, Vec8 row, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
@@ -248,7 +269,8 @@ public static class Gemm
     /// current ones are multiplied, so global-memory latency overlaps the arithmetic. Thread (tx, ty) owns rows ty and
     /// ty + 16, columns tx and tx + 16: neighbouring threads store neighbouring columns (coalesced).
     /// Launch with grid (ceil(N/32), ceil(M/32), splits) and group (16, 16, 1). Group z multiplies K from
-    /// z·KPerSplit; with several splits each writes its partial product, unfinished (no epilogue), to c[z·M·N ..].
+    /// z·KPerSplit; with several splits each writes its partial product, unfinished (no epilogue), to c[z·M·N ..],
+    /// and its partial row sums of A (<see cref="GemmEpilogue.RowSums"/>) to bias[z·M ..].
     /// Splitting K is what fills a GPU when C is small: 128 × 256 is only 32 tiles for a chip of 132 multiprocessors.
     /// </summary>
     public static void SharedTiled(GemmArgs g, ArrayView<float> a, ArrayView<float> b,
@@ -261,7 +283,7 @@ public static class Gemm
         int kBegin = Grid.IdxZ * g.KPerSplit, kEnd = Math.Min(g.K, kBegin + g.KPerSplit);
         var nextA = LoadTile(a, g.M, kEnd, m0, kBegin, g.AStrideM, g.AStrideK, thread);
         var nextB = LoadTile(b, g.N, kEnd, n0, kBegin, g.BStrideN, g.BStrideK, thread);
-        float c00 = 0f, c01 = 0f, c10 = 0f, c11 = 0f;
+        float c00 = 0f, c01 = 0f, c10 = 0f, c11 = 0f, rowSum0 = 0f, rowSum1 = 0f;
         for (int k0 = kBegin; k0 < kEnd; k0 += GroupTile)
         {
             Group.Barrier(); // everyone has finished multiplying the previous tiles
@@ -278,10 +300,17 @@ public static class Gemm
                 float a0 = sharedA[k * SharedStride + ty], a1 = sharedA[k * SharedStride + ty + GroupThreads];
                 float b0 = sharedB[k * SharedStride + tx], b1 = sharedB[k * SharedStride + tx + GroupThreads];
                 c00 += a0 * b0; c01 += a0 * b1; c10 += a1 * b0; c11 += a1 * b1;
+                rowSum0 += a0; rowSum1 += a1; // two adds beside four shared loads: cheaper than branching on RowSums
             }
         }
         var output = c.SubView(Grid.IdxZ * g.M * g.N, g.M * g.N);
         int mA = m0 + ty, mB = mA + GroupThreads, nA = n0 + tx, nB = nA + GroupThreads;
+        if ((g.Epilogue & GemmEpilogue.RowSums) != 0 && Grid.IdxX == 0 && tx == 0)
+        {
+            // Every thread has summed its two rows of A over this split's K; the first column of groups stores them.
+            if (mA < g.M) bias[Grid.IdxZ * g.M + mA] = rowSum0;
+            if (mB < g.M) bias[Grid.IdxZ * g.M + mB] = rowSum1;
+        }
         if (mA < g.M && nA < g.N) Store(g, mA, nA, c00, bias, mask, output);
         if (mA < g.M && nB < g.N) Store(g, mA, nB, c01, bias, mask, output);
         if (mB < g.M && nA < g.N) Store(g, mB, nA, c10, bias, mask, output);
@@ -289,13 +318,21 @@ public static class Gemm
     }
 
     /// <summary>c = epilogue(Σ_z partials[z·M·N + i]) for every i of C[M, N], the split products added in order
-    /// (deterministic). Grid-stride over <paramref name="threads"/> threads.</summary>
+    /// (deterministic); with <see cref="GemmEpilogue.RowSums"/> also bias[m] = Σ_z partials[splits·M·N + z·M + m].
+    /// Grid-stride over <paramref name="threads"/> threads.</summary>
     public static void AddSplits(Index1D thread, int threads, GemmArgs g, int splits, ArrayView<float> partials,
         ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
     {
-        int size = g.M * g.N;
-        for (int i = thread; i < size; i += threads)
+        int size = g.M * g.N, rowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 ? g.M : 0;
+        for (int i = thread; i < size + rowSums; i += threads)
         {
+            if (i >= size)
+            {
+                float rowSum = 0f;
+                for (int z = 0; z < splits; z++) rowSum += partials[splits * size + z * g.M + i - size];
+                bias[i - size] = rowSum;
+                continue;
+            }
             float sum = 0f;
             for (int z = 0; z < splits; z++) sum += partials[z * size + i];
             int m = i / g.N;

@@ -251,11 +251,12 @@ public sealed class IlgpuBackend : IBackend
             _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, 1), group), g, a, b, bias, mask, c);
             return;
         }
-        int size = g.M * g.N;
-        var partials = Scratch(ref _splitPartials, splits * size);
-        _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group), g with { Epilogue = GemmEpilogue.None },
-            a, b, _unused, _unused, partials);
-        int threads = Threads(size);
+        // The partial products, then (for RowSums) the partial row sums of A: see SharedTiled and AddSplits.
+        int size = g.M * g.N, rowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 ? g.M : 0;
+        var partials = Scratch(ref _splitPartials, splits * (size + rowSums));
+        _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group), g with { Epilogue = g.Epilogue & GemmEpilogue.RowSums },
+            a, b, rowSums > 0 ? partials.SubView(splits * size, splits * rowSums) : _unused, _unused, partials);
+        int threads = Threads(size + rowSums);
         _addSplits!(threads, threads, g, splits, partials, bias, mask, c);
     }
 
@@ -282,8 +283,9 @@ public sealed class IlgpuBackend : IBackend
 
     public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor? db, int rows, int inFeatures, int outFeatures)
     {
-        LaunchGemm(GemmArgs.BackwardWeights(rows, inFeatures, outFeatures), dy, x, _unused, _unused, dw);
-        if (db is { } bias) ColumnSums(dy, rows, outFeatures, bias);
+        // The bias gradient, dy's column sums, are the row sums of the GEMM's A = dyᵀ: summed inside it (one launch fewer).
+        var epilogue = db is null ? GemmEpilogue.None : GemmEpilogue.RowSums;
+        LaunchGemm(GemmArgs.BackwardWeights(rows, inFeatures, outFeatures, epilogue), dy, x, db is { } bias ? View(bias) : _unused, _unused, dw);
     }
 
     /// <summary>Above this many rows the GPU sums columns as the GEMM dyᵀ·1, whose split K spreads the rows over the
