@@ -11,11 +11,16 @@ g=publish/linux-x64/gpuae
   echo "## $(date -u +%FT%TZ)"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1
   timeout 60 $g devices
-  echo "## gpuae check --device cuda"
-  timeout 120 $g check --device cuda; echo "exit $?"
+  for tile in 32 64; do
+    echo "## gpuae check --device cuda --gpu-gemm $tile"
+    timeout 90 $g check --device cuda --gpu-gemm $tile; echo "exit $?"
+  done
+  # The two GPU GEMMs side by side, model by model (32: the default so far; 64: the candidate).
   for m in ae vae conv-ae conv-vae; do
-    echo "## gpuae bench --device cuda --model $m --epoch (shared-memory GEMM, the default on GPUs)"
-    timeout 90 $g bench --device cuda --model $m --steps 50 --epoch; echo "exit $?"
+    for tile in 32 64; do
+      echo "## gpuae bench --device cuda --model $m --epoch --gpu-gemm $tile"
+      timeout 60 $g bench --device cuda --model $m --steps 50 --epoch --gpu-gemm $tile; echo "exit $?"
+    done
   done
   echo "## PyTorch eager on the same card (real data if present, else synthetic)"
   for m in ae vae conv-ae conv-vae; do

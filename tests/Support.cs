@@ -24,18 +24,25 @@ public static class TestBackends
         ["cpu"] = new(() => IlgpuBackend.Open("cpu")),
         // Splits K whenever C has fewer than 64 tiles, so the test shapes take the split-K path GPUs take on the AE's shapes.
         ["cpu-shared"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu); b.SplitBelowGroups = 64; return b; }),
+        // The GPU set with its other GEMM (64 × 64 tiles), split below 16 tiles. Only the tests of what differs from
+        // cpu-shared take it (GemmNames): the GEMMs and the layers built on them.
+        ["cpu-shared64"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu); b.GpuGemmTile = 64; b.SplitBelowGroups = 16; return b; }),
         ["simd512"] = new(() => new SimdBackend(VectorPath.Vector512)),
         ["simd256"] = new(() => new SimdBackend(VectorPath.Vector256)),
         ["scalar"] = new(() => new SimdBackend(VectorPath.Scalar)),
     };
 
-    public static IEnumerable<string> Names => Backends.Keys;
+    public static IEnumerable<string> Names => Backends.Keys.Where(name => name != "cpu-shared64");
+    public static IEnumerable<string> GemmNames => Backends.Keys;
     public static IBackend Get(string name) => Backends[name].Value;
     public static TheoryData<string> All => [.. Names];
+    public static TheoryData<string> GemmAll => [.. GemmNames];
 
     /// <summary>Every backend name crossed with every row of <paramref name="rows"/>.</summary>
-    public static IEnumerable<object[]> Cross(params object[][] rows) =>
-        from name in Names from row in rows select (object[])[name, .. row];
+    public static IEnumerable<object[]> Cross(params object[][] rows) => Cross(Names, rows);
+    public static IEnumerable<object[]> CrossGemm(params object[][] rows) => Cross(GemmNames, rows);
+    static IEnumerable<object[]> Cross(IEnumerable<string> names, object[][] rows) =>
+        from name in names from row in rows select (object[])[name, .. row];
 
     public static Tensor Up(this IBackend backend, float[] values)
     {

@@ -46,6 +46,25 @@ public static class GpuAeCli
         DefaultValueFactory = _ => "auto",
     };
 
+    static Option<string?> GpuGemmOption()
+    {
+        var option = new Option<string?>("--gpu-gemm")
+        {
+            Description = "the GPU kernel set's GEMM: 32 (32 × 32 tiles, 2 × 2 results per thread, split K added by a second launch; the default, measured on CUDA) or 64 (64 × 64 tiles, 4 × 4 per thread, split K added in the same launch; not yet measured on a GPU)",
+        };
+        option.AcceptOnlyFromAmong("32", "64");
+        return option;
+    }
+
+    /// <summary>Applies --gpu-gemm, which only the GPU kernel set has.</summary>
+    static void ApplyGpuGemm(IBackend backend, string? tile)
+    {
+        if (tile is null) return;
+        if (backend is not IlgpuBackend { KernelSet: KernelSet.Gpu } ilgpu)
+            throw new UserError("--gpu-gemm applies to the GPU kernel set only: use it with --device cuda or opencl, or with --device cpu --kernels gpu");
+        ilgpu.GpuGemmTile = int.Parse(tile);
+    }
+
     static Option<string?> DataOption() => new("--data")
     {
         Description = $"folder with the Fashion-MNIST .gz files (default: ${FashionMnist.EnvironmentVariable}, else {FashionMnist.DefaultFolder})",
@@ -175,7 +194,8 @@ public static class GpuAeCli
         var epoch = new Option<bool>("--epoch") { Description = "also time a whole epoch (60,000 synthetic images) and a 10,000-image evaluation" };
         var kernels = new Option<string>("--kernels") { Description = "ILGPU kernel set: auto (gpu on GPUs, cpu on the CPU accelerator), cpu (packed-panel GEMM, per-thread reductions) or gpu (shared-memory GEMM, group reductions)", DefaultValueFactory = _ => "auto" };
         kernels.AcceptOnlyFromAmong("auto", "cpu", "gpu");
-        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, kernels };
+        var gpuGemm = GpuGemmOption();
+        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, kernels, gpuGemm };
         command.SetAction(r =>
         {
             int b = r.GetValue(batch), n = r.GetValue(steps);
@@ -183,15 +203,17 @@ public static class GpuAeCli
             string kind = r.GetValue(model)!;
             var kernelSet = r.GetValue(kernels) switch { "cpu" => KernelSet.Cpu, "gpu" => KernelSet.Gpu, _ => KernelSet.Auto };
             using var backend = Backends.Open(r.GetValue(device)!, kernelSet);
+            ApplyGpuGemm(backend, r.GetValue(gpuGemm));
             stdout.WriteLine($"device: {backend.DeviceName}");
-            stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10}");
+            stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10} {"host ms",10}");
             foreach (var k in Bench.Kernels(backend, b, n))
-                stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10}");
-            double stepMs = Bench.StepMs(backend, kind, b, n);
+                stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10} {k.HostMilliseconds,10:F3}");
+            var step = Bench.Step(backend, kind, b, n);
+            double stepMs = step.Milliseconds;
             int stepsPerEpoch = (60000 + b - 1) / b;
             // 2 flops per multiply-add, ×3 for the forward and the two backward GEMMs of every layer.
             double flopsPerImage = 6.0 * Models.Create(backend, new ModelSpec(kind), 1, 1).MultiplyAddsPerImage;
-            stdout.WriteLine($"{kind} training step (batch {b}): {stepMs:F3} ms → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
+            stdout.WriteLine($"{kind} training step (batch {b}): {stepMs:F3} ms (host {step.HostMilliseconds:F3} ms to issue it) → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
             if (r.GetValue(epoch))
             {
                 var (train, eval) = Bench.Epoch(backend, kind, b);
@@ -205,10 +227,12 @@ public static class GpuAeCli
     static Command CheckCommand(TextWriter stdout)
     {
         var device = DeviceOption();
-        var command = new Command("check", "Run every kernel and a whole AE and VAE step on a device against the plain C# reference; exit 1 on any mismatch") { device };
+        var gpuGemm = GpuGemmOption();
+        var command = new Command("check", "Run every kernel and a whole AE and VAE step on a device against the plain C# reference; exit 1 on any mismatch") { device, gpuGemm };
         command.SetAction(r =>
         {
             using var backend = Backends.Open(r.GetValue(device)!);
+            ApplyGpuGemm(backend, r.GetValue(gpuGemm));
             using var reference = new GpuAe.Simd.SimdBackend(GpuAe.Simd.VectorPath.Scalar, threads: 1);
             stdout.WriteLine($"device: {backend.DeviceName}; reference: {reference.DeviceName}");
             stdout.WriteLine($"{"kernel",-48} {"shape",-18} {"max rel. error",14}  result");

@@ -24,7 +24,7 @@ public struct GemmArgs
     public int M, N, K;
     public int AStrideM, AStrideK, BStrideK, BStrideN;
     public GemmEpilogue Epilogue;
-    /// <summary>Shared-memory kernel only: how much of K one group multiplies (a multiple of 32). Less than K splits
+    /// <summary>Shared-memory kernels only: how much of K one group multiplies (a multiple of the tile depth). Less than K splits
     /// the product into ceil(K / KPerSplit) partial products, summed afterwards by <see cref="Gemm.AddSplits"/>.</summary>
     public int KPerSplit;
 
@@ -86,19 +86,19 @@ public struct Vec8x4
     public Vec8 K0, K1, K2, K3;
 }
 
-/// <summary>Four floats in registers: a thread's share of one shared-memory tile, loaded ahead of its use.</summary>
+/// <summary>Four floats in registers: a thread's share of one shared-memory tile, loaded ahead of its use, or one row
+/// of its 4 × 4 results in the GPU kernel with 64 × 64 tiles.</summary>
 public struct Vec4
 {
     public float E0, E1, E2, E3;
 
-    public float this[int i]
-    {
-        readonly get => i switch { 0 => E0, 1 => E1, 2 => E2, _ => E3 };
-        set { switch (i) { case 0: E0 = value; break; case 1: E1 = value; break; case 2: E2 = value; break; default: E3 = value; break; } }
-    }
+    /// <summary>this += s · b</summary>
+    public void MultiplyAdd(float s, in Vec4 b) { E0 += s * b.E0; E1 += s * b.E1; E2 += s * b.E2; E3 += s * b.E3; }
+
+    public void Add(in Vec4 b) { E0 += b.E0; E1 += b.E1; E2 += b.E2; E3 += b.E3; }
 }
 
-/// <summary>The dense layers' GEMM family: a packed, register-tiled GEMM for the CPU accelerator, a shared-memory tiled GEMM for
+/// <summary>The dense layers' GEMM family: a packed, register-tiled GEMM for the CPU accelerator, shared-memory tiled GEMMs for
 /// GPUs, both with the same fused epilogues, and the bias-gradient reduction.</summary>
 public static class Gemm
 {
@@ -253,21 +253,30 @@ public static class Gemm
         c[m * g.N + n] = v;
     }
 
-    // ---- the GPU kernel: shared-memory tiles ----------------------------------------------------------------------
+    // ---- the GPU kernels: shared-memory tiles ---------------------------------------------------------------------
+    //
+    // Two kernels of one design at two sizes, chosen by IlgpuBackend.GpuGemmTile: per step along K a group of 16 × 16
+    // threads copies a tile of A and of B into shared memory (every element read from global memory once per group
+    // instead of once per thread that needs it) and each thread multiplies its share of C from there, while the next
+    // tiles are already on their way into registers. ILGPU 1.5.3 does not unroll loops, so the tile copies are written
+    // out element by element (a loop over a Vec4 indexer compiles to a jump table per element).
 
-    /// <summary>Side of the C tile one group computes, and the depth of the A and B tiles staged in shared memory.</summary>
-    public const int GroupTile = 32;
-    /// <summary>Threads per side of a group (16 × 16 = 256); each thread computes 2 × 2 results of the 32 × 32 tile.</summary>
+    /// <summary>Threads per side of a group in both GPU kernels (16 × 16 = 256).</summary>
     public const int GroupThreads = 16;
+    const int GroupSize = GroupThreads * GroupThreads;
+
+    /// <summary><see cref="SharedTiled"/>: side of its C tile and depth of its A and B tiles (each thread 2 × 2 results).</summary>
+    public const int GroupTile = 32;
     const int SharedStride = GroupTile + 1; // one float of padding per row: the column-wise shared stores hit 32 different banks
-    const int LoadsPerThread = GroupTile * GroupTile / (GroupThreads * GroupThreads); // 4 elements of A and 4 of B per tile
+
+    /// <summary><see cref="BlockedTiled"/>: side of its C tile and depth of its A and B tiles (each thread 4 × 4 results).</summary>
+    public const int BlockTile = 64, BlockDepth = 16;
+    const int BlockStride = BlockTile + 1;
 
     /// <summary>
-    /// The GEMM for GPUs: a group of 16 × 16 threads computes a 32 × 32 tile of C. Per step of 32 along K, the group
-    /// copies a 32 × 32 tile of A and of B into shared memory (each element read from global memory once per group
-    /// instead of 32 times) and every thread multiplies from there. The next tiles are loaded into registers while the
-    /// current ones are multiplied, so global-memory latency overlaps the arithmetic. Thread (tx, ty) owns rows ty and
-    /// ty + 16, columns tx and tx + 16: neighbouring threads store neighbouring columns (coalesced).
+    /// The GEMM for GPUs with 32 × 32 tiles: thread (tx, ty) of a 16 × 16 group owns rows ty and ty + 16, columns tx and
+    /// tx + 16 of the group's tile of C (neighbouring threads store neighbouring columns: coalesced), and per step of
+    /// k reads 2 values of A and 2 of B from shared memory for 4 multiply-adds.
     /// Launch with grid (ceil(N/32), ceil(M/32), splits) and group (16, 16, 1). Group z multiplies K from
     /// z·KPerSplit; with several splits each writes its partial product, unfinished (no epilogue), to c[z·M·N ..],
     /// and its partial row sums of A (<see cref="GemmEpilogue.RowSums"/>) to bias[z·M ..].
@@ -281,41 +290,169 @@ public static class Gemm
         int tx = Group.IdxX, ty = Group.IdxY, thread = ty * GroupThreads + tx;
         int m0 = Grid.IdxY * GroupTile, n0 = Grid.IdxX * GroupTile;
         int kBegin = Grid.IdxZ * g.KPerSplit, kEnd = Math.Min(g.K, kBegin + g.KPerSplit);
-        var nextA = LoadTile(a, g.M, kEnd, m0, kBegin, g.AStrideM, g.AStrideK, thread);
-        var nextB = LoadTile(b, g.N, kEnd, n0, kBegin, g.BStrideN, g.BStrideK, thread);
+        var nextA = LoadTile(a, g.M, kEnd, m0, kBegin, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
+        var nextB = LoadTile(b, g.N, kEnd, n0, kBegin, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
+        var rowsA = sharedA.SubView(ty);
+        var colsB = sharedB.SubView(tx);
         float c00 = 0f, c01 = 0f, c10 = 0f, c11 = 0f, rowSum0 = 0f, rowSum1 = 0f;
         for (int k0 = kBegin; k0 < kEnd; k0 += GroupTile)
         {
             Group.Barrier(); // everyone has finished multiplying the previous tiles
-            StoreTile(sharedA, nextA, g.AStrideK, thread);
-            StoreTile(sharedB, nextB, g.BStrideK, thread);
+            StoreTile(sharedA, nextA, g.AStrideK, thread, GroupTile, GroupTile, SharedStride);
+            StoreTile(sharedB, nextB, g.BStrideK, thread, GroupTile, GroupTile, SharedStride);
             Group.Barrier();
             if (k0 + GroupTile < kEnd)
             {
-                nextA = LoadTile(a, g.M, kEnd, m0, k0 + GroupTile, g.AStrideM, g.AStrideK, thread);
-                nextB = LoadTile(b, g.N, kEnd, n0, k0 + GroupTile, g.BStrideN, g.BStrideK, thread);
+                nextA = LoadTile(a, g.M, kEnd, m0, k0 + GroupTile, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
+                nextB = LoadTile(b, g.N, kEnd, n0, k0 + GroupTile, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
             }
             for (int k = 0; k < GroupTile; k++)
             {
-                float a0 = sharedA[k * SharedStride + ty], a1 = sharedA[k * SharedStride + ty + GroupThreads];
-                float b0 = sharedB[k * SharedStride + tx], b1 = sharedB[k * SharedStride + tx + GroupThreads];
+                // A view per k, constant offsets within it: one address computation per k, not per load.
+                var av = rowsA.SubView(k * SharedStride);
+                var bv = colsB.SubView(k * SharedStride);
+                float a0 = av[0], a1 = av[GroupThreads], b0 = bv[0], b1 = bv[GroupThreads];
                 c00 += a0 * b0; c01 += a0 * b1; c10 += a1 * b0; c11 += a1 * b1;
                 rowSum0 += a0; rowSum1 += a1; // two adds beside four shared loads: cheaper than branching on RowSums
             }
         }
         var output = c.SubView(Grid.IdxZ * g.M * g.N, g.M * g.N);
         int mA = m0 + ty, mB = mA + GroupThreads, nA = n0 + tx, nB = nA + GroupThreads;
+        if (mA < g.M && nA < g.N) Store(g, mA, nA, c00, bias, mask, output);
+        if (mA < g.M && nB < g.N) Store(g, mA, nB, c01, bias, mask, output);
+        if (mB < g.M && nA < g.N) Store(g, mB, nA, c10, bias, mask, output);
+        if (mB < g.M && nB < g.N) Store(g, mB, nB, c11, bias, mask, output);
         if ((g.Epilogue & GemmEpilogue.RowSums) != 0 && Grid.IdxX == 0 && tx == 0)
         {
             // Every thread has summed its two rows of A over this split's K; the first column of groups stores them.
             if (mA < g.M) bias[Grid.IdxZ * g.M + mA] = rowSum0;
             if (mB < g.M) bias[Grid.IdxZ * g.M + mB] = rowSum1;
         }
-        if (mA < g.M && nA < g.N) Store(g, mA, nA, c00, bias, mask, output);
-        if (mA < g.M && nB < g.N) Store(g, mA, nB, c01, bias, mask, output);
-        if (mB < g.M && nA < g.N) Store(g, mB, nA, c10, bias, mask, output);
-        if (mB < g.M && nB < g.N) Store(g, mB, nB, c11, bias, mask, output);
     }
+
+    /// <summary>
+    /// The GEMM for GPUs with 64 × 64 tiles, 16 deep: thread (tx, ty) owns rows ty + 16i and columns tx + 16j
+    /// (i, j = 0..3) of the group's tile, and per step of k reads 4 values of A and 4 of B from shared memory for 16
+    /// multiply-adds: twice the arithmetic per shared load of <see cref="SharedTiled"/>, and four times the results per
+    /// group for the tall GEMMs of the convolutions. Launch with grid (ceil(N/64), ceil(M/64), splits), group (16, 16, 1).
+    /// With several splits the partial products are added up inside this launch, not by a second one: each group
+    /// writes its partial tile to partials[z·M·N ..] (and its row sums of A to partials[splits·M·N + z·M ..]), counts
+    /// itself in arrivals[tile], and the group that arrives last adds the tile's partials in order z = 0, 1, … (the
+    /// same sums whichever group is last: deterministic), applies the epilogue, and sets the count back to zero.
+    /// </summary>
+    public static void BlockedTiled(GemmArgs g, ArrayView<float> a, ArrayView<float> b,
+        ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c, ArrayView<float> partials, ArrayView<int> arrivals)
+    {
+        var sharedA = SharedMemory.Allocate<float>(BlockDepth * BlockStride); // [k][m]
+        var sharedB = SharedMemory.Allocate<float>(BlockDepth * BlockStride); // [k][n]
+        var lastToArrive = SharedMemory.Allocate<int>(1);
+        int tx = Group.IdxX, ty = Group.IdxY, thread = ty * GroupThreads + tx;
+        int m0 = Grid.IdxY * BlockTile, n0 = Grid.IdxX * BlockTile;
+        int kBegin = Grid.IdxZ * g.KPerSplit, kEnd = Math.Min(g.K, kBegin + g.KPerSplit);
+        var nextA = LoadTile(a, g.M, kEnd, m0, kBegin, g.AStrideM, g.AStrideK, thread, BlockTile, BlockDepth);
+        var nextB = LoadTile(b, g.N, kEnd, n0, kBegin, g.BStrideN, g.BStrideK, thread, BlockTile, BlockDepth);
+        var rowsA = sharedA.SubView(ty);
+        var colsB = sharedB.SubView(tx);
+        Vec4 c0 = default, c1 = default, c2 = default, c3 = default, rowSums = default; // c_i: row ty + 16i
+        for (int k0 = kBegin; k0 < kEnd; k0 += BlockDepth)
+        {
+            Group.Barrier(); // everyone has finished multiplying the previous tiles
+            StoreTile(sharedA, nextA, g.AStrideK, thread, BlockTile, BlockDepth, BlockStride);
+            StoreTile(sharedB, nextB, g.BStrideK, thread, BlockTile, BlockDepth, BlockStride);
+            Group.Barrier();
+            if (k0 + BlockDepth < kEnd)
+            {
+                nextA = LoadTile(a, g.M, kEnd, m0, k0 + BlockDepth, g.AStrideM, g.AStrideK, thread, BlockTile, BlockDepth);
+                nextB = LoadTile(b, g.N, kEnd, n0, k0 + BlockDepth, g.BStrideN, g.BStrideK, thread, BlockTile, BlockDepth);
+            }
+            for (int k = 0; k < BlockDepth; k++)
+            {
+                var av = rowsA.SubView(k * BlockStride);
+                var bv = colsB.SubView(k * BlockStride);
+                var a4 = new Vec4 { E0 = av[0], E1 = av[GroupThreads], E2 = av[2 * GroupThreads], E3 = av[3 * GroupThreads] };
+                var b4 = new Vec4 { E0 = bv[0], E1 = bv[GroupThreads], E2 = bv[2 * GroupThreads], E3 = bv[3 * GroupThreads] };
+                c0.MultiplyAdd(a4.E0, b4); c1.MultiplyAdd(a4.E1, b4); c2.MultiplyAdd(a4.E2, b4); c3.MultiplyAdd(a4.E3, b4);
+                rowSums.Add(a4);
+            }
+        }
+        int m = m0 + ty, n = n0 + tx, splits = Grid.DimZ;
+        bool storesRowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 && Grid.IdxX == 0 && tx == 0;
+        if (splits == 1)
+        {
+            StoreRows(g, m, n, c0, c1, c2, c3, bias, mask, c);
+            if (storesRowSums) StoreRowSums(g, m, rowSums, bias);
+            return;
+        }
+        var unfinished = g with { Epilogue = GemmEpilogue.None };
+        int size = g.M * g.N;
+        StoreRows(unfinished, m, n, c0, c1, c2, c3, bias, mask, partials.SubView(Grid.IdxZ * size, size));
+        if (storesRowSums) StoreRowSums(g, m, rowSums, partials.SubView(splits * size + Grid.IdxZ * g.M, g.M));
+        MemoryFence.DeviceLevel(); // this group's partials are visible to every group before it counts itself
+        Group.Barrier();
+        int tile = Grid.IdxY * Grid.DimX + Grid.IdxX;
+        if (thread == 0) lastToArrive[0] = Atomic.Add(ref arrivals[tile], 1) == splits - 1 ? 1 : 0;
+        Group.Barrier();
+        if (lastToArrive[0] == 0) return;
+        MemoryFence.DeviceLevel(); // and the last group reads them only after seeing the count
+        Vec4 s0 = default, s1 = default, s2 = default, s3 = default, rowSumsTotal = default;
+        for (int z = 0; z < splits; z++)
+        {
+            var partial = partials.SubView(z * size, size);
+            s0.Add(LoadRow4(g, m, n, partial)); s1.Add(LoadRow4(g, m + GroupThreads, n, partial));
+            s2.Add(LoadRow4(g, m + 2 * GroupThreads, n, partial)); s3.Add(LoadRow4(g, m + 3 * GroupThreads, n, partial));
+            if (storesRowSums) rowSumsTotal.Add(LoadColumn4(g, m, partials.SubView(splits * size + z * g.M, g.M)));
+        }
+        StoreRows(g, m, n, s0, s1, s2, s3, bias, mask, c);
+        if (storesRowSums) StoreRowSums(g, m, rowSumsTotal, bias);
+        if (thread == 0) arrivals[tile] = 0; // ready for the next launch
+    }
+
+    /// <summary>Stores a thread's 4 × 4 results of <see cref="BlockedTiled"/> (rows m + 16i, columns n + 16j) with the epilogue.</summary>
+    static void StoreRows(GemmArgs g, int m, int n, Vec4 c0, Vec4 c1, Vec4 c2, Vec4 c3, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
+    {
+        StoreRow4(g, m, n, c0, bias, mask, c); StoreRow4(g, m + GroupThreads, n, c1, bias, mask, c);
+        StoreRow4(g, m + 2 * GroupThreads, n, c2, bias, mask, c); StoreRow4(g, m + 3 * GroupThreads, n, c3, bias, mask, c);
+    }
+
+    /// <summary>Stores a thread's 4 results of row m: columns n, n + 16, n + 32, n + 48.</summary>
+    static void StoreRow4(GemmArgs g, int m, int n, Vec4 row, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
+    {
+        if (m >= g.M) return;
+        if (n < g.N) Store(g, m, n, row.E0, bias, mask, c);
+        if (n + GroupThreads < g.N) Store(g, m, n + GroupThreads, row.E1, bias, mask, c);
+        if (n + 2 * GroupThreads < g.N) Store(g, m, n + 2 * GroupThreads, row.E2, bias, mask, c);
+        if (n + 3 * GroupThreads < g.N) Store(g, m, n + 3 * GroupThreads, row.E3, bias, mask, c);
+    }
+
+    /// <summary>The 4 values <see cref="StoreRow4"/> stored (zeros outside C).</summary>
+    static Vec4 LoadRow4(GemmArgs g, int m, int n, ArrayView<float> c)
+    {
+        if (m >= g.M) return default;
+        return new Vec4
+        {
+            E0 = n < g.N ? c[m * g.N + n] : 0f,
+            E1 = n + GroupThreads < g.N ? c[m * g.N + n + GroupThreads] : 0f,
+            E2 = n + 2 * GroupThreads < g.N ? c[m * g.N + n + 2 * GroupThreads] : 0f,
+            E3 = n + 3 * GroupThreads < g.N ? c[m * g.N + n + 3 * GroupThreads] : 0f,
+        };
+    }
+
+    /// <summary>sums[m + 16i] = rowSums.E_i for the rows inside A.</summary>
+    static void StoreRowSums(GemmArgs g, int m, Vec4 rowSums, ArrayView<float> sums)
+    {
+        if (m < g.M) sums[m] = rowSums.E0;
+        if (m + GroupThreads < g.M) sums[m + GroupThreads] = rowSums.E1;
+        if (m + 2 * GroupThreads < g.M) sums[m + 2 * GroupThreads] = rowSums.E2;
+        if (m + 3 * GroupThreads < g.M) sums[m + 3 * GroupThreads] = rowSums.E3;
+    }
+
+    static Vec4 LoadColumn4(GemmArgs g, int m, ArrayView<float> sums) => new()
+    {
+        E0 = m < g.M ? sums[m] : 0f,
+        E1 = m + GroupThreads < g.M ? sums[m + GroupThreads] : 0f,
+        E2 = m + 2 * GroupThreads < g.M ? sums[m + 2 * GroupThreads] : 0f,
+        E3 = m + 3 * GroupThreads < g.M ? sums[m + 3 * GroupThreads] : 0f,
+    };
 
     /// <summary>c = epilogue(Σ_z partials[z·M·N + i]) for every i of C[M, N], the split products added in order
     /// (deterministic); with <see cref="GemmEpilogue.RowSums"/> also bias[m] = Σ_z partials[splits·M·N + z·M + m].
@@ -340,35 +477,44 @@ public static class Gemm
         }
     }
 
-    /// <summary>Where this thread's i-th element of a 32 × 32 tile lies: along the contiguous direction neighbouring
-    /// threads read neighbouring addresses (coalesced), whichever of the two strides is 1.</summary>
-    static (int Row, int Depth) TilePosition(int i, int thread, int strideK)
+    // Each thread copies 4 elements of a tile of Rows × Depth (32 × 32 or 64 × 16 = 4 × 256). Element e = i·256 + thread
+    // is taken along whichever direction of X is contiguous in memory, so that neighbouring threads read neighbouring
+    // addresses (coalesced): along k when strideK is 1 (X row-major), along the rows otherwise.
+
+    static float LoadTileElement(int i, ArrayView<float> x, int rows, int kEnd, int row0, int k0, int strideRow, int strideK,
+        int thread, int tileRows, int tileDepth)
     {
-        int e = i * GroupThreads * GroupThreads + thread;
-        return strideK == 1 ? (e / GroupTile, e % GroupTile) : (e % GroupTile, e / GroupTile);
+        int e = i * GroupSize + thread;
+        int r = strideK == 1 ? e / tileDepth : e % tileRows, d = strideK == 1 ? e % tileDepth : e / tileRows;
+        int row = row0 + r, k = k0 + d;
+        return row < rows && k < kEnd ? x[row * strideRow + k * strideK] : 0f;
     }
 
     /// <summary>Reads this thread's 4 elements of the tile X(row0 + r, k0 + d) = x[row·strideRow + k·strideK] into
     /// registers, zero past the last row or at k ≥ kEnd (so the edge tiles need no other test).</summary>
-    static Vec4 LoadTile(ArrayView<float> x, int rows, int kEnd, int row0, int k0, int strideRow, int strideK, int thread)
+    static Vec4 LoadTile(ArrayView<float> x, int rows, int kEnd, int row0, int k0, int strideRow, int strideK, int thread,
+        int tileRows, int tileDepth) => new()
     {
-        Vec4 v = default;
-        for (int i = 0; i < LoadsPerThread; i++)
-        {
-            var (r, d) = TilePosition(i, thread, strideK);
-            int row = row0 + r, k = k0 + d;
-            v[i] = row < rows && k < kEnd ? x[row * strideRow + k * strideK] : 0f;
-        }
-        return v;
+        E0 = LoadTileElement(0, x, rows, kEnd, row0, k0, strideRow, strideK, thread, tileRows, tileDepth),
+        E1 = LoadTileElement(1, x, rows, kEnd, row0, k0, strideRow, strideK, thread, tileRows, tileDepth),
+        E2 = LoadTileElement(2, x, rows, kEnd, row0, k0, strideRow, strideK, thread, tileRows, tileDepth),
+        E3 = LoadTileElement(3, x, rows, kEnd, row0, k0, strideRow, strideK, thread, tileRows, tileDepth),
+    };
+
+    static void StoreTileElement(int i, float value, ArrayView<float> shared, int strideK, int thread, int tileRows, int tileDepth, int sharedStride)
+    {
+        int e = i * GroupSize + thread;
+        int r = strideK == 1 ? e / tileDepth : e % tileRows, d = strideK == 1 ? e % tileDepth : e / tileRows;
+        shared[d * sharedStride + r] = value;
     }
 
-    static void StoreTile(ArrayView<float> shared, Vec4 v, int strideK, int thread)
+    /// <summary>Writes the 4 elements <see cref="LoadTile"/> read to the shared tile, k-major: shared[d·stride + r].</summary>
+    static void StoreTile(ArrayView<float> shared, Vec4 v, int strideK, int thread, int tileRows, int tileDepth, int sharedStride)
     {
-        for (int i = 0; i < LoadsPerThread; i++)
-        {
-            var (r, d) = TilePosition(i, thread, strideK);
-            shared[d * SharedStride + r] = v[i];
-        }
+        StoreTileElement(0, v.E0, shared, strideK, thread, tileRows, tileDepth, sharedStride);
+        StoreTileElement(1, v.E1, shared, strideK, thread, tileRows, tileDepth, sharedStride);
+        StoreTileElement(2, v.E2, shared, strideK, thread, tileRows, tileDepth, sharedStride);
+        StoreTileElement(3, v.E3, shared, strideK, thread, tileRows, tileDepth, sharedStride);
     }
 
     /// <summary>The CPU kernel set's column sums: db[n] = Σ_r dy[r, n], one thread per column (grid-stride), rows in

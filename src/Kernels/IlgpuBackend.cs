@@ -30,6 +30,7 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index1D, int, ArrayView<float>, PackArgs, ArrayView<float>, ArrayView<float>, PackArgs, ArrayView<float>>? _packOperands;
     readonly Action<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _packedGemm;
     readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _sharedGemm;
+    readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>>? _blockedGemm;
     readonly Action<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _addSplits;
     readonly Action<KernelConfig, ArrayView<float>, int, int, ArrayView<float>>? _columnSums;
     readonly Action<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>? _columnSumsPerThread;
@@ -57,6 +58,16 @@ public sealed class IlgpuBackend : IBackend
     /// multiprocessors, so that every one gets work. Tests raise it to exercise the split path on small shapes.</summary>
     public int SplitBelowGroups { get; set; }
 
+    /// <summary>The GPU kernel set's GEMM: 32 (<see cref="Kernels.Gemm.SharedTiled"/>, 32 × 32 tiles, 2 × 2 results per
+    /// thread: the one measured on CUDA so far, hence the default) or 64 (<see cref="Kernels.Gemm.BlockedTiled"/>, 64 × 64
+    /// tiles, 4 × 4 per thread: the candidate, timed against it by `gpuae bench --gpu-gemm`).</summary>
+    public int GpuGemmTile
+    {
+        get => _gpuGemmTile;
+        set => _gpuGemmTile = value is 32 or 64 ? value : throw new UserError($"GPU GEMM tile {value}: use 32 or 64");
+    }
+    int _gpuGemmTile = Kernels.Gemm.GroupTile;
+
     /// <summary>Threads per group of the group reductions (the GPU set's loss rows and column sums, and the batch sums
     /// of both sets): the largest power of two the device allows, up to 256. On the CPU accelerator, whose one group
     /// has a thread per core, the largest power of two not above the core count.</summary>
@@ -64,6 +75,8 @@ public sealed class IlgpuBackend : IBackend
     // Scratch buffers, grown to the largest size needed, then reused (see Scratch): the split-K partial products and
     // the packed GEMM's operands.
     MemoryBuffer1D<float, Stride1D.Dense>? _splitPartials, _panelsA, _panelsB;
+    // BlockedTiled's count of the groups done per tile of C: zero between launches (the last group resets its tile's).
+    MemoryBuffer1D<int, Stride1D.Dense>? _arrivals;
 
     IlgpuBackend(Context context, Accelerator accelerator, KernelSet kernels)
     {
@@ -81,6 +94,7 @@ public sealed class IlgpuBackend : IBackend
         else
         {
             _sharedGemm = accelerator.LoadStreamKernel<GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.SharedTiled);
+            _blockedGemm = accelerator.LoadStreamKernel<GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>>(Kernels.Gemm.BlockedTiled);
             _addSplits = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.AddSplits);
             _columnSums = accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSums);
             _sigmoidBce = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
@@ -110,7 +124,7 @@ public sealed class IlgpuBackend : IBackend
         AcceleratorType.CPU => $"CPU accelerator (ILGPU, {_accelerator.MaxNumThreads} threads)",
         AcceleratorType.Cuda => $"CUDA: {_accelerator.Name}",
         _ => $"OpenCL: {_accelerator.Name}",
-    } + (KernelSet == KernelSet.Gpu ? ", GPU kernel set (shared-memory GEMM)" : ", CPU kernel set (packed-panel GEMM)");
+    } + (KernelSet == KernelSet.Gpu ? $", GPU kernel set (shared-memory GEMM, {GpuGemmTile} × {GpuGemmTile} tiles)" : ", CPU kernel set (packed-panel GEMM)");
 
     // ---- device selection --------------------------------------------------------------------------------------
 
@@ -239,21 +253,29 @@ public sealed class IlgpuBackend : IBackend
 
     void LaunchSharedGemm(GemmArgs g, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
     {
-        int tile = Kernels.Gemm.GroupTile, side = Kernels.Gemm.GroupThreads;
+        bool blocked = GpuGemmTile == Kernels.Gemm.BlockTile;
+        int tile = GpuGemmTile, depth = blocked ? Kernels.Gemm.BlockDepth : Kernels.Gemm.GroupTile, side = Kernels.Gemm.GroupThreads;
         var tiles = new Index2D((g.N + tile - 1) / tile, (g.M + tile - 1) / tile);
-        int kTiles = (g.K + tile - 1) / tile;
+        int kTiles = (g.K + depth - 1) / depth;
         int splits = Math.Clamp((SplitBelowGroups + tiles.Size - 1) / (int)tiles.Size, 1, kTiles);
-        g.KPerSplit = (kTiles + splits - 1) / splits * tile;
+        g.KPerSplit = (kTiles + splits - 1) / splits * depth;
         splits = (g.K + g.KPerSplit - 1) / g.KPerSplit;
         var group = new Index3D(side, side, 1);
+        // The partial products, then (for RowSums) the partial row sums of A: see SharedTiled and AddSplits.
+        int size = g.M * g.N, rowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 ? g.M : 0;
+        var partials = splits == 1 ? _unused : Scratch(ref _splitPartials, splits * (size + rowSums));
+        if (blocked)
+        {
+            // One launch whatever the splits: the last group of each tile adds its partials (see BlockedTiled).
+            if (_arrivals is null || _arrivals.Length < tiles.Size) _arrivals = AllocateBuffer<int>((int)tiles.Size);
+            _blockedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group), g, a, b, bias, mask, c, partials, _arrivals.View);
+            return;
+        }
         if (splits == 1)
         {
             _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, 1), group), g, a, b, bias, mask, c);
             return;
         }
-        // The partial products, then (for RowSums) the partial row sums of A: see SharedTiled and AddSplits.
-        int size = g.M * g.N, rowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 ? g.M : 0;
-        var partials = Scratch(ref _splitPartials, splits * (size + rowSums));
         _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group), g with { Epilogue = g.Epilogue & GemmEpilogue.RowSums },
             a, b, rowSums > 0 ? partials.SubView(splits * size, splits * rowSums) : _unused, _unused, partials);
         int threads = Threads(size + rowSums);

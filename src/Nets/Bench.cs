@@ -3,13 +3,18 @@ using GpuAe.Kernels;
 
 namespace GpuAe.Nets;
 
-/// <summary>One benchmark line: what ran, its shape, milliseconds per call and the rate achieved.</summary>
-public sealed record BenchResult(string Name, string Shape, double Milliseconds, double GigaFlops);
+/// <summary>One benchmark line: what ran, its shape, milliseconds per call, the rate achieved, and the milliseconds per
+/// call the host spent issuing it (on a GPU, launches are queued: host ≈ total means the launches, not the kernels,
+/// set the pace).</summary>
+public sealed record BenchResult(string Name, string Shape, double Milliseconds, double GigaFlops, double HostMilliseconds);
+
+/// <summary>Milliseconds per call, until the device finished and until the host had issued every call.</summary>
+public readonly record struct Timing(double Milliseconds, double HostMilliseconds);
 
 /// <summary>Per-kernel timings on the AE's shapes and the time of whole training steps.</summary>
 public static class Bench
 {
-    static double TimeMs(IBackend backend, Action launch, int repeats)
+    static Timing Time(IBackend backend, Action launch, int repeats)
     {
         // Warm up past .NET's tiered compilation: methods called 30 times are recompiled, optimised with the profile
         // gathered, shortly afterwards in the background. Without this the host backends are timed in tier-0 code.
@@ -19,22 +24,30 @@ public static class Bench
         for (int i = 0; i < 5; i++) launch();
         backend.Synchronize();
         // The fastest of three timed runs: on a shared 2-core VM a single run varies by ±15 %, mostly upwards.
-        double best = double.MaxValue;
+        var best = new Timing(double.MaxValue, double.MaxValue);
         for (int run = 0; run < 3; run++)
         {
             var clock = Stopwatch.StartNew();
             for (int i = 0; i < repeats; i++) launch();
+            double issued = clock.Elapsed.TotalMilliseconds / repeats;
             backend.Synchronize();
-            best = Math.Min(best, clock.Elapsed.TotalMilliseconds / repeats);
+            double done = clock.Elapsed.TotalMilliseconds / repeats;
+            if (done < best.Milliseconds) best = new(done, issued);
         }
         return best;
     }
+
+    static BenchResult Result(string name, string shape, Timing t, double flops = 0) =>
+        new(name, shape, t.Milliseconds, flops / t.Milliseconds / 1e6, t.HostMilliseconds);
 
     /// <summary>The AE's four dense layers (in → out): every GEMM shape of its training step.</summary>
     static readonly (int In, int Out)[] AeLayers = [(784, 256), (256, 32), (32, 256), (256, 784)];
 
     public static IEnumerable<BenchResult> Kernels(IBackend backend, int batch = 128, int repeats = 20)
     {
+        // The fixed cost of one launch: a kernel that writes a single float.
+        var one = backend.Allocate(1);
+        yield return Result("launch (fill 1 float)", "1", Time(backend, () => backend.Fill(one, 0f), repeats));
         foreach (var (inF, outF) in AeLayers)
         {
             var x = backend.Allocate(batch * inF); var w = backend.Allocate(outF * inF); var b = backend.Allocate(outF);
@@ -42,12 +55,12 @@ public static class Bench
             backend.Fill(x, 0.5f); backend.Fill(w, 0.01f); backend.Fill(y, 0.1f);
             double flops = 2.0 * batch * inF * outF;
             string shape = $"{batch}×{inF}→{outF}";
-            double ms = TimeMs(backend, () => backend.DenseForward(x, w, b, y, batch, inF, outF, Activation.Relu), repeats);
-            yield return new("dense forward + ReLU (X·Wᵀ)", shape, ms, flops / ms / 1e6);
-            ms = TimeMs(backend, () => backend.DenseBackwardInput(y, w, dx, batch, inF, outF, x), repeats);
-            yield return new("dense backward dX (dY·W, ReLU mask)", shape, ms, flops / ms / 1e6);
-            ms = TimeMs(backend, () => backend.DenseBackwardParameters(y, x, dw, b, batch, inF, outF), repeats);
-            yield return new("dense backward dW, db (dYᵀ·X)", shape, ms, flops / ms / 1e6);
+            yield return Result("dense forward + ReLU (X·Wᵀ)", shape,
+                Time(backend, () => backend.DenseForward(x, w, b, y, batch, inF, outF, Activation.Relu), repeats), flops);
+            yield return Result("dense backward dX (dY·W, ReLU mask)", shape,
+                Time(backend, () => backend.DenseBackwardInput(y, w, dx, batch, inF, outF, x), repeats), flops);
+            yield return Result("dense backward dW, db (dYᵀ·X)", shape,
+                Time(backend, () => backend.DenseBackwardParameters(y, x, dw, b, batch, inF, outF), repeats), flops);
         }
         {
             // The conv models' widest convolution: 14×14×32 → 7×7×64, 3×3 kernel, stride 2 (its transposed twin in the decoder
@@ -59,31 +72,27 @@ public static class Bench
             var y = backend.Allocate(batch * conv.OutPixels * outChannels);
             backend.Fill(images, 0.5f); backend.Fill(w, 0.01f);
             string shape = $"{batch}×14×14×32→7×7×64";
-            double ms = TimeMs(backend, () => backend.Im2Col(images, cols, batch, conv), repeats);
-            yield return new("im2col (k3, stride 2)", shape, ms, 0);
-            ms = TimeMs(backend, () => backend.Col2Im(cols, images, batch, conv, null), repeats);
-            yield return new("col2im (k3, stride 2)", shape, ms, 0);
+            yield return Result("im2col (k3, stride 2)", shape, Time(backend, () => backend.Im2Col(images, cols, batch, conv), repeats));
+            yield return Result("col2im (k3, stride 2)", shape, Time(backend, () => backend.Col2Im(cols, images, batch, conv, null), repeats));
             double flops = 2.0 * batch * conv.OutPixels * conv.PatchLength * outChannels;
-            ms = TimeMs(backend, () =>
+            yield return Result("conv forward (im2col + GEMM + ReLU)", shape, Time(backend, () =>
             {
                 backend.Im2Col(images, cols, batch, conv);
                 backend.DenseForward(cols, w, b, y, batch * conv.OutPixels, conv.PatchLength, outChannels, Activation.Relu);
-            }, repeats);
-            yield return new("conv forward (im2col + GEMM + ReLU)", shape, ms, flops / ms / 1e6);
+            }, repeats), flops);
         }
         int pixels = 784, parameterCount = 784 * 256;
         var logits = backend.Allocate(batch * pixels); var targets = backend.Allocate(batch * pixels); var dLogits = backend.Allocate(batch * pixels);
         var rowsA = backend.Allocate(batch); var rowsB = backend.Allocate(batch);
-        double lossMs = TimeMs(backend, () => backend.SigmoidBce(logits, targets, dLogits, rowsA, rowsB, batch, pixels, 1f / batch), repeats);
-        yield return new("sigmoid + BCE + gradient", $"{batch}×{pixels}", lossMs, 0);
+        yield return Result("sigmoid + BCE + gradient", $"{batch}×{pixels}",
+            Time(backend, () => backend.SigmoidBce(logits, targets, dLogits, rowsA, rowsB, batch, pixels, 1f / batch), repeats));
         var p = backend.Allocate(parameterCount); var g = backend.Allocate(parameterCount);
         var m = backend.Allocate(parameterCount); var v = backend.Allocate(parameterCount);
-        double adamMs = TimeMs(backend, () => backend.Adam(p, g, m, v, AdamStep.At(1, 1e-3f)), repeats);
-        yield return new("Adam", $"{parameterCount} parameters", adamMs, 0);
+        yield return Result("Adam", $"{parameterCount} parameters", Time(backend, () => backend.Adam(p, g, m, v, AdamStep.At(1, 1e-3f)), repeats));
     }
 
     /// <summary>Milliseconds per training step (forward, backward, Adam) of the model on random data.</summary>
-    public static double StepMs(IBackend backend, string kind, int batch = 128, int steps = 20)
+    public static Timing Step(IBackend backend, string kind, int batch = 128, int steps = 20)
     {
         var model = Models.Create(backend, new ModelSpec(kind), batch, stepsPerEpoch: 1);
         model.Initialise(1);
@@ -92,7 +101,7 @@ public static class Bench
         var acc = backend.Allocate((int)Slot.Count);
         long step = 0;
         var p = model.Parameters;
-        return TimeMs(backend, () =>
+        return Time(backend, () =>
         {
             step++;
             model.TrainStep(x, batch, step, acc);

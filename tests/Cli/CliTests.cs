@@ -172,5 +172,11 @@ public class CliTests : TempFolderTest
         Assert.Contains("device: SIMD host backend", output);
         Assert.Contains("GFLOP/s", output);
         Assert.Contains("vae training step (batch 128)", output);
+        Assert.Contains("launch (fill 1 float)", output);
+        Assert.Contains("host ms", output);
     }
+
+    [Fact]
+    public void GpuGemmIsRefusedWhereThereIsNoGpuKernelSet() =>
+        AssertUserError(Run("bench", "--device", "simd", "--gpu-gemm", "64"), "--gpu-gemm applies to the GPU kernel set only");
 }
