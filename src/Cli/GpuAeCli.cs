@@ -195,15 +195,23 @@ public static class GpuAeCli
         var kernels = new Option<string>("--kernels") { Description = "ILGPU kernel set: auto (gpu on GPUs, cpu on the CPU accelerator), cpu (packed-panel GEMM, per-thread reductions) or gpu (shared-memory GEMM, group reductions)", DefaultValueFactory = _ => "auto" };
         kernels.AcceptOnlyFromAmong("auto", "cpu", "gpu");
         var gpuGemm = GpuGemmOption();
-        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, kernels, gpuGemm };
+        var splitBelow = new Option<int?>("--split-below") { Description = "GPU kernel set: split a GEMM's K across groups when C has fewer tiles than this (default: the device's multiprocessors); for tuning" };
+        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, kernels, gpuGemm, splitBelow };
         command.SetAction(r =>
         {
             int b = r.GetValue(batch), n = r.GetValue(steps);
             if (b < 1 || n < 1) throw new UserError("--batch and --steps must be at least 1");
             string kind = r.GetValue(model)!;
             var kernelSet = r.GetValue(kernels) switch { "cpu" => KernelSet.Cpu, "gpu" => KernelSet.Gpu, _ => KernelSet.Auto };
+            if (r.GetValue(splitBelow) is < 1) throw new UserError("--split-below must be at least 1");
             using var backend = Backends.Open(r.GetValue(device)!, kernelSet);
             ApplyGpuGemm(backend, r.GetValue(gpuGemm));
+            if (r.GetValue(splitBelow) is { } below)
+            {
+                if (backend is not IlgpuBackend { KernelSet: KernelSet.Gpu } ilgpu)
+                    throw new UserError("--split-below applies to the GPU kernel set only: use it with --device cuda or opencl, or with --device cpu --kernels gpu");
+                ilgpu.SplitBelowGroups = below;
+            }
             stdout.WriteLine($"device: {backend.DeviceName}");
             stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10} {"host ms",10}");
             foreach (var k in Bench.Kernels(backend, b, n))

@@ -1,0 +1,70 @@
+using System.Reflection;
+using GpuAe.Kernels;
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using Xunit;
+
+namespace GpuAe.Tests.Kernels;
+
+/// <summary>
+/// Every kernel compiled to PTX, as CUDA would compile it, without a GPU. ILGPU's CPU accelerator runs a kernel as its
+/// own .NET method, so the other tests never put the kernels through ILGPU's compiler; this does, so that a construct
+/// the GPU backends reject fails here, not on the first lent GPU. Every public static void method of GpuAe.Kernels is
+/// a kernel: those taking an Index1D first are launched auto-grouped, the others with an explicit group configuration.
+/// </summary>
+public class PtxCompileTests
+{
+    public static TheoryData<string> Kernels => [.. KernelMethods().Select(m => $"{m.DeclaringType!.Name}.{m.Name}")];
+
+    static IEnumerable<MethodInfo> KernelMethods() => typeof(Gemm).Assembly.GetTypes()
+        .Where(t => t.IsAbstract && t.IsSealed) // static classes
+        .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
+        .Where(m => m.ReturnType == typeof(void) && m.GetParameters().Any(p => p.ParameterType.Name.StartsWith("ArrayView")))
+        .OrderBy(m => m.DeclaringType!.Name).ThenBy(m => m.Name);
+
+    static readonly Lazy<(Context Context, PTXBackend Backend)> Compiler = new(() =>
+    {
+        var context = Context.Create(b => b.EnableAlgorithms().Optimize(OptimizationLevel.O2));
+        // SM 7.0 (Volta), the oldest architecture with the independent thread scheduling the group barriers assume.
+        var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_70), CudaArchitecture.SM_70, CudaInstructionSet.ISA_70, null);
+        return (context, backend);
+    });
+
+    static string CompileToPtx(MethodInfo kernel)
+    {
+        var entry = kernel.GetParameters()[0].ParameterType == typeof(Index1D)
+            ? EntryPointDescription.FromImplicitlyGroupedKernel(kernel)
+            : EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
+        return ((PTXCompiledKernel)Compiler.Value.Backend.Compile(entry, new KernelSpecialization())).PTXAssembly;
+    }
+
+    [Fact]
+    public void TheKernelListHoldsEveryKernelTheBackendLoads()
+    {
+        var names = KernelMethods().Select(m => m.Name).ToHashSet();
+        foreach (var kernel in new[] { "SharedTiled", "BlockedTiled", "AddSplits", "PackedTiled", "SigmoidBceRows", "AccumulateSum", "Update", "Im2Col", "ReparameterizeBackward", "LogWeights" })
+            Assert.Contains(kernel, names);
+    }
+
+    [Theory, MemberData(nameof(Kernels))]
+    public void CompilesToPtx(string name)
+    {
+        var kernel = KernelMethods().Single(m => $"{m.DeclaringType!.Name}.{m.Name}" == name);
+        string ptx = CompileToPtx(kernel);
+        Assert.Contains(".entry", ptx);
+    }
+
+    /// <summary>The GPU GEMMs' inner loops as written: ILGPU does not unroll loops, and a loop over a struct indexer
+    /// became a jump table per element (brx.idx) in the tile copies; a local array would live in local memory.</summary>
+    [Theory, InlineData(nameof(Gemm.SharedTiled)), InlineData(nameof(Gemm.BlockedTiled))]
+    public void GpuGemmsHaveNoJumpTablesOrLocalMemory(string name)
+    {
+        string ptx = CompileToPtx(typeof(Gemm).GetMethod(name)!);
+        Assert.DoesNotContain("brx.idx", ptx);
+        Assert.DoesNotContain(".local", ptx);
+        Assert.Contains("ld.shared.f32", ptx);
+    }
+}
