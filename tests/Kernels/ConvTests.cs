@@ -102,8 +102,9 @@ public class ConvTests
         Assert.True(Math.Abs(left - right) <= 1e-4 * (1 + Math.Abs(left)), $"⟨im2col x, c⟩ = {left}, ⟨x, col2im c⟩ = {right}");
     }
 
-    // A short matrix, and a tall one: above 1,024 rows GPUs sum columns as a split-K GEMM against a vector of ones.
-    public static IEnumerable<object[]> BiasShapes => TestBackends.Cross([37, 11], [3000, 5]);
+    // A short matrix, and a tall one: above 1,024 rows GPUs sum columns as a split-K GEMM against a vector of ones
+    // (with either GPU GEMM, hence the GEMM backends).
+    public static IEnumerable<object[]> BiasShapes => TestBackends.CrossGemm([37, 11], [3000, 5]);
 
     [Theory, MemberData(nameof(BiasShapes))]
     public void AddBiasAppliesTheActivationInPlaceAndColumnSumsAddRowsUp(string backend, int rows, int cols)
