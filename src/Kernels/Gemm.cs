@@ -393,7 +393,9 @@ public static class Gemm
         if (thread == 0) lastToArrive[0] = Atomic.Add(ref arrivals[tile], 1) == splits - 1 ? 1 : 0;
         Group.Barrier();
         if (lastToArrive[0] == 0) return;
-        MemoryFence.DeviceLevel(); // and the last group reads them only after seeing the count
+        // ... and the last group reads them only after seeing the count. No stale cache lines: a tile's partials are read
+        // once per launch, by this group alone, and a GPU's L1 starts every launch empty.
+        MemoryFence.DeviceLevel();
         Vec4 s0 = default, s1 = default, s2 = default, s3 = default, rowSumsTotal = default;
         for (int z = 0; z < splits; z++)
         {
