@@ -27,6 +27,9 @@ public struct GemmArgs
     /// <summary>Shared-memory kernels only: how much of K one group multiplies (a multiple of the tile depth). Less than K splits
     /// the product into ceil(K / KPerSplit) partial products, summed afterwards by <see cref="Gemm.AddSplits"/>.</summary>
     public int KPerSplit;
+    /// <summary>CPU kernel only: 1 when N is a multiple of 8 and c, bias and mask start on multiples of 8 floats of their
+    /// buffers, so that each row of a thread's 8 × 8 tile is stored (and its bias and mask read) as one Vec8.</summary>
+    public int VectorStores;
 
     /// <summary>y[rows,out] = x[rows,in] · w[out,in]ᵀ</summary>
     public static GemmArgs Forward(int rows, int inF, int outF, GemmEpilogue epilogue) => new()
@@ -61,6 +64,15 @@ public struct Vec8
     {
         E0 += b.E0; E1 += b.E1; E2 += b.E2; E3 += b.E3; E4 += b.E4; E5 += b.E5; E6 += b.E6; E7 += b.E7;
     }
+
+    /// <summary>max(e, 0) element by element (NaN → 0, as <see cref="Gemm"/>'s scalar epilogue)</summary>
+    public readonly Vec8 Relu() => new(E0 > 0f ? E0 : 0f, E1 > 0f ? E1 : 0f, E2 > 0f ? E2 : 0f, E3 > 0f ? E3 : 0f,
+        E4 > 0f ? E4 : 0f, E5 > 0f ? E5 : 0f, E6 > 0f ? E6 : 0f, E7 > 0f ? E7 : 0f);
+
+    /// <summary>e where mask &gt; 0, else 0: the ReLU backward.</summary>
+    public readonly Vec8 KeepWherePositive(in Vec8 mask) => new(mask.E0 > 0f ? E0 : 0f, mask.E1 > 0f ? E1 : 0f,
+        mask.E2 > 0f ? E2 : 0f, mask.E3 > 0f ? E3 : 0f, mask.E4 > 0f ? E4 : 0f, mask.E5 > 0f ? E5 : 0f,
+        mask.E6 > 0f ? E6 : 0f, mask.E7 > 0f ? E7 : 0f);
 
     public readonly float this[int j] => j switch
     { 0 => E0, 1 => E1, 2 => E2, 3 => E3, 4 => E4, 5 => E5, 6 => E6, _ => E7 };
@@ -213,10 +225,24 @@ public static class Gemm
                 c4.MultiplyAdd(a.K3.E4, b.K3); c5.MultiplyAdd(a.K3.E5, b.K3); c6.MultiplyAdd(a.K3.E6, b.K3); c7.MultiplyAdd(a.K3.E7, b.K3);
             }
             int m0 = tm * Tile, n0 = tn * Tile;
-            StoreRow(g, m0 + 0, n0, c0, bias, mask, c); StoreRow(g, m0 + 1, n0, c1, bias, mask, c);
-            StoreRow(g, m0 + 2, n0, c2, bias, mask, c); StoreRow(g, m0 + 3, n0, c3, bias, mask, c);
-            StoreRow(g, m0 + 4, n0, c4, bias, mask, c); StoreRow(g, m0 + 5, n0, c5, bias, mask, c);
-            StoreRow(g, m0 + 6, n0, c6, bias, mask, c); StoreRow(g, m0 + 7, n0, c7, bias, mask, c);
+            if (g.VectorStores != 0)
+            {
+                // A row of the tile per view access, not a float: for small K the stores were most of the accesses.
+                var c8 = c.Cast<Vec8>();
+                var mask8 = mask.Cast<Vec8>();
+                var biasRow = (g.Epilogue & GemmEpilogue.AddBias) != 0 ? bias.Cast<Vec8>()[n0 / Tile] : default;
+                StoreRow8(g, m0 + 0, n0, c0, biasRow, mask8, c8); StoreRow8(g, m0 + 1, n0, c1, biasRow, mask8, c8);
+                StoreRow8(g, m0 + 2, n0, c2, biasRow, mask8, c8); StoreRow8(g, m0 + 3, n0, c3, biasRow, mask8, c8);
+                StoreRow8(g, m0 + 4, n0, c4, biasRow, mask8, c8); StoreRow8(g, m0 + 5, n0, c5, biasRow, mask8, c8);
+                StoreRow8(g, m0 + 6, n0, c6, biasRow, mask8, c8); StoreRow8(g, m0 + 7, n0, c7, biasRow, mask8, c8);
+            }
+            else
+            {
+                StoreRow(g, m0 + 0, n0, c0, bias, mask, c); StoreRow(g, m0 + 1, n0, c1, bias, mask, c);
+                StoreRow(g, m0 + 2, n0, c2, bias, mask, c); StoreRow(g, m0 + 3, n0, c3, bias, mask, c);
+                StoreRow(g, m0 + 4, n0, c4, bias, mask, c); StoreRow(g, m0 + 5, n0, c5, bias, mask, c);
+                StoreRow(g, m0 + 6, n0, c6, bias, mask, c); StoreRow(g, m0 + 7, n0, c7, bias, mask, c);
+            }
             if ((g.Epilogue & GemmEpilogue.RowSums) != 0 && tn == 0) StorePanelRowSums(g, a4, aBase, steps, m0, bias);
         }
     }
@@ -231,6 +257,17 @@ public static class Gemm
             sums.Add(a.K0); sums.Add(a.K1); sums.Add(a.K2); sums.Add(a.K3);
         }
         for (int j = 0; j < Tile && m0 + j < g.M; j++) bias[m0 + j] = sums[j];
+    }
+
+    /// <summary>The epilogue of <see cref="Store"/> on a whole row of 8 (see <see cref="GemmArgs.VectorStores"/>).</summary>
+    static void StoreRow8(GemmArgs g, int m, int n0, Vec8 row, in Vec8 bias, ArrayView<Vec8> mask8, ArrayView<Vec8> c8)
+    {
+        if (m >= g.M) return;
+        int at = (m * g.N + n0) / Tile;
+        if ((g.Epilogue & GemmEpilogue.AddBias) != 0) row.Add(bias);
+        if ((g.Epilogue & GemmEpilogue.Relu) != 0) row = row.Relu();
+        if ((g.Epilogue & GemmEpilogue.ReluMask) != 0) row = row.KeepWherePositive(mask8[at]);
+        c8[at] = row;
     }
 
     static void StoreRow(GemmArgs g, int m, int n0, Vec8 row, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)

@@ -240,6 +240,8 @@ public sealed class IlgpuBackend : IBackend
             LaunchSharedGemm(g, View(a), View(b), bias, mask, View(c));
             return;
         }
+        g.VectorStores = g.N % Kernels.Gemm.Tile == 0 && c.Offset % Kernels.Gemm.Tile == 0
+            && StartsOnVec8(bias) && StartsOnVec8(mask) ? 1 : 0;
         var aArgs = new PackArgs { Aligned = a.Offset % Kernels.Gemm.Tile == 0 ? 1 : 0, Rows = g.M, Depth = g.K, StrideRow = g.AStrideM, StrideK = g.AStrideK };
         var bArgs = new PackArgs { Aligned = b.Offset % Kernels.Gemm.Tile == 0 ? 1 : 0, Rows = g.N, Depth = g.K, StrideRow = g.BStrideN, StrideK = g.BStrideK };
         var aPanels = Scratch(ref _panelsA, aArgs.PanelLength);
@@ -250,6 +252,9 @@ public sealed class IlgpuBackend : IBackend
         threads = Threads((g.M + t - 1) / t * ((g.N + t - 1) / t));
         _packedGemm(threads, threads, g, aPanels, bPanels, bias, mask, View(c));
     }
+
+    /// <summary>Whether a view starts on a multiple of 8 floats of its buffer (a generic call: no boxing per launch).</summary>
+    static bool StartsOnVec8<TView>(TView view) where TView : IContiguousArrayView => view.Index % Kernels.Gemm.Tile == 0;
 
     void LaunchSharedGemm(GemmArgs g, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
     {
