@@ -38,6 +38,7 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>? _sigmoidBcePerThread;
     readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<float>, int, float> _accumulateSum;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep> _adam;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep>? _adamVectors;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>> _gather;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>> _sigmoid;
     readonly Action<Index1D, int, ArrayView<float>, float> _fill;
@@ -90,6 +91,7 @@ public sealed class IlgpuBackend : IBackend
             _packedGemm = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.PackedTiled);
             _columnSumsPerThread = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSumsPerThread);
             _sigmoidBcePerThread = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(Loss.SigmoidBceRowsPerThread);
+            _adamVectors = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep>(AdamKernels.UpdateVectors);
         }
         else
         {
@@ -363,7 +365,10 @@ public sealed class IlgpuBackend : IBackend
     public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step)
     {
         int threads = Threads(parameters.Length);
-        _adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step);
+        const int vec8 = Kernels.Gemm.Tile;
+        bool aligned = parameters.Offset % vec8 == 0 && gradients.Offset % vec8 == 0 && firstMoment.Offset % vec8 == 0 && secondMoment.Offset % vec8 == 0;
+        var adam = _adamVectors is not null && aligned ? _adamVectors : _adam;
+        adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step);
     }
 
     public void GatherRows(Tensor data, IndexTensor order, int start, int rows, int cols, Tensor destination)
