@@ -10,9 +10,9 @@ using Xunit;
 namespace GpuAe.Tests.Kernels;
 
 /// <summary>
-/// Every kernel compiled to PTX, as CUDA would compile it, without a GPU. ILGPU's CPU accelerator runs a kernel as its
-/// own .NET method, so the other tests never put the kernels through ILGPU's compiler; this does, so that a construct
-/// the GPU backends reject fails here, not on the first lent GPU. Every public static void method of GpuAe.Kernels is
+/// Every kernel compiled to PTX, as CUDA would compile it, without a GPU. ILGPU's CPU accelerator builds a kernel's IR
+/// only to check it and then runs the kernel's own .NET method, so the other tests never put the kernels through a GPU
+/// backend; this does, so that a construct the PTX backend rejects fails here, not on the first lent GPU. Every public static void method of GpuAe.Kernels is
 /// a kernel: those taking an Index1D first are launched auto-grouped, the others with an explicit group configuration.
 /// </summary>
 public class PtxCompileTests
