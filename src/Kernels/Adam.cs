@@ -20,7 +20,7 @@ public static class AdamKernels
     public static void UpdateVectors(Index1D thread, int threads, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s)
     {
         var p8 = p.Cast<Vec8>(); var g8 = g.Cast<Vec8>(); var m8 = m.Cast<Vec8>(); var v8 = v.Cast<Vec8>();
-        int vectors = p.IntLength / 8;
+        int vectors = p.IntLength / Vec8.Length;
         for (int i = thread; i < vectors; i += threads)
         {
             var grad = g8[i];
@@ -30,7 +30,7 @@ public static class AdamKernels
             v8[i] = vi;
             p8[i] = Descend(p8[i], mi, vi, s);
         }
-        for (int i = vectors * 8 + thread; i < p.IntLength; i += threads) UpdateOne(i, p, g, m, v, s);
+        for (int i = vectors * Vec8.Length + thread; i < p.IntLength; i += threads) UpdateOne(i, p, g, m, v, s);
     }
 
     static void UpdateOne(int i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s)

@@ -48,6 +48,9 @@ public struct GemmArgs
 /// <summary>Eight floats held in registers: one row of a thread's 8×8 tile of C, or the 8 values of B it multiplies.</summary>
 public struct Vec8
 {
+    /// <summary>Floats per Vec8: a view is read as Vec8s only from a start on a multiple of this.</summary>
+    public const int Length = 8;
+
     public float E0, E1, E2, E3, E4, E5, E6, E7;
 
     public Vec8(float e0, float e1, float e2, float e3, float e4, float e5, float e6, float e7)

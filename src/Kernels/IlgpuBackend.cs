@@ -242,10 +242,9 @@ public sealed class IlgpuBackend : IBackend
             LaunchSharedGemm(g, View(a), View(b), bias, mask, View(c));
             return;
         }
-        g.VectorStores = g.N % Kernels.Gemm.Tile == 0 && c.Offset % Kernels.Gemm.Tile == 0
-            && StartsOnVec8(bias) && StartsOnVec8(mask) ? 1 : 0;
-        var aArgs = new PackArgs { Aligned = a.Offset % Kernels.Gemm.Tile == 0 ? 1 : 0, Rows = g.M, Depth = g.K, StrideRow = g.AStrideM, StrideK = g.AStrideK };
-        var bArgs = new PackArgs { Aligned = b.Offset % Kernels.Gemm.Tile == 0 ? 1 : 0, Rows = g.N, Depth = g.K, StrideRow = g.BStrideN, StrideK = g.BStrideK };
+        g.VectorStores = g.N % Vec8.Length == 0 && StartsOnVec8(c) && StartsOnVec8(bias) && StartsOnVec8(mask) ? 1 : 0;
+        var aArgs = new PackArgs { Aligned = StartsOnVec8(a) ? 1 : 0, Rows = g.M, Depth = g.K, StrideRow = g.AStrideM, StrideK = g.AStrideK };
+        var bArgs = new PackArgs { Aligned = StartsOnVec8(b) ? 1 : 0, Rows = g.N, Depth = g.K, StrideRow = g.BStrideN, StrideK = g.BStrideK };
         var aPanels = Scratch(ref _panelsA, aArgs.PanelLength);
         var bPanels = Scratch(ref _panelsB, bArgs.PanelLength);
         int threads = Threads(aArgs.Blocks + bArgs.Blocks);
@@ -255,8 +254,10 @@ public sealed class IlgpuBackend : IBackend
         _packedGemm(threads, threads, g, aPanels, bPanels, bias, mask, View(c));
     }
 
-    /// <summary>Whether a view starts on a multiple of 8 floats of its buffer (a generic call: no boxing per launch).</summary>
-    static bool StartsOnVec8<TView>(TView view) where TView : IContiguousArrayView => view.Index % Kernels.Gemm.Tile == 0;
+    /// <summary>Whether a tensor or a view starts on a multiple of 8 floats of its buffer, so that kernels may read it as
+    /// Vec8s (ArrayView.Cast rounds a start down). The view overload is generic: no boxing per launch.</summary>
+    static bool StartsOnVec8(Tensor t) => t.Offset % Vec8.Length == 0;
+    static bool StartsOnVec8<TView>(TView view) where TView : IContiguousArrayView => view.Index % Vec8.Length == 0;
 
     void LaunchSharedGemm(GemmArgs g, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
     {
@@ -365,8 +366,7 @@ public sealed class IlgpuBackend : IBackend
     public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step)
     {
         int threads = Threads(parameters.Length);
-        const int vec8 = Kernels.Gemm.Tile;
-        bool aligned = parameters.Offset % vec8 == 0 && gradients.Offset % vec8 == 0 && firstMoment.Offset % vec8 == 0 && secondMoment.Offset % vec8 == 0;
+        bool aligned = StartsOnVec8(parameters) && StartsOnVec8(gradients) && StartsOnVec8(firstMoment) && StartsOnVec8(secondMoment);
         var adam = _adamVectors is not null && aligned ? _adamVectors : _adam;
         adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step);
     }

@@ -20,7 +20,7 @@ public sealed class ParameterSet
     readonly List<ILayer> _layers = [];
 
     public IReadOnlyList<Parameter> Entries => _entries;
-    public const int Alignment = 8;
+    public const int Alignment = Vec8.Length;
 
     /// <summary>Floats in the buffer: every parameter plus the alignment gaps.</summary>
     public int Length { get; private set; }
