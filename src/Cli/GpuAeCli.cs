@@ -50,19 +50,30 @@ public static class GpuAeCli
     {
         var option = new Option<string?>("--gpu-gemm")
         {
-            Description = "the GPU kernel set's GEMM: 32 (32 × 32 tiles, 2 × 2 results per thread, split K added by a second launch; the default, measured on CUDA) or 64 (64 × 64 tiles, 4 × 4 per thread, split K added in the same launch; not yet measured on a GPU)",
+            Description = "the GPU kernel set's GEMM: 32 (32 × 32 tiles, 2 × 2 results per thread; the default, measured on CUDA) or 64 (64 × 64 tiles, 4 × 4 per thread, split K always added in the same launch)",
         };
         option.AcceptOnlyFromAmong("32", "64");
         return option;
     }
 
-    /// <summary>Applies --gpu-gemm, which only the GPU kernel set has.</summary>
-    static void ApplyGpuGemm(IBackend backend, string? tile)
+    static Option<string?> SplitSumsOption()
     {
-        if (tile is null) return;
+        var option = new Option<string?>("--split-sums")
+        {
+            Description = "how the 32 × 32 GEMM adds the partial products of a split K: second-launch (a kernel of its own) or in-launch (the last group of each tile to finish); for tuning",
+        };
+        option.AcceptOnlyFromAmong("second-launch", "in-launch");
+        return option;
+    }
+
+    /// <summary>Applies --gpu-gemm and --split-sums, which only the GPU kernel set has.</summary>
+    static void ApplyGpuGemm(IBackend backend, string? tile, string? splitSums)
+    {
+        if (tile is null && splitSums is null) return;
         if (backend is not IlgpuBackend { KernelSet: KernelSet.Gpu } ilgpu)
-            throw new UserError("--gpu-gemm applies to the GPU kernel set only: use it with --device cuda or opencl, or with --device cpu --kernels gpu");
-        ilgpu.GpuGemmTile = int.Parse(tile);
+            throw new UserError("--gpu-gemm and --split-sums apply to the GPU kernel set only: use them with --device cuda or opencl, or with --device cpu --kernels gpu");
+        if (tile is not null) ilgpu.GpuGemmTile = int.Parse(tile);
+        if (splitSums is not null) ilgpu.SumSplitsInLaunch = splitSums == "in-launch";
     }
 
     static Option<string?> DataOption() => new("--data")
@@ -195,8 +206,9 @@ public static class GpuAeCli
         var kernels = new Option<string>("--kernels") { Description = "ILGPU kernel set: auto (gpu on GPUs, cpu on the CPU accelerator), cpu (packed-panel GEMM, per-thread reductions) or gpu (shared-memory GEMM, group reductions)", DefaultValueFactory = _ => "auto" };
         kernels.AcceptOnlyFromAmong("auto", "cpu", "gpu");
         var gpuGemm = GpuGemmOption();
+        var splitSums = SplitSumsOption();
         var splitBelow = new Option<int?>("--split-below") { Description = "GPU kernel set: split a GEMM's K across groups when C has fewer tiles than this (default: the device's multiprocessors); for tuning" };
-        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, kernels, gpuGemm, splitBelow };
+        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, kernels, gpuGemm, splitSums, splitBelow };
         command.SetAction(r =>
         {
             int b = r.GetValue(batch), n = r.GetValue(steps);
@@ -205,7 +217,7 @@ public static class GpuAeCli
             var kernelSet = r.GetValue(kernels) switch { "cpu" => KernelSet.Cpu, "gpu" => KernelSet.Gpu, _ => KernelSet.Auto };
             if (r.GetValue(splitBelow) is < 1) throw new UserError("--split-below must be at least 1");
             using var backend = Backends.Open(r.GetValue(device)!, kernelSet);
-            ApplyGpuGemm(backend, r.GetValue(gpuGemm));
+            ApplyGpuGemm(backend, r.GetValue(gpuGemm), r.GetValue(splitSums));
             if (r.GetValue(splitBelow) is { } below)
             {
                 if (backend is not IlgpuBackend { KernelSet: KernelSet.Gpu } ilgpu)
@@ -236,11 +248,12 @@ public static class GpuAeCli
     {
         var device = DeviceOption();
         var gpuGemm = GpuGemmOption();
-        var command = new Command("check", "Run every kernel and a whole AE and VAE step on a device against the plain C# reference; exit 1 on any mismatch") { device, gpuGemm };
+        var splitSums = SplitSumsOption();
+        var command = new Command("check", "Run every kernel and a whole AE and VAE step on a device against the plain C# reference; exit 1 on any mismatch") { device, gpuGemm, splitSums };
         command.SetAction(r =>
         {
             using var backend = Backends.Open(r.GetValue(device)!);
-            ApplyGpuGemm(backend, r.GetValue(gpuGemm));
+            ApplyGpuGemm(backend, r.GetValue(gpuGemm), r.GetValue(splitSums));
             using var reference = new GpuAe.Simd.SimdBackend(GpuAe.Simd.VectorPath.Scalar, threads: 1);
             stdout.WriteLine($"device: {backend.DeviceName}; reference: {reference.DeviceName}");
             stdout.WriteLine($"{"kernel",-48} {"shape",-18} {"max rel. error",14}  result");

@@ -25,8 +25,11 @@ public struct GemmArgs
     public int AStrideM, AStrideK, BStrideK, BStrideN;
     public GemmEpilogue Epilogue;
     /// <summary>Shared-memory kernels only: how much of K one group multiplies (a multiple of the tile depth). Less than K splits
-    /// the product into ceil(K / KPerSplit) partial products, summed afterwards by <see cref="Gemm.AddSplits"/>.</summary>
+    /// the product into ceil(K / KPerSplit) partial products, summed in the same launch or afterwards by <see cref="Gemm.AddSplits"/>.</summary>
     public int KPerSplit;
+    /// <summary><see cref="Gemm.SharedTiled"/> only: 1 when the last group of each tile adds the split products up in the
+    /// same launch, 0 when <see cref="Gemm.AddSplits"/> does it in a second one.</summary>
+    public int SumSplitsInLaunch;
     /// <summary>CPU kernel only: 1 when N is a multiple of 8 and c, bias and mask start on multiples of 8 floats of their
     /// buffers, so that each row of a thread's 8 × 8 tile is stored (and its bias and mask read) as one Vec8.</summary>
     public int VectorStores;
@@ -318,15 +321,19 @@ public static class Gemm
     /// tx + 16 of the group's tile of C (neighbouring threads store neighbouring columns: coalesced), and per step of
     /// k reads 2 values of A and 2 of B from shared memory for 4 multiply-adds.
     /// Launch with grid (ceil(N/32), ceil(M/32), splits) and group (16, 16, 1). Group z multiplies K from
-    /// z·KPerSplit; with several splits each writes its partial product, unfinished (no epilogue), to c[z·M·N ..],
-    /// and its partial row sums of A (<see cref="GemmEpilogue.RowSums"/>) to bias[z·M ..].
+    /// z·KPerSplit; with several splits each writes its partial product, unfinished (no epilogue), to
+    /// partials[z·M·N ..] and its partial row sums of A (<see cref="GemmEpilogue.RowSums"/>) to partials[splits·M·N + z·M ..];
+    /// then, with <see cref="GemmArgs.SumSplitsInLaunch"/>, the last group of each tile to finish adds them up in order
+    /// z = 0, 1, … (deterministic whichever group is last: see <see cref="ArrivesLast"/>) and applies the epilogue;
+    /// without it <see cref="AddSplits"/> does that in a second launch.
     /// Splitting K is what fills a GPU when C is small: 128 × 256 is only 32 tiles for a chip of 132 multiprocessors.
     /// </summary>
     public static void SharedTiled(GemmArgs g, ArrayView<float> a, ArrayView<float> b,
-        ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
+        ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c, ArrayView<float> partials, ArrayView<int> arrivals)
     {
         var sharedA = SharedMemory.Allocate<float>(GroupTile * SharedStride); // [k][m]
         var sharedB = SharedMemory.Allocate<float>(GroupTile * SharedStride); // [k][n]
+        var lastToArrive = SharedMemory.Allocate<int>(1);
         int tx = Group.IdxX, ty = Group.IdxY, thread = ty * GroupThreads + tx;
         int m0 = Grid.IdxY * GroupTile, n0 = Grid.IdxX * GroupTile;
         int kBegin = Grid.IdxZ * g.KPerSplit, kEnd = Math.Min(g.K, kBegin + g.KPerSplit);
@@ -356,18 +363,77 @@ public static class Gemm
                 rowSum0 += a0; rowSum1 += a1; // two adds beside four shared loads: cheaper than branching on RowSums
             }
         }
-        var output = c.SubView(Grid.IdxZ * g.M * g.N, g.M * g.N);
-        int mA = m0 + ty, mB = mA + GroupThreads, nA = n0 + tx, nB = nA + GroupThreads;
-        if (mA < g.M && nA < g.N) Store(g, mA, nA, c00, bias, mask, output);
-        if (mA < g.M && nB < g.N) Store(g, mA, nB, c01, bias, mask, output);
-        if (mB < g.M && nA < g.N) Store(g, mB, nA, c10, bias, mask, output);
-        if (mB < g.M && nB < g.N) Store(g, mB, nB, c11, bias, mask, output);
-        if ((g.Epilogue & GemmEpilogue.RowSums) != 0 && Grid.IdxX == 0 && tx == 0)
+        int mA = m0 + ty, mB = mA + GroupThreads, nA = n0 + tx, nB = nA + GroupThreads, splits = Grid.DimZ;
+        // Every thread has summed its two rows of A over this split's K; the first column of groups stores them.
+        bool storesRowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 && Grid.IdxX == 0 && tx == 0;
+        if (splits == 1)
         {
-            // Every thread has summed its two rows of A over this split's K; the first column of groups stores them.
-            if (mA < g.M) bias[Grid.IdxZ * g.M + mA] = rowSum0;
-            if (mB < g.M) bias[Grid.IdxZ * g.M + mB] = rowSum1;
+            Store2x2(g, mA, nA, c00, c01, c10, c11, bias, mask, c);
+            if (storesRowSums) StoreRowSums2(g, mA, rowSum0, rowSum1, bias);
+            return;
         }
+        int size = g.M * g.N;
+        var unfinished = g with { Epilogue = GemmEpilogue.None };
+        Store2x2(unfinished, mA, nA, c00, c01, c10, c11, bias, mask, partials.SubView(Grid.IdxZ * size, size));
+        if (storesRowSums) StoreRowSums2(g, mA, rowSum0, rowSum1, partials.SubView(splits * size + Grid.IdxZ * g.M, g.M));
+        if (g.SumSplitsInLaunch == 0 || !ArrivesLast(arrivals, Grid.IdxY * Grid.DimX + Grid.IdxX, splits, thread, lastToArrive)) return;
+        float s00 = 0f, s01 = 0f, s10 = 0f, s11 = 0f, r0 = 0f, r1 = 0f;
+        for (int z = 0; z < splits; z++)
+        {
+            var partial = partials.SubView(z * size, size);
+            s00 += LoadOrZero(g, mA, nA, partial); s01 += LoadOrZero(g, mA, nB, partial);
+            s10 += LoadOrZero(g, mB, nA, partial); s11 += LoadOrZero(g, mB, nB, partial);
+            if (storesRowSums)
+            {
+                var sums = partials.SubView(splits * size + z * g.M, g.M);
+                r0 += mA < g.M ? sums[mA] : 0f;
+                r1 += mB < g.M ? sums[mB] : 0f;
+            }
+        }
+        Store2x2(g, mA, nA, s00, s01, s10, s11, bias, mask, c);
+        if (storesRowSums) StoreRowSums2(g, mA, r0, r1, bias);
+    }
+
+    /// <summary>Stores a thread's 2 × 2 results of <see cref="SharedTiled"/> (rows m, m + 16; columns n, n + 16) with the epilogue.</summary>
+    static void Store2x2(GemmArgs g, int m, int n, float c00, float c01, float c10, float c11, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
+    {
+        int m1 = m + GroupThreads, n1 = n + GroupThreads;
+        if (m < g.M && n < g.N) Store(g, m, n, c00, bias, mask, c);
+        if (m < g.M && n1 < g.N) Store(g, m, n1, c01, bias, mask, c);
+        if (m1 < g.M && n < g.N) Store(g, m1, n, c10, bias, mask, c);
+        if (m1 < g.M && n1 < g.N) Store(g, m1, n1, c11, bias, mask, c);
+    }
+
+    static void StoreRowSums2(GemmArgs g, int m, float rowSum0, float rowSum1, ArrayView<float> sums)
+    {
+        if (m < g.M) sums[m] = rowSum0;
+        if (m + GroupThreads < g.M) sums[m + GroupThreads] = rowSum1;
+    }
+
+    static float LoadOrZero(GemmArgs g, int m, int n, ArrayView<float> c) => m < g.M && n < g.N ? c[m * g.N + n] : 0f;
+
+    /// <summary>
+    /// Split K, summed in the same launch: called by every group of a split GEMM once its partial results are stored.
+    /// Counts the group in arrivals[tile] after a device-wide fence (its partials are visible before it is counted) and
+    /// returns true in the group that arrives last, the one that then adds the tile's partials: after a second fence it
+    /// sees all of them (no stale cache lines either: a tile's partials are read once per launch, by this group alone,
+    /// and a GPU's L1 starts every launch empty). That group also sets the count back to zero for the next launch:
+    /// every group of the tile has arrived. The same for all threads of a group (it decides through shared memory).
+    /// </summary>
+    static bool ArrivesLast(ArrayView<int> arrivals, int tile, int splits, int thread, ArrayView<int> lastToArrive)
+    {
+        MemoryFence.DeviceLevel();
+        Group.Barrier();
+        if (thread == 0)
+        {
+            bool last = Atomic.Add(ref arrivals[tile], 1) == splits - 1;
+            lastToArrive[0] = last ? 1 : 0;
+            if (last) arrivals[tile] = 0;
+        }
+        Group.Barrier();
+        if (lastToArrive[0] == 0) return false;
+        MemoryFence.DeviceLevel();
+        return true;
     }
 
     /// <summary>
@@ -427,15 +493,7 @@ public static class Gemm
         int size = g.M * g.N;
         StoreRows(unfinished, m, n, c0, c1, c2, c3, bias, mask, partials.SubView(Grid.IdxZ * size, size));
         if (storesRowSums) StoreRowSums(g, m, rowSums, partials.SubView(splits * size + Grid.IdxZ * g.M, g.M));
-        MemoryFence.DeviceLevel(); // this group's partials are visible to every group before it counts itself
-        Group.Barrier();
-        int tile = Grid.IdxY * Grid.DimX + Grid.IdxX;
-        if (thread == 0) lastToArrive[0] = Atomic.Add(ref arrivals[tile], 1) == splits - 1 ? 1 : 0;
-        Group.Barrier();
-        if (lastToArrive[0] == 0) return;
-        // ... and the last group reads them only after seeing the count. No stale cache lines: a tile's partials are read
-        // once per launch, by this group alone, and a GPU's L1 starts every launch empty.
-        MemoryFence.DeviceLevel();
+        if (!ArrivesLast(arrivals, Grid.IdxY * Grid.DimX + Grid.IdxX, splits, thread, lastToArrive)) return;
         Vec4 s0 = default, s1 = default, s2 = default, s3 = default, rowSumsTotal = default;
         for (int z = 0; z < splits; z++)
         {
@@ -446,7 +504,6 @@ public static class Gemm
         }
         StoreRows(g, m, n, s0, s1, s2, s3, bias, mask, c);
         if (storesRowSums) StoreRowSums(g, m, rowSumsTotal, bias);
-        if (thread == 0) arrivals[tile] = 0; // ready for the next launch
     }
 
     /// <summary>Stores a thread's 4 × 4 results of <see cref="BlockedTiled"/> (rows m + 16i, columns n + 16j) with the epilogue.</summary>

@@ -29,7 +29,7 @@ public sealed class IlgpuBackend : IBackend
 
     readonly Action<Index1D, int, ArrayView<float>, PackArgs, ArrayView<float>, ArrayView<float>, PackArgs, ArrayView<float>>? _packOperands;
     readonly Action<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _packedGemm;
-    readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _sharedGemm;
+    readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>>? _sharedGemm;
     readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>>? _blockedGemm;
     readonly Action<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _addSplits;
     readonly Action<KernelConfig, ArrayView<float>, int, int, ArrayView<float>>? _columnSums;
@@ -69,6 +69,11 @@ public sealed class IlgpuBackend : IBackend
     }
     int _gpuGemmTile = Kernels.Gemm.GroupTile;
 
+    /// <summary>Whether the 32 × 32 GEMM adds its split-K partial products in the same launch (the last group of each
+    /// tile to finish does it) or in a second launch (<see cref="Kernels.Gemm.AddSplits"/>). The 64 × 64 GEMM always
+    /// does it in the same launch.</summary>
+    public bool SumSplitsInLaunch { get; set; }
+
     /// <summary>Threads per group of the group reductions (the GPU set's loss rows and column sums, and the batch sums
     /// of both sets): the largest power of two the device allows, up to 256. On the CPU accelerator, whose one group
     /// has a thread per core, the largest power of two not above the core count.</summary>
@@ -76,7 +81,8 @@ public sealed class IlgpuBackend : IBackend
     // Scratch buffers, grown to the largest size needed, then reused (see Scratch): the split-K partial products and
     // the packed GEMM's operands.
     MemoryBuffer1D<float, Stride1D.Dense>? _splitPartials, _panelsA, _panelsB;
-    // BlockedTiled's count of the groups done per tile of C: zero between launches (the last group resets its tile's).
+    // The GPU GEMMs' count of the groups done per tile of C when split K is summed in the launch: zero between
+    // launches (the last group resets its tile's).
     MemoryBuffer1D<int, Stride1D.Dense>? _arrivals;
 
     IlgpuBackend(Context context, Accelerator accelerator, KernelSet kernels)
@@ -95,7 +101,7 @@ public sealed class IlgpuBackend : IBackend
         }
         else
         {
-            _sharedGemm = accelerator.LoadStreamKernel<GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.SharedTiled);
+            _sharedGemm = accelerator.LoadStreamKernel<GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>>(Kernels.Gemm.SharedTiled);
             _blockedGemm = accelerator.LoadStreamKernel<GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>>(Kernels.Gemm.BlockedTiled);
             _addSplits = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.AddSplits);
             _columnSums = accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSums);
@@ -126,7 +132,7 @@ public sealed class IlgpuBackend : IBackend
         AcceleratorType.CPU => $"CPU accelerator (ILGPU, {_accelerator.MaxNumThreads} threads)",
         AcceleratorType.Cuda => $"CUDA: {_accelerator.Name}",
         _ => $"OpenCL: {_accelerator.Name}",
-    } + (KernelSet == KernelSet.Gpu ? $", GPU kernel set (shared-memory GEMM, {GpuGemmTile} × {GpuGemmTile} tiles, K split below {SplitBelowGroups} tiles)" : ", CPU kernel set (packed-panel GEMM)");
+    } + (KernelSet == KernelSet.Gpu ? $", GPU kernel set (shared-memory GEMM, {GpuGemmTile} × {GpuGemmTile} tiles, K split below {SplitBelowGroups} tiles, {(SumSplitsInLaunch || GpuGemmTile == Kernels.Gemm.BlockTile ? "summed in the launch" : "summed by a second launch")})" : ", CPU kernel set (packed-panel GEMM)");
 
     // ---- device selection --------------------------------------------------------------------------------------
 
@@ -272,20 +278,16 @@ public sealed class IlgpuBackend : IBackend
         // The partial products, then (for RowSums) the partial row sums of A: see SharedTiled and AddSplits.
         int size = g.M * g.N, rowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 ? g.M : 0;
         var partials = splits == 1 ? _unused : Scratch(ref _splitPartials, splits * (size + rowSums));
+        if (_arrivals is null || _arrivals.Length < tiles.Size) _arrivals = AllocateBuffer<int>((int)tiles.Size);
+        var grid = new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group);
         if (blocked)
         {
-            // One launch whatever the splits: the last group of each tile adds its partials (see BlockedTiled).
-            if (_arrivals is null || _arrivals.Length < tiles.Size) _arrivals = AllocateBuffer<int>((int)tiles.Size);
-            _blockedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group), g, a, b, bias, mask, c, partials, _arrivals.View);
+            _blockedGemm!(grid, g, a, b, bias, mask, c, partials, _arrivals.View);
             return;
         }
-        if (splits == 1)
-        {
-            _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, 1), group), g, a, b, bias, mask, c);
-            return;
-        }
-        _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group), g with { Epilogue = g.Epilogue & GemmEpilogue.RowSums },
-            a, b, rowSums > 0 ? partials.SubView(splits * size, splits * rowSums) : _unused, _unused, partials);
+        g.SumSplitsInLaunch = SumSplitsInLaunch ? 1 : 0;
+        _sharedGemm!(grid, g, a, b, bias, mask, c, partials, _arrivals.View);
+        if (splits == 1 || SumSplitsInLaunch) return;
         int threads = Threads(size + rowSums);
         _addSplits!(threads, threads, g, splits, partials, bias, mask, c);
     }
