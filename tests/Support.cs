@@ -24,17 +24,15 @@ public static class TestBackends
         ["cpu"] = new(() => IlgpuBackend.Open("cpu")),
         // Splits K whenever C has fewer than 64 tiles, so the test shapes take the split-K path GPUs take on the AE's shapes.
         ["cpu-shared"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu); b.SplitBelowGroups = 64; return b; }),
-        // The GPU set with its other GEMM (64 × 64 tiles), split below 16 tiles. Only the tests of what differs from
-        // cpu-shared take it (GemmNames): the GEMMs and the layers built on them.
-        ["cpu-shared64"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu); b.GpuGemmTile = 64; b.SplitBelowGroups = 16; return b; }),
-        // cpu-shared with split K summed inside the GEMM's launch, like the 64 × 64 GEMM (GemmNames only).
-        ["cpu-shared-in-launch"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu); b.SplitBelowGroups = 64; b.SumSplitsInLaunch = true; return b; }),
+        // cpu-shared with the GEMM's k loop unrolled by 8. Only the tests of what differs from cpu-shared take it
+        // (GemmNames): the GEMMs and the layers built on them.
+        ["cpu-shared-unrolled"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu); b.SplitBelowGroups = 64; b.UnrollK = true; return b; }),
         ["simd512"] = new(() => new SimdBackend(VectorPath.Vector512)),
         ["simd256"] = new(() => new SimdBackend(VectorPath.Vector256)),
         ["scalar"] = new(() => new SimdBackend(VectorPath.Scalar)),
     };
 
-    public static IEnumerable<string> Names => Backends.Keys.Where(name => name is not ("cpu-shared64" or "cpu-shared-in-launch"));
+    public static IEnumerable<string> Names => Backends.Keys.Where(name => name != "cpu-shared-unrolled");
     public static IEnumerable<string> GemmNames => Backends.Keys;
     public static IBackend Get(string name) => Backends[name].Value;
     public static TheoryData<string> All => [.. Names];

@@ -46,34 +46,23 @@ public static class GpuAeCli
         DefaultValueFactory = _ => "auto",
     };
 
-    static Option<string?> GpuGemmOption()
+    static Option<string?> UnrollKOption()
     {
-        var option = new Option<string?>("--gpu-gemm")
+        var option = new Option<string?>("--unroll-k")
         {
-            Description = "the GPU kernel set's GEMM: 32 (32 × 32 tiles, 2 × 2 results per thread; the default, measured on CUDA) or 64 (64 × 64 tiles, 4 × 4 per thread, split K always added in the same launch)",
+            Description = "the GPU kernel set's GEMM inner loop: off (one step of k per iteration; the default, measured on CUDA) or on (eight, written out); for tuning",
         };
-        option.AcceptOnlyFromAmong("32", "64");
+        option.AcceptOnlyFromAmong("off", "on");
         return option;
     }
 
-    static Option<string?> SplitSumsOption()
+    /// <summary>Applies --unroll-k, which only the GPU kernel set has.</summary>
+    static void ApplyUnrollK(IBackend backend, string? unroll)
     {
-        var option = new Option<string?>("--split-sums")
-        {
-            Description = "how the 32 × 32 GEMM adds the partial products of a split K: second-launch (a kernel of its own) or in-launch (the last group of each tile to finish); for tuning",
-        };
-        option.AcceptOnlyFromAmong("second-launch", "in-launch");
-        return option;
-    }
-
-    /// <summary>Applies --gpu-gemm and --split-sums, which only the GPU kernel set has.</summary>
-    static void ApplyGpuGemm(IBackend backend, string? tile, string? splitSums)
-    {
-        if (tile is null && splitSums is null) return;
+        if (unroll is null) return;
         if (backend is not IlgpuBackend { KernelSet: KernelSet.Gpu } ilgpu)
-            throw new UserError("--gpu-gemm and --split-sums apply to the GPU kernel set only: use them with --device cuda or opencl, or with --device cpu --kernels gpu");
-        if (tile is not null) ilgpu.GpuGemmTile = int.Parse(tile);
-        if (splitSums is not null) ilgpu.SumSplitsInLaunch = splitSums == "in-launch";
+            throw new UserError("--unroll-k applies to the GPU kernel set only: use it with --device cuda or opencl, or with gpuae bench --device cpu --kernels gpu");
+        ilgpu.UnrollK = unroll == "on";
     }
 
     static Option<string?> DataOption() => new("--data")
@@ -205,10 +194,10 @@ public static class GpuAeCli
         var epoch = new Option<bool>("--epoch") { Description = "also time a whole epoch (60,000 synthetic images) and a 10,000-image evaluation" };
         var kernels = new Option<string>("--kernels") { Description = "ILGPU kernel set: auto (gpu on GPUs, cpu on the CPU accelerator), cpu (packed-panel GEMM, per-thread reductions) or gpu (shared-memory GEMM, group reductions)", DefaultValueFactory = _ => "auto" };
         kernels.AcceptOnlyFromAmong("auto", "cpu", "gpu");
-        var gpuGemm = GpuGemmOption();
-        var splitSums = SplitSumsOption();
+        var timeline = new Option<bool>("--timeline") { Description = "ILGPU devices: also print the device time of every operation inside a training step (profiling markers between the backend calls; median of --steps steps)" };
+        var unrollK = UnrollKOption();
         var splitBelow = new Option<int?>("--split-below") { Description = "GPU kernel set: split a GEMM's K across groups when C has fewer tiles than this (default: the device's multiprocessors); for tuning" };
-        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, kernels, gpuGemm, splitSums, splitBelow };
+        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, timeline, kernels, unrollK, splitBelow };
         command.SetAction(r =>
         {
             int b = r.GetValue(batch), n = r.GetValue(steps);
@@ -217,7 +206,7 @@ public static class GpuAeCli
             var kernelSet = r.GetValue(kernels) switch { "cpu" => KernelSet.Cpu, "gpu" => KernelSet.Gpu, _ => KernelSet.Auto };
             if (r.GetValue(splitBelow) is < 1) throw new UserError("--split-below must be at least 1");
             using var backend = Backends.Open(r.GetValue(device)!, kernelSet);
-            ApplyGpuGemm(backend, r.GetValue(gpuGemm), r.GetValue(splitSums));
+            ApplyUnrollK(backend, r.GetValue(unrollK));
             if (r.GetValue(splitBelow) is { } below)
             {
                 if (backend is not IlgpuBackend { KernelSet: KernelSet.Gpu } ilgpu)
@@ -239,6 +228,17 @@ public static class GpuAeCli
                 var (train, eval) = Bench.Epoch(backend, kind, b);
                 stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
             }
+            if (r.GetValue(timeline))
+            {
+                if (backend is not IlgpuBackend ilgpuBackend)
+                    throw new UserError("--timeline needs an ILGPU device (its profiling markers): use --device cpu, cuda or opencl");
+                var entries = Timeline.Step(ilgpuBackend, kind, b, n);
+                double total = entries.Sum(e => e.Microseconds);
+                stdout.WriteLine($"{kind} training step on the device, operation by operation (µs, median of {n} steps; each includes the gap before it):");
+                foreach (var e in entries)
+                    stdout.WriteLine($"  {e.Operation,-50} {e.Microseconds,9:F1} {100 * e.Microseconds / total,6:F1} %");
+                stdout.WriteLine($"  {"total",-50} {total,9:F1}");
+            }
             return 0;
         });
         return command;
@@ -247,13 +247,12 @@ public static class GpuAeCli
     static Command CheckCommand(TextWriter stdout)
     {
         var device = DeviceOption();
-        var gpuGemm = GpuGemmOption();
-        var splitSums = SplitSumsOption();
-        var command = new Command("check", "Run every kernel and a whole AE and VAE step on a device against the plain C# reference; exit 1 on any mismatch") { device, gpuGemm, splitSums };
+        var unrollK = UnrollKOption();
+        var command = new Command("check", "Run every kernel and a whole AE and VAE step on a device against the plain C# reference; exit 1 on any mismatch") { device, unrollK };
         command.SetAction(r =>
         {
             using var backend = Backends.Open(r.GetValue(device)!);
-            ApplyGpuGemm(backend, r.GetValue(gpuGemm), r.GetValue(splitSums));
+            ApplyUnrollK(backend, r.GetValue(unrollK));
             using var reference = new GpuAe.Simd.SimdBackend(GpuAe.Simd.VectorPath.Scalar, threads: 1);
             stdout.WriteLine($"device: {backend.DeviceName}; reference: {reference.DeviceName}");
             stdout.WriteLine($"{"kernel",-48} {"shape",-18} {"max rel. error",14}  result");

@@ -25,11 +25,10 @@ public struct GemmArgs
     public int AStrideM, AStrideK, BStrideK, BStrideN;
     public GemmEpilogue Epilogue;
     /// <summary>Shared-memory kernels only: how much of K one group multiplies (a multiple of the tile depth). Less than K splits
-    /// the product into ceil(K / KPerSplit) partial products, summed in the same launch or afterwards by <see cref="Gemm.AddSplits"/>.</summary>
+    /// the product into ceil(K / KPerSplit) partial products, summed afterwards by <see cref="Gemm.AddSplits"/>.</summary>
     public int KPerSplit;
-    /// <summary><see cref="Gemm.SharedTiled"/> only: 1 when the last group of each tile adds the split products up in the
-    /// same launch, 0 when <see cref="Gemm.AddSplits"/> does it in a second one.</summary>
-    public int SumSplitsInLaunch;
+    /// <summary><see cref="Gemm.SharedTiled"/> only: 1 to take eight steps of k per loop iteration (written out), 0 for one.</summary>
+    public int UnrollK;
     /// <summary>CPU kernel only: 1 when N is a multiple of 8 and c, bias and mask start on multiples of 8 floats of their
     /// buffers, so that each row of a thread's 8 × 8 tile is stored (and its bias and mask read) as one Vec8.</summary>
     public int VectorStores;
@@ -104,19 +103,13 @@ public struct Vec8x4
     public Vec8 K0, K1, K2, K3;
 }
 
-/// <summary>Four floats in registers: a thread's share of one shared-memory tile, loaded ahead of its use, or one row
-/// of its 4 × 4 results in the GPU kernel with 64 × 64 tiles.</summary>
+/// <summary>Four floats in registers: a thread's share of one shared-memory tile, loaded ahead of its use.</summary>
 public struct Vec4
 {
     public float E0, E1, E2, E3;
-
-    /// <summary>this += s · b</summary>
-    public void MultiplyAdd(float s, in Vec4 b) { E0 += s * b.E0; E1 += s * b.E1; E2 += s * b.E2; E3 += s * b.E3; }
-
-    public void Add(in Vec4 b) { E0 += b.E0; E1 += b.E1; E2 += b.E2; E3 += b.E3; }
 }
 
-/// <summary>The dense layers' GEMM family: a packed, register-tiled GEMM for the CPU accelerator, shared-memory tiled GEMMs for
+/// <summary>The dense layers' GEMM family: a packed, register-tiled GEMM for the CPU accelerator, a shared-memory tiled GEMM for
 /// GPUs, both with the same fused epilogues, and the bias-gradient reduction.</summary>
 public static class Gemm
 {
@@ -296,15 +289,18 @@ public static class Gemm
         c[m * g.N + n] = v;
     }
 
-    // ---- the GPU kernels: shared-memory tiles ---------------------------------------------------------------------
+    // ---- the GPU kernel: shared-memory tiles ----------------------------------------------------------------------
     //
-    // Two kernels of one design at two sizes, chosen by IlgpuBackend.GpuGemmTile: per step along K a group of 16 × 16
-    // threads copies a tile of A and of B into shared memory (every element read from global memory once per group
-    // instead of once per thread that needs it) and each thread multiplies its share of C from there, while the next
-    // tiles are already on their way into registers. ILGPU 1.5.3 does not unroll loops, so the tile copies are written
-    // out element by element (a loop over a Vec4 indexer compiles to a jump table per element).
+    // Per step along K a group of 16 × 16 threads copies a tile of A and of B into shared memory (every element read
+    // from global memory once per group instead of once per thread that needs it) and each thread multiplies its share
+    // of C from there, while the next tiles are already on their way into registers. ILGPU 1.5.3 does not unroll
+    // loops, so the tile copies are written out element by element (a loop over a Vec4 indexer compiles to a jump
+    // table per element). Measured on an H200 (BENCHMARKS.md, runs 7 and 8) and removed again: 64 × 64 tiles with
+    // 4 × 4 results per thread (20–30 % slower epochs: too few groups for these small products), and adding the
+    // split-K partials inside the launch by the last group of each tile instead of by AddSplits (no faster for the
+    // dense models, 4 % slower for the convolutional ones).
 
-    /// <summary>Threads per side of a group in both GPU kernels (16 × 16 = 256).</summary>
+    /// <summary>Threads per side of a group (16 × 16 = 256).</summary>
     public const int GroupThreads = 16;
     const int GroupSize = GroupThreads * GroupThreads;
 
@@ -312,28 +308,20 @@ public static class Gemm
     public const int GroupTile = 32;
     const int SharedStride = GroupTile + 1; // one float of padding per row: the column-wise shared stores hit 32 different banks
 
-    /// <summary><see cref="BlockedTiled"/>: side of its C tile and depth of its A and B tiles (each thread 4 × 4 results).</summary>
-    public const int BlockTile = 64, BlockDepth = 16;
-    const int BlockStride = BlockTile + 1;
-
     /// <summary>
     /// The GEMM for GPUs with 32 × 32 tiles: thread (tx, ty) of a 16 × 16 group owns rows ty and ty + 16, columns tx and
     /// tx + 16 of the group's tile of C (neighbouring threads store neighbouring columns: coalesced), and per step of
     /// k reads 2 values of A and 2 of B from shared memory for 4 multiply-adds.
     /// Launch with grid (ceil(N/32), ceil(M/32), splits) and group (16, 16, 1). Group z multiplies K from
-    /// z·KPerSplit; with several splits each writes its partial product, unfinished (no epilogue), to
-    /// partials[z·M·N ..] and its partial row sums of A (<see cref="GemmEpilogue.RowSums"/>) to partials[splits·M·N + z·M ..];
-    /// then, with <see cref="GemmArgs.SumSplitsInLaunch"/>, the last group of each tile to finish adds them up in order
-    /// z = 0, 1, … (deterministic whichever group is last: see <see cref="ArrivesLast"/>) and applies the epilogue;
-    /// without it <see cref="AddSplits"/> does that in a second launch.
+    /// z·KPerSplit; with several splits each writes its partial product, unfinished (no epilogue), to c[z·M·N ..],
+    /// and its partial row sums of A (<see cref="GemmEpilogue.RowSums"/>) to bias[z·M ..].
     /// Splitting K is what fills a GPU when C is small: 128 × 256 is only 32 tiles for a chip of 132 multiprocessors.
     /// </summary>
     public static void SharedTiled(GemmArgs g, ArrayView<float> a, ArrayView<float> b,
-        ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c, ArrayView<float> partials, ArrayView<int> arrivals)
+        ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
     {
         var sharedA = SharedMemory.Allocate<float>(GroupTile * SharedStride); // [k][m]
         var sharedB = SharedMemory.Allocate<float>(GroupTile * SharedStride); // [k][n]
-        var lastToArrive = SharedMemory.Allocate<int>(1);
         int tx = Group.IdxX, ty = Group.IdxY, thread = ty * GroupThreads + tx;
         int m0 = Grid.IdxY * GroupTile, n0 = Grid.IdxX * GroupTile;
         int kBegin = Grid.IdxZ * g.KPerSplit, kEnd = Math.Min(g.K, kBegin + g.KPerSplit);
@@ -341,7 +329,7 @@ public static class Gemm
         var nextB = LoadTile(b, g.N, kEnd, n0, kBegin, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
         var rowsA = sharedA.SubView(ty);
         var colsB = sharedB.SubView(tx);
-        float c00 = 0f, c01 = 0f, c10 = 0f, c11 = 0f, rowSum0 = 0f, rowSum1 = 0f;
+        var p = new Products2x2();
         for (int k0 = kBegin; k0 < kEnd; k0 += GroupTile)
         {
             Group.Barrier(); // everyone has finished multiplying the previous tiles
@@ -353,205 +341,56 @@ public static class Gemm
                 nextA = LoadTile(a, g.M, kEnd, m0, k0 + GroupTile, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
                 nextB = LoadTile(b, g.N, kEnd, n0, k0 + GroupTile, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
             }
-            for (int k = 0; k < GroupTile; k++)
+            if (g.UnrollK != 0)
+            {
+                // Eight steps of k per iteration, written out (ILGPU does not unroll): one address computation and one
+                // loop test per eight steps.
+                for (int k = 0; k < GroupTile; k += 8)
+                {
+                    var av = rowsA.SubView(k * SharedStride);
+                    var bv = colsB.SubView(k * SharedStride);
+                    p.MultiplyAdd(av, bv, 0); p.MultiplyAdd(av, bv, SharedStride);
+                    p.MultiplyAdd(av, bv, 2 * SharedStride); p.MultiplyAdd(av, bv, 3 * SharedStride);
+                    p.MultiplyAdd(av, bv, 4 * SharedStride); p.MultiplyAdd(av, bv, 5 * SharedStride);
+                    p.MultiplyAdd(av, bv, 6 * SharedStride); p.MultiplyAdd(av, bv, 7 * SharedStride);
+                }
+            }
+            else
             {
                 // A view per k, constant offsets within it: one address computation per k, not per load.
-                var av = rowsA.SubView(k * SharedStride);
-                var bv = colsB.SubView(k * SharedStride);
-                float a0 = av[0], a1 = av[GroupThreads], b0 = bv[0], b1 = bv[GroupThreads];
-                c00 += a0 * b0; c01 += a0 * b1; c10 += a1 * b0; c11 += a1 * b1;
-                rowSum0 += a0; rowSum1 += a1; // two adds beside four shared loads: cheaper than branching on RowSums
+                for (int k = 0; k < GroupTile; k++)
+                    p.MultiplyAdd(rowsA.SubView(k * SharedStride), colsB.SubView(k * SharedStride), 0);
             }
         }
-        int mA = m0 + ty, mB = mA + GroupThreads, nA = n0 + tx, nB = nA + GroupThreads, splits = Grid.DimZ;
-        // Every thread has summed its two rows of A over this split's K; the first column of groups stores them.
-        bool storesRowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 && Grid.IdxX == 0 && tx == 0;
-        if (splits == 1)
+        var output = c.SubView(Grid.IdxZ * g.M * g.N, g.M * g.N);
+        int mA = m0 + ty, mB = mA + GroupThreads, nA = n0 + tx, nB = nA + GroupThreads;
+        if (mA < g.M && nA < g.N) Store(g, mA, nA, p.C00, bias, mask, output);
+        if (mA < g.M && nB < g.N) Store(g, mA, nB, p.C01, bias, mask, output);
+        if (mB < g.M && nA < g.N) Store(g, mB, nA, p.C10, bias, mask, output);
+        if (mB < g.M && nB < g.N) Store(g, mB, nB, p.C11, bias, mask, output);
+        if ((g.Epilogue & GemmEpilogue.RowSums) != 0 && Grid.IdxX == 0 && tx == 0)
         {
-            Store2x2(g, mA, nA, c00, c01, c10, c11, bias, mask, c);
-            if (storesRowSums) StoreRowSums2(g, mA, rowSum0, rowSum1, bias);
-            return;
+            // Every thread has summed its two rows of A over this split's K; the first column of groups stores them.
+            if (mA < g.M) bias[Grid.IdxZ * g.M + mA] = p.RowSum0;
+            if (mB < g.M) bias[Grid.IdxZ * g.M + mB] = p.RowSum1;
         }
-        int size = g.M * g.N;
-        var unfinished = g with { Epilogue = GemmEpilogue.None };
-        Store2x2(unfinished, mA, nA, c00, c01, c10, c11, bias, mask, partials.SubView(Grid.IdxZ * size, size));
-        if (storesRowSums) StoreRowSums2(g, mA, rowSum0, rowSum1, partials.SubView(splits * size + Grid.IdxZ * g.M, g.M));
-        if (g.SumSplitsInLaunch == 0 || !ArrivesLast(arrivals, Grid.IdxY * Grid.DimX + Grid.IdxX, splits, thread, lastToArrive)) return;
-        float s00 = 0f, s01 = 0f, s10 = 0f, s11 = 0f, r0 = 0f, r1 = 0f;
-        for (int z = 0; z < splits; z++)
+    }
+
+    /// <summary>A thread's 2 × 2 results in <see cref="SharedTiled"/> and the sums of its two rows of A.</summary>
+    struct Products2x2
+    {
+        public float C00, C01, C10, C11, RowSum0, RowSum1;
+
+        /// <summary>One step of k: A's values for rows ty, ty + 16 at av[offset], av[offset + 16], B's for columns tx,
+        /// tx + 16 at bv[offset], bv[offset + 16]. Two adds for the row sums beside four shared loads: cheaper than
+        /// branching on RowSums.</summary>
+        public void MultiplyAdd(ArrayView<float> av, ArrayView<float> bv, int offset)
         {
-            var partial = partials.SubView(z * size, size);
-            s00 += LoadOrZero(g, mA, nA, partial); s01 += LoadOrZero(g, mA, nB, partial);
-            s10 += LoadOrZero(g, mB, nA, partial); s11 += LoadOrZero(g, mB, nB, partial);
-            if (storesRowSums)
-            {
-                var sums = partials.SubView(splits * size + z * g.M, g.M);
-                r0 += mA < g.M ? sums[mA] : 0f;
-                r1 += mB < g.M ? sums[mB] : 0f;
-            }
+            float a0 = av[offset], a1 = av[offset + GroupThreads], b0 = bv[offset], b1 = bv[offset + GroupThreads];
+            C00 += a0 * b0; C01 += a0 * b1; C10 += a1 * b0; C11 += a1 * b1;
+            RowSum0 += a0; RowSum1 += a1;
         }
-        Store2x2(g, mA, nA, s00, s01, s10, s11, bias, mask, c);
-        if (storesRowSums) StoreRowSums2(g, mA, r0, r1, bias);
     }
-
-    /// <summary>Stores a thread's 2 × 2 results of <see cref="SharedTiled"/> (rows m, m + 16; columns n, n + 16) with the epilogue.</summary>
-    static void Store2x2(GemmArgs g, int m, int n, float c00, float c01, float c10, float c11, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
-    {
-        int m1 = m + GroupThreads, n1 = n + GroupThreads;
-        if (m < g.M && n < g.N) Store(g, m, n, c00, bias, mask, c);
-        if (m < g.M && n1 < g.N) Store(g, m, n1, c01, bias, mask, c);
-        if (m1 < g.M && n < g.N) Store(g, m1, n, c10, bias, mask, c);
-        if (m1 < g.M && n1 < g.N) Store(g, m1, n1, c11, bias, mask, c);
-    }
-
-    static void StoreRowSums2(GemmArgs g, int m, float rowSum0, float rowSum1, ArrayView<float> sums)
-    {
-        if (m < g.M) sums[m] = rowSum0;
-        if (m + GroupThreads < g.M) sums[m + GroupThreads] = rowSum1;
-    }
-
-    static float LoadOrZero(GemmArgs g, int m, int n, ArrayView<float> c) => m < g.M && n < g.N ? c[m * g.N + n] : 0f;
-
-    /// <summary>
-    /// Split K, summed in the same launch: called by every group of a split GEMM once its partial results are stored.
-    /// Counts the group in arrivals[tile] after a device-wide fence (its partials are visible before it is counted) and
-    /// returns true in the group that arrives last, the one that then adds the tile's partials: after a second fence it
-    /// sees all of them (no stale cache lines either: a tile's partials are read once per launch, by this group alone,
-    /// and a GPU's L1 starts every launch empty). That group also sets the count back to zero for the next launch:
-    /// every group of the tile has arrived. The same for all threads of a group (it decides through shared memory).
-    /// </summary>
-    static bool ArrivesLast(ArrayView<int> arrivals, int tile, int splits, int thread, ArrayView<int> lastToArrive)
-    {
-        MemoryFence.DeviceLevel();
-        Group.Barrier();
-        if (thread == 0)
-        {
-            bool last = Atomic.Add(ref arrivals[tile], 1) == splits - 1;
-            lastToArrive[0] = last ? 1 : 0;
-            if (last) arrivals[tile] = 0;
-        }
-        Group.Barrier();
-        if (lastToArrive[0] == 0) return false;
-        MemoryFence.DeviceLevel();
-        return true;
-    }
-
-    /// <summary>
-    /// The GEMM for GPUs with 64 × 64 tiles, 16 deep: thread (tx, ty) owns rows ty + 16i and columns tx + 16j
-    /// (i, j = 0..3) of the group's tile, and per step of k reads 4 values of A and 4 of B from shared memory for 16
-    /// multiply-adds: twice the arithmetic per shared load of <see cref="SharedTiled"/>, and four times the results per
-    /// group for the tall GEMMs of the convolutions. Launch with grid (ceil(N/64), ceil(M/64), splits), group (16, 16, 1).
-    /// With several splits the partial products are added up inside this launch, not by a second one: each group
-    /// writes its partial tile to partials[z·M·N ..] (and its row sums of A to partials[splits·M·N + z·M ..]), counts
-    /// itself in arrivals[tile], and the group that arrives last adds the tile's partials in order z = 0, 1, … (the
-    /// same sums whichever group is last: deterministic), applies the epilogue, and sets the count back to zero.
-    /// </summary>
-    public static void BlockedTiled(GemmArgs g, ArrayView<float> a, ArrayView<float> b,
-        ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c, ArrayView<float> partials, ArrayView<int> arrivals)
-    {
-        var sharedA = SharedMemory.Allocate<float>(BlockDepth * BlockStride); // [k][m]
-        var sharedB = SharedMemory.Allocate<float>(BlockDepth * BlockStride); // [k][n]
-        var lastToArrive = SharedMemory.Allocate<int>(1);
-        int tx = Group.IdxX, ty = Group.IdxY, thread = ty * GroupThreads + tx;
-        int m0 = Grid.IdxY * BlockTile, n0 = Grid.IdxX * BlockTile;
-        int kBegin = Grid.IdxZ * g.KPerSplit, kEnd = Math.Min(g.K, kBegin + g.KPerSplit);
-        var nextA = LoadTile(a, g.M, kEnd, m0, kBegin, g.AStrideM, g.AStrideK, thread, BlockTile, BlockDepth);
-        var nextB = LoadTile(b, g.N, kEnd, n0, kBegin, g.BStrideN, g.BStrideK, thread, BlockTile, BlockDepth);
-        var rowsA = sharedA.SubView(ty);
-        var colsB = sharedB.SubView(tx);
-        Vec4 c0 = default, c1 = default, c2 = default, c3 = default, rowSums = default; // c_i: row ty + 16i
-        for (int k0 = kBegin; k0 < kEnd; k0 += BlockDepth)
-        {
-            Group.Barrier(); // everyone has finished multiplying the previous tiles
-            StoreTile(sharedA, nextA, g.AStrideK, thread, BlockTile, BlockDepth, BlockStride);
-            StoreTile(sharedB, nextB, g.BStrideK, thread, BlockTile, BlockDepth, BlockStride);
-            Group.Barrier();
-            if (k0 + BlockDepth < kEnd)
-            {
-                nextA = LoadTile(a, g.M, kEnd, m0, k0 + BlockDepth, g.AStrideM, g.AStrideK, thread, BlockTile, BlockDepth);
-                nextB = LoadTile(b, g.N, kEnd, n0, k0 + BlockDepth, g.BStrideN, g.BStrideK, thread, BlockTile, BlockDepth);
-            }
-            for (int k = 0; k < BlockDepth; k++)
-            {
-                var av = rowsA.SubView(k * BlockStride);
-                var bv = colsB.SubView(k * BlockStride);
-                var a4 = new Vec4 { E0 = av[0], E1 = av[GroupThreads], E2 = av[2 * GroupThreads], E3 = av[3 * GroupThreads] };
-                var b4 = new Vec4 { E0 = bv[0], E1 = bv[GroupThreads], E2 = bv[2 * GroupThreads], E3 = bv[3 * GroupThreads] };
-                c0.MultiplyAdd(a4.E0, b4); c1.MultiplyAdd(a4.E1, b4); c2.MultiplyAdd(a4.E2, b4); c3.MultiplyAdd(a4.E3, b4);
-                rowSums.Add(a4);
-            }
-        }
-        int m = m0 + ty, n = n0 + tx, splits = Grid.DimZ;
-        bool storesRowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 && Grid.IdxX == 0 && tx == 0;
-        if (splits == 1)
-        {
-            StoreRows(g, m, n, c0, c1, c2, c3, bias, mask, c);
-            if (storesRowSums) StoreRowSums(g, m, rowSums, bias);
-            return;
-        }
-        var unfinished = g with { Epilogue = GemmEpilogue.None };
-        int size = g.M * g.N;
-        StoreRows(unfinished, m, n, c0, c1, c2, c3, bias, mask, partials.SubView(Grid.IdxZ * size, size));
-        if (storesRowSums) StoreRowSums(g, m, rowSums, partials.SubView(splits * size + Grid.IdxZ * g.M, g.M));
-        if (!ArrivesLast(arrivals, Grid.IdxY * Grid.DimX + Grid.IdxX, splits, thread, lastToArrive)) return;
-        Vec4 s0 = default, s1 = default, s2 = default, s3 = default, rowSumsTotal = default;
-        for (int z = 0; z < splits; z++)
-        {
-            var partial = partials.SubView(z * size, size);
-            s0.Add(LoadRow4(g, m, n, partial)); s1.Add(LoadRow4(g, m + GroupThreads, n, partial));
-            s2.Add(LoadRow4(g, m + 2 * GroupThreads, n, partial)); s3.Add(LoadRow4(g, m + 3 * GroupThreads, n, partial));
-            if (storesRowSums) rowSumsTotal.Add(LoadColumn4(g, m, partials.SubView(splits * size + z * g.M, g.M)));
-        }
-        StoreRows(g, m, n, s0, s1, s2, s3, bias, mask, c);
-        if (storesRowSums) StoreRowSums(g, m, rowSumsTotal, bias);
-    }
-
-    /// <summary>Stores a thread's 4 × 4 results of <see cref="BlockedTiled"/> (rows m + 16i, columns n + 16j) with the epilogue.</summary>
-    static void StoreRows(GemmArgs g, int m, int n, Vec4 c0, Vec4 c1, Vec4 c2, Vec4 c3, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
-    {
-        StoreRow4(g, m, n, c0, bias, mask, c); StoreRow4(g, m + GroupThreads, n, c1, bias, mask, c);
-        StoreRow4(g, m + 2 * GroupThreads, n, c2, bias, mask, c); StoreRow4(g, m + 3 * GroupThreads, n, c3, bias, mask, c);
-    }
-
-    /// <summary>Stores a thread's 4 results of row m: columns n, n + 16, n + 32, n + 48.</summary>
-    static void StoreRow4(GemmArgs g, int m, int n, Vec4 row, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
-    {
-        if (m >= g.M) return;
-        if (n < g.N) Store(g, m, n, row.E0, bias, mask, c);
-        if (n + GroupThreads < g.N) Store(g, m, n + GroupThreads, row.E1, bias, mask, c);
-        if (n + 2 * GroupThreads < g.N) Store(g, m, n + 2 * GroupThreads, row.E2, bias, mask, c);
-        if (n + 3 * GroupThreads < g.N) Store(g, m, n + 3 * GroupThreads, row.E3, bias, mask, c);
-    }
-
-    /// <summary>The 4 values <see cref="StoreRow4"/> stored (zeros outside C).</summary>
-    static Vec4 LoadRow4(GemmArgs g, int m, int n, ArrayView<float> c)
-    {
-        if (m >= g.M) return default;
-        return new Vec4
-        {
-            E0 = n < g.N ? c[m * g.N + n] : 0f,
-            E1 = n + GroupThreads < g.N ? c[m * g.N + n + GroupThreads] : 0f,
-            E2 = n + 2 * GroupThreads < g.N ? c[m * g.N + n + 2 * GroupThreads] : 0f,
-            E3 = n + 3 * GroupThreads < g.N ? c[m * g.N + n + 3 * GroupThreads] : 0f,
-        };
-    }
-
-    /// <summary>sums[m + 16i] = rowSums.E_i for the rows inside A.</summary>
-    static void StoreRowSums(GemmArgs g, int m, Vec4 rowSums, ArrayView<float> sums)
-    {
-        if (m < g.M) sums[m] = rowSums.E0;
-        if (m + GroupThreads < g.M) sums[m + GroupThreads] = rowSums.E1;
-        if (m + 2 * GroupThreads < g.M) sums[m + 2 * GroupThreads] = rowSums.E2;
-        if (m + 3 * GroupThreads < g.M) sums[m + 3 * GroupThreads] = rowSums.E3;
-    }
-
-    static Vec4 LoadColumn4(GemmArgs g, int m, ArrayView<float> sums) => new()
-    {
-        E0 = m < g.M ? sums[m] : 0f,
-        E1 = m + GroupThreads < g.M ? sums[m + GroupThreads] : 0f,
-        E2 = m + 2 * GroupThreads < g.M ? sums[m + 2 * GroupThreads] : 0f,
-        E3 = m + 3 * GroupThreads < g.M ? sums[m + 3 * GroupThreads] : 0f,
-    };
 
     /// <summary>c = epilogue(Σ_z partials[z·M·N + i]) for every i of C[M, N], the split products added in order
     /// (deterministic); with <see cref="GemmEpilogue.RowSums"/> also bias[m] = Σ_z partials[splits·M·N + z·M + m].

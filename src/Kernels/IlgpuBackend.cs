@@ -29,8 +29,7 @@ public sealed class IlgpuBackend : IBackend
 
     readonly Action<Index1D, int, ArrayView<float>, PackArgs, ArrayView<float>, ArrayView<float>, PackArgs, ArrayView<float>>? _packOperands;
     readonly Action<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _packedGemm;
-    readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>>? _sharedGemm;
-    readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>>? _blockedGemm;
+    readonly Action<KernelConfig, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _sharedGemm;
     readonly Action<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _addSplits;
     readonly Action<KernelConfig, ArrayView<float>, int, int, ArrayView<float>>? _columnSums;
     readonly Action<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>? _columnSumsPerThread;
@@ -59,20 +58,9 @@ public sealed class IlgpuBackend : IBackend
     /// multiprocessors, so that every one gets work. Tests raise it to exercise the split path on small shapes.</summary>
     public int SplitBelowGroups { get; set; }
 
-    /// <summary>The GPU kernel set's GEMM: 32 (<see cref="Kernels.Gemm.SharedTiled"/>, 32 × 32 tiles, 2 × 2 results per
-    /// thread: the one measured on CUDA so far, hence the default) or 64 (<see cref="Kernels.Gemm.BlockedTiled"/>, 64 × 64
-    /// tiles, 4 × 4 per thread: the candidate, timed against it by `gpuae bench --gpu-gemm`).</summary>
-    public int GpuGemmTile
-    {
-        get => _gpuGemmTile;
-        set => _gpuGemmTile = value is 32 or 64 ? value : throw new UserError($"GPU GEMM tile {value}: use 32 or 64");
-    }
-    int _gpuGemmTile = Kernels.Gemm.GroupTile;
-
-    /// <summary>Whether the 32 × 32 GEMM adds its split-K partial products in the same launch (the last group of each
-    /// tile to finish does it) or in a second launch (<see cref="Kernels.Gemm.AddSplits"/>). The 64 × 64 GEMM always
-    /// does it in the same launch.</summary>
-    public bool SumSplitsInLaunch { get; set; }
+    /// <summary>The GPU GEMM's inner loop: eight steps of k per iteration, written out, instead of one (timed against
+    /// each other by `gpuae bench --unroll-k`).</summary>
+    public bool UnrollK { get; set; }
 
     /// <summary>Threads per group of the group reductions (the GPU set's loss rows and column sums, and the batch sums
     /// of both sets): the largest power of two the device allows, up to 256. On the CPU accelerator, whose one group
@@ -81,9 +69,6 @@ public sealed class IlgpuBackend : IBackend
     // Scratch buffers, grown to the largest size needed, then reused (see Scratch): the split-K partial products and
     // the packed GEMM's operands.
     MemoryBuffer1D<float, Stride1D.Dense>? _splitPartials, _panelsA, _panelsB;
-    // The GPU GEMMs' count of the groups done per tile of C when split K is summed in the launch: zero between
-    // launches (the last group resets its tile's).
-    MemoryBuffer1D<int, Stride1D.Dense>? _arrivals;
 
     IlgpuBackend(Context context, Accelerator accelerator, KernelSet kernels)
     {
@@ -101,8 +86,7 @@ public sealed class IlgpuBackend : IBackend
         }
         else
         {
-            _sharedGemm = accelerator.LoadStreamKernel<GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>>(Kernels.Gemm.SharedTiled);
-            _blockedGemm = accelerator.LoadStreamKernel<GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>>(Kernels.Gemm.BlockedTiled);
+            _sharedGemm = accelerator.LoadStreamKernel<GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.SharedTiled);
             _addSplits = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.AddSplits);
             _columnSums = accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSums);
             _sigmoidBce = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
@@ -132,7 +116,7 @@ public sealed class IlgpuBackend : IBackend
         AcceleratorType.CPU => $"CPU accelerator (ILGPU, {_accelerator.MaxNumThreads} threads)",
         AcceleratorType.Cuda => $"CUDA: {_accelerator.Name}",
         _ => $"OpenCL: {_accelerator.Name}",
-    } + (KernelSet == KernelSet.Gpu ? $", GPU kernel set (shared-memory GEMM, {GpuGemmTile} × {GpuGemmTile} tiles, K split below {SplitBelowGroups} tiles, {(SumSplitsInLaunch || GpuGemmTile == Kernels.Gemm.BlockTile ? "summed in the launch" : "summed by a second launch")})" : ", CPU kernel set (packed-panel GEMM)");
+    } + (KernelSet == KernelSet.Gpu ? $", GPU kernel set (shared-memory GEMM, 32 × 32 tiles{(UnrollK ? ", k unrolled by 8" : "")}, K split below {SplitBelowGroups} tiles)" : ", CPU kernel set (packed-panel GEMM)");
 
     // ---- device selection --------------------------------------------------------------------------------------
 
@@ -147,7 +131,7 @@ public sealed class IlgpuBackend : IBackend
     static CPUDevice GpuShapedCpuDevice() => new(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
 
     // OpenCL devices are all enumerated (not just the ones ILGPU accepts) so `gpuae devices` can say why one is unusable.
-    static Context CreateContext(CPUDevice? cpu = null) => Context.Create(b => b.Cuda().OpenCL(_ => true).CPU(cpu ?? CpuDevice())
+    static Context CreateContext(CPUDevice? cpu = null) => Context.Create(b => b.Profiling().Cuda().OpenCL(_ => true).CPU(cpu ?? CpuDevice())
         .EnableAlgorithms().Optimize(OptimizationLevel.O2));
 
     static string? OpenClProblem(CLDevice d) => d.Capabilities.GenericAddressSpace ? null
@@ -236,6 +220,10 @@ public sealed class IlgpuBackend : IBackend
     }
     public void Synchronize() => _accelerator.Synchronize();
 
+    /// <summary>A profiling marker (on CUDA, an event) queued behind every launch so far: the device time between two
+    /// markers is that of the launches issued between them (see GpuAe.Nets.Timeline).</summary>
+    public ProfilingMarker AddProfilingMarker() => _accelerator.AddProfilingMarker();
+
     /// <summary>Threads for a grid-stride elementwise kernel: never more than the device runs at once.</summary>
     int Threads(int elements) => Math.Max(1, Math.Min(elements, _accelerator.MaxNumThreads));
 
@@ -267,27 +255,24 @@ public sealed class IlgpuBackend : IBackend
 
     void LaunchSharedGemm(GemmArgs g, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
     {
-        bool blocked = GpuGemmTile == Kernels.Gemm.BlockTile;
-        int tile = GpuGemmTile, depth = blocked ? Kernels.Gemm.BlockDepth : Kernels.Gemm.GroupTile, side = Kernels.Gemm.GroupThreads;
+        int tile = Kernels.Gemm.GroupTile, side = Kernels.Gemm.GroupThreads;
         var tiles = new Index2D((g.N + tile - 1) / tile, (g.M + tile - 1) / tile);
-        int kTiles = (g.K + depth - 1) / depth;
+        int kTiles = (g.K + tile - 1) / tile;
         int splits = Math.Clamp((SplitBelowGroups + tiles.Size - 1) / (int)tiles.Size, 1, kTiles);
-        g.KPerSplit = (kTiles + splits - 1) / splits * depth;
+        g.KPerSplit = (kTiles + splits - 1) / splits * tile;
         splits = (g.K + g.KPerSplit - 1) / g.KPerSplit;
         var group = new Index3D(side, side, 1);
         // The partial products, then (for RowSums) the partial row sums of A: see SharedTiled and AddSplits.
         int size = g.M * g.N, rowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 ? g.M : 0;
         var partials = splits == 1 ? _unused : Scratch(ref _splitPartials, splits * (size + rowSums));
-        if (_arrivals is null || _arrivals.Length < tiles.Size) _arrivals = AllocateBuffer<int>((int)tiles.Size);
-        var grid = new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group);
-        if (blocked)
+        g.UnrollK = UnrollK ? 1 : 0;
+        if (splits == 1)
         {
-            _blockedGemm!(grid, g, a, b, bias, mask, c, partials, _arrivals.View);
+            _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, 1), group), g, a, b, bias, mask, c);
             return;
         }
-        g.SumSplitsInLaunch = SumSplitsInLaunch ? 1 : 0;
-        _sharedGemm!(grid, g, a, b, bias, mask, c, partials, _arrivals.View);
-        if (splits == 1 || SumSplitsInLaunch) return;
+        _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, splits), group), g with { Epilogue = g.Epilogue & GemmEpilogue.RowSums },
+            a, b, rowSums > 0 ? partials.SubView(splits * size, splits * rowSums) : _unused, _unused, partials);
         int threads = Threads(size + rowSums);
         _addSplits!(threads, threads, g, splits, partials, bias, mask, c);
     }

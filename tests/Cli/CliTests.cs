@@ -178,5 +178,5 @@ public class CliTests : TempFolderTest
 
     [Fact]
     public void GpuGemmIsRefusedWhereThereIsNoGpuKernelSet() =>
-        AssertUserError(Run("bench", "--device", "simd", "--gpu-gemm", "64"), "--gpu-gemm applies to the GPU kernel set only");
+        AssertUserError(Run("bench", "--device", "simd", "--unroll-k", "on"), "--unroll-k applies to the GPU kernel set only");
 }
