@@ -24,15 +24,12 @@ public static class TestBackends
         ["cpu"] = new(() => IlgpuBackend.Open("cpu")),
         // Splits K whenever C has fewer than 64 tiles, so the test shapes take the split-K path GPUs take on the AE's shapes.
         ["cpu-shared"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu); b.SplitBelowGroups = 64; return b; }),
-        // cpu-shared with the GEMM's k loop unrolled by 8. Only the tests of what differs from cpu-shared take it
-        // (GemmNames): the GEMMs and the layers built on them.
-        ["cpu-shared-unrolled"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu); b.SplitBelowGroups = 64; b.UnrollK = true; return b; }),
         ["simd512"] = new(() => new SimdBackend(VectorPath.Vector512)),
         ["simd256"] = new(() => new SimdBackend(VectorPath.Vector256)),
         ["scalar"] = new(() => new SimdBackend(VectorPath.Scalar)),
     };
 
-    public static IEnumerable<string> Names => Backends.Keys.Where(name => name != "cpu-shared-unrolled");
+    public static IEnumerable<string> Names => Backends.Keys;
     public static IEnumerable<string> GemmNames => Backends.Keys;
     public static IBackend Get(string name) => Backends[name].Value;
     public static TheoryData<string> All => [.. Names];

@@ -58,9 +58,10 @@ public sealed class IlgpuBackend : IBackend
     /// multiprocessors, so that every one gets work. Tests raise it to exercise the split path on small shapes.</summary>
     public int SplitBelowGroups { get; set; }
 
-    /// <summary>The GPU GEMM's inner loop: eight steps of k per iteration, written out, instead of one (timed against
-    /// each other by `gpuae bench --unroll-k`).</summary>
-    public bool UnrollK { get; set; }
+    /// <summary>The shared-memory GEMM splits K only into parts of at least this many 32-deep tiles (1: as many parts as
+    /// fill the chip). Every split costs a second launch to add the parts; for the AE's small GEMMs (K of 128–256) that
+    /// may cost more than the parallelism gains. Timed by `gpuae bench --min-split-depth`.</summary>
+    public int MinSplitDepth { get; set; } = 1;
 
     /// <summary>Threads per group of the group reductions (the GPU set's loss rows and column sums, and the batch sums
     /// of both sets): the largest power of two the device allows, up to 256. On the CPU accelerator, whose one group
@@ -116,7 +117,7 @@ public sealed class IlgpuBackend : IBackend
         AcceleratorType.CPU => $"CPU accelerator (ILGPU, {_accelerator.MaxNumThreads} threads)",
         AcceleratorType.Cuda => $"CUDA: {_accelerator.Name}",
         _ => $"OpenCL: {_accelerator.Name}",
-    } + (KernelSet == KernelSet.Gpu ? $", GPU kernel set (shared-memory GEMM, 32 × 32 tiles{(UnrollK ? ", k unrolled by 8" : "")}, K split below {SplitBelowGroups} tiles)" : ", CPU kernel set (packed-panel GEMM)");
+    } + (KernelSet == KernelSet.Gpu ? $", GPU kernel set (shared-memory GEMM, 32 × 32 tiles, K split below {SplitBelowGroups} tiles into parts of ≥ {MinSplitDepth} × 32)" : ", CPU kernel set (packed-panel GEMM)");
 
     // ---- device selection --------------------------------------------------------------------------------------
 
@@ -258,14 +259,13 @@ public sealed class IlgpuBackend : IBackend
         int tile = Kernels.Gemm.GroupTile, side = Kernels.Gemm.GroupThreads;
         var tiles = new Index2D((g.N + tile - 1) / tile, (g.M + tile - 1) / tile);
         int kTiles = (g.K + tile - 1) / tile;
-        int splits = Math.Clamp((SplitBelowGroups + tiles.Size - 1) / (int)tiles.Size, 1, kTiles);
+        int splits = Math.Clamp((SplitBelowGroups + tiles.Size - 1) / (int)tiles.Size, 1, Math.Max(1, kTiles / MinSplitDepth));
         g.KPerSplit = (kTiles + splits - 1) / splits * tile;
         splits = (g.K + g.KPerSplit - 1) / g.KPerSplit;
         var group = new Index3D(side, side, 1);
         // The partial products, then (for RowSums) the partial row sums of A: see SharedTiled and AddSplits.
         int size = g.M * g.N, rowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 ? g.M : 0;
         var partials = splits == 1 ? _unused : Scratch(ref _splitPartials, splits * (size + rowSums));
-        g.UnrollK = UnrollK ? 1 : 0;
         if (splits == 1)
         {
             _sharedGemm!(new KernelConfig(new Index3D(tiles.X, tiles.Y, 1), group), g, a, b, bias, mask, c);
