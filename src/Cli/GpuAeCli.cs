@@ -46,6 +46,20 @@ public static class GpuAeCli
         DefaultValueFactory = _ => "auto",
     };
 
+    static Option<int?> PrefetchOption() => new("--prefetch")
+    {
+        Description = "GPU kernel set: tiles of the GEMM's operands in flight from memory while one is multiplied, 1 (the default) or 2; for tuning",
+    };
+
+    /// <summary>Applies --prefetch, which only the GPU kernel set has.</summary>
+    static void ApplyPrefetch(IBackend backend, int? tiles)
+    {
+        if (tiles is null) return;
+        if (backend is not IlgpuBackend { KernelSet: KernelSet.Gpu } ilgpu)
+            throw new UserError("--prefetch applies to the GPU kernel set only: use it with --device cuda or opencl, or with gpuae bench --device cpu --kernels gpu");
+        ilgpu.PrefetchTiles = tiles.Value;
+    }
+
     static Option<string?> DataOption() => new("--data")
     {
         Description = $"folder with the Fashion-MNIST .gz files (default: ${FashionMnist.EnvironmentVariable}, else {FashionMnist.DefaultFolder})",
@@ -176,23 +190,23 @@ public static class GpuAeCli
         var kernels = new Option<string>("--kernels") { Description = "ILGPU kernel set: auto (gpu on GPUs, cpu on the CPU accelerator), cpu (packed-panel GEMM, per-thread reductions) or gpu (shared-memory GEMM, group reductions)", DefaultValueFactory = _ => "auto" };
         kernels.AcceptOnlyFromAmong("auto", "cpu", "gpu");
         var timeline = new Option<bool>("--timeline") { Description = "ILGPU devices: also print the device time of every operation inside a training step (profiling markers between the backend calls; median of --steps steps)" };
+        var prefetch = PrefetchOption();
         var splitBelow = new Option<int?>("--split-below") { Description = "GPU kernel set: split a GEMM's K across groups when C has fewer tiles than this (default: the device's multiprocessors); for tuning" };
-        var minSplitDepth = new Option<int?>("--min-split-depth") { Description = "GPU kernel set: split K only into parts of at least this many 32-deep tiles (default 1); for tuning" };
-        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, timeline, kernels, splitBelow, minSplitDepth };
+        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, timeline, kernels, prefetch, splitBelow };
         command.SetAction(r =>
         {
             int b = r.GetValue(batch), n = r.GetValue(steps);
             if (b < 1 || n < 1) throw new UserError("--batch and --steps must be at least 1");
             string kind = r.GetValue(model)!;
             var kernelSet = r.GetValue(kernels) switch { "cpu" => KernelSet.Cpu, "gpu" => KernelSet.Gpu, _ => KernelSet.Auto };
-            if (r.GetValue(splitBelow) is < 1 || r.GetValue(minSplitDepth) is < 1) throw new UserError("--split-below and --min-split-depth must be at least 1");
+            if (r.GetValue(splitBelow) is < 1) throw new UserError("--split-below must be at least 1");
             using var backend = Backends.Open(r.GetValue(device)!, kernelSet);
-            if (r.GetValue(splitBelow) is not null || r.GetValue(minSplitDepth) is not null)
+            ApplyPrefetch(backend, r.GetValue(prefetch));
+            if (r.GetValue(splitBelow) is { } below)
             {
                 if (backend is not IlgpuBackend { KernelSet: KernelSet.Gpu } ilgpu)
-                    throw new UserError("--split-below and --min-split-depth apply to the GPU kernel set only: use them with --device cuda or opencl, or with --device cpu --kernels gpu");
-                if (r.GetValue(splitBelow) is { } below) ilgpu.SplitBelowGroups = below;
-                if (r.GetValue(minSplitDepth) is { } depth) ilgpu.MinSplitDepth = depth;
+                    throw new UserError("--split-below applies to the GPU kernel set only: use it with --device cuda or opencl, or with --device cpu --kernels gpu");
+                ilgpu.SplitBelowGroups = below;
             }
             stdout.WriteLine($"device: {backend.DeviceName}");
             stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10} {"host ms",10}");
@@ -228,10 +242,12 @@ public static class GpuAeCli
     static Command CheckCommand(TextWriter stdout)
     {
         var device = DeviceOption();
-        var command = new Command("check", "Run every kernel and a whole AE and VAE step on a device against the plain C# reference; exit 1 on any mismatch") { device };
+        var prefetch = PrefetchOption();
+        var command = new Command("check", "Run every kernel and a whole AE and VAE step on a device against the plain C# reference; exit 1 on any mismatch") { device, prefetch };
         command.SetAction(r =>
         {
             using var backend = Backends.Open(r.GetValue(device)!);
+            ApplyPrefetch(backend, r.GetValue(prefetch));
             using var reference = new GpuAe.Simd.SimdBackend(GpuAe.Simd.VectorPath.Scalar, threads: 1);
             stdout.WriteLine($"device: {backend.DeviceName}; reference: {reference.DeviceName}");
             stdout.WriteLine($"{"kernel",-48} {"shape",-18} {"max rel. error",14}  result");

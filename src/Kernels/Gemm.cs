@@ -27,6 +27,9 @@ public struct GemmArgs
     /// <summary>Shared-memory kernels only: how much of K one group multiplies (a multiple of the tile depth). Less than K splits
     /// the product into ceil(K / KPerSplit) partial products, summed afterwards by <see cref="Gemm.AddSplits"/>.</summary>
     public int KPerSplit;
+    /// <summary><see cref="Gemm.SharedTiled"/> only: tiles of A and B on their way from global memory while one is
+    /// multiplied: 1 (the next) or 2 (the next two).</summary>
+    public int PrefetchTiles;
     /// <summary>CPU kernel only: 1 when N is a multiple of 8 and c, bias and mask start on multiples of 8 floats of their
     /// buffers, so that each row of a thread's 8 × 8 tile is stored (and its bias and mask read) as one Vec8.</summary>
     public int VectorStores;
@@ -328,27 +331,52 @@ public static class Gemm
         var rowsA = sharedA.SubView(ty);
         var colsB = sharedB.SubView(tx);
         var p = new Products2x2();
-        for (int k0 = kBegin; k0 < kEnd; k0 += GroupTile)
+        if (g.PrefetchTiles == 2)
         {
-            Group.Barrier(); // everyone has finished multiplying the previous tiles
-            StoreTile(sharedA, nextA, g.AStrideK, thread, GroupTile, GroupTile, SharedStride);
-            StoreTile(sharedB, nextB, g.BStrideK, thread, GroupTile, GroupTile, SharedStride);
-            Group.Barrier();
-            if (k0 + GroupTile < kEnd)
+            // Two tiles in flight: the loads of tile t + 2 are issued right after tile t is in shared memory, so they
+            // have two tiles' multiply-adds to arrive instead of one. Two register sets taken in turn (the loop body
+            // written twice): a copy from one set to the other would wait for its loads on the spot.
+            var laterA = LoadTile(a, g.M, kEnd, m0, kBegin + GroupTile, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
+            var laterB = LoadTile(b, g.N, kEnd, n0, kBegin + GroupTile, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
+            for (int k0 = kBegin; k0 < kEnd; k0 += 2 * GroupTile)
             {
-                nextA = LoadTile(a, g.M, kEnd, m0, k0 + GroupTile, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
-                nextB = LoadTile(b, g.N, kEnd, n0, k0 + GroupTile, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
+                Group.Barrier();
+                StoreTile(sharedA, nextA, g.AStrideK, thread, GroupTile, GroupTile, SharedStride);
+                StoreTile(sharedB, nextB, g.BStrideK, thread, GroupTile, GroupTile, SharedStride);
+                Group.Barrier();
+                if (k0 + 2 * GroupTile < kEnd)
+                {
+                    nextA = LoadTile(a, g.M, kEnd, m0, k0 + 2 * GroupTile, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
+                    nextB = LoadTile(b, g.N, kEnd, n0, k0 + 2 * GroupTile, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
+                }
+                p.MultiplyTile(rowsA, colsB);
+                if (k0 + GroupTile >= kEnd) break;
+                Group.Barrier();
+                StoreTile(sharedA, laterA, g.AStrideK, thread, GroupTile, GroupTile, SharedStride);
+                StoreTile(sharedB, laterB, g.BStrideK, thread, GroupTile, GroupTile, SharedStride);
+                Group.Barrier();
+                if (k0 + 3 * GroupTile < kEnd)
+                {
+                    laterA = LoadTile(a, g.M, kEnd, m0, k0 + 3 * GroupTile, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
+                    laterB = LoadTile(b, g.N, kEnd, n0, k0 + 3 * GroupTile, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
+                }
+                p.MultiplyTile(rowsA, colsB);
             }
-            // Eight steps of k per iteration, written out (ILGPU does not unroll loops): one address computation and one
-            // loop test per eight steps instead of per step, 6–9 % faster epochs on an H200 (BENCHMARKS.md, run 9).
-            for (int k = 0; k < GroupTile; k += 8)
+        }
+        else
+        {
+            for (int k0 = kBegin; k0 < kEnd; k0 += GroupTile)
             {
-                var av = rowsA.SubView(k * SharedStride);
-                var bv = colsB.SubView(k * SharedStride);
-                p.MultiplyAdd(av, bv, 0); p.MultiplyAdd(av, bv, SharedStride);
-                p.MultiplyAdd(av, bv, 2 * SharedStride); p.MultiplyAdd(av, bv, 3 * SharedStride);
-                p.MultiplyAdd(av, bv, 4 * SharedStride); p.MultiplyAdd(av, bv, 5 * SharedStride);
-                p.MultiplyAdd(av, bv, 6 * SharedStride); p.MultiplyAdd(av, bv, 7 * SharedStride);
+                Group.Barrier(); // everyone has finished multiplying the previous tiles
+                StoreTile(sharedA, nextA, g.AStrideK, thread, GroupTile, GroupTile, SharedStride);
+                StoreTile(sharedB, nextB, g.BStrideK, thread, GroupTile, GroupTile, SharedStride);
+                Group.Barrier();
+                if (k0 + GroupTile < kEnd)
+                {
+                    nextA = LoadTile(a, g.M, kEnd, m0, k0 + GroupTile, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
+                    nextB = LoadTile(b, g.N, kEnd, n0, k0 + GroupTile, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
+                }
+                p.MultiplyTile(rowsA, colsB);
             }
         }
         var output = c.SubView(Grid.IdxZ * g.M * g.N, g.M * g.N);
@@ -369,6 +397,22 @@ public static class Gemm
     struct Products2x2
     {
         public float C00, C01, C10, C11, RowSum0, RowSum1;
+
+        /// <summary>All 32 steps of k of the tiles in shared memory (rowsA, colsB: the thread's row and column of them).
+        /// Eight steps per iteration, written out (ILGPU does not unroll loops): one address computation and one loop
+        /// test per eight steps instead of per step, 6–9 % faster epochs on an H200 (BENCHMARKS.md, run 9).</summary>
+        public void MultiplyTile(ArrayView<float> rowsA, ArrayView<float> colsB)
+        {
+            for (int k = 0; k < GroupTile; k += 8)
+            {
+                var av = rowsA.SubView(k * SharedStride);
+                var bv = colsB.SubView(k * SharedStride);
+                MultiplyAdd(av, bv, 0); MultiplyAdd(av, bv, SharedStride);
+                MultiplyAdd(av, bv, 2 * SharedStride); MultiplyAdd(av, bv, 3 * SharedStride);
+                MultiplyAdd(av, bv, 4 * SharedStride); MultiplyAdd(av, bv, 5 * SharedStride);
+                MultiplyAdd(av, bv, 6 * SharedStride); MultiplyAdd(av, bv, 7 * SharedStride);
+            }
+        }
 
         /// <summary>One step of k: A's values for rows ty, ty + 16 at av[offset], av[offset + 16], B's for columns tx,
         /// tx + 16 at bv[offset], bv[offset + 16]. Two adds for the row sums beside four shared loads: cheaper than

@@ -58,10 +58,15 @@ public sealed class IlgpuBackend : IBackend
     /// multiprocessors, so that every one gets work. Tests raise it to exercise the split path on small shapes.</summary>
     public int SplitBelowGroups { get; set; }
 
-    /// <summary>The shared-memory GEMM splits K only into parts of at least this many 32-deep tiles (1: as many parts as
-    /// fill the chip). Every split costs a second launch to add the parts; for the AE's small GEMMs (K of 128–256) that
-    /// may cost more than the parallelism gains. Timed by `gpuae bench --min-split-depth`.</summary>
-    public int MinSplitDepth { get; set; } = 1;
+
+    /// <summary>The GPU GEMM's tiles in flight from global memory while one is multiplied: 1 (the default, measured) or
+    /// 2 (the candidate, timed against it by `gpuae bench --prefetch`; see <see cref="Kernels.Gemm.SharedTiled"/>).</summary>
+    public int PrefetchTiles
+    {
+        get => _prefetchTiles;
+        set => _prefetchTiles = value is 1 or 2 ? value : throw new UserError($"prefetch {value} tiles: use 1 or 2");
+    }
+    int _prefetchTiles = 1;
 
     /// <summary>Threads per group of the group reductions (the GPU set's loss rows and column sums, and the batch sums
     /// of both sets): the largest power of two the device allows, up to 256. On the CPU accelerator, whose one group
@@ -117,7 +122,7 @@ public sealed class IlgpuBackend : IBackend
         AcceleratorType.CPU => $"CPU accelerator (ILGPU, {_accelerator.MaxNumThreads} threads)",
         AcceleratorType.Cuda => $"CUDA: {_accelerator.Name}",
         _ => $"OpenCL: {_accelerator.Name}",
-    } + (KernelSet == KernelSet.Gpu ? $", GPU kernel set (shared-memory GEMM, 32 × 32 tiles, K split below {SplitBelowGroups} tiles into parts of ≥ {MinSplitDepth} × 32)" : ", CPU kernel set (packed-panel GEMM)");
+    } + (KernelSet == KernelSet.Gpu ? $", GPU kernel set (shared-memory GEMM, 32 × 32 tiles, {PrefetchTiles} in flight, K split below {SplitBelowGroups} tiles)" : ", CPU kernel set (packed-panel GEMM)");
 
     // ---- device selection --------------------------------------------------------------------------------------
 
@@ -259,9 +264,14 @@ public sealed class IlgpuBackend : IBackend
         int tile = Kernels.Gemm.GroupTile, side = Kernels.Gemm.GroupThreads;
         var tiles = new Index2D((g.N + tile - 1) / tile, (g.M + tile - 1) / tile);
         int kTiles = (g.K + tile - 1) / tile;
-        int splits = Math.Clamp((SplitBelowGroups + tiles.Size - 1) / (int)tiles.Size, 1, Math.Max(1, kTiles / MinSplitDepth));
+        // As many splits as fill the chip, down to one 32-deep tile each: a group's steps along K are a serial chain
+        // (barrier, shared loads, multiply-adds), so even the AE's small GEMMs (K = 128–256) are faster split, second
+        // launch included: on an H200, splitting only into parts of ≥ 4 or ≥ 8 tiles made the AE epoch 5 and 19 % slower
+        // (BENCHMARKS.md, run 10).
+        int splits = Math.Clamp((SplitBelowGroups + tiles.Size - 1) / (int)tiles.Size, 1, kTiles);
         g.KPerSplit = (kTiles + splits - 1) / splits * tile;
         splits = (g.K + g.KPerSplit - 1) / g.KPerSplit;
+        g.PrefetchTiles = PrefetchTiles;
         var group = new Index3D(side, side, 1);
         // The partial products, then (for RowSums) the partial row sums of A: see SharedTiled and AddSplits.
         int size = g.M * g.N, rowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 ? g.M : 0;

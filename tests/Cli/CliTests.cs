@@ -178,5 +178,5 @@ public class CliTests : TempFolderTest
 
     [Fact]
     public void GpuGemmIsRefusedWhereThereIsNoGpuKernelSet() =>
-        AssertUserError(Run("bench", "--device", "simd", "--min-split-depth", "4"), "--split-below and --min-split-depth apply to the GPU kernel set only");
+        AssertUserError(Run("bench", "--device", "simd", "--split-below", "4"), "--split-below applies to the GPU kernel set only");
 }
