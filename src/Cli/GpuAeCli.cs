@@ -190,9 +190,10 @@ public static class GpuAeCli
         var kernels = new Option<string>("--kernels") { Description = "ILGPU kernel set: auto (gpu on GPUs, cpu on the CPU accelerator), cpu (packed-panel GEMM, per-thread reductions) or gpu (shared-memory GEMM, group reductions)", DefaultValueFactory = _ => "auto" };
         kernels.AcceptOnlyFromAmong("auto", "cpu", "gpu");
         var timeline = new Option<bool>("--timeline") { Description = "ILGPU devices: also print the device time of every operation inside a training step (profiling markers between the backend calls; median of --steps steps)" };
+        var graph = new Option<bool>("--graph") { Description = "CUDA: also time the training step recorded once as a CUDA graph and replayed, against the same step launched kernel by kernel (an experiment: training does not use graphs)" };
         var prefetch = PrefetchOption();
         var splitBelow = new Option<int?>("--split-below") { Description = "GPU kernel set: split a GEMM's K across groups when C has fewer tiles than this (default: the device's multiprocessors); for tuning" };
-        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, timeline, kernels, prefetch, splitBelow };
+        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, timeline, graph, kernels, prefetch, splitBelow };
         command.SetAction(r =>
         {
             int b = r.GetValue(batch), n = r.GetValue(steps);
@@ -201,6 +202,8 @@ public static class GpuAeCli
             var kernelSet = r.GetValue(kernels) switch { "cpu" => KernelSet.Cpu, "gpu" => KernelSet.Gpu, _ => KernelSet.Auto };
             if (r.GetValue(splitBelow) is < 1) throw new UserError("--split-below must be at least 1");
             using var backend = Backends.Open(r.GetValue(device)!, kernelSet);
+            if (r.GetValue(graph) && backend is not IlgpuBackend { IsCuda: true })
+                throw new UserError("--graph needs a CUDA device: use --device cuda");
             ApplyPrefetch(backend, r.GetValue(prefetch));
             if (r.GetValue(splitBelow) is { } below)
             {
@@ -222,6 +225,11 @@ public static class GpuAeCli
             {
                 var (train, eval) = Bench.Epoch(backend, kind, b);
                 stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
+            }
+            if (r.GetValue(graph))
+            {
+                var (launched, replayed) = Bench.StepAsGraph((IlgpuBackend)backend, kind, b, n);
+                stdout.WriteLine($"{kind} training step as a CUDA graph: {replayed.Milliseconds:F3} ms (host {replayed.HostMilliseconds:F3} ms to issue it), launched kernel by kernel: {launched.Milliseconds:F3} ms (host {launched.HostMilliseconds:F3} ms)");
             }
             if (r.GetValue(timeline))
             {

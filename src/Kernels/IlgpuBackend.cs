@@ -117,6 +117,8 @@ public sealed class IlgpuBackend : IBackend
         _negativeLogMeanExp = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>(Iwae.NegativeLogMeanExp);
     }
 
+    public bool IsCuda => _accelerator.AcceleratorType == AcceleratorType.Cuda;
+
     public string DeviceName => _accelerator.AcceleratorType switch
     {
         AcceleratorType.CPU => $"CPU accelerator (ILGPU, {_accelerator.MaxNumThreads} threads)",
@@ -229,6 +231,9 @@ public sealed class IlgpuBackend : IBackend
     /// <summary>A profiling marker (on CUDA, an event) queued behind every launch so far: the device time between two
     /// markers is that of the launches issued between them (see GpuAe.Nets.Timeline).</summary>
     public ProfilingMarker AddProfilingMarker() => _accelerator.AddProfilingMarker();
+
+    /// <summary>Records the launches <paramref name="record"/> makes as a CUDA graph (CUDA only; see <see cref="CudaGraph"/>).</summary>
+    public CudaGraph CaptureCudaGraph(Action record) => CudaGraph.Capture(_accelerator, record);
 
     /// <summary>Threads for a grid-stride elementwise kernel: never more than the device runs at once.</summary>
     int Threads(int elements) => Math.Max(1, Math.Min(elements, _accelerator.MaxNumThreads));

@@ -113,6 +113,28 @@ public static class Bench
     /// no data files): seconds of training (60,000 images resident on the device; the loss read at the end is the
     /// only wait for the device) and
     /// seconds to evaluate 10,000 test images.</summary>
+    /// <summary>A training step launched kernel by kernel and the same step recorded once as a CUDA graph and replayed
+    /// (CUDA only): how much of a step is the launches' fixed cost. The replays repeat the recorded step's arguments
+    /// (its Adam step, its batch), which changes nothing for the timing.</summary>
+    public static (Timing Launched, Timing Replayed) StepAsGraph(IlgpuBackend backend, string kind, int batch = 128, int steps = 20)
+    {
+        var model = Models.Create(backend, new ModelSpec(kind), batch, stepsPerEpoch: 1);
+        model.Initialise(1);
+        var x = backend.Allocate(batch * model.Features);
+        backend.Fill(x, 0.3f);
+        var acc = backend.Allocate((int)Slot.Count);
+        var p = model.Parameters;
+        void RunStep()
+        {
+            model.TrainStep(x, batch, 1, acc);
+            backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(1, 1e-3f));
+        }
+        RunStep(); // allocates the scratch buffers before the recording
+        backend.Synchronize();
+        using var graph = backend.CaptureCudaGraph(RunStep);
+        return (Time(backend, RunStep, steps), Time(backend, graph.Launch, steps));
+    }
+
     public static (double TrainSeconds, double EvalSeconds) Epoch(IBackend backend, string kind, int batch = 128, int trainImages = 60000, int testImages = 10000)
     {
         static Dataset Synthetic(int count, ulong seed) => new(

@@ -177,6 +177,14 @@ public class CliTests : TempFolderTest
     }
 
     [Fact]
-    public void GpuGemmIsRefusedWhereThereIsNoGpuKernelSet() =>
+    public void GpuTuningFlagsAreRefusedWhereThereIsNoGpuKernelSet()
+    {
         AssertUserError(Run("bench", "--device", "simd", "--split-below", "4"), "--split-below applies to the GPU kernel set only");
+        AssertUserError(Run("bench", "--device", "simd", "--prefetch", "2"), "--prefetch applies to the GPU kernel set only");
+        AssertUserError(Run("check", "--device", "simd", "--prefetch", "2"), "--prefetch applies to the GPU kernel set only");
+    }
+
+    [Fact]
+    public void CudaGraphsAreRefusedOffCuda() =>
+        AssertUserError(Run("bench", "--device", "cpu", "--graph"), "--graph needs a CUDA device");
 }
