@@ -326,8 +326,8 @@ public static class Gemm
         int tx = Group.IdxX, ty = Group.IdxY, thread = ty * GroupThreads + tx;
         int m0 = Grid.IdxY * GroupTile, n0 = Grid.IdxX * GroupTile;
         int kBegin = Grid.IdxZ * g.KPerSplit, kEnd = Math.Min(g.K, kBegin + g.KPerSplit);
-        var nextA = LoadTile(a, g.M, kEnd, m0, kBegin, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
-        var nextB = LoadTile(b, g.N, kEnd, n0, kBegin, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
+        var next = new StagedTiles();
+        next.Load(g, a, b, m0, n0, kBegin, kEnd, thread);
         var rowsA = sharedA.SubView(ty);
         var colsB = sharedB.SubView(tx);
         var p = new Products2x2();
@@ -336,30 +336,16 @@ public static class Gemm
             // Two tiles in flight: the loads of tile t + 2 are issued right after tile t is in shared memory, so they
             // have two tiles' multiply-adds to arrive instead of one. Two register sets taken in turn (the loop body
             // written twice): a copy from one set to the other would wait for its loads on the spot.
-            var laterA = LoadTile(a, g.M, kEnd, m0, kBegin + GroupTile, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
-            var laterB = LoadTile(b, g.N, kEnd, n0, kBegin + GroupTile, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
+            var later = new StagedTiles();
+            later.Load(g, a, b, m0, n0, kBegin + GroupTile, kEnd, thread);
             for (int k0 = kBegin; k0 < kEnd; k0 += 2 * GroupTile)
             {
-                Group.Barrier();
-                StoreTile(sharedA, nextA, g.AStrideK, thread, GroupTile, GroupTile, SharedStride);
-                StoreTile(sharedB, nextB, g.BStrideK, thread, GroupTile, GroupTile, SharedStride);
-                Group.Barrier();
-                if (k0 + 2 * GroupTile < kEnd)
-                {
-                    nextA = LoadTile(a, g.M, kEnd, m0, k0 + 2 * GroupTile, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
-                    nextB = LoadTile(b, g.N, kEnd, n0, k0 + 2 * GroupTile, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
-                }
+                Group.Barrier(); next.Store(g, sharedA, sharedB, thread); Group.Barrier();
+                if (k0 + 2 * GroupTile < kEnd) next.Load(g, a, b, m0, n0, k0 + 2 * GroupTile, kEnd, thread);
                 p.MultiplyTile(rowsA, colsB);
                 if (k0 + GroupTile >= kEnd) break;
-                Group.Barrier();
-                StoreTile(sharedA, laterA, g.AStrideK, thread, GroupTile, GroupTile, SharedStride);
-                StoreTile(sharedB, laterB, g.BStrideK, thread, GroupTile, GroupTile, SharedStride);
-                Group.Barrier();
-                if (k0 + 3 * GroupTile < kEnd)
-                {
-                    laterA = LoadTile(a, g.M, kEnd, m0, k0 + 3 * GroupTile, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
-                    laterB = LoadTile(b, g.N, kEnd, n0, k0 + 3 * GroupTile, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
-                }
+                Group.Barrier(); later.Store(g, sharedA, sharedB, thread); Group.Barrier();
+                if (k0 + 3 * GroupTile < kEnd) later.Load(g, a, b, m0, n0, k0 + 3 * GroupTile, kEnd, thread);
                 p.MultiplyTile(rowsA, colsB);
             }
         }
@@ -367,15 +353,9 @@ public static class Gemm
         {
             for (int k0 = kBegin; k0 < kEnd; k0 += GroupTile)
             {
-                Group.Barrier(); // everyone has finished multiplying the previous tiles
-                StoreTile(sharedA, nextA, g.AStrideK, thread, GroupTile, GroupTile, SharedStride);
-                StoreTile(sharedB, nextB, g.BStrideK, thread, GroupTile, GroupTile, SharedStride);
-                Group.Barrier();
-                if (k0 + GroupTile < kEnd)
-                {
-                    nextA = LoadTile(a, g.M, kEnd, m0, k0 + GroupTile, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
-                    nextB = LoadTile(b, g.N, kEnd, n0, k0 + GroupTile, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
-                }
+                // The first barrier: everyone has finished multiplying the previous tiles; the second: this one is stored.
+                Group.Barrier(); next.Store(g, sharedA, sharedB, thread); Group.Barrier();
+                if (k0 + GroupTile < kEnd) next.Load(g, a, b, m0, n0, k0 + GroupTile, kEnd, thread);
                 p.MultiplyTile(rowsA, colsB);
             }
         }
@@ -390,6 +370,26 @@ public static class Gemm
             // Every thread has summed its two rows of A over this split's K; the first column of groups stores them.
             if (mA < g.M) bias[Grid.IdxZ * g.M + mA] = p.RowSum0;
             if (mB < g.M) bias[Grid.IdxZ * g.M + mB] = p.RowSum1;
+        }
+    }
+
+    /// <summary>A thread's share of one 32-deep tile of A and of B in <see cref="SharedTiled"/>, in registers between its
+    /// load from global memory and its store to shared memory.</summary>
+    struct StagedTiles
+    {
+        Vec4 _a, _b;
+
+        /// <summary>Issues the loads of the tiles starting at k0 (zeros at k ≥ kEnd and past the last row).</summary>
+        public void Load(GemmArgs g, ArrayView<float> a, ArrayView<float> b, int m0, int n0, int k0, int kEnd, int thread)
+        {
+            _a = LoadTile(a, g.M, kEnd, m0, k0, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
+            _b = LoadTile(b, g.N, kEnd, n0, k0, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
+        }
+
+        public readonly void Store(GemmArgs g, ArrayView<float> sharedA, ArrayView<float> sharedB, int thread)
+        {
+            StoreTile(sharedA, _a, g.AStrideK, thread, GroupTile, GroupTile, SharedStride);
+            StoreTile(sharedB, _b, g.BStrideK, thread, GroupTile, GroupTile, SharedStride);
         }
     }
 

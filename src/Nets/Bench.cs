@@ -91,50 +91,48 @@ public static class Bench
         yield return Result("Adam", $"{parameterCount} parameters", Time(backend, () => backend.Adam(p, g, m, v, AdamStep.At(1, 1e-3f)), repeats));
     }
 
-    /// <summary>Milliseconds per training step (forward, backward, Adam) of the model on random data.</summary>
-    public static Timing Step(IBackend backend, string kind, int batch = 128, int steps = 20)
+    /// <summary>A training step of a fresh model on a constant synthetic batch, with Adam: call it with the step number.
+    /// Everything goes through <paramref name="backend"/> (the timeline passes one that marks each call).</summary>
+    internal static Action<long> SyntheticStep(IBackend backend, string kind, int batch)
     {
         var model = Models.Create(backend, new ModelSpec(kind), batch, stepsPerEpoch: 1);
         model.Initialise(1);
         var x = backend.Allocate(batch * model.Features);
         backend.Fill(x, 0.3f);
         var acc = backend.Allocate((int)Slot.Count);
-        long step = 0;
         var p = model.Parameters;
-        return Time(backend, () =>
+        return step =>
         {
-            step++;
             model.TrainStep(x, batch, step, acc);
             backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(step, 1e-3f));
-        }, steps);
+        };
+    }
+
+    /// <summary>Milliseconds per training step (forward, backward, Adam) of the model on synthetic data.</summary>
+    public static Timing Step(IBackend backend, string kind, int batch = 128, int steps = 20)
+    {
+        var runStep = SyntheticStep(backend, kind, batch);
+        long step = 0;
+        return Time(backend, () => runStep(++step), steps);
+    }
+
+    /// <summary>A training step launched kernel by kernel and the same step recorded once as a CUDA graph and replayed
+    /// (CUDA only): how much of a step is the launches' fixed cost. Both repeat step 1's arguments (a replay cannot
+    /// change them), which changes nothing for the timing.</summary>
+    public static (Timing Launched, Timing Replayed) StepAsGraph(IlgpuBackend backend, string kind, int batch = 128, int steps = 20)
+    {
+        var runStep = SyntheticStep(backend, kind, batch);
+        void StepOne() => runStep(1);
+        StepOne(); // allocates the scratch buffers before the recording
+        backend.Synchronize();
+        using var graph = backend.CaptureCudaGraph(StepOne);
+        return (Time(backend, StepOne, steps), Time(backend, graph.Launch, steps));
     }
 
     /// <summary>A real epoch through the trainer on a synthetic data set of Fashion-MNIST's size (so a GPU machine needs
     /// no data files): seconds of training (60,000 images resident on the device; the loss read at the end is the
     /// only wait for the device) and
     /// seconds to evaluate 10,000 test images.</summary>
-    /// <summary>A training step launched kernel by kernel and the same step recorded once as a CUDA graph and replayed
-    /// (CUDA only): how much of a step is the launches' fixed cost. The replays repeat the recorded step's arguments
-    /// (its Adam step, its batch), which changes nothing for the timing.</summary>
-    public static (Timing Launched, Timing Replayed) StepAsGraph(IlgpuBackend backend, string kind, int batch = 128, int steps = 20)
-    {
-        var model = Models.Create(backend, new ModelSpec(kind), batch, stepsPerEpoch: 1);
-        model.Initialise(1);
-        var x = backend.Allocate(batch * model.Features);
-        backend.Fill(x, 0.3f);
-        var acc = backend.Allocate((int)Slot.Count);
-        var p = model.Parameters;
-        void RunStep()
-        {
-            model.TrainStep(x, batch, 1, acc);
-            backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(1, 1e-3f));
-        }
-        RunStep(); // allocates the scratch buffers before the recording
-        backend.Synchronize();
-        using var graph = backend.CaptureCudaGraph(RunStep);
-        return (Time(backend, RunStep, steps), Time(backend, graph.Launch, steps));
-    }
-
     public static (double TrainSeconds, double EvalSeconds) Epoch(IBackend backend, string kind, int batch = 128, int trainImages = 60000, int testImages = 10000)
     {
         static Dataset Synthetic(int count, ulong seed) => new(

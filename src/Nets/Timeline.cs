@@ -20,19 +20,9 @@ public static class Timeline
         var marks = new List<(string Operation, ProfilingMarker Marker)>();
         bool marking = false;
         var marked = new MarkedBackend(backend, operation => { if (marking) marks.Add((operation, backend.AddProfilingMarker())); });
-        var model = Models.Create(marked, new ModelSpec(kind), batch, stepsPerEpoch: 1);
-        model.Initialise(1);
-        var x = backend.Allocate(batch * model.Features);
-        backend.Fill(x, 0.3f);
-        var acc = backend.Allocate((int)Slot.Count);
-        var p = model.Parameters;
+        var runStep = Bench.SyntheticStep(marked, kind, batch);
         long step = 0;
-        void RunStep()
-        {
-            step++;
-            model.TrainStep(x, batch, step, acc);
-            marked.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(step, 1e-3f));
-        }
+        void RunStep() => runStep(++step);
         for (int i = 0; i < 40; i++) RunStep(); // compile, warm up
         backend.Synchronize();
         for (int i = 0; i < 40; i++) RunStep(); // the backlog
