@@ -3,13 +3,22 @@ using ILGPU.Runtime;
 
 namespace GpuAe.Kernels;
 
+/// <summary>The kernels' side of <see cref="NonFiniteWatch"/>: which slot of the sums, which step, and whether to check at all.</summary>
+public struct NonFiniteCheck
+{
+    public int Slot, Step, Enabled;
+}
+
 /// <summary>The optimiser: Adam over the single buffer holding every parameter, so one launch updates the whole model.</summary>
 public static class AdamKernels
 {
     /// <summary>m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε), as PyTorch's Adam.</summary>
-    /// <remarks>A grid-stride loop: thread t updates t, t+threads, … (see <see cref="Rows"/> for why).</remarks>
-    public static void Update(Index1D thread, int threads, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s)
+    /// <remarks>A grid-stride loop: thread t updates t, t+threads, … (see <see cref="Rows"/> for why). Thread 0 also
+    /// checks the running loss sum when asked (<see cref="NonFiniteWatch"/>).</remarks>
+    public static void Update(Index1D thread, int threads, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s,
+        ArrayView<float> sums, ArrayView<int> flag, NonFiniteCheck check)
     {
+        if (thread == 0 && check.Enabled != 0) Loss.FlagIfNonFinite(sums[check.Slot], flag, check.Step);
         for (int i = thread; i < p.IntLength; i += threads) UpdateOne(i, p, g, m, v, s);
     }
 
@@ -17,8 +26,10 @@ public static class AdamKernels
     /// written as Vec8s; on ILGPU's CPU accelerator the view accesses, not the arithmetic, set the pace), the elements
     /// past the last whole Vec8 one by one. Every element gets the same float operations, in the same order, as in
     /// <see cref="Update"/>. The four views must start on multiples of 8 floats of their buffers.</summary>
-    public static void UpdateVectors(Index1D thread, int threads, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s)
+    public static void UpdateVectors(Index1D thread, int threads, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s,
+        ArrayView<float> sums, ArrayView<int> flag, NonFiniteCheck check)
     {
+        if (thread == 0 && check.Enabled != 0) Loss.FlagIfNonFinite(sums[check.Slot], flag, check.Step);
         var p8 = p.Cast<Vec8>(); var g8 = g.Cast<Vec8>(); var m8 = m.Cast<Vec8>(); var v8 = v.Cast<Vec8>();
         int vectors = p.IntLength / Vec8.Length;
         for (int i = thread; i < vectors; i += threads)

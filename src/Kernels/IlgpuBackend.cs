@@ -26,6 +26,7 @@ public sealed class IlgpuBackend : IBackend
     readonly Accelerator _accelerator;
     readonly List<MemoryBuffer> _buffers = [];
     readonly ArrayView<float> _unused; // stands in for the bias/mask views a GEMM epilogue does not read
+    readonly ArrayView<int> _unusedIndex; // and for Adam's NaN flag when nothing is watched
 
     readonly Action<Index1D, int, ArrayView<float>, PackArgs, ArrayView<float>, ArrayView<float>, PackArgs, ArrayView<float>>? _packOperands;
     readonly Action<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? _packedGemm;
@@ -36,12 +37,11 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _sigmoidBce;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>? _sigmoidBcePerThread;
     readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<float>, int, float> _accumulateSum;
-    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep> _adam;
-    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep>? _adamVectors;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<int>, NonFiniteCheck> _adam;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<int>, NonFiniteCheck>? _adamVectors;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>> _gather;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>> _sigmoid;
     readonly Action<Index1D, int, ArrayView<float>, float> _fill;
-    readonly Action<Index1D, ArrayView<float>, int, ArrayView<int>, int> _flagNonFinite;
     readonly Action<Index1D, int, ArrayView<float>, ulong, ulong> _normalNoise;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _reparameterize;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _reparameterizeBackward;
@@ -81,6 +81,7 @@ public sealed class IlgpuBackend : IBackend
         _context = context;
         _accelerator = accelerator;
         _unused = AllocateBuffer<float>(1).View;
+        _unusedIndex = AllocateBuffer<int>(1).View;
         KernelSet = kernels != KernelSet.Auto ? kernels : accelerator.AcceleratorType == AcceleratorType.CPU ? KernelSet.Cpu : KernelSet.Gpu;
         if (KernelSet == KernelSet.Cpu)
         {
@@ -88,7 +89,7 @@ public sealed class IlgpuBackend : IBackend
             _packedGemm = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.PackedTiled);
             _columnSumsPerThread = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSumsPerThread);
             _sigmoidBcePerThread = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(Loss.SigmoidBceRowsPerThread);
-            _adamVectors = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep>(AdamKernels.UpdateVectors);
+            _adamVectors = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<int>, NonFiniteCheck>(AdamKernels.UpdateVectors);
         }
         else
         {
@@ -101,11 +102,10 @@ public sealed class IlgpuBackend : IBackend
         _reduceGroup = 1;
         while (_reduceGroup * 2 <= Math.Min(Loss.MaxGroup, accelerator.MaxNumThreadsPerGroup)) _reduceGroup *= 2;
         _accumulateSum = accelerator.LoadStreamKernel<ArrayView<float>, int, ArrayView<float>, int, float>(Loss.AccumulateSum);
-        _adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep>(AdamKernels.Update);
+        _adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<int>, NonFiniteCheck>(AdamKernels.Update);
         _gather = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>>(Rows.Gather);
         _sigmoid = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(Rows.Sigmoid);
         _fill = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, float>(Rows.Fill);
-        _flagNonFinite = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<int>, int>(Loss.FlagNonFinite);
         _normalNoise = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ulong, ulong>(Sampling.NormalNoise);
         _reparameterize = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Sampling.Reparameterize);
         _reparameterizeBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Sampling.ReparameterizeBackward);
@@ -217,9 +217,6 @@ public sealed class IlgpuBackend : IBackend
     public void Upload(IndexTensor destination, ReadOnlySpan<int> source) => View(destination).SubView(0, source.Length).CopyFromCPU(source);
     public void Download(Tensor source, Span<float> destination) => View(source).SubView(0, destination.Length).CopyToCPU(destination);
     public void Download(IndexTensor source, Span<int> destination) => View(source).SubView(0, destination.Length).CopyToCPU(destination);
-
-    public void FlagNonFinite(Tensor values, int slot, IndexTensor flag, long step) =>
-        _flagNonFinite(1, View(values), slot, View(flag), (int)Math.Min(step, int.MaxValue));
 
     public void Fill(Tensor destination, float value)
     {
@@ -365,12 +362,14 @@ public sealed class IlgpuBackend : IBackend
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f) =>
         _accumulateSum(new KernelConfig(1, _reduceGroup), View(values), count, View(accumulator), slot, scale);
 
-    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step)
+    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step, NonFiniteWatch? watch = null)
     {
         int threads = Threads(parameters.Length);
         bool aligned = StartsOnVec8(parameters) && StartsOnVec8(gradients) && StartsOnVec8(firstMoment) && StartsOnVec8(secondMoment);
         var adam = _adamVectors is not null && aligned ? _adamVectors : _adam;
-        adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step);
+        var check = watch is { } w ? new NonFiniteCheck { Slot = w.Slot, Step = (int)Math.Min(w.Step, int.MaxValue), Enabled = 1 } : default;
+        adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step,
+            watch is { } sums ? View(sums.Sums) : _unused, watch is { } flag ? View(flag.Flag) : _unusedIndex, check);
     }
 
     public void GatherRows(Tensor data, IndexTensor order, int start, int rows, int cols, Tensor destination)

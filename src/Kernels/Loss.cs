@@ -99,11 +99,9 @@ public static class Loss
         if (thread == 0) accumulator[slot] += scale * partials[0];
     }
 
-    /// <summary>Single thread: records the first step at which values[slot] (a running loss sum) stopped being finite.
-    /// NaN and ∞ both propagate through the running sum, so checking the sum catches a bad batch loss.</summary>
-    public static void FlagNonFinite(Index1D _, ArrayView<float> values, int slot, ArrayView<int> flag, int step)
+    /// <summary>flag[0] = step if <paramref name="sum"/> is NaN or ±∞ and flag[0] is still 0 (see NonFiniteWatch).</summary>
+    public static void FlagIfNonFinite(float sum, ArrayView<int> flag, int step)
     {
-        float v = values[slot];
-        if ((XMath.IsNaN(v) || XMath.IsInfinity(v)) && flag[0] == 0) flag[0] = step;
+        if ((XMath.IsNaN(sum) || XMath.IsInfinity(sum)) && flag[0] == 0) flag[0] = step;
     }
 }

@@ -83,10 +83,8 @@ sealed class MarkedBackend(IBackend inner, Action<string> mark) : IBackend
     { inner.SigmoidBce(logits, targets, dLogits, rowBce, rowSquaredError, rows, cols, gradScale); mark($"sigmoid + BCE + gradient {rows}×{cols}"); }
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f)
     { inner.AccumulateSum(values, count, accumulator, slot, scale); mark($"accumulate sum {count}"); }
-    public void FlagNonFinite(Tensor values, int slot, IndexTensor flag, long step)
-    { inner.FlagNonFinite(values, slot, flag, step); mark("NaN flag"); }
-    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step)
-    { inner.Adam(parameters, gradients, firstMoment, secondMoment, step); mark($"Adam {parameters.Length}"); }
+    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step, NonFiniteWatch? watch = null)
+    { inner.Adam(parameters, gradients, firstMoment, secondMoment, step, watch); mark($"Adam {parameters.Length}"); }
     public void GatherRows(Tensor data, IndexTensor order, int start, int rows, int cols, Tensor destination)
     { inner.GatherRows(data, order, start, rows, cols, destination); mark($"gather rows {rows}×{cols}"); }
     public void Sigmoid(Tensor x, Tensor y)

@@ -103,9 +103,9 @@ public sealed class Trainer
             stepsThisCall++;
             _backend.GatherRows(_trainImages, _order, start, rows, _model.Features, _batch);
             _model.TrainStep(_batch, rows, Step, _accumulator);
-            _backend.FlagNonFinite(_accumulator, (int)Slot.TrainLoss, _nonFiniteStep, Step);
             var p = _model.Parameters;
-            _backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(Step, _options.LearningRate));
+            _backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(Step, _options.LearningRate),
+                new NonFiniteWatch(_accumulator, (int)Slot.TrainLoss, _nonFiniteStep, Step));
             if (stepsThisCall % HostReadInterval == 0)
             {
                 CheckFinite(flag);

@@ -248,14 +248,13 @@ public sealed class SimdBackend : IBackend
         S(accumulator)[slot] += scale * sum;
     }
 
-    public void FlagNonFinite(Tensor values, int slot, IndexTensor flag, long step)
+    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep s, NonFiniteWatch? watch = null)
     {
-        var f = A(flag);
-        if (!float.IsFinite(S(values)[slot]) && f[flag.Offset] == 0) f[flag.Offset] = (int)Math.Min(step, int.MaxValue);
-    }
-
-    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep s)
-    {
+        if (watch is { } w)
+        {
+            var f = A(w.Flag);
+            if (!float.IsFinite(S(w.Sums)[w.Slot]) && f[w.Flag.Offset] == 0) f[w.Flag.Offset] = (int)Math.Min(w.Step, int.MaxValue);
+        }
         var p = A(parameters); var g = A(gradients); var m = A(firstMoment); var v = A(secondMoment);
         ForBlocks(parameters.Length, 4096, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {

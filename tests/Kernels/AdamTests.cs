@@ -23,6 +23,25 @@ public class AdamTests
         Assert.Equal(0.09999999f, be.Down(p)[1], 1e-7f);
     }
 
+    /// <summary>Adam with a watch records the first step whose running loss sum is NaN or ∞, keeps it when later steps are
+    /// bad too, sets nothing while the sum is finite, and updates the parameters as without a watch.</summary>
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void WatchFlagsTheFirstStepWhoseLossSumIsNotFinite(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        var sums = be.Up([3f, float.NaN, float.PositiveInfinity]);
+        var flag = be.AllocateIndices(1);
+        var p = be.Up([1f, 0f]); var g = be.Up([0.5f, -2f]); var m = be.Allocate(2); var v = be.Allocate(2);
+        int[] Flag() { var f = new int[1]; be.Download(flag, f); return f; }
+        be.Adam(p, g, m, v, AdamStep.At(1, 0.1f), new NonFiniteWatch(sums, 0, flag, 11));
+        Assert.Equal(0, Flag()[0]);
+        Assert.Equal(0.90000002f, be.Down(p)[0], 1e-7f); // the update itself, as in FirstStepMatchesHandComputedValues
+        be.Adam(p, g, m, v, AdamStep.At(2, 0.1f), new NonFiniteWatch(sums, 2, flag, 12)); // ∞
+        Assert.Equal(12, Flag()[0]);
+        be.Adam(p, g, m, v, AdamStep.At(3, 0.1f), new NonFiniteWatch(sums, 1, flag, 13)); // NaN, later
+        Assert.Equal(12, Flag()[0]);
+    }
+
     // More elements than the CPU accelerator has threads (the grid-stride loop); 1003: 125 whole Vec8s of the CPU
     // kernel set's vector path, and 3 elements past them.
     public static IEnumerable<object[]> Sizes => TestBackends.Cross([1000], [1003]);
