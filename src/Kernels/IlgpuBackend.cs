@@ -250,7 +250,7 @@ public sealed class IlgpuBackend : IBackend
         var aPanels = Scratch(ref _panelsA, aArgs.PanelLength);
         var bPanels = Scratch(ref _panelsB, bArgs.PanelLength);
         int threads = Threads(aArgs.Blocks + bArgs.Blocks);
-        _packOperands(threads, threads, View(a), aArgs, aPanels, View(b), bArgs, bPanels);
+        _packOperands!(threads, threads, View(a), aArgs, aPanels, View(b), bArgs, bPanels);
         int t = Kernels.Gemm.Tile;
         threads = Threads((g.M + t - 1) / t * ((g.N + t - 1) / t));
         _packedGemm(threads, threads, g, aPanels, bPanels, bias, mask, View(c));
