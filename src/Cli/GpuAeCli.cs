@@ -204,6 +204,8 @@ public static class GpuAeCli
             using var backend = Backends.Open(r.GetValue(device)!, kernelSet);
             if (r.GetValue(graph) && backend is not IlgpuBackend { IsCuda: true })
                 throw new UserError("--graph needs a CUDA device: use --device cuda");
+            if (r.GetValue(timeline) && backend is not IlgpuBackend)
+                throw new UserError("--timeline needs an ILGPU device (its profiling markers): use --device cpu, cuda or opencl");
             ApplyPrefetch(backend, r.GetValue(prefetch));
             if (r.GetValue(splitBelow) is { } below)
             {
@@ -233,9 +235,7 @@ public static class GpuAeCli
             }
             if (r.GetValue(timeline))
             {
-                if (backend is not IlgpuBackend ilgpuBackend)
-                    throw new UserError("--timeline needs an ILGPU device (its profiling markers): use --device cpu, cuda or opencl");
-                var entries = Timeline.Step(ilgpuBackend, kind, b, n);
+                var entries = Timeline.Step((IlgpuBackend)backend, kind, b, n);
                 double total = entries.Sum(e => e.Microseconds);
                 stdout.WriteLine($"{kind} training step on the device, operation by operation (µs, median of {n} steps; each includes the gap before it):");
                 foreach (var e in entries)

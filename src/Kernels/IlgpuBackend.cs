@@ -58,13 +58,12 @@ public sealed class IlgpuBackend : IBackend
     /// multiprocessors, so that every one gets work. Tests raise it to exercise the split path on small shapes.</summary>
     public int SplitBelowGroups { get; set; }
 
-
     /// <summary>The GPU GEMM's tiles in flight from global memory while one is multiplied: 1 (the default, measured) or
     /// 2 (the candidate, timed against it by `gpuae bench --prefetch`; see <see cref="Kernels.Gemm.SharedTiled"/>).</summary>
     public int PrefetchTiles
     {
         get => _prefetchTiles;
-        set => _prefetchTiles = value is 1 or 2 ? value : throw new UserError($"prefetch {value} tiles: use 1 or 2");
+        set => _prefetchTiles = value is 1 or 2 ? value : throw new UserError($"a prefetch of {value} tiles: use --prefetch 1 or 2");
     }
     int _prefetchTiles = 1;
 
@@ -367,9 +366,13 @@ public sealed class IlgpuBackend : IBackend
         int threads = Threads(parameters.Length);
         bool aligned = StartsOnVec8(parameters) && StartsOnVec8(gradients) && StartsOnVec8(firstMoment) && StartsOnVec8(secondMoment);
         var adam = _adamVectors is not null && aligned ? _adamVectors : _adam;
-        var check = watch is { } w ? new NonFiniteCheck { Slot = w.Slot, Step = (int)Math.Min(w.Step, int.MaxValue), Enabled = 1 } : default;
-        adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step,
-            watch is { } sums ? View(sums.Sums) : _unused, watch is { } flag ? View(flag.Flag) : _unusedIndex, check);
+        if (watch is not { } w)
+        {
+            adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step, _unused, _unusedIndex, default);
+            return;
+        }
+        var check = new NonFiniteCheck { Slot = w.Slot, Step = (int)Math.Min(w.Step, int.MaxValue), Enabled = 1 };
+        adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step, View(w.Sums), View(w.Flag), check);
     }
 
     public void GatherRows(Tensor data, IndexTensor order, int start, int rows, int cols, Tensor destination)

@@ -185,6 +185,10 @@ public class CliTests : TempFolderTest
     }
 
     [Fact]
-    public void CudaGraphsAreRefusedOffCuda() =>
+    public void DeviceSpecificBenchFlagsAreRefusedElsewhere()
+    {
         AssertUserError(Run("bench", "--device", "cpu", "--graph"), "--graph needs a CUDA device");
+        AssertUserError(Run("bench", "--device", "simd", "--timeline"), "--timeline needs an ILGPU device");
+        AssertUserError(Run("bench", "--device", "cpu", "--kernels", "gpu", "--prefetch", "3"), "use --prefetch 1 or 2");
+    }
 }
