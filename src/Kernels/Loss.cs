@@ -100,7 +100,7 @@ public static class Loss
     }
 
     /// <summary>flag[0] = step if <paramref name="sum"/> is NaN or ±∞ and flag[0] is still 0 (see NonFiniteWatch).</summary>
-    public static void FlagIfNonFinite(float sum, ArrayView<int> flag, int step)
+    internal static void FlagIfNonFinite(float sum, ArrayView<int> flag, int step)
     {
         if ((XMath.IsNaN(sum) || XMath.IsInfinity(sum)) && flag[0] == 0) flag[0] = step;
     }
