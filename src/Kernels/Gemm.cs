@@ -382,14 +382,14 @@ public static class Gemm
         /// <summary>Issues the loads of the tiles starting at k0 (zeros at k ≥ kEnd and past the last row).</summary>
         public void Load(GemmArgs g, ArrayView<float> a, ArrayView<float> b, int m0, int n0, int k0, int kEnd, int thread)
         {
-            _a = LoadTile(a, g.M, kEnd, m0, k0, g.AStrideM, g.AStrideK, thread, GroupTile, GroupTile);
-            _b = LoadTile(b, g.N, kEnd, n0, k0, g.BStrideN, g.BStrideK, thread, GroupTile, GroupTile);
+            _a = LoadTile(a, g.M, kEnd, m0, k0, g.AStrideM, g.AStrideK, thread);
+            _b = LoadTile(b, g.N, kEnd, n0, k0, g.BStrideN, g.BStrideK, thread);
         }
 
         public readonly void Store(GemmArgs g, ArrayView<float> sharedA, ArrayView<float> sharedB, int thread)
         {
-            StoreTile(sharedA, _a, g.AStrideK, thread, GroupTile, GroupTile, SharedStride);
-            StoreTile(sharedB, _b, g.BStrideK, thread, GroupTile, GroupTile, SharedStride);
+            StoreTile(sharedA, _a, g.AStrideK, thread);
+            StoreTile(sharedB, _b, g.BStrideK, thread);
         }
     }
 
@@ -448,44 +448,42 @@ public static class Gemm
         }
     }
 
-    // Each thread copies 4 elements of a tile of Rows × Depth (32 × 32 or 64 × 16 = 4 × 256). Element e = i·256 + thread
-    // is taken along whichever direction of X is contiguous in memory, so that neighbouring threads read neighbouring
-    // addresses (coalesced): along k when strideK is 1 (X row-major), along the rows otherwise.
+    // Each thread copies 4 elements of a 32 × 32 tile (4 × 256). Element e = i·256 + thread is taken along whichever
+    // direction of X is contiguous in memory, so that neighbouring threads read neighbouring addresses (coalesced):
+    // along k when strideK is 1 (X row-major), along the rows otherwise.
 
-    static float LoadTileElement(int i, ArrayView<float> x, int rows, int kEnd, int row0, int k0, int strideRow, int strideK,
-        int thread, int tileRows, int tileDepth)
+    static float LoadTileElement(int i, ArrayView<float> x, int rows, int kEnd, int row0, int k0, int strideRow, int strideK, int thread)
     {
         int e = i * GroupSize + thread;
-        int r = strideK == 1 ? e / tileDepth : e % tileRows, d = strideK == 1 ? e % tileDepth : e / tileRows;
+        int r = strideK == 1 ? e / GroupTile : e % GroupTile, d = strideK == 1 ? e % GroupTile : e / GroupTile;
         int row = row0 + r, k = k0 + d;
         return row < rows && k < kEnd ? x[row * strideRow + k * strideK] : 0f;
     }
 
     /// <summary>Reads this thread's 4 elements of the tile X(row0 + r, k0 + d) = x[row·strideRow + k·strideK] into
     /// registers, zero past the last row or at k ≥ kEnd (so the edge tiles need no other test).</summary>
-    static Vec4 LoadTile(ArrayView<float> x, int rows, int kEnd, int row0, int k0, int strideRow, int strideK, int thread,
-        int tileRows, int tileDepth) => new()
+    static Vec4 LoadTile(ArrayView<float> x, int rows, int kEnd, int row0, int k0, int strideRow, int strideK, int thread) => new()
     {
-        E0 = LoadTileElement(0, x, rows, kEnd, row0, k0, strideRow, strideK, thread, tileRows, tileDepth),
-        E1 = LoadTileElement(1, x, rows, kEnd, row0, k0, strideRow, strideK, thread, tileRows, tileDepth),
-        E2 = LoadTileElement(2, x, rows, kEnd, row0, k0, strideRow, strideK, thread, tileRows, tileDepth),
-        E3 = LoadTileElement(3, x, rows, kEnd, row0, k0, strideRow, strideK, thread, tileRows, tileDepth),
+        E0 = LoadTileElement(0, x, rows, kEnd, row0, k0, strideRow, strideK, thread),
+        E1 = LoadTileElement(1, x, rows, kEnd, row0, k0, strideRow, strideK, thread),
+        E2 = LoadTileElement(2, x, rows, kEnd, row0, k0, strideRow, strideK, thread),
+        E3 = LoadTileElement(3, x, rows, kEnd, row0, k0, strideRow, strideK, thread),
     };
 
-    static void StoreTileElement(int i, float value, ArrayView<float> shared, int strideK, int thread, int tileRows, int tileDepth, int sharedStride)
+    static void StoreTileElement(int i, float value, ArrayView<float> shared, int strideK, int thread)
     {
         int e = i * GroupSize + thread;
-        int r = strideK == 1 ? e / tileDepth : e % tileRows, d = strideK == 1 ? e % tileDepth : e / tileRows;
-        shared[d * sharedStride + r] = value;
+        int r = strideK == 1 ? e / GroupTile : e % GroupTile, d = strideK == 1 ? e % GroupTile : e / GroupTile;
+        shared[d * SharedStride + r] = value;
     }
 
-    /// <summary>Writes the 4 elements <see cref="LoadTile"/> read to the shared tile, k-major: shared[d·stride + r].</summary>
-    static void StoreTile(ArrayView<float> shared, Vec4 v, int strideK, int thread, int tileRows, int tileDepth, int sharedStride)
+    /// <summary>Writes the 4 elements <see cref="LoadTile"/> read to the shared tile, k-major: shared[d·SharedStride + r].</summary>
+    static void StoreTile(ArrayView<float> shared, Vec4 v, int strideK, int thread)
     {
-        StoreTileElement(0, v.E0, shared, strideK, thread, tileRows, tileDepth, sharedStride);
-        StoreTileElement(1, v.E1, shared, strideK, thread, tileRows, tileDepth, sharedStride);
-        StoreTileElement(2, v.E2, shared, strideK, thread, tileRows, tileDepth, sharedStride);
-        StoreTileElement(3, v.E3, shared, strideK, thread, tileRows, tileDepth, sharedStride);
+        StoreTileElement(0, v.E0, shared, strideK, thread);
+        StoreTileElement(1, v.E1, shared, strideK, thread);
+        StoreTileElement(2, v.E2, shared, strideK, thread);
+        StoreTileElement(3, v.E3, shared, strideK, thread);
     }
 
     /// <summary>The CPU kernel set's column sums: db[n] = Σ_r dy[r, n], one thread per column (grid-stride), rows in
