@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine, from the repository root, with publish/ carried (see publish.sh): every kernel against the
 # plain C# reference on CUDA, each model's epoch with the device time of every operation of a step (the GEMM with one
-# and with two tiles in flight, side by side), PyTorch eager on the same card, the split-K threshold at 264, and the step replayed
-# as a CUDA graph. Most important first: a cut-off run still answers the main questions.
+# and with two tiles in flight, side by side), PyTorch eager on the same card, the split-K threshold at 264, and the step
+# and whole epochs replayed as CUDA graphs. Most important first: a cut-off run still answers the main questions.
 # Results go to ${OUT:-gpu-results}. Budget: about 5 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,11 +19,12 @@ section() { echo "## [$(date -u +%T)] $*"; }
     section "gpuae check --device cuda --prefetch $prefetch"
     timeout 90 $g check --device cuda --prefetch $prefetch; echo "exit $?"
   done
-  # How much of a step is the launches' fixed cost: the step replayed as one CUDA graph (an experiment; P/Invoke to
-  # the driver's stream capture, first run here) against the same step launched kernel by kernel.
+  # How much of a step is the launches' fixed cost: the step replayed as one CUDA graph (P/Invoke to the driver's
+  # stream capture, first run here) against the same step launched kernel by kernel; then whole epochs with the
+  # per-step numbers as launch arguments, read from the step record, and read from it by steps replayed as graphs.
   for m in ae vae; do
-    section "gpuae bench --device cuda --model $m --graph"
-    timeout 60 $g bench --device cuda --model $m --steps 50 --graph; echo "exit $?"
+    section "gpuae bench --device cuda --model $m --graph --epoch"
+    timeout 90 $g bench --device cuda --model $m --steps 50 --graph --epoch; echo "exit $?"
   done
   # Each model: its epoch with each, where the device spends a step, then PyTorch eager on the same card.
   for m in ae vae conv-ae conv-vae; do

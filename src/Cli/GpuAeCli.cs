@@ -190,7 +190,7 @@ public static class GpuAeCli
         var kernels = new Option<string>("--kernels") { Description = "ILGPU kernel set: auto (gpu on GPUs, cpu on the CPU accelerator), cpu (packed-panel GEMM, per-thread reductions) or gpu (shared-memory GEMM, group reductions)", DefaultValueFactory = _ => "auto" };
         kernels.AcceptOnlyFromAmong("auto", "cpu", "gpu");
         var timeline = new Option<bool>("--timeline") { Description = "ILGPU devices: also print the device time of every operation inside a training step (profiling markers between the backend calls; median of --steps steps)" };
-        var graph = new Option<bool>("--graph") { Description = "CUDA: also time the training step recorded once as a CUDA graph and replayed, against the same step launched kernel by kernel (an experiment: training does not use graphs)" };
+        var graph = new Option<bool>("--graph") { Description = "CUDA: also time the training step recorded once as a CUDA graph and replayed, against the same step launched kernel by kernel; with --epoch, also epochs whose per-step numbers are read from the step record, launched kernel by kernel and replayed as graphs" };
         var prefetch = PrefetchOption();
         var splitBelow = new Option<int?>("--split-below") { Description = "GPU kernel set: split a GEMM's K across groups when C has fewer tiles than this (default: the device's multiprocessors); for tuning" };
         var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, timeline, graph, kernels, prefetch, splitBelow };
@@ -232,6 +232,15 @@ public static class GpuAeCli
             {
                 var (launched, replayed) = Bench.StepAsGraph((IlgpuBackend)backend, kind, b, n);
                 stdout.WriteLine($"{kind} training step as a CUDA graph: {replayed.Milliseconds:F3} ms (host {replayed.HostMilliseconds:F3} ms to issue it), launched kernel by kernel: {launched.Milliseconds:F3} ms (host {launched.HostMilliseconds:F3} ms)");
+                if (r.GetValue(epoch))
+                {
+                    // Side by side in one run: the arguments epoch again, then the two step-record ones.
+                    foreach (var mode in new[] { StepMode.Arguments, StepMode.Record, StepMode.CudaGraph })
+                    {
+                        var (train, _) = Bench.Epoch(backend, kind, b, mode: mode);
+                        stdout.WriteLine($"{kind} measured epoch, per-step numbers {ModeName(mode)}: {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s)");
+                    }
+                }
             }
             if (r.GetValue(timeline))
             {
@@ -246,6 +255,13 @@ public static class GpuAeCli
         });
         return command;
     }
+
+    static string ModeName(StepMode mode) => mode switch
+    {
+        StepMode.Arguments => "as launch arguments",
+        StepMode.Record => "from the step record, launched kernel by kernel",
+        _ => "from the step record, steps replayed as a CUDA graph",
+    };
 
     static Command CheckCommand(TextWriter stdout)
     {

@@ -9,6 +9,22 @@ public struct NonFiniteCheck
     public int Slot, Step, Enabled;
 }
 
+/// <summary>Whether Adam takes the step's bias corrections and the watch's step from the launch or from the step record
+/// (see <see cref="StepRecord"/>).</summary>
+public struct AdamSource
+{
+    public int FromRecord;
+
+    /// <summary>The update's hyper-parameters and the check, with the per-step numbers read from the record when asked.</summary>
+    public readonly void Resolve(ArrayView<int> record, ref AdamStep s, ref NonFiniteCheck check)
+    {
+        if (FromRecord == 0) return;
+        s = new AdamStep(s.LearningRate, s.Beta1, s.Beta2, s.Epsilon,
+            Interop.IntAsFloat((uint)record[StepRecord.BiasCorrection1]), Interop.IntAsFloat((uint)record[StepRecord.BiasCorrection2]));
+        check.Step = record[StepRecord.Step];
+    }
+}
+
 /// <summary>The optimiser: Adam over the single buffer holding every parameter, so one launch updates the whole model.</summary>
 public static class AdamKernels
 {
@@ -16,8 +32,9 @@ public static class AdamKernels
     /// <remarks>A grid-stride loop: thread t updates t, t+threads, … (see <see cref="Rows"/> for why). Thread 0 also
     /// checks the running loss sum when asked (<see cref="NonFiniteWatch"/>).</remarks>
     public static void Update(Index1D thread, int threads, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s,
-        ArrayView<float> sums, ArrayView<int> flag, NonFiniteCheck check)
+        ArrayView<float> sums, ArrayView<int> flag, NonFiniteCheck check, ArrayView<int> record, AdamSource source)
     {
+        source.Resolve(record, ref s, ref check);
         if (thread == 0 && check.Enabled != 0) Loss.FlagIfNonFinite(sums[check.Slot], flag, check.Step);
         for (int i = thread; i < p.IntLength; i += threads) UpdateOne(i, p, g, m, v, s);
     }
@@ -27,8 +44,9 @@ public static class AdamKernels
     /// past the last whole Vec8 one by one. Every element gets the same float operations, in the same order, as in
     /// <see cref="Update"/>. The four views must start on multiples of 8 floats of their buffers.</summary>
     public static void UpdateVectors(Index1D thread, int threads, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s,
-        ArrayView<float> sums, ArrayView<int> flag, NonFiniteCheck check)
+        ArrayView<float> sums, ArrayView<int> flag, NonFiniteCheck check, ArrayView<int> record, AdamSource source)
     {
+        source.Resolve(record, ref s, ref check);
         if (thread == 0 && check.Enabled != 0) Loss.FlagIfNonFinite(sums[check.Slot], flag, check.Step);
         var p8 = p.Cast<Vec8>(); var g8 = g.Cast<Vec8>(); var m8 = m.Cast<Vec8>(); var v8 = v.Cast<Vec8>();
         int vectors = p.IntLength / Vec8.Length;

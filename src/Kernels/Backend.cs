@@ -25,6 +25,17 @@ public readonly record struct AdamStep(float LearningRate, float Beta1, float Be
         new(lr, beta1, beta2, epsilon, (float)(1 - Math.Pow(beta1, step)), (float)(1 - Math.Pow(beta2, step)));
 }
 
+/// <summary>A number that changes per step: given when the launch is issued (<see cref="Value"/>), or, with a
+/// <see cref="Record"/>, read from its field <see cref="Field"/> on the device when the kernel runs (see
+/// <see cref="StepRecord"/>: launches recorded once and replayed). <see cref="Value"/> is then the host's copy.</summary>
+public readonly record struct StepValue(long Value, IndexTensor? Record = null, int Field = -1)
+{
+    public static implicit operator StepValue(long value) => new(value);
+
+    /// <summary>What a kernel launch takes: the number, or the field to read.</summary>
+    public StepNumber Argument => new() { Value = Value, Field = Record is null ? -1 : Field };
+}
+
 /// <summary>If sums[Slot] (the running loss sum) is NaN or ±∞ and flag[0] is still 0, set flag[0] = Step: the trainer
 /// learns at which step the loss went bad without reading it back every step. NaN and ∞ both stay in a running sum,
 /// so checking the sum catches a bad batch. Checked by Adam, the step's last launch, instead of by a launch of its own
@@ -87,11 +98,17 @@ public interface IBackend : IDisposable
 
     /// <summary>Adam on a whole parameter buffer in one launch: p, g, m, v all of the same length. With a
     /// <paramref name="watch"/>, the same launch also records the step at which the running loss went bad (see
-    /// <see cref="NonFiniteWatch"/>).</summary>
-    void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step, NonFiniteWatch? watch = null);
+    /// <see cref="NonFiniteWatch"/>). With a <paramref name="stepRecord"/>, the bias corrections and the watch's step
+    /// are read from it on the device (<see cref="StepRecord"/>), not taken from <paramref name="step"/> and the watch.</summary>
+    void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step, NonFiniteWatch? watch = null,
+        IndexTensor? stepRecord = null);
+
+    /// <summary>record[1..] = schedule entry record[Cursor], and the cursor moves on: the first launch of a step whose
+    /// other launches read their per-step numbers from the record (see <see cref="StepRecord"/>).</summary>
+    void BeginStep(IndexTensor schedule, IndexTensor record);
 
     /// <summary>destination[r, :] = data[order[start + r], :] for r &lt; rows: assembles a shuffled batch on the device.</summary>
-    void GatherRows(Tensor data, IndexTensor order, int start, int rows, int cols, Tensor destination);
+    void GatherRows(Tensor data, IndexTensor order, StepValue start, int rows, int cols, Tensor destination);
 
     /// <summary>y = 1 / (1 + exp(−x)), elementwise: turns decoder logits into images.</summary>
     void Sigmoid(Tensor x, Tensor y);
@@ -99,7 +116,7 @@ public interface IBackend : IDisposable
     // ---- the VAE: enc[rows, 2D] holds μ in columns 0..D−1 and log σ² in columns D..2D−1 ----
 
     /// <summary>noise[i] = standard normal number i of (seed, step), from the counter-based generator.</summary>
-    void NormalNoise(Tensor noise, ulong seed, long step);
+    void NormalNoise(Tensor noise, ulong seed, StepValue step);
 
     /// <summary>z[rows, D] = μ + exp(½·log σ²)·noise (log σ² clamped, see Sampling.MinLogVariance).</summary>
     void Reparameterize(Tensor enc, Tensor noise, Tensor z, int rows, int latent);

@@ -37,12 +37,13 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _sigmoidBce;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>? _sigmoidBcePerThread;
     readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<float>, int, float> _accumulateSum;
-    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<int>, NonFiniteCheck> _adam;
-    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<int>, NonFiniteCheck>? _adamVectors;
-    readonly Action<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>> _gather;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<int>, NonFiniteCheck, ArrayView<int>, AdamSource> _adam;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<int>, NonFiniteCheck, ArrayView<int>, AdamSource>? _adamVectors;
+    readonly Action<Index1D, ArrayView<int>, ArrayView<int>> _beginStep;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<int>, ArrayView<int>, StepNumber, int, ArrayView<float>> _gather;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>> _sigmoid;
     readonly Action<Index1D, int, ArrayView<float>, float> _fill;
-    readonly Action<Index1D, int, ArrayView<float>, ulong, ulong> _normalNoise;
+    readonly Action<Index1D, int, ArrayView<float>, ulong, ArrayView<int>, StepNumber> _normalNoise;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _reparameterize;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _reparameterizeBackward;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, int> _klRows;
@@ -88,7 +89,7 @@ public sealed class IlgpuBackend : IBackend
             _packedGemm = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, GemmArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.PackedTiled);
             _columnSumsPerThread = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSumsPerThread);
             _sigmoidBcePerThread = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(Loss.SigmoidBceRowsPerThread);
-            _adamVectors = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<int>, NonFiniteCheck>(AdamKernels.UpdateVectors);
+            _adamVectors = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<int>, NonFiniteCheck, ArrayView<int>, AdamSource>(AdamKernels.UpdateVectors);
         }
         else
         {
@@ -101,11 +102,12 @@ public sealed class IlgpuBackend : IBackend
         _reduceGroup = 1;
         while (_reduceGroup * 2 <= Math.Min(Loss.MaxGroup, accelerator.MaxNumThreadsPerGroup)) _reduceGroup *= 2;
         _accumulateSum = accelerator.LoadStreamKernel<ArrayView<float>, int, ArrayView<float>, int, float>(Loss.AccumulateSum);
-        _adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<int>, NonFiniteCheck>(AdamKernels.Update);
-        _gather = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<int>, int, int, ArrayView<float>>(Rows.Gather);
+        _adam = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<int>, NonFiniteCheck, ArrayView<int>, AdamSource>(AdamKernels.Update);
+        _beginStep = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>>(StepRecord.Begin);
+        _gather = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<int>, ArrayView<int>, StepNumber, int, ArrayView<float>>(Rows.Gather);
         _sigmoid = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>>(Rows.Sigmoid);
         _fill = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, float>(Rows.Fill);
-        _normalNoise = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ulong, ulong>(Sampling.NormalNoise);
+        _normalNoise = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ulong, ArrayView<int>, StepNumber>(Sampling.NormalNoise);
         _reparameterize = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Sampling.Reparameterize);
         _reparameterizeBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Sampling.ReparameterizeBackward);
         _klRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, int>(Sampling.KlRows);
@@ -361,24 +363,32 @@ public sealed class IlgpuBackend : IBackend
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f) =>
         _accumulateSum(new KernelConfig(1, _reduceGroup), View(values), count, View(accumulator), slot, scale);
 
-    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step, NonFiniteWatch? watch = null)
+    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step, NonFiniteWatch? watch = null,
+        IndexTensor? stepRecord = null)
     {
         int threads = Threads(parameters.Length);
         bool aligned = StartsOnVec8(parameters) && StartsOnVec8(gradients) && StartsOnVec8(firstMoment) && StartsOnVec8(secondMoment);
         var adam = _adamVectors is not null && aligned ? _adamVectors : _adam;
+        var record = RecordView(stepRecord);
+        var source = new AdamSource { FromRecord = stepRecord is null ? 0 : 1 };
         if (watch is not { } w)
         {
-            adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step, _unused, _unusedIndex, default);
+            adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step, _unused, _unusedIndex, default, record, source);
             return;
         }
         var check = new NonFiniteCheck { Slot = w.Slot, Step = (int)Math.Min(w.Step, int.MaxValue), Enabled = 1 };
-        adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step, View(w.Sums), View(w.Flag), check);
+        adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step, View(w.Sums), View(w.Flag), check, record, source);
     }
 
-    public void GatherRows(Tensor data, IndexTensor order, int start, int rows, int cols, Tensor destination)
+    public void BeginStep(IndexTensor schedule, IndexTensor record) => _beginStep(1, View(schedule), View(record));
+
+    /// <summary>The step record a launch reads, or a stand-in when its numbers come with the launch.</summary>
+    ArrayView<int> RecordView(IndexTensor? record) => record is { } r ? View(r) : _unusedIndex;
+
+    public void GatherRows(Tensor data, IndexTensor order, StepValue start, int rows, int cols, Tensor destination)
     {
         int threads = Threads(rows * cols);
-        _gather(threads, threads, View(data), View(order), start, cols, View(destination).SubView(0, rows * cols));
+        _gather(threads, threads, View(data), View(order), RecordView(start.Record), start.Argument, cols, View(destination).SubView(0, rows * cols));
     }
 
     public void Sigmoid(Tensor x, Tensor y)
@@ -387,10 +397,10 @@ public sealed class IlgpuBackend : IBackend
         _sigmoid(threads, threads, View(x), View(y));
     }
 
-    public void NormalNoise(Tensor noise, ulong seed, long step)
+    public void NormalNoise(Tensor noise, ulong seed, StepValue step)
     {
         int threads = Threads(noise.Length);
-        _normalNoise(threads, threads, View(noise), seed, (ulong)step);
+        _normalNoise(threads, threads, View(noise), seed, RecordView(step.Record), step.Argument);
     }
 
     public void Reparameterize(Tensor enc, Tensor noise, Tensor z, int rows, int latent)

@@ -10,9 +10,12 @@ namespace GpuAe.Kernels;
 /// </summary>
 public static class Rows
 {
-    /// <summary>destination[i] = data[order[start + i / cols] · cols + i % cols] over destination[rows·cols].</summary>
-    public static void Gather(Index1D thread, int threads, ArrayView<float> data, ArrayView<int> order, int start, int cols, ArrayView<float> destination)
+    /// <summary>destination[i] = data[order[start + i / cols] · cols + i % cols] over destination[rows·cols]; start given
+    /// at launch or read from the step record (see <see cref="StepNumber"/>).</summary>
+    public static void Gather(Index1D thread, int threads, ArrayView<float> data, ArrayView<int> order, ArrayView<int> record, StepNumber firstRow,
+        int cols, ArrayView<float> destination)
     {
+        int start = (int)firstRow.In(record);
         for (int i = thread; i < destination.IntLength; i += threads)
         {
             int r = i / cols, c = i - r * cols;

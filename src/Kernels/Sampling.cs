@@ -30,11 +30,13 @@ public static class Sampling
         return MathF.Sqrt(-2f * MathF.Log(u1)) * MathF.Cos(2f * MathF.PI * u2);
     }
 
-    /// <summary>noise[i] = Normal(seed, NoiseStream + step, i): the same numbers on every device, for every rerun.</summary>
-    public static void NormalNoise(Index1D thread, int threads, ArrayView<float> noise, ulong seed, ulong step)
+    /// <summary>noise[i] = Normal(seed, NoiseStream + step, i): the same numbers on every device, for every rerun. The
+    /// step is given at launch or read from the step record (see <see cref="StepNumber"/>).</summary>
+    public static void NormalNoise(Index1D thread, int threads, ArrayView<float> noise, ulong seed, ArrayView<int> record, StepNumber step)
     {
+        ulong stream = NoiseStream + (ulong)step.In(record);
         for (int i = thread; i < noise.IntLength; i += threads)
-            noise[i] = Normal(seed, NoiseStream + step, (ulong)i);
+            noise[i] = Normal(seed, stream, (ulong)i);
     }
 
     /// <summary>z[r, j] = μ[r, j] + exp(½·log σ²[r, j])·ε[r, j] over z[rows, D]; grid-stride over the elements.</summary>

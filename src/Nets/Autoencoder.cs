@@ -27,7 +27,7 @@ public sealed class Autoencoder(IBackend backend, int maxRows, Activation codeAc
         DecodeAndScore(EncoderOutput, x, rows);
     }
 
-    public override void TrainStep(Tensor x, int rows, long step, Tensor accumulator)
+    public override void TrainStep(Tensor x, int rows, StepValue step, Tensor accumulator)
     {
         Forward(x, rows);
         Backend.AccumulateSum(RowBce, rows, accumulator, (int)Slot.TrainLoss);

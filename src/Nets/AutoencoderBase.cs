@@ -87,7 +87,8 @@ public abstract class AutoencoderBase : IModel
 
     public virtual void Initialise(ulong seed) => Parameters.Initialise(Backend, seed);
 
-    public abstract void TrainStep(Tensor x, int rows, long step, Tensor accumulator);
+    public virtual long FixedLaunchesFromStep => 1;
+    public abstract void TrainStep(Tensor x, int rows, StepValue step, Tensor accumulator);
     public abstract void Evaluate(Tensor x, int rows, Tensor accumulator);
     public abstract void Encode(Tensor x, int rows, Tensor latent);
 

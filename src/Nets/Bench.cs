@@ -131,9 +131,10 @@ public static class Bench
 
     /// <summary>A real epoch through the trainer on a synthetic data set of Fashion-MNIST's size (so a GPU machine needs
     /// no data files): seconds of training (60,000 images resident on the device; the loss read at the end is the
-    /// only wait for the device) and
-    /// seconds to evaluate 10,000 test images.</summary>
-    public static (double TrainSeconds, double EvalSeconds) Epoch(IBackend backend, string kind, int batch = 128, int trainImages = 60000, int testImages = 10000)
+    /// only wait for the device) and seconds to evaluate 10,000 test images. <paramref name="mode"/>: how the per-step
+    /// numbers reach the device (kernel arguments, the step record, or the step record and a CUDA graph).</summary>
+    public static (double TrainSeconds, double EvalSeconds) Epoch(IBackend backend, string kind, int batch = 128, int trainImages = 60000, int testImages = 10000,
+        StepMode mode = StepMode.Arguments)
     {
         static Dataset Synthetic(int count, ulong seed) => new(
             Enumerable.Range(0, count * 784).Select(i => CounterRandom.Uniform(seed, 1, (ulong)i)).ToArray(), new byte[count], count, 784);
@@ -142,10 +143,11 @@ public static class Bench
         // Warm-up on a few batches compiles every kernel (training and evaluation), so the timed epoch measures steps only.
         var warmUpModel = Models.Create(backend, new ModelSpec(kind), batch, stepsPerEpoch: 4);
         warmUpModel.Initialise(1);
-        new Trainer(backend, warmUpModel, Synthetic(4 * batch, 3), Synthetic(batch, 4), options).RunEpoch(1);
+        using (var warmUp = new Trainer(backend, warmUpModel, Synthetic(4 * batch, 3), Synthetic(batch, 4), options) { Mode = mode })
+            warmUp.RunEpoch(1);
         var model = Models.Create(backend, new ModelSpec(kind), batch, stepsPerEpoch: (trainImages + batch - 1) / batch);
         model.Initialise(1);
-        var trainer = new Trainer(backend, model, train, test, options) { HostReadInterval = int.MaxValue };
+        using var trainer = new Trainer(backend, model, train, test, options) { HostReadInterval = int.MaxValue, Mode = mode };
         var metrics = trainer.RunEpoch(1);
         var clock = Stopwatch.StartNew();
         trainer.Evaluate();

@@ -20,8 +20,14 @@ public interface IModel
     void Initialise(ulong seed);
 
     /// <summary>Forward and backward on x[rows, Features]: writes every gradient and adds the batch's summed loss to
-    /// accumulator[TrainLoss]. The loss is averaged over the batch, so gradients carry a 1/rows factor.</summary>
-    void TrainStep(Tensor x, int rows, long step, Tensor accumulator);
+    /// accumulator[TrainLoss]. The loss is averaged over the batch, so gradients carry a 1/rows factor. The step numbers
+    /// the VAE's noise; with a record (<see cref="StepValue"/>) the noise kernel reads it on the device.</summary>
+    void TrainStep(Tensor x, int rows, StepValue step, Tensor accumulator);
+
+    /// <summary>From this step on, <see cref="TrainStep"/> issues the same launches with the same arguments at every step,
+    /// apart from what they read from the step record: such steps can be recorded once and replayed (a CUDA graph). The
+    /// VAE's KL warm-up changes a launch argument until it ends.</summary>
+    long FixedLaunchesFromStep { get; }
 
     /// <summary>Forward only, deterministic (the VAE decodes its mean): adds summed BCE, KL and squared error.</summary>
     void Evaluate(Tensor x, int rows, Tensor accumulator);

@@ -83,13 +83,16 @@ sealed class MarkedBackend(IBackend inner, Action<string> mark) : IBackend
     { inner.SigmoidBce(logits, targets, dLogits, rowBce, rowSquaredError, rows, cols, gradScale); mark($"sigmoid + BCE + gradient {rows}×{cols}"); }
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f)
     { inner.AccumulateSum(values, count, accumulator, slot, scale); mark($"accumulate sum {count}"); }
-    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step, NonFiniteWatch? watch = null)
-    { inner.Adam(parameters, gradients, firstMoment, secondMoment, step, watch); mark($"Adam {parameters.Length}"); }
-    public void GatherRows(Tensor data, IndexTensor order, int start, int rows, int cols, Tensor destination)
+    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step, NonFiniteWatch? watch = null,
+        IndexTensor? stepRecord = null)
+    { inner.Adam(parameters, gradients, firstMoment, secondMoment, step, watch, stepRecord); mark($"Adam {parameters.Length}"); }
+    public void BeginStep(IndexTensor schedule, IndexTensor record)
+    { inner.BeginStep(schedule, record); mark("begin step"); }
+    public void GatherRows(Tensor data, IndexTensor order, StepValue start, int rows, int cols, Tensor destination)
     { inner.GatherRows(data, order, start, rows, cols, destination); mark($"gather rows {rows}×{cols}"); }
     public void Sigmoid(Tensor x, Tensor y)
     { inner.Sigmoid(x, y); mark($"sigmoid {x.Length}"); }
-    public void NormalNoise(Tensor noise, ulong seed, long step)
+    public void NormalNoise(Tensor noise, ulong seed, StepValue step)
     { inner.NormalNoise(noise, seed, step); mark($"normal noise {noise.Length}"); }
     public void Reparameterize(Tensor enc, Tensor noise, Tensor z, int rows, int latent)
     { inner.Reparameterize(enc, noise, z, rows, latent); mark($"reparameterise {rows}×{latent}"); }

@@ -24,13 +24,27 @@ public sealed class TrainingDiverged(long step) : Exception($"the loss became Na
     public long Step { get; } = step;
 }
 
+/// <summary>How a training step's per-step numbers (the step, the batch's first row, Adam's bias corrections) reach
+/// the device.</summary>
+public enum StepMode
+{
+    /// <summary>With each launch, as arguments.</summary>
+    Arguments,
+    /// <summary>Read on the device from the step record (<see cref="StepRecord"/>), launch by launch: the CUDA graph's
+    /// way without the graph, which tests and `gpuae check` compare with <see cref="Arguments"/>.</summary>
+    Record,
+    /// <summary>Read from the step record, the step recorded once as a CUDA graph and replayed: one driver call per step
+    /// instead of one per launch (CUDA only).</summary>
+    CudaGraph,
+}
+
 /// <summary>
 /// The one training loop both models share. The datasets stay resident on the device; each epoch uploads one
 /// shuffled row order, assembles batches on the device and runs a fixed sequence of launches per step into
 /// buffers allocated once. The host reads back only a few numbers every <see cref="HostReadInterval"/> steps (the
 /// running loss and the NaN flag) and at the end of the epoch.
 /// </summary>
-public sealed class Trainer
+public sealed class Trainer : IDisposable
 {
     public const int ProgressInterval = 20;
 
@@ -40,9 +54,20 @@ public sealed class Trainer
     readonly int _trainCount;
     readonly Evaluator _evaluator;
     readonly Tensor _trainImages, _batch, _accumulator;
-    readonly IndexTensor _order, _nonFiniteStep;
+    readonly IndexTensor _order, _nonFiniteStep, _schedule, _stepRecord;
+    CudaGraph? _graph;
+    int _recordedFullSteps;
 
     public long Step { get; set; }
+
+    /// <summary>How per-step numbers reach the device (see <see cref="StepMode"/>); set before the first epoch.</summary>
+    public StepMode Mode
+    {
+        get => _mode;
+        init => _mode = value != StepMode.CudaGraph || _backend is IlgpuBackend { IsCuda: true } ? value
+            : throw new UserError($"CUDA graphs need a CUDA device, not {_backend.DeviceName}: use --device cuda, or leave out --graph");
+    }
+    readonly StepMode _mode;
 
     /// <summary>Steps between the host's reads of the NaN flag and the running loss. Each read waits for the device; the
     /// GPU benchmark sets this past the epoch's end so that the loss read at the end is the only one.</summary>
@@ -61,6 +86,8 @@ public sealed class Trainer
         _order = backend.AllocateIndices(train.Count);
         _nonFiniteStep = backend.AllocateIndices(1);
         _accumulator = backend.Allocate((int)Slot.Count);
+        _schedule = backend.AllocateIndices((train.Count + options.Batch - 1) / options.Batch * StepRecord.EntryLength);
+        _stepRecord = backend.AllocateIndices(StepRecord.Length);
     }
 
     /// <summary>The row order of epoch <paramref name="epoch"/>: Fisher–Yates driven by (seed, epoch), the same everywhere.</summary>
@@ -87,6 +114,7 @@ public sealed class Trainer
         _backend.Upload(_order, ShuffledOrder(_trainCount, _options.Seed, from.Epoch));
         _backend.Fill(_accumulator, 0f);
         _backend.Upload(_accumulator.Slice((int)Slot.TrainLoss, 1), [from.LossSum]);
+        if (Mode != StepMode.Arguments) WriteSchedule(from.NextRow);
         var sums = new float[(int)Slot.Count];
         var flag = new int[1];
         var clock = Stopwatch.StartNew();
@@ -101,11 +129,8 @@ public sealed class Trainer
             int rows = Math.Min(_options.Batch, _trainCount - start); // the last batch may be short, as in Keras
             Step++;
             stepsThisCall++;
-            _backend.GatherRows(_trainImages, _order, start, rows, _model.Features, _batch);
-            _model.TrainStep(_batch, rows, Step, _accumulator);
-            var p = _model.Parameters;
-            _backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(Step, _options.LearningRate),
-                new NonFiniteWatch(_accumulator, (int)Slot.TrainLoss, _nonFiniteStep, Step));
+            if (Mode == StepMode.Arguments) LaunchStep(start, rows, null);
+            else RecordedStep(rows);
             if (stepsThisCall % HostReadInterval == 0)
             {
                 CheckFinite(flag);
@@ -124,6 +149,54 @@ public sealed class Trainer
         var test = Evaluate();
         return (new EpochMetrics(from.Epoch, seconds, sums[(int)Slot.TrainLoss] / _trainCount, test.Loss, test.Bce, test.Kl, test.Mse), null);
     }
+
+    /// <summary>The step's launches: batch assembly, forward and backward, Adam. With a step record, the numbers that
+    /// change per step are read from it on the device, after a launch that moves it to this step's schedule entry.</summary>
+    void LaunchStep(int start, int rows, IndexTensor? record)
+    {
+        StepValue Recorded(long value, int field) => new(value, record, field);
+        if (record is { } r) _backend.BeginStep(_schedule, r);
+        _backend.GatherRows(_trainImages, _order, Recorded(start, StepRecord.FirstRow), rows, _model.Features, _batch);
+        _model.TrainStep(_batch, rows, Recorded(Step, StepRecord.Step), _accumulator);
+        var p = _model.Parameters;
+        _backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(Step, _options.LearningRate),
+            new NonFiniteWatch(_accumulator, (int)Slot.TrainLoss, _nonFiniteStep, Step), record);
+    }
+
+    /// <summary>Per-step numbers of the steps from <paramref name="firstRow"/> to the epoch's end, and the record's
+    /// cursor back to the first of them: one upload per epoch.</summary>
+    void WriteSchedule(int firstRow)
+    {
+        var entries = new int[_schedule.Length];
+        int k = 0;
+        for (int start = firstRow; start < _trainCount; start += _options.Batch, k++)
+        {
+            long step = Step + 1 + k;
+            StepRecord.WriteEntry(entries.AsSpan(k * StepRecord.EntryLength, StepRecord.EntryLength), step, start, AdamStep.At(step, _options.LearningRate));
+        }
+        _backend.Upload(_schedule, entries);
+        _backend.Upload(_stepRecord, new int[StepRecord.Length]);
+    }
+
+    /// <summary>A step whose numbers come from the step record: launched kernel by kernel, or, in CUDA graph mode, as a
+    /// replay of a graph recorded from a full-batch step once one such step has run (its scratch buffers then exist:
+    /// allocation cannot be recorded) and the model's launches have stopped changing. The short last batch of an epoch,
+    /// and the VAE's KL warm-up, run launch by launch.</summary>
+    void RecordedStep(int rows)
+    {
+        bool replayable = Mode == StepMode.CudaGraph && rows == _options.Batch && Step >= _model.FixedLaunchesFromStep;
+        if (replayable && _graph is null && _recordedFullSteps > 0)
+            _graph = ((IlgpuBackend)_backend).CaptureCudaGraph(() => LaunchStep(0, rows, _stepRecord));
+        if (replayable && _graph is not null)
+        {
+            _graph.Launch();
+            return;
+        }
+        LaunchStep(0, rows, _stepRecord);
+        if (rows == _options.Batch) _recordedFullSteps++;
+    }
+
+    public void Dispose() => _graph?.Dispose();
 
     void CheckFinite(int[] flag)
     {

@@ -49,9 +49,12 @@ public sealed class VariationalAutoencoder : AutoencoderBase
     /// <summary>β during the KL warm-up: linear from β/warmupSteps at step 1 to β at the last warm-up step.</summary>
     public float KlWeight(long step) => WarmupSteps <= 0 ? Beta : Beta * (float)Math.Min(1.0, (double)step / WarmupSteps);
 
-    public override void TrainStep(Tensor x, int rows, long step, Tensor accumulator)
+    /// <summary>The KL weight stops changing at the warm-up's last step (see <see cref="KlWeight"/>).</summary>
+    public override long FixedLaunchesFromStep => Math.Max(1, WarmupSteps);
+
+    public override void TrainStep(Tensor x, int rows, StepValue step, Tensor accumulator)
     {
-        float klWeight = KlWeight(step);
+        float klWeight = KlWeight(step.Value);
         RunEncoder(x, rows, EncoderOutput);
         Backend.NormalNoise(_noise.Slice(0, rows * Latent), Seed, step);
         Backend.Reparameterize(EncoderOutput, _noise, _z, rows, Latent);

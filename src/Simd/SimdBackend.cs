@@ -248,8 +248,15 @@ public sealed class SimdBackend : IBackend
         S(accumulator)[slot] += scale * sum;
     }
 
-    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep s, NonFiniteWatch? watch = null)
+    public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep s, NonFiniteWatch? watch = null,
+        IndexTensor? stepRecord = null)
     {
+        if (stepRecord is { } record)
+        {
+            s = s with { BiasCorrection1 = BitConverter.Int32BitsToSingle(Field(record, StepRecord.BiasCorrection1)),
+                BiasCorrection2 = BitConverter.Int32BitsToSingle(Field(record, StepRecord.BiasCorrection2)) };
+            if (watch is { } recorded) watch = recorded with { Step = Field(record, StepRecord.Step) };
+        }
         if (watch is { } w)
         {
             var f = A(w.Flag);
@@ -285,9 +292,23 @@ public sealed class SimdBackend : IBackend
         });
     }
 
-    public void GatherRows(Tensor data, IndexTensor order, int start, int rows, int cols, Tensor destination)
+    public void BeginStep(IndexTensor schedule, IndexTensor record)
+    {
+        var r = A(record).AsSpan(record.Offset, StepRecord.Length);
+        int entry = r[StepRecord.Cursor];
+        A(schedule).AsSpan(schedule.Offset + entry * StepRecord.EntryLength, StepRecord.EntryLength).CopyTo(r[1..]);
+        r[StepRecord.Cursor] = entry + 1;
+    }
+
+    static int Field(IndexTensor record, int field) => A(record)[record.Offset + field];
+
+    /// <summary>A per-step number: the launch's, or the step record's.</summary>
+    static long Read(StepValue value) => value.Record is { } record ? Field(record, value.Field) : value.Value;
+
+    public void GatherRows(Tensor data, IndexTensor order, StepValue firstRow, int rows, int cols, Tensor destination)
     {
         var o = A(order);
+        int start = (int)Read(firstRow);
         for (int r = 0; r < rows; r++)
             Array.Copy(A(data), data.Offset + o[order.Offset + start + r] * cols, A(destination), destination.Offset + r * cols, cols);
     }
@@ -303,9 +324,10 @@ public sealed class SimdBackend : IBackend
 
     // ---- the VAE: the same formulas as Sampling and Iwae, looped on the host -----------------------------------
 
-    public void NormalNoise(Tensor noise, ulong seed, long step)
+    public void NormalNoise(Tensor noise, ulong seed, StepValue stepValue)
     {
         var n = A(noise);
+        long step = Read(stepValue);
         ForBlocks(noise.Length, 64, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int i = start; i < end; i++) n[noise.Offset + i] = Sampling.Normal(seed, Sampling.NoiseStream + (ulong)step, (ulong)i);

@@ -51,4 +51,43 @@ public class TrainingTests
         Assert.NotEqual(first, Trainer.ShuffledOrder(1000, 42, 2));
         Assert.Equal(first, Trainer.ShuffledOrder(1000, 42, 1));
     }
+
+    /// <summary>Training with the per-step numbers read from the step record (the CUDA graph's way, launched kernel by
+    /// kernel) is bit for bit training with them as launch arguments: over a short last batch, a VAE's KL warm-up and
+    /// noise, and an epoch resumed mid-way (its schedule starts at that row).</summary>
+    [Theory]
+    [InlineData("cpu", "ae")]
+    [InlineData("cpu", "vae")]
+    [InlineData("simd256", "vae")]
+    public void StepRecordTrainingEqualsLaunchArgumentTraining(string backend, string kind)
+    {
+        var be = TestBackends.Get(backend);
+        static Dataset Synthetic(int count, int seed) => new(Values.Uniform01(count * 784, seed), new byte[count], count, 784);
+        var train = Synthetic(300, 1); var test = Synthetic(64, 2); // batch 64: four full steps and one of 44 rows
+        (EpochMetrics, EpochMetrics, float[]) Run(StepMode mode)
+        {
+            var model = Models.Create(be, new ModelSpec(kind, KlWarmupEpochs: 1), 64, stepsPerEpoch: 5);
+            model.Initialise(3);
+            using var trainer = new Trainer(be, model, train, test, new TrainOptions(Epochs: 2, Batch: 64, Seed: 5)) { Mode = mode };
+            var first = trainer.RunEpoch(1) with { Seconds = 0 };
+            var resumed = trainer.RunEpoch(new EpochPosition(2, 128, 0f), null, CancellationToken.None).Completed! with { Seconds = 0 };
+            Assert.Equal(8, trainer.Step);
+            return (first, resumed, be.Down(model.Parameters.Values));
+        }
+        var launched = Run(StepMode.Arguments);
+        var recorded = Run(StepMode.Record);
+        Assert.Equal(launched.Item1, recorded.Item1);
+        Assert.Equal(launched.Item2, recorded.Item2);
+        Assert.Equal(launched.Item3, recorded.Item3);
+    }
+
+    [Fact]
+    public void CudaGraphModeOffCudaIsAUserError()
+    {
+        var be = Cpu.Backend;
+        var data = new Dataset(new float[64 * 784], new byte[64], 64, 784);
+        var model = new Autoencoder(be, 64);
+        var error = Assert.Throws<UserError>(() => new Trainer(be, model, data, data, new TrainOptions(Batch: 64)) { Mode = StepMode.CudaGraph });
+        Assert.Contains("--device cuda", error.Message);
+    }
 }
