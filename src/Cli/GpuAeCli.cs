@@ -279,7 +279,7 @@ public static class GpuAeCli
             foreach (var c in KernelCheck.Run(backend, reference))
             {
                 if (!c.Passed) failed++;
-                stdout.WriteLine($"{c.Kernel,-48} {c.Shape,-18} {c.MaxError,14:E2}  {(c.Passed ? "ok" : $"FAIL (tolerance {c.Tolerance:E0})")}");
+                stdout.WriteLine($"{c.Kernel,-48} {c.Shape,-18} {c.MaxError,14:E2}  {(c.Passed ? "ok" : c.Error is { } error ? $"FAIL (threw {error})" : $"FAIL (tolerance {c.Tolerance:E0})")}");
             }
             stdout.WriteLine(failed == 0 ? "all kernels agree with the reference" : $"{failed} kernel(s) disagree with the reference");
             return failed == 0 ? 0 : 1;

@@ -2,10 +2,11 @@ using GpuAe.Kernels;
 
 namespace GpuAe.Nets;
 
-/// <summary>One comparison of `gpuae check`: a kernel on the device under test against the plain C# reference.</summary>
-public sealed record CheckResult(string Kernel, string Shape, double MaxError, double Tolerance)
+/// <summary>One comparison of `gpuae check`: a kernel on the device under test against the plain C# reference.
+/// <see cref="Error"/>: what the device threw instead of answering (a kernel its driver cannot compile or launch).</summary>
+public sealed record CheckResult(string Kernel, string Shape, double MaxError, double Tolerance, string? Error = null)
 {
-    public bool Passed => MaxError <= Tolerance;
+    public bool Passed => Error is null && MaxError <= Tolerance;
 }
 
 /// <summary>
@@ -232,7 +233,16 @@ public static class KernelCheck
         foreach (var (kernel, shape, run) in Cases())
         {
             var expected = run(reference);
-            var actual = run(device);
+            float[] actual = [];
+            string? thrown = null;
+            // One kernel failing on a new device or driver says nothing about the others: report it and go on.
+            try { actual = run(device); }
+            catch (Exception e) when (e is not UserError) { thrown = $"{e.GetType().Name}: {e.Message}"; }
+            if (thrown is not null)
+            {
+                yield return new CheckResult(kernel, shape, double.PositiveInfinity, Tolerance, thrown);
+                continue;
+            }
             double worst = expected.Length == actual.Length ? 0 : double.PositiveInfinity;
             for (int i = 0; i < Math.Min(expected.Length, actual.Length); i++)
             {

@@ -160,7 +160,7 @@ public class CliTests : TempFolderTest
         var (exit, output, error) = Run("check", "--device", device);
         Assert.True(exit == 0, output + error);
         Assert.Contains("all kernels agree with the reference", output);
-        foreach (var kernel in new[] { "dense forward (Relu)", "dense backward dW, db", "sigmoid + BCE + gradient", "Adam", "IWAE", "vae: whole training step" })
+        foreach (var kernel in new[] { "dense forward (Relu)", "dense backward dW, db", "sigmoid + BCE + gradient", "Adam", "IWAE", "vae: whole training step", "step record: begin step", "vae: epoch by the step record" })
             Assert.Contains(kernel, output);
     }
 
