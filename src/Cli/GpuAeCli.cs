@@ -192,8 +192,9 @@ public static class GpuAeCli
         var timeline = new Option<bool>("--timeline") { Description = "ILGPU devices: also print the device time of every operation inside a training step (profiling markers between the backend calls; median of --steps steps)" };
         var graph = new Option<bool>("--graph") { Description = "CUDA: also time the training step recorded once as a CUDA graph and replayed, against the same step launched kernel by kernel; with --epoch, also epochs whose per-step numbers are read from the step record, launched kernel by kernel and replayed as graphs" };
         var prefetch = PrefetchOption();
+        var onlyEpoch = new Option<bool>("--only-epoch") { Description = "with --epoch: time only the epochs (no per-kernel table, no single step, no timeline): for sweeps over --prefetch and --split-below" };
         var splitBelow = new Option<int?>("--split-below") { Description = "GPU kernel set: split a GEMM's K across groups when C has fewer tiles than this (default: the device's multiprocessors); for tuning" };
-        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, timeline, graph, kernels, prefetch, splitBelow };
+        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, onlyEpoch, timeline, graph, kernels, prefetch, splitBelow };
         command.SetAction(r =>
         {
             int b = r.GetValue(batch), n = r.GetValue(steps);
@@ -201,6 +202,8 @@ public static class GpuAeCli
             string kind = r.GetValue(model)!;
             var kernelSet = r.GetValue(kernels) switch { "cpu" => KernelSet.Cpu, "gpu" => KernelSet.Gpu, _ => KernelSet.Auto };
             if (r.GetValue(splitBelow) is < 1) throw new UserError("--split-below must be at least 1");
+            bool epochsOnly = r.GetValue(onlyEpoch);
+            if (epochsOnly && !r.GetValue(epoch)) throw new UserError("--only-epoch times the epochs alone: add --epoch");
             using var backend = Backends.Open(r.GetValue(device)!, kernelSet);
             if (r.GetValue(graph) && backend is not IlgpuBackend { IsCuda: true })
                 throw new UserError("--graph needs a CUDA device: use --device cuda");
@@ -214,35 +217,38 @@ public static class GpuAeCli
                 ilgpu.SplitBelowGroups = below;
             }
             stdout.WriteLine($"device: {backend.DeviceName}");
-            stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10} {"host ms",10}");
-            foreach (var k in Bench.Kernels(backend, b, n))
-                stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10} {k.HostMilliseconds,10:F3}");
-            var step = Bench.Step(backend, kind, b, n);
-            double stepMs = step.Milliseconds;
-            int stepsPerEpoch = (60000 + b - 1) / b;
             // 2 flops per multiply-add, ×3 for the forward and the two backward GEMMs of every layer.
             double flopsPerImage = 6.0 * Models.Create(backend, new ModelSpec(kind), 1, 1).MultiplyAddsPerImage;
-            stdout.WriteLine($"{kind} training step (batch {b}): {stepMs:F3} ms (host {step.HostMilliseconds:F3} ms to issue it) → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
+            if (!epochsOnly)
+            {
+                stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10} {"host ms",10}");
+                foreach (var k in Bench.Kernels(backend, b, n))
+                    stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10} {k.HostMilliseconds,10:F3}");
+                var step = Bench.Step(backend, kind, b, n);
+                double stepMs = step.Milliseconds;
+                int stepsPerEpoch = (60000 + b - 1) / b;
+                stdout.WriteLine($"{kind} training step (batch {b}): {stepMs:F3} ms (host {step.HostMilliseconds:F3} ms to issue it) → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
+            }
             if (r.GetValue(epoch))
             {
                 var (train, eval) = Bench.Epoch(backend, kind, b);
                 stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
             }
-            if (r.GetValue(graph))
+            if (r.GetValue(graph) && !epochsOnly)
             {
                 var (launched, replayed) = Bench.StepAsGraph((IlgpuBackend)backend, kind, b, n);
                 stdout.WriteLine($"{kind} training step as a CUDA graph: {replayed.Milliseconds:F3} ms (host {replayed.HostMilliseconds:F3} ms to issue it), launched kernel by kernel: {launched.Milliseconds:F3} ms (host {launched.HostMilliseconds:F3} ms)");
-                if (r.GetValue(epoch))
+            }
+            if (r.GetValue(graph) && r.GetValue(epoch))
+            {
+                // Side by side in one run: the arguments epoch again, then the two step-record ones.
+                foreach (var mode in new[] { StepMode.Arguments, StepMode.Record, StepMode.CudaGraph })
                 {
-                    // Side by side in one run: the arguments epoch again, then the two step-record ones.
-                    foreach (var mode in new[] { StepMode.Arguments, StepMode.Record, StepMode.CudaGraph })
-                    {
-                        var (train, _) = Bench.Epoch(backend, kind, b, mode: mode);
-                        stdout.WriteLine($"{kind} measured epoch, per-step numbers {ModeName(mode)}: {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s)");
-                    }
+                    var (train, _) = Bench.Epoch(backend, kind, b, mode: mode);
+                    stdout.WriteLine($"{kind} measured epoch, per-step numbers {ModeName(mode)}: {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s)");
                 }
             }
-            if (r.GetValue(timeline))
+            if (r.GetValue(timeline) && !epochsOnly)
             {
                 var entries = Timeline.Step((IlgpuBackend)backend, kind, b, n);
                 double total = entries.Sum(e => e.Microseconds);

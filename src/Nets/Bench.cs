@@ -129,6 +129,18 @@ public static class Bench
         return (Time(backend, StepOne, steps), Time(backend, graph.Launch, steps));
     }
 
+    static readonly Dictionary<(int Count, ulong Seed), Dataset> SyntheticSets = [];
+
+    /// <summary>Images of uniform pixels, made once per process (47 million draws for the training set: seconds on
+    /// the host, which a sweep of epochs need not pay each time).</summary>
+    static Dataset Synthetic(int count, ulong seed)
+    {
+        if (!SyntheticSets.TryGetValue((count, seed), out var set))
+            SyntheticSets[(count, seed)] = set = new(Enumerable.Range(0, count * 784).Select(i => CounterRandom.Uniform(seed, 1, (ulong)i)).ToArray(),
+                new byte[count], count, 784);
+        return set;
+    }
+
     /// <summary>A real epoch through the trainer on a synthetic data set of Fashion-MNIST's size (so a GPU machine needs
     /// no data files): seconds of training (60,000 images resident on the device; the loss read at the end is the
     /// only wait for the device) and seconds to evaluate 10,000 test images. <paramref name="mode"/>: how the per-step
@@ -136,8 +148,6 @@ public static class Bench
     public static (double TrainSeconds, double EvalSeconds) Epoch(IBackend backend, string kind, int batch = 128, int trainImages = 60000, int testImages = 10000,
         StepMode mode = StepMode.Arguments)
     {
-        static Dataset Synthetic(int count, ulong seed) => new(
-            Enumerable.Range(0, count * 784).Select(i => CounterRandom.Uniform(seed, 1, (ulong)i)).ToArray(), new byte[count], count, 784);
         var train = Synthetic(trainImages, 1); var test = Synthetic(testImages, 2);
         var options = new TrainOptions(1, batch, 1e-3f, 1);
         // Warm-up on a few batches compiles every kernel (training and evaluation), so the timed epoch measures steps only.
