@@ -190,5 +190,6 @@ public class CliTests : TempFolderTest
         AssertUserError(Run("bench", "--device", "cpu", "--graph"), "--graph needs a CUDA device");
         AssertUserError(Run("bench", "--device", "simd", "--timeline"), "--timeline needs an ILGPU device");
         AssertUserError(Run("bench", "--device", "cpu", "--kernels", "gpu", "--prefetch", "3"), "use --prefetch 1 or 2");
+        AssertUserError(Run("bench", "--device", "simd", "--only-epoch"), "--only-epoch times the epochs alone: add --epoch");
     }
 }
