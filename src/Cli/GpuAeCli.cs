@@ -85,12 +85,14 @@ public static class GpuAeCli
         var resume = new Option<string?>("--resume") { Description = "continue the run whose checkpoint is in this folder (its flags are reused; --epochs may extend it)" };
         var quiet = new Option<bool>("--quiet") { Description = "print nothing but errors" };
         var json = new Option<bool>("--json") { Description = "print one JSON record per epoch" };
+        var graph = new Option<bool>("--graph") { Description = "CUDA: replay each full batch's step from a CUDA graph recorded once (the per-step numbers read on the device from a step record); same results, not yet timed on a GPU" };
 
         var command = new Command("train", "Train a model; writes <out>/metrics.csv after every epoch and <out>/model.safetensors (a checkpoint)")
-        { model, epochs, batch, lr, seed, device, data, limit, codeActivation, latent, beta, klWarmup, output, resume, quiet, json };
+        { model, epochs, batch, lr, seed, device, data, limit, codeActivation, latent, beta, klWarmup, output, resume, quiet, json, graph };
         command.SetAction(r =>
         {
-            var options = new TrainOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed));
+            var options = new TrainOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed))
+            { Steps = r.GetValue(graph) ? StepMode.CudaGraph : StepMode.Arguments };
             var spec = new ModelSpec(r.GetValue(model)!, r.GetValue(codeActivation) == "linear" ? Activation.None : Activation.Relu,
                 r.GetValue(latent), r.GetValue(beta), r.GetValue(klWarmup));
             string? resumeFolder = r.GetValue(resume);

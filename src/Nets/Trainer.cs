@@ -3,7 +3,12 @@ using GpuAe.Kernels;
 
 namespace GpuAe.Nets;
 
-public sealed record TrainOptions(int Epochs = 10, int Batch = 128, float LearningRate = 1e-3f, ulong Seed = 42);
+public sealed record TrainOptions(int Epochs = 10, int Batch = 128, float LearningRate = 1e-3f, ulong Seed = 42)
+{
+    /// <summary>How per-step numbers reach the device (see <see cref="StepMode"/>). Not saved in checkpoints: it changes
+    /// the speed, not the result.</summary>
+    public StepMode Steps { get; init; }
+}
 
 /// <summary>One epoch's numbers, as written to metrics.csv. Losses are nats per image; MSE is per pixel.</summary>
 public sealed record EpochMetrics(int Epoch, double Seconds, double TrainLoss, double TestLoss, double TestBce, double TestKl, double TestMse);
@@ -60,14 +65,17 @@ public sealed class Trainer : IDisposable
 
     public long Step { get; set; }
 
-    /// <summary>How per-step numbers reach the device (see <see cref="StepMode"/>); set before the first epoch.</summary>
+    /// <summary>How per-step numbers reach the device (see <see cref="StepMode"/>): the options' unless set here.</summary>
     public StepMode Mode
     {
         get => _mode;
-        init => _mode = value != StepMode.CudaGraph || _backend is IlgpuBackend { IsCuda: true } ? value
-            : throw new UserError($"CUDA graphs need a CUDA device, not {_backend.DeviceName}: use --device cuda, or leave out --graph");
+        init => _mode = Supported(_backend, value);
     }
     readonly StepMode _mode;
+
+    /// <summary>The mode, if the backend can run it; a user error naming the fix if not.</summary>
+    public static StepMode Supported(IBackend backend, StepMode mode) => mode != StepMode.CudaGraph || backend is IlgpuBackend { IsCuda: true } ? mode
+        : throw new UserError($"CUDA graphs need a CUDA device, not {backend.DeviceName}: use --device cuda, or leave out --graph");
 
     /// <summary>Steps between the host's reads of the NaN flag and the running loss. Each read waits for the device; the
     /// GPU benchmark sets this past the epoch's end so that the loss read at the end is the only one.</summary>
@@ -88,6 +96,7 @@ public sealed class Trainer : IDisposable
         _accumulator = backend.Allocate((int)Slot.Count);
         _schedule = backend.AllocateIndices((train.Count + options.Batch - 1) / options.Batch * StepRecord.EntryLength);
         _stepRecord = backend.AllocateIndices(StepRecord.Length);
+        _mode = Supported(backend, options.Steps);
     }
 
     /// <summary>The row order of epoch <paramref name="epoch"/>: Fisher–Yates driven by (seed, epoch), the same everywhere.</summary>

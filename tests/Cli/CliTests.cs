@@ -150,6 +150,7 @@ public class CliTests : TempFolderTest
         File.WriteAllText(Path.Combine(Folder, "a-file"), "");
         AssertUserError(Run("train", "ae", "--epochs", "1", "--limit", "256", "--out", Path.Combine(Folder, "a-file", "run")), "cannot write to output folder");
         AssertUserError(Run("train", "vae", "--beta", "-1", "--out", Folder), "--beta must be 0 or more");
+        AssertUserError(Run("train", "ae", "--graph", "--device", "cpu", "--epochs", "1", "--limit", "256", "--out", Folder), "CUDA graphs need a CUDA device");
     }
 
     [Theory]

@@ -68,7 +68,8 @@ public class TrainingTests
         {
             var model = Models.Create(be, new ModelSpec(kind, KlWarmupEpochs: 1), 64, stepsPerEpoch: 5);
             model.Initialise(3);
-            using var trainer = new Trainer(be, model, train, test, new TrainOptions(Epochs: 2, Batch: 64, Seed: 5)) { Mode = mode };
+            using var trainer = new Trainer(be, model, train, test, new TrainOptions(Epochs: 2, Batch: 64, Seed: 5) { Steps = mode });
+            Assert.Equal(mode, trainer.Mode);
             var first = trainer.RunEpoch(1) with { Seconds = 0 };
             var resumed = trainer.RunEpoch(new EpochPosition(2, 128, 0f), null, CancellationToken.None).Completed! with { Seconds = 0 };
             Assert.Equal(8, trainer.Step);
