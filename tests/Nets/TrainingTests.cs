@@ -82,6 +82,27 @@ public class TrainingTests
         Assert.Equal(launched.Item3, recorded.Item3);
     }
 
+    /// <summary>With an absurd learning rate the loss stops being finite; through the step record the NaN flag names
+    /// the same step (Adam reads it from the record), and a step past the first: the record was read, not a zero.</summary>
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("simd256")]
+    public void DivergenceIsFlaggedAtTheSameStepThroughTheStepRecord(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        var data = new Dataset(Values.Uniform01(640 * 784, 9), new byte[640], 640, 784);
+        long DivergedAt(StepMode mode)
+        {
+            var model = new Autoencoder(be, 64);
+            model.Initialise(1);
+            using var trainer = new Trainer(be, model, data, data, new TrainOptions(Batch: 64, LearningRate: 1e30f) { Steps = mode }) { HostReadInterval = 1 };
+            return Assert.Throws<TrainingDiverged>(() => trainer.RunEpoch(1)).Step;
+        }
+        long launched = DivergedAt(StepMode.Arguments);
+        Assert.InRange(launched, 2, 10);
+        Assert.Equal(launched, DivergedAt(StepMode.Record));
+    }
+
     [Fact]
     public void CudaGraphModeOffCudaIsAUserError()
     {
