@@ -6,10 +6,10 @@ namespace GpuAe.Kernels;
 
 /// <summary>
 /// A sequence of launches recorded once as a CUDA graph and replayed with one call: the driver then submits all of its
-/// kernels together, which removes most of the fixed cost each launch has on the GPU (measured at 4–7 µs for the
-/// small kernels of a training step). An experiment for `gpuae bench --graph`, not used by training: the graph
-/// replays the recorded launches with their recorded arguments, so training through it would need every argument
-/// that changes per step (Adam's step, the batch's first row, the noise counter) read from device memory instead.
+/// kernels together, which can cut the fixed cost each launch has on the GPU (the small kernels of a training step
+/// take 4–7 µs each, the gap before them included; how much a graph saves is what `bench --graph` measures). Used by `gpuae bench --graph` and by the trainer's CUDA graph mode: a graph
+/// replays the recorded launches with their recorded arguments, so the trainer reads everything that changes per
+/// step (Adam's step, the batch's first row, the noise counter) from device memory (see <see cref="StepRecord"/>).
 /// ILGPU 1.5.3 has no graph API; this uses the driver's stream capture through P/Invoke, on Linux.
 /// </summary>
 public sealed class CudaGraph : IDisposable
@@ -38,7 +38,7 @@ public sealed class CudaGraph : IDisposable
             throw new UserError("CUDA graphs need a CUDA device: use --device cuda");
         var defaultStream = typeof(Accelerator).GetProperty(nameof(Accelerator.DefaultStream))!;
         var original = accelerator.DefaultStream;
-        accelerator.Synchronize();
+        accelerator.Synchronize(); // the swap with nothing in flight: one wait for the device, once per recording
         using var stream = (CudaStream)accelerator.CreateStream();
         defaultStream.SetValue(accelerator, stream);
         IntPtr graph;
