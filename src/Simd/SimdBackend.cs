@@ -303,7 +303,7 @@ public sealed class SimdBackend : IBackend
     static int Field(IndexTensor record, int field) => A(record)[record.Offset + field];
 
     /// <summary>A per-step number: the launch's, or the step record's.</summary>
-    static long Read(StepValue value) => value.Record is { } record ? Field(record, value.Field) : value.Value;
+    static long Read(StepValue value) => value.Argument.Field >= 0 ? Field(value.Record!.Value, value.Field) : value.Value;
 
     public void GatherRows(Tensor data, IndexTensor order, StepValue firstRow, int rows, int cols, Tensor destination)
     {
