@@ -237,18 +237,20 @@ public static class GpuAeCli
                 stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
             }
             if (r.GetValue(graph) && !epochsOnly)
-            {
-                var (launched, replayed) = Bench.StepAsGraph((IlgpuBackend)backend, kind, b, n);
-                stdout.WriteLine($"{kind} training step as a CUDA graph: {replayed.Milliseconds:F3} ms (host {replayed.HostMilliseconds:F3} ms to issue it), launched kernel by kernel: {launched.Milliseconds:F3} ms (host {launched.HostMilliseconds:F3} ms)");
-            }
+                GraphMeasurement(stdout, () =>
+                {
+                    var (launched, replayed) = Bench.StepAsGraph((IlgpuBackend)backend, kind, b, n);
+                    stdout.WriteLine($"{kind} training step as a CUDA graph: {replayed.Milliseconds:F3} ms (host {replayed.HostMilliseconds:F3} ms to issue it), launched kernel by kernel: {launched.Milliseconds:F3} ms (host {launched.HostMilliseconds:F3} ms)");
+                });
             if (r.GetValue(graph) && r.GetValue(epoch))
             {
                 // Side by side in one run: the arguments epoch again, then the two step-record ones.
                 foreach (var mode in new[] { StepMode.Arguments, StepMode.Record, StepMode.CudaGraph })
-                {
-                    var (train, _) = Bench.Epoch(backend, kind, b, mode: mode);
-                    stdout.WriteLine($"{kind} measured epoch, per-step numbers {ModeName(mode)}: {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s)");
-                }
+                    GraphMeasurement(stdout, () =>
+                    {
+                        var (train, _) = Bench.Epoch(backend, kind, b, mode: mode);
+                        stdout.WriteLine($"{kind} measured epoch, per-step numbers {ModeName(mode)}: {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s)");
+                    });
             }
             if (r.GetValue(timeline) && !epochsOnly)
             {
@@ -262,6 +264,14 @@ public static class GpuAeCli
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Runs one of bench's graph measurements; a failure of the driver's graph calls (their first runs are on
+    /// lent GPUs) is printed as one line and the rest of the benchmark goes on.</summary>
+    static void GraphMeasurement(TextWriter stdout, Action measure)
+    {
+        try { measure(); }
+        catch (Exception e) when (e is not UserError) { stdout.WriteLine($"CUDA graph measurement failed: {e.GetType().Name}: {e.Message}"); }
     }
 
     static string ModeName(StepMode mode) => mode switch
