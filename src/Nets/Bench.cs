@@ -149,15 +149,15 @@ public static class Bench
         StepMode mode = StepMode.Arguments)
     {
         var train = Synthetic(trainImages, 1); var test = Synthetic(testImages, 2);
-        var options = new TrainOptions(1, batch, 1e-3f, 1);
+        var options = new TrainOptions(1, batch, 1e-3f, 1) { Steps = mode };
         // Warm-up on a few batches compiles every kernel (training and evaluation), so the timed epoch measures steps only.
         var warmUpModel = Models.Create(backend, new ModelSpec(kind), batch, stepsPerEpoch: 4);
         warmUpModel.Initialise(1);
-        using (var warmUp = new Trainer(backend, warmUpModel, Synthetic(4 * batch, 3), Synthetic(batch, 4), options) { Mode = mode })
+        using (var warmUp = new Trainer(backend, warmUpModel, Synthetic(4 * batch, 3), Synthetic(batch, 4), options))
             warmUp.RunEpoch(1);
         var model = Models.Create(backend, new ModelSpec(kind), batch, stepsPerEpoch: (trainImages + batch - 1) / batch);
         model.Initialise(1);
-        using var trainer = new Trainer(backend, model, train, test, options) { HostReadInterval = int.MaxValue, Mode = mode };
+        using var trainer = new Trainer(backend, model, train, test, options) { HostReadInterval = int.MaxValue };
         var metrics = trainer.RunEpoch(1);
         var clock = Stopwatch.StartNew();
         trainer.Evaluate();

@@ -209,7 +209,7 @@ public static class KernelCheck
                 var test = new Dataset(Unit(128 * 784, 20), new byte[128], 128, 784);
                 var model = Models.Create(be, new ModelSpec(kind), 128, stepsPerEpoch: 5);
                 model.Initialise(6);
-                using var trainer = new Trainer(be, model, train, test, new TrainOptions(1, 128, 1e-3f, 8)) { Mode = mode };
+                using var trainer = new Trainer(be, model, train, test, new TrainOptions(1, 128, 1e-3f, 8) { Steps = mode });
                 var m = trainer.RunEpoch(1);
                 return [(float)m.TrainLoss, (float)m.TestLoss, (float)m.TestMse, trainer.Step];
             });

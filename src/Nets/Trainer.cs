@@ -65,13 +65,8 @@ public sealed class Trainer : IDisposable
 
     public long Step { get; set; }
 
-    /// <summary>How per-step numbers reach the device (see <see cref="StepMode"/>): the options' unless set here.</summary>
-    public StepMode Mode
-    {
-        get => _mode;
-        init => _mode = Supported(_backend, value);
-    }
-    readonly StepMode _mode;
+    /// <summary>How per-step numbers reach the device: the options' <see cref="TrainOptions.Steps"/>.</summary>
+    public StepMode Mode { get; }
 
     /// <summary>The mode, if the backend can run it; a user error naming the fix if not.</summary>
     public static StepMode Supported(IBackend backend, StepMode mode) => mode != StepMode.CudaGraph || backend is IlgpuBackend { IsCuda: true } ? mode
@@ -96,7 +91,7 @@ public sealed class Trainer : IDisposable
         _accumulator = backend.Allocate((int)Slot.Count);
         _schedule = backend.AllocateIndices((train.Count + options.Batch - 1) / options.Batch * StepRecord.EntryLength);
         _stepRecord = backend.AllocateIndices(StepRecord.Length);
-        _mode = Supported(backend, options.Steps);
+        Mode = Supported(backend, options.Steps);
     }
 
     /// <summary>The row order of epoch <paramref name="epoch"/>: Fisher–Yates driven by (seed, epoch), the same everywhere.</summary>

@@ -109,7 +109,7 @@ public class TrainingTests
         var be = Cpu.Backend;
         var data = new Dataset(new float[64 * 784], new byte[64], 64, 784);
         var model = new Autoencoder(be, 64);
-        var error = Assert.Throws<UserError>(() => new Trainer(be, model, data, data, new TrainOptions(Batch: 64)) { Mode = StepMode.CudaGraph });
+        var error = Assert.Throws<UserError>(() => new Trainer(be, model, data, data, new TrainOptions(Batch: 64) { Steps = StepMode.CudaGraph }));
         Assert.Contains("--device cuda", error.Message);
     }
 }
