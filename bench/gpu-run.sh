@@ -27,19 +27,19 @@ section() { echo "## [$(date -u +%T)] $*"; }
   for prefetch in 1 2; do
     for split in default 264 528 1056; do
       flag=$([ $split = default ] && echo "" || echo "--split-below $split")
-      section "gpuae bench --device cuda --model ae --epoch --only-epoch --graph --prefetch $prefetch $flag"
-      timeout 60 $g bench --device cuda --model ae --epoch --only-epoch --graph --prefetch $prefetch $flag; echo "exit $?"
+      section "gpuae bench --device cuda --model ae --epoch --only-epoch --step-modes --prefetch $prefetch $flag"
+      timeout 60 $g bench --device cuda --model ae --epoch --only-epoch --step-modes --prefetch $prefetch $flag; echo "exit $?"
     done
   done
   for prefetch in 1 2; do
-    section "gpuae bench --device cuda --model vae --epoch --only-epoch --graph --prefetch $prefetch"
-    timeout 60 $g bench --device cuda --model vae --epoch --only-epoch --graph --prefetch $prefetch; echo "exit $?"
+    section "gpuae bench --device cuda --model vae --epoch --only-epoch --step-modes --prefetch $prefetch"
+    timeout 60 $g bench --device cuda --model vae --epoch --only-epoch --step-modes --prefetch $prefetch; echo "exit $?"
   done
   # Each model: the kernel table, the step launched and replayed as a graph, its epoch, where the device spends a
   # step, then PyTorch eager on the same card.
   for m in ae vae conv-ae conv-vae; do
-    section "gpuae bench --device cuda --model $m --epoch --graph --timeline"
-    timeout 60 $g bench --device cuda --model $m --steps 50 --epoch --graph --timeline; echo "exit $?"
+    section "gpuae bench --device cuda --model $m --epoch --graph --step-modes --timeline"
+    timeout 60 $g bench --device cuda --model $m --steps 50 --epoch --graph --step-modes --timeline; echo "exit $?"
     section "PyTorch eager, $m, same card (real data if present, else synthetic)"
     timeout 60 python3 bench/pytorch_epoch.py --device cuda --model $m --threads 2 2>&1 | sed "s/^/pytorch $m: /"
   done

@@ -192,11 +192,12 @@ public static class GpuAeCli
         var kernels = new Option<string>("--kernels") { Description = "ILGPU kernel set: auto (gpu on GPUs, cpu on the CPU accelerator), cpu (packed-panel GEMM, per-thread reductions) or gpu (shared-memory GEMM, group reductions)", DefaultValueFactory = _ => "auto" };
         kernels.AcceptOnlyFromAmong("auto", "cpu", "gpu");
         var timeline = new Option<bool>("--timeline") { Description = "ILGPU devices: also print the device time of every operation inside a training step (profiling markers between the backend calls; median of --steps steps)" };
-        var graph = new Option<bool>("--graph") { Description = "CUDA: also time the training step recorded once as a CUDA graph and replayed, against the same step launched kernel by kernel; with --epoch, also epochs whose per-step numbers are read from the step record, launched kernel by kernel and replayed as graphs" };
+        var graph = new Option<bool>("--graph") { Description = "CUDA: also time the training step recorded once as a CUDA graph and replayed, against the same step launched kernel by kernel" };
+        var stepModes = new Option<bool>("--step-modes") { Description = "with --epoch: also time epochs whose per-step numbers are launch arguments, read from the step record, and (CUDA) read from it by steps replayed as CUDA graphs, side by side" };
         var prefetch = PrefetchOption();
         var onlyEpoch = new Option<bool>("--only-epoch") { Description = "with --epoch: time only the epochs (no per-kernel table, no single step, no timeline): for sweeps over --prefetch and --split-below" };
         var splitBelow = new Option<int?>("--split-below") { Description = "GPU kernel set: split a GEMM's K across groups when C has fewer tiles than this (default: the device's multiprocessors); for tuning" };
-        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, onlyEpoch, timeline, graph, kernels, prefetch, splitBelow };
+        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, onlyEpoch, timeline, graph, stepModes, kernels, prefetch, splitBelow };
         command.SetAction(r =>
         {
             int b = r.GetValue(batch), n = r.GetValue(steps);
@@ -206,6 +207,7 @@ public static class GpuAeCli
             if (r.GetValue(splitBelow) is < 1) throw new UserError("--split-below must be at least 1");
             bool epochsOnly = r.GetValue(onlyEpoch);
             if (epochsOnly && !r.GetValue(epoch)) throw new UserError("--only-epoch times the epochs alone: add --epoch");
+            if (r.GetValue(stepModes) && !r.GetValue(epoch)) throw new UserError("--step-modes times whole epochs: add --epoch");
             using var backend = Backends.Open(r.GetValue(device)!, kernelSet);
             if (r.GetValue(graph) && backend is not IlgpuBackend { IsCuda: true })
                 throw new UserError("--graph needs a CUDA device: use --device cuda");
@@ -242,15 +244,21 @@ public static class GpuAeCli
                     var (launched, replayed) = Bench.StepAsGraph((IlgpuBackend)backend, kind, b, n);
                     stdout.WriteLine($"{kind} training step as a CUDA graph: {replayed.Milliseconds:F3} ms (host {replayed.HostMilliseconds:F3} ms to issue it), launched kernel by kernel: {launched.Milliseconds:F3} ms (host {launched.HostMilliseconds:F3} ms)");
                 });
-            if (r.GetValue(graph) && r.GetValue(epoch))
+            if (r.GetValue(stepModes))
             {
-                // Side by side in one run: the arguments epoch again, then the two step-record ones.
-                foreach (var mode in new[] { StepMode.Arguments, StepMode.Record, StepMode.CudaGraph })
-                    GraphMeasurement(stdout, () =>
+                // Side by side in one run: the arguments epoch again, then the step-record ones.
+                var modes = backend is IlgpuBackend { IsCuda: true } ? new[] { StepMode.Arguments, StepMode.Record, StepMode.CudaGraph }
+                    : [StepMode.Arguments, StepMode.Record];
+                foreach (var mode in modes)
+                {
+                    void TimeEpoch()
                     {
                         var (train, _) = Bench.Epoch(backend, kind, b, mode: mode);
                         stdout.WriteLine($"{kind} measured epoch, per-step numbers {ModeName(mode)}: {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s)");
-                    });
+                    }
+                    if (mode == StepMode.CudaGraph) GraphMeasurement(stdout, TimeEpoch);
+                    else TimeEpoch();
+                }
             }
             if (r.GetValue(timeline) && !epochsOnly)
             {

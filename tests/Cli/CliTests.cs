@@ -192,5 +192,6 @@ public class CliTests : TempFolderTest
         AssertUserError(Run("bench", "--device", "simd", "--timeline"), "--timeline needs an ILGPU device");
         AssertUserError(Run("bench", "--device", "cpu", "--kernels", "gpu", "--prefetch", "3"), "use --prefetch 1 or 2");
         AssertUserError(Run("bench", "--device", "simd", "--only-epoch"), "--only-epoch times the epochs alone: add --epoch");
+        AssertUserError(Run("bench", "--device", "simd", "--step-modes"), "--step-modes times whole epochs: add --epoch");
     }
 }
