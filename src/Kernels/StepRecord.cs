@@ -20,9 +20,10 @@ public static class StepRecord
     /// <summary>Ints per schedule entry: the record without its cursor.</summary>
     public const int EntryLength = Length - 1;
 
-    /// <summary>The schedule entry of one step.</summary>
-    public static void WriteEntry(Span<int> entry, long step, int firstRow, AdamStep adam)
+    /// <summary>Writes entry <paramref name="index"/> of a schedule: one step's numbers.</summary>
+    public static void WriteEntry(Span<int> schedule, int index, long step, int firstRow, AdamStep adam)
     {
+        var entry = schedule.Slice(index * EntryLength, EntryLength);
         entry[Step - 1] = checked((int)step);
         entry[FirstRow - 1] = firstRow;
         entry[BiasCorrection1 - 1] = BitConverter.SingleToInt32Bits(adam.BiasCorrection1);

@@ -175,7 +175,7 @@ public static class KernelCheck
         {
             var schedule = new int[2 * StepRecord.EntryLength];
             for (int k = 0; k < 2; k++)
-                StepRecord.WriteEntry(schedule.AsSpan(k * StepRecord.EntryLength, StepRecord.EntryLength), 11 + k, 40 * k + 3, AdamStep.At(11 + k, 1e-3f));
+                StepRecord.WriteEntry(schedule, k, 11 + k, 40 * k + 3, AdamStep.At(11 + k, 1e-3f));
             var tSchedule = be.AllocateIndices(schedule.Length); var record = be.AllocateIndices(StepRecord.Length);
             be.Upload(tSchedule, schedule);
             var order = be.AllocateIndices(300);

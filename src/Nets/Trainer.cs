@@ -61,7 +61,7 @@ public sealed class Trainer : IDisposable
     readonly Tensor _trainImages, _batch, _accumulator;
     readonly IndexTensor _order, _nonFiniteStep, _schedule, _stepRecord;
     CudaGraph? _graph;
-    int _recordedFullSteps;
+    bool _fullStepLaunched; // a full-batch step has run launch by launch: its scratch buffers exist
 
     public long Step { get; set; }
 
@@ -176,7 +176,7 @@ public sealed class Trainer : IDisposable
         for (int start = firstRow; start < _trainCount; start += _options.Batch, k++)
         {
             long step = Step + 1 + k;
-            StepRecord.WriteEntry(entries.AsSpan(k * StepRecord.EntryLength, StepRecord.EntryLength), step, start, AdamStep.At(step, _options.LearningRate));
+            StepRecord.WriteEntry(entries, k, step, start, AdamStep.At(step, _options.LearningRate));
         }
         _backend.Upload(_schedule, entries);
         _backend.Upload(_stepRecord, new int[StepRecord.Length]);
@@ -189,7 +189,7 @@ public sealed class Trainer : IDisposable
     void RecordedStep(int rows)
     {
         bool replayable = Mode == StepMode.CudaGraph && rows == _options.Batch && Step >= _model.FixedLaunchesFromStep;
-        if (replayable && _graph is null && _recordedFullSteps > 0)
+        if (replayable && _graph is null && _fullStepLaunched)
             _graph = ((IlgpuBackend)_backend).CaptureCudaGraph(() => LaunchStep(0, rows, _stepRecord));
         if (replayable && _graph is not null)
         {
@@ -197,7 +197,7 @@ public sealed class Trainer : IDisposable
             return;
         }
         LaunchStep(0, rows, _stepRecord);
-        if (rows == _options.Batch) _recordedFullSteps++;
+        if (rows == _options.Batch) _fullStepLaunched = true;
     }
 
     public void Dispose() => _graph?.Dispose();

@@ -26,7 +26,7 @@ public class StepRecordTests
         for (int k = 0; k < 3; k++)
         {
             adam[k] = AdamStep.At(7 + k, 1e-2f);
-            StepRecord.WriteEntry(schedule.AsSpan(k * StepRecord.EntryLength, StepRecord.EntryLength), 7 + k, 5 * k + 1, adam[k]);
+            StepRecord.WriteEntry(schedule, k, 7 + k, 5 * k + 1, adam[k]);
         }
         return schedule;
     }
