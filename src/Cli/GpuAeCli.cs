@@ -195,7 +195,7 @@ public static class GpuAeCli
         var graph = new Option<bool>("--graph") { Description = "CUDA: also time the training step recorded once as a CUDA graph and replayed, against the same step launched kernel by kernel" };
         var stepModes = new Option<bool>("--step-modes") { Description = "with --epoch: also time epochs whose per-step numbers are launch arguments, read from the step record, and (CUDA) read from it by steps replayed as CUDA graphs, side by side" };
         var prefetch = PrefetchOption();
-        var onlyEpoch = new Option<bool>("--only-epoch") { Description = "with --epoch: time only the epochs (no per-kernel table, no single step, no timeline): for sweeps over --prefetch and --split-below" };
+        var onlyEpoch = new Option<bool>("--only-epoch") { Description = "with --epoch: time only the epochs (no per-kernel table, no single step; so not with --graph or --timeline): for sweeps over --prefetch and --split-below" };
         var splitBelow = new Option<int?>("--split-below") { Description = "GPU kernel set: split a GEMM's K across groups when C has fewer tiles than this (default: the device's multiprocessors); for tuning" };
         var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, onlyEpoch, timeline, graph, stepModes, kernels, prefetch, splitBelow };
         command.SetAction(r =>
@@ -207,6 +207,8 @@ public static class GpuAeCli
             if (r.GetValue(splitBelow) is < 1) throw new UserError("--split-below must be at least 1");
             bool epochsOnly = r.GetValue(onlyEpoch);
             if (epochsOnly && !r.GetValue(epoch)) throw new UserError("--only-epoch times the epochs alone: add --epoch");
+            if (epochsOnly && (r.GetValue(graph) || r.GetValue(timeline)))
+                throw new UserError("--only-epoch skips the single step that --graph and --timeline time: drop one or the other");
             if (r.GetValue(stepModes) && !r.GetValue(epoch)) throw new UserError("--step-modes times whole epochs: add --epoch");
             using var backend = Backends.Open(r.GetValue(device)!, kernelSet);
             if (r.GetValue(graph) && backend is not IlgpuBackend { IsCuda: true })
@@ -238,7 +240,7 @@ public static class GpuAeCli
                 var (train, eval) = Bench.Epoch(backend, kind, b);
                 stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
             }
-            if (r.GetValue(graph) && !epochsOnly)
+            if (r.GetValue(graph))
                 GraphMeasurement(stdout, () =>
                 {
                     var (launched, replayed) = Bench.StepAsGraph((IlgpuBackend)backend, kind, b, n);
@@ -260,7 +262,7 @@ public static class GpuAeCli
                     else TimeEpoch();
                 }
             }
-            if (r.GetValue(timeline) && !epochsOnly)
+            if (r.GetValue(timeline))
             {
                 var entries = Timeline.Step((IlgpuBackend)backend, kind, b, n);
                 double total = entries.Sum(e => e.Microseconds);

@@ -192,6 +192,8 @@ public class CliTests : TempFolderTest
         AssertUserError(Run("bench", "--device", "simd", "--timeline"), "--timeline needs an ILGPU device");
         AssertUserError(Run("bench", "--device", "cpu", "--kernels", "gpu", "--prefetch", "3"), "use --prefetch 1 or 2");
         AssertUserError(Run("bench", "--device", "simd", "--only-epoch"), "--only-epoch times the epochs alone: add --epoch");
+        AssertUserError(Run("bench", "--device", "simd", "--epoch", "--only-epoch", "--timeline"), "--only-epoch skips the single step that --graph and --timeline time: drop one or the other");
+        AssertUserError(Run("bench", "--device", "simd", "--epoch", "--only-epoch", "--graph"), "--only-epoch skips the single step that --graph and --timeline time: drop one or the other");
         AssertUserError(Run("bench", "--device", "simd", "--step-modes"), "--step-modes times whole epochs: add --epoch");
     }
 }
