@@ -371,13 +371,10 @@ public sealed class IlgpuBackend : IBackend
         var adam = _adamVectors is not null && aligned ? _adamVectors : _adam;
         var record = RecordView(stepRecord);
         var source = new AdamSource { FromRecord = stepRecord is null ? 0 : 1 };
-        if (watch is not { } w)
-        {
-            adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step, _unused, _unusedIndex, default, record, source);
-            return;
-        }
-        var check = new NonFiniteCheck { Slot = w.Slot, Step = (int)Math.Min(w.Step, int.MaxValue), Enabled = 1 };
-        adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step, View(w.Sums), View(w.Flag), check, record, source);
+        var (sums, flag, check) = watch is { } w
+            ? (View(w.Sums), View(w.Flag), new NonFiniteCheck { Slot = w.Slot, Step = (int)Math.Min(w.Step, int.MaxValue), Enabled = 1 })
+            : (_unused, _unusedIndex, default(NonFiniteCheck));
+        adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step, sums, flag, check, record, source);
     }
 
     public void BeginStep(IndexTensor schedule, IndexTensor record) => _beginStep(1, View(schedule), View(record));
