@@ -115,15 +115,15 @@ public static class FiniteDifferences
 /// draws the same noise each time and the loss is a deterministic function of the parameters.</summary>
 public static class StepGradients
 {
-    public static (double[] Numeric, float[] Analytic) Of(GpuAe.Nets.IModel model, Tensor x, int rows)
+    public static (double[] Numeric, float[] Analytic) Of(GpuAe.Nets.Model.IModel model, Tensor x, int rows)
     {
         var be = Cpu.Backend;
-        var acc = be.Allocate((int)GpuAe.Nets.Slot.Count);
+        var acc = be.Allocate((int)GpuAe.Nets.Model.Slot.Count);
         double BatchLoss()
         {
             be.Fill(acc, 0f);
             model.TrainStep(x, rows, 1, acc);
-            return be.Down(acc)[(int)GpuAe.Nets.Slot.TrainLoss] / rows;
+            return be.Down(acc)[(int)GpuAe.Nets.Model.Slot.TrainLoss] / rows;
         }
         BatchLoss();
         var analytic = be.Down(model.Parameters.Gradients);

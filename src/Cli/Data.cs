@@ -1,4 +1,5 @@
 using GpuAe.Kernels;
+using GpuAe.Nets.Data;
 using GpuAe.Nets;
 
 namespace GpuAe.Cli;

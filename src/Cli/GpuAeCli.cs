@@ -1,7 +1,12 @@
 using System.CommandLine;
 using GpuAe.Kernels;
-using GpuAe.Nets;
+using GpuAe.Nets.Checkpoints;
+using GpuAe.Nets.Data;
+using GpuAe.Nets.Diagnostics;
+using GpuAe.Nets.Model;
 using GpuAe.Nets.Report;
+using GpuAe.Nets.Training;
+using GpuAe.Nets;
 
 namespace GpuAe.Cli;
 

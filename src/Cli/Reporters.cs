@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GpuAe.Nets.Training;
 using GpuAe.Nets;
 using Spectre.Console;
 

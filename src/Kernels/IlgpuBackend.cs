@@ -227,7 +227,7 @@ public sealed class IlgpuBackend : IBackend
     public void Synchronize() => _accelerator.Synchronize();
 
     /// <summary>A profiling marker (on CUDA, an event) queued behind every launch so far: the device time between two
-    /// markers is that of the launches issued between them (see GpuAe.Nets.Timeline).</summary>
+    /// markers is that of the launches issued between them (see GpuAe.Nets.Diagnostics.Timeline).</summary>
     public ProfilingMarker AddProfilingMarker() => _accelerator.AddProfilingMarker();
 
     /// <summary>Records the launches <paramref name="record"/> makes as a CUDA graph (CUDA only; see <see cref="CudaGraph"/>).</summary>

@@ -1,4 +1,5 @@
 using GpuAe.Cli;
+using GpuAe.Nets.Checkpoints;
 using GpuAe.Nets;
 using Xunit;
 

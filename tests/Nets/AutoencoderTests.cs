@@ -1,4 +1,5 @@
 using GpuAe.Kernels;
+using GpuAe.Nets.Model;
 using GpuAe.Nets;
 using Xunit;
 

@@ -1,4 +1,6 @@
 using GpuAe.Kernels;
+using GpuAe.Nets.Model;
+using GpuAe.Nets.Training;
 using GpuAe.Nets;
 using Xunit;
 

@@ -1,4 +1,8 @@
 using GpuAe.Kernels;
+using GpuAe.Nets.Checkpoints;
+using GpuAe.Nets.Data;
+using GpuAe.Nets.Model;
+using GpuAe.Nets.Training;
 using GpuAe.Nets;
 using Xunit;
 

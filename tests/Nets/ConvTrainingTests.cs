@@ -1,3 +1,5 @@
+using GpuAe.Nets.Model;
+using GpuAe.Nets.Training;
 using GpuAe.Nets;
 using Xunit;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using GpuAe.Kernels;
+using GpuAe.Nets.Data;
 using GpuAe.Nets;
 using Xunit;
 

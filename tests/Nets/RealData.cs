@@ -1,3 +1,4 @@
+using GpuAe.Nets.Data;
 using GpuAe.Nets;
 
 namespace GpuAe.Tests.Nets;

@@ -1,4 +1,5 @@
 using GpuAe.Kernels;
+using GpuAe.Nets.Diagnostics;
 using GpuAe.Nets;
 using Xunit;
 

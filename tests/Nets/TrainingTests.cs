@@ -1,4 +1,7 @@
 using GpuAe.Kernels;
+using GpuAe.Nets.Data;
+using GpuAe.Nets.Model;
+using GpuAe.Nets.Training;
 using GpuAe.Nets;
 using Xunit;
 

@@ -1,5 +1,7 @@
-using GpuAe.Nets;
+using GpuAe.Nets.Checkpoints;
+using GpuAe.Nets.Model;
 using GpuAe.Nets.Report;
+using GpuAe.Nets;
 using GpuAe.Tests.Nets;
 using SkiaSharp;
 using Xunit;

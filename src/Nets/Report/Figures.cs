@@ -1,3 +1,5 @@
+using GpuAe.Nets.Data;
+using GpuAe.Nets.Training;
 using ScottPlot;
 
 namespace GpuAe.Nets.Report;

@@ -1,6 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using GpuAe.Kernels;
+using GpuAe.Nets.Checkpoints;
+using GpuAe.Nets.Data;
+using GpuAe.Nets.Model;
+using GpuAe.Nets.Training;
 
 namespace GpuAe.Nets.Report;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using GpuAe.Nets.Model;
 
 namespace GpuAe.Nets.Report;
 

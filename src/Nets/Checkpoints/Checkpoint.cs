@@ -1,7 +1,8 @@
 using System.Globalization;
 using GpuAe.Kernels;
+using GpuAe.Nets.Model;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Checkpoints;
 
 /// <summary>
 /// A training checkpoint in the safetensors format: the weights under PyTorch's state-dict names and [out, in]

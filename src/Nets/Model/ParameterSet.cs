@@ -1,6 +1,6 @@
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Model;
 
 /// <summary>A named parameter: its slice of the model's single parameter buffer and its PyTorch shape.</summary>
 public sealed record Parameter(string Name, int Offset, int[] Shape)

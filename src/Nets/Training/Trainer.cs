@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using GpuAe.Kernels;
+using GpuAe.Nets.Data;
+using GpuAe.Nets.Model;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Training;
 
 public sealed record TrainOptions(int Epochs = 10, int Batch = 128, float LearningRate = 1e-3f, ulong Seed = 42)
 {

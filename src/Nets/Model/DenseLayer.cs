@@ -1,6 +1,6 @@
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Model;
 
 /// <summary>y = act(x·Wᵀ + b) with W[out, in] as PyTorch's nn.Linear. Glorot-uniform weights, zero biases.</summary>
 public sealed class DenseLayer : ILayer

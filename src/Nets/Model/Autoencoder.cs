@@ -1,6 +1,6 @@
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Model;
 
 /// <summary>
 /// The original notebook's dense AE: 784→256 ReLU→32 (ReLU, or linear)→256 ReLU→784 sigmoid, trained on BCE summed

@@ -1,7 +1,10 @@
 using System.Globalization;
 using GpuAe.Kernels;
+using GpuAe.Nets.Checkpoints;
+using GpuAe.Nets.Data;
+using GpuAe.Nets.Model;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Training;
 
 /// <summary>Where training output goes: the CLI shows lines, a progress bar, JSON or nothing.</summary>
 public interface ITrainingReporter

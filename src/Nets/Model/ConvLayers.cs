@@ -1,6 +1,6 @@
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Model;
 
 /// <summary>
 /// 2-D convolution over channels-last images: im2col, then the dense layers' GEMM with bias and ReLU fused

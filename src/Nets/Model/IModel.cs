@@ -1,6 +1,6 @@
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Model;
 
 /// <summary>Where models add their per-batch sums on the device; the trainer reads them once per epoch.</summary>
 public enum Slot { TrainLoss = 0, Bce = 1, Kl = 2, SquaredError = 3, Count = 4 }

@@ -1,6 +1,6 @@
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Model;
 
 /// <summary>Runs a trained model over many images or codes in batches and brings the results to the host (reports).</summary>
 public static class Inference

@@ -1,6 +1,8 @@
 using GpuAe.Kernels;
+using GpuAe.Nets.Data;
+using GpuAe.Nets.Model;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Training;
 
 /// <summary>Images resident on the device, [Count, Features].</summary>
 public sealed record DeviceImages(Tensor Images, int Count, int Features)

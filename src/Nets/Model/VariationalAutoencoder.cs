@@ -1,7 +1,7 @@
 using System.Globalization;
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Model;
 
 /// <summary>
 /// The VAE: encoder 784→256 ReLU→(μ, log σ²) of D dimensions each (one dense layer, μ in its first D outputs),

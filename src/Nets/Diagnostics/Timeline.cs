@@ -1,7 +1,7 @@
 using GpuAe.Kernels;
 using ILGPU.Runtime;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Diagnostics;
 
 /// <summary>One operation of a training step on the device: the backend call, its sizes, and its device time.</summary>
 public sealed record TimelineEntry(string Operation, double Microseconds);

@@ -1,6 +1,9 @@
 using GpuAe.Kernels;
+using GpuAe.Nets.Data;
+using GpuAe.Nets.Model;
+using GpuAe.Nets.Training;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Diagnostics;
 
 /// <summary>One comparison of `gpuae check`: a kernel on the device under test against the plain C# reference.
 /// <see cref="Error"/>: what the device threw instead of answering (a kernel its driver cannot compile or launch).</summary>

@@ -1,6 +1,6 @@
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Model;
 
 /// <summary>
 /// A layer of a <see cref="Sequential"/> network: In floats per image in, Out floats per image out, y = act(f(x)).

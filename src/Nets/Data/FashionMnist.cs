@@ -1,6 +1,6 @@
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Data;
 
 /// <summary>Images (flattened, [count, 784] in [0,1]) and their class labels.</summary>
 public sealed record Dataset(float[] Pixels, byte[] Labels, int Count, int Features)

@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using GpuAe.Kernels;
+using GpuAe.Nets.Data;
+using GpuAe.Nets.Model;
+using GpuAe.Nets.Training;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Diagnostics;
 
 /// <summary>One benchmark line: what ran, its shape, milliseconds per call, the rate achieved, and the milliseconds per
 /// call the host spent issuing it (on a GPU, launches are queued: host ≈ total means the launches, not the kernels,

@@ -1,6 +1,6 @@
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Model;
 
 /// <summary>The layers between the image and the latent: the original notebook's dense ones, or convolutions.</summary>
 public enum Architecture { Dense, Conv }

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Data;
 
 /// <summary>Reads the IDX files Fashion-MNIST ships (gzip'd, big-endian header: magic, dimension sizes, then raw bytes).</summary>
 public static class Idx

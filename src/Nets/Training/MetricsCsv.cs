@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Training;
 
 /// <summary>metrics.csv: one line per epoch, appended and flushed as soon as the epoch ends so a killed run keeps it.</summary>
 public static class MetricsCsv

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Checkpoints;
 
 /// <summary>
 /// The safetensors format: an 8-byte little-endian header length, a JSON header naming each tensor's dtype, shape

@@ -1,7 +1,8 @@
 using System.Globalization;
 using GpuAe.Kernels;
+using GpuAe.Nets.Checkpoints;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Model;
 
 /// <summary>What defines a model on the command line: its kind and the flags that shape it.</summary>
 public sealed record ModelSpec(string Kind, Activation CodeActivation = Activation.Relu, int Latent = 2, float Beta = 1f, int KlWarmupEpochs = 0)

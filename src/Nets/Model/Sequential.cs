@@ -1,6 +1,6 @@
 using GpuAe.Kernels;
 
-namespace GpuAe.Nets;
+namespace GpuAe.Nets.Model;
 
 /// <summary>
 /// Layers applied in order, with the activation and gradient buffers between them allocated once for maxRows rows.
