@@ -10,7 +10,7 @@ using GpuAe.Nets;
 namespace GpuAe.Cli;
 
 /// <summary>`gpuae eval`: loads a checkpoint, scores it on the test set (and the IWAE bound for a VAE), writes eval.json.</summary>
-public sealed record EvalRun(string Path, int IwaeSamples, int Batch, ulong Seed, string Device, string? DataFolder)
+public sealed record EvalRun(string Path, int IwaeSamples, int Batch, string Device, string? DataFolder)
 {
     public int Execute(TextWriter stdout)
     {
@@ -27,13 +27,14 @@ public sealed record EvalRun(string Path, int IwaeSamples, int Batch, ulong Seed
         var results = new Dictionary<string, object>
         {
             ["checkpoint"] = checkpoint, ["model"] = model.Kind, ["device"] = backend.DeviceName, ["test_images"] = test.Count,
-            ["test_loss"] = m.Loss, ["test_bce"] = m.Bce, ["test_kl"] = m.Kl, ["test_mse"] = m.Mse,
+            ["test_loss"] = m.Loss, ["test_bce"] = m.Bce, ["test_kl"] = m.Kl, ["test_mse"] = m.Mse, ["test_bce_mu"] = m.BceMu,
         };
-        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{model.Kind} on {test.Count} test images ({backend.DeviceName}): loss {m.Loss:F3} = BCE {m.Bce:F3} + KL {m.Kl:F3} nats/image, MSE {m.Mse:F5}/pixel"));
+        stdout.WriteLine(model is VariationalAutoencoder
+            ? string.Create(CultureInfo.InvariantCulture, $"{model.Kind} on {test.Count} test images ({backend.DeviceName}): sampled negative ELBO {m.Loss:F3} = BCE {m.Bce:F3} (one z ~ q(z|x) per image) + KL {m.Kl:F3} nats/image; decoded from z = μ: BCE {m.BceMu:F3}, MSE {m.Mse:F5}/pixel")
+            : string.Create(CultureInfo.InvariantCulture, $"{model.Kind} on {test.Count} test images ({backend.DeviceName}): loss = BCE {m.Loss:F3} nats/image, MSE {m.Mse:F5}/pixel"));
         if (model is VariationalAutoencoder && IwaeSamples > 0)
         {
-            double bound = evaluator.ImportanceWeightedBound(IwaeSamples, Seed);
+            double bound = evaluator.ImportanceWeightedBound(IwaeSamples);
             results["iwae_k"] = IwaeSamples;
             results["iwae_bound"] = bound;
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,

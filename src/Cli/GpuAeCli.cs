@@ -81,9 +81,9 @@ public static class GpuAeCli
         var device = DeviceOption();
         var data = DataOption();
         var limit = new Option<int?>("--limit") { Description = "train on the first N training images only (quick runs, tests)" };
-        var codeActivation = new Option<string>("--code-activation") { Description = "activation of the AE's 32-D code: relu (as the original notebook) or linear", DefaultValueFactory = _ => "relu" };
+        var codeActivation = new Option<string>("--code-activation") { Description = "activation of the AE's code: relu (as the original notebook) or linear", DefaultValueFactory = _ => "relu" };
         codeActivation.AcceptOnlyFromAmong("relu", "linear");
-        var latent = new Option<int>("--latent") { Description = "VAE: latent dimensions", DefaultValueFactory = _ => 2 };
+        var latent = new Option<int?>("--latent") { Description = $"width of the latent: the AE's code (default {ModelSpec.DefaultAeCode}, the notebook's) or the VAE's z (default {ModelSpec.DefaultVaeLatent})" };
         var beta = new Option<float>("--beta") { Description = "VAE: weight of the KL term (β-VAE)", DefaultValueFactory = _ => 1f };
         var klWarmup = new Option<int>("--kl-warmup") { Description = "VAE: epochs over which the KL weight ramps linearly from 0 to β", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "output folder (default runs/<model>)" };
@@ -115,11 +115,10 @@ public static class GpuAeCli
         var path = new Argument<string>("checkpoint") { Description = "a model.safetensors file, or the run folder holding one" };
         var iwaeK = new Option<int>("--iwae-k") { Description = "VAE: importance samples for the IWAE bound (0 skips it)", DefaultValueFactory = _ => 100 };
         var batch = new Option<int>("--batch") { Description = "evaluation batch size", DefaultValueFactory = _ => 128 };
-        var seed = new Option<ulong>("--seed") { Description = "seed of the IWAE samples", DefaultValueFactory = _ => 42UL };
         var device = DeviceOption();
         var data = DataOption();
-        var command = new Command("eval", "Evaluate a saved model on the 10,000 test images; writes eval.json beside it") { path, iwaeK, batch, seed, device, data };
-        command.SetAction(r => new EvalRun(r.GetValue(path)!, r.GetValue(iwaeK), r.GetValue(batch), r.GetValue(seed),
+        var command = new Command("eval", "Evaluate a saved model on the 10,000 test images; writes eval.json beside it") { path, iwaeK, batch, device, data };
+        command.SetAction(r => new EvalRun(r.GetValue(path)!, r.GetValue(iwaeK), r.GetValue(batch),
             r.GetValue(device)!, r.GetValue(data)).Execute(stdout));
         return command;
     }

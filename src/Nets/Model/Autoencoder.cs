@@ -35,10 +35,12 @@ public sealed class Autoencoder(IBackend backend, int maxRows, Activation codeAc
         BackwardEncoder(x, rows);
     }
 
-    public override void Evaluate(Tensor x, int rows, Tensor accumulator)
+    /// <summary>The AE is deterministic: its loss's BCE and the reconstruction's are the same number.</summary>
+    public override void Evaluate(Tensor x, int rows, int firstRow, Tensor accumulator)
     {
         Forward(x, rows);
         Backend.AccumulateSum(RowBce, rows, accumulator, (int)Slot.Bce);
+        Backend.AccumulateSum(RowBce, rows, accumulator, (int)Slot.BceMu);
         Backend.AccumulateSum(RowSquaredError, rows, accumulator, (int)Slot.SquaredError);
     }
 

@@ -89,7 +89,7 @@ public abstract class AutoencoderBase : IModel
 
     public virtual long FixedLaunchesFromStep => 1;
     public abstract void TrainStep(Tensor x, int rows, StepValue step, Tensor accumulator);
-    public abstract void Evaluate(Tensor x, int rows, Tensor accumulator);
+    public abstract void Evaluate(Tensor x, int rows, int firstRow, Tensor accumulator);
     public abstract void Encode(Tensor x, int rows, Tensor latent);
 
     /// <summary>The encoder's output for x[rows] into <paramref name="output"/> (normally EncoderOutput).</summary>

@@ -2,8 +2,10 @@ using GpuAe.Kernels;
 
 namespace GpuAe.Nets.Model;
 
-/// <summary>Where models add their per-batch sums on the device; the trainer reads them once per epoch.</summary>
-public enum Slot { TrainLoss = 0, Bce = 1, Kl = 2, SquaredError = 3, Count = 4 }
+/// <summary>Where models add their per-batch sums on the device; the trainer reads them once per epoch.
+/// Bce is the reconstruction term of the loss (the VAE's: one sample z ~ q(z|x) per image); BceMu and SquaredError
+/// score the deterministic reconstruction (the AE's code, the VAE's z = μ).</summary>
+public enum Slot { TrainLoss = 0, Bce = 1, Kl = 2, SquaredError = 3, BceMu = 4, Count = 5 }
 
 /// <summary>What the one trainer needs from a model (the AE and the VAE alike).</summary>
 public interface IModel
@@ -29,8 +31,9 @@ public interface IModel
     /// VAE's KL warm-up changes a launch argument until it ends.</summary>
     long FixedLaunchesFromStep { get; }
 
-    /// <summary>Forward only, deterministic (the VAE decodes its mean): adds summed BCE, KL and squared error.</summary>
-    void Evaluate(Tensor x, int rows, Tensor accumulator);
+    /// <summary>Forward only, reproducible: adds the summed loss terms of x[rows] to accumulator (see <see cref="Slot"/>).
+    /// <paramref name="firstRow"/> is x's first row in the evaluated set: the VAE keys its fixed evaluation noise by it.</summary>
+    void Evaluate(Tensor x, int rows, int firstRow, Tensor accumulator);
 
     /// <summary>Reconstructions in [0,1] of x[rows, Features] into output[rows, Features].</summary>
     void Reconstruct(Tensor x, int rows, Tensor output);

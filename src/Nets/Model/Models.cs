@@ -4,9 +4,13 @@ using GpuAe.Nets.Checkpoints;
 
 namespace GpuAe.Nets.Model;
 
-/// <summary>What defines a model on the command line: its kind and the flags that shape it.</summary>
-public sealed record ModelSpec(string Kind, Activation CodeActivation = Activation.Relu, int Latent = 2, float Beta = 1f, int KlWarmupEpochs = 0)
+/// <summary>What defines a model on the command line: its kind and the flags that shape it. Latent is the width of the
+/// latent, one flag for both families: the AE's code (default 32, the notebook's) or the VAE's z (default 2).</summary>
+public sealed record ModelSpec(string Kind, Activation CodeActivation = Activation.Relu, int? Latent = null, float Beta = 1f, int KlWarmupEpochs = 0)
 {
+    public const int DefaultAeCode = 32, DefaultVaeLatent = 2;
+    public int LatentSize => Latent ?? (IsVae ? DefaultVaeLatent : DefaultAeCode);
+
     public static readonly string[] Kinds = ["ae", "vae", "conv-ae", "conv-vae"];
 
     /// <summary>True for the VAEs (dense or convolutional): the one place that decides it from a kind's name.</summary>
@@ -25,8 +29,8 @@ public static class Models
         if (!ModelSpec.Kinds.Contains(spec.Kind))
             throw new UserError($"unknown model '{spec.Kind}': use {string.Join(", ", ModelSpec.Kinds)}");
         return spec.IsVae
-            ? new VariationalAutoencoder(backend, batch, spec.Latent, spec.Beta, warmupSteps, architecture: spec.Architecture)
-            : new Autoencoder(backend, batch, spec.CodeActivation, architecture: spec.Architecture);
+            ? new VariationalAutoencoder(backend, batch, spec.LatentSize, spec.Beta, warmupSteps, architecture: spec.Architecture)
+            : new Autoencoder(backend, batch, spec.CodeActivation, codeSize: spec.LatentSize, architecture: spec.Architecture);
     }
 
     /// <summary>The model spec a checkpoint's metadata describes.</summary>
@@ -37,7 +41,8 @@ public static class Models
         return ModelSpec.IsVaeKind(kind)
             ? new ModelSpec(kind, Latent: (int)Checkpoint.GetLong(metadata, "latent", path),
                 Beta: float.Parse(Checkpoint.Get(metadata, "beta", path), CultureInfo.InvariantCulture))
-            : new ModelSpec(kind, Checkpoint.Get(metadata, "code_activation", path) == "linear" ? Activation.None : Activation.Relu);
+            : new ModelSpec(kind, Checkpoint.Get(metadata, "code_activation", path) == "linear" ? Activation.None : Activation.Relu,
+                (int)Checkpoint.GetLong(metadata, "code", path));
     }
 
     /// <summary>Rebuilds the architecture a checkpoint describes and loads its weights (and Adam's moments when asked).</summary>

@@ -66,15 +66,36 @@ public sealed class VariationalAutoencoder : AutoencoderBase
         Backend.AccumulateSum(_rowKl, rows, accumulator, (int)Slot.TrainLoss, klWeight);
     }
 
-    /// <summary>Scores reconstructions decoded from z = μ (zero noise), and the KL of q(z|x).</summary>
-    public override void Evaluate(Tensor x, int rows, Tensor accumulator)
+    /// <summary>The seed of the fixed evaluation noise: the same for every model, run and device, apart from the
+    /// training noise (keyed by the run's seed).</summary>
+    public const ulong EvaluationSeed = 0x4556_414C_5541_5445UL; // "EVALUATE"
+
+    /// <summary>The noise stream of evaluation sample <paramref name="sample"/> of the images starting at row
+    /// <paramref name="firstRow"/> of the evaluated set: every image and sample gets its own normal numbers, and the
+    /// sampled ELBO's noise is the IWAE bound's first sample.</summary>
+    public static long EvaluationStep(int sample, int firstRow) => ((long)sample << 32) + firstRow;
+
+    /// <summary>The test numbers of a VAE: Bce is the ELBO's reconstruction term estimated with one z ~ q(z|x) per image
+    /// (fixed evaluation noise, see <see cref="EvaluationStep"/>), Kl is KL(q(z|x) ‖ N(0, I)) in closed form, so
+    /// Bce + Kl is the sampled negative ELBO; BceMu and SquaredError score the reconstruction decoded from z = μ.</summary>
+    public override void Evaluate(Tensor x, int rows, int firstRow, Tensor accumulator)
     {
         Encode(x, rows, _z);
         DecodeAndScore(_z, x, rows);
         Backend.KlRows(EncoderOutput, _rowKl, rows, Latent);
-        Backend.AccumulateSum(RowBce, rows, accumulator, (int)Slot.Bce);
+        Backend.AccumulateSum(RowBce, rows, accumulator, (int)Slot.BceMu);
         Backend.AccumulateSum(_rowKl, rows, accumulator, (int)Slot.Kl);
         Backend.AccumulateSum(RowSquaredError, rows, accumulator, (int)Slot.SquaredError);
+        SampleLatent(rows, EvaluationSeed, EvaluationStep(0, firstRow));
+        DecodeAndScore(_z, x, rows);
+        Backend.AccumulateSum(RowBce, rows, accumulator, (int)Slot.Bce);
+    }
+
+    /// <summary>z = μ + σ·ε from the encoder output already computed, ε from (seed, step).</summary>
+    void SampleLatent(int rows, ulong seed, long step)
+    {
+        Backend.NormalNoise(_noise.Slice(0, rows * Latent), seed, step);
+        Backend.Reparameterize(EncoderOutput, _noise, _z, rows, Latent);
     }
 
     /// <summary>μ of q(z|x): the reparameterisation with zero noise copies it out of the encoder's [μ, log σ²] rows.</summary>
@@ -84,15 +105,15 @@ public sealed class VariationalAutoencoder : AutoencoderBase
         Backend.Reparameterize(EncoderOutput, _zeroNoise, latent, rows, Latent);
     }
 
-    /// <summary>Adds Σ_rows of the k-sample IWAE bound to accumulator[slot]. Sample s uses noise (seed, stream s), so
-    /// the bound is reproducible; logWeights must hold k·rows floats.</summary>
-    public void ImportanceWeightedBound(Tensor x, int rows, int samples, ulong seed, Tensor logWeights, Tensor accumulator, int slot)
+    /// <summary>Adds Σ_rows of the k-sample IWAE bound to accumulator[slot]. Sample s uses the fixed evaluation noise
+    /// (<see cref="EvaluationStep"/>), so the bound is reproducible and its first sample is the sampled ELBO's;
+    /// logWeights must hold k·rows floats.</summary>
+    public void ImportanceWeightedBound(Tensor x, int rows, int firstRow, int samples, Tensor logWeights, Tensor accumulator, int slot)
     {
         RunEncoder(x, rows, EncoderOutput);
         for (int s = 0; s < samples; s++)
         {
-            Backend.NormalNoise(_noise.Slice(0, rows * Latent), seed, s);
-            Backend.Reparameterize(EncoderOutput, _noise, _z, rows, Latent);
+            SampleLatent(rows, EvaluationSeed, EvaluationStep(s, firstRow));
             DecodeAndScore(_z, x, rows);
             Backend.ImportanceLogWeights(EncoderOutput, _noise, _z, RowBce, logWeights, s, rows, Latent);
         }

@@ -93,7 +93,7 @@ public static class ReportBuilder
             if (model is VariationalAutoencoder && sweepBeta is null)
             {
                 log.WriteLine($"gpuae: {kind}: IWAE bound with k={o.IwaeK}");
-                iwae = new Evaluator(backend, model, testImages, model.MaxRows).ImportanceWeightedBound(o.IwaeK, o.Seed);
+                iwae = new Evaluator(backend, model, testImages, model.MaxRows).ImportanceWeightedBound(o.IwaeK);
             }
             string name = sweepBeta is float b ? $"VAE, β = {b.ToString("0.###", CultureInfo.InvariantCulture)}" : NameOf(kind);
             return new Evaluated(model, Score(kind, name, model, history, reconstructions, latents, iwae, backend, testImages, test), reconstructions, latents);

@@ -28,16 +28,17 @@ public sealed class Evaluator(IBackend backend, IModel model, DeviceImages test,
         for (int start = 0; start < test.Count; start += batch)
         {
             int rows = Math.Min(batch, test.Count - start);
-            model.Evaluate(test.Rows(start, rows), rows, _accumulator);
+            model.Evaluate(test.Rows(start, rows), rows, start, _accumulator);
         }
         var sums = new float[(int)Slot.Count];
         backend.Download(_accumulator, sums);
         double bce = sums[(int)Slot.Bce] / test.Count, kl = sums[(int)Slot.Kl] / test.Count;
-        return new EvalMetrics(bce + kl, bce, kl, sums[(int)Slot.SquaredError] / ((double)test.Count * test.Features));
+        return new EvalMetrics(bce + kl, bce, kl, sums[(int)Slot.SquaredError] / ((double)test.Count * test.Features), sums[(int)Slot.BceMu] / test.Count);
     }
 
-    /// <summary>The k-sample importance-weighted bound on the BCE objective, in nats per image, over the test set.</summary>
-    public double ImportanceWeightedBound(int samples, ulong seed)
+    /// <summary>The k-sample importance-weighted bound on the BCE objective, in nats per image, over the test set, with
+    /// the fixed evaluation noise.</summary>
+    public double ImportanceWeightedBound(int samples)
     {
         if (model is not VariationalAutoencoder vae) throw new UserError($"the IWAE bound needs a VAE, not a '{model.Kind}' model");
         var accumulator = backend.Allocate(1);
@@ -45,7 +46,7 @@ public sealed class Evaluator(IBackend backend, IModel model, DeviceImages test,
         for (int start = 0; start < test.Count; start += batch)
         {
             int rows = Math.Min(batch, test.Count - start);
-            vae.ImportanceWeightedBound(test.Rows(start, rows), rows, samples, seed, logWeights, accumulator, 0);
+            vae.ImportanceWeightedBound(test.Rows(start, rows), rows, start, samples, logWeights, accumulator, 0);
         }
         var sum = new float[1];
         backend.Download(accumulator, sum);

@@ -5,7 +5,7 @@ namespace GpuAe.Nets.Training;
 /// <summary>metrics.csv: one line per epoch, appended and flushed as soon as the epoch ends so a killed run keeps it.</summary>
 public static class MetricsCsv
 {
-    public const string Header = "epoch,seconds,train_loss,test_loss,test_bce,test_kl,test_mse";
+    public const string Header = "epoch,seconds,train_loss,test_loss,test_bce,test_kl,test_mse,test_bce_mu";
 
     public static void Start(string path) => File.WriteAllText(path, Header + "\n");
 
@@ -16,7 +16,8 @@ public static class MetricsCsv
         m.TestLoss.ToString("R", CultureInfo.InvariantCulture),
         m.TestBce.ToString("R", CultureInfo.InvariantCulture),
         m.TestKl.ToString("R", CultureInfo.InvariantCulture),
-        m.TestMse.ToString("R", CultureInfo.InvariantCulture));
+        m.TestMse.ToString("R", CultureInfo.InvariantCulture),
+        m.TestBceMu.ToString("R", CultureInfo.InvariantCulture));
 
     public static void Append(string path, EpochMetrics m) => File.AppendAllText(path, Format(m) + "\n");
 
@@ -25,14 +26,15 @@ public static class MetricsCsv
     {
         if (!File.Exists(path)) throw new GpuAe.Kernels.UserError($"metrics file not found: {path}");
         var lines = File.ReadAllLines(path);
-        if (lines.Length == 0 || lines[0] != Header) throw new GpuAe.Kernels.UserError($"{path} does not start with the header '{Header}'");
+        if (lines.Length == 0 || lines[0] != Header)
+            throw new GpuAe.Kernels.UserError($"{path} does not start with the header '{Header}' (runs made before test_bce_mu scored the VAE from z = μ: train them again)");
         var result = new List<EpochMetrics>();
         foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
         {
             var f = line.Split(',');
             double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
-            if (f.Length != 7) throw new GpuAe.Kernels.UserError($"{path}: line '{line}' does not have 7 fields");
-            result.Add(new EpochMetrics(int.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6)));
+            if (f.Length != 8) throw new GpuAe.Kernels.UserError($"{path}: line '{line}' does not have 8 fields");
+            result.Add(new EpochMetrics(int.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6), D(7)));
         }
         return result;
     }

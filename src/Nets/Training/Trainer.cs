@@ -12,11 +12,14 @@ public sealed record TrainOptions(int Epochs = 10, int Batch = 128, float Learni
     public StepMode Steps { get; init; }
 }
 
-/// <summary>One epoch's numbers, as written to metrics.csv. Losses are nats per image; MSE is per pixel.</summary>
-public sealed record EpochMetrics(int Epoch, double Seconds, double TrainLoss, double TestLoss, double TestBce, double TestKl, double TestMse);
+/// <summary>One epoch's numbers, as written to metrics.csv (the test ones are <see cref="EvalMetrics"/>'s). Losses are
+/// nats per image; MSE is per pixel.</summary>
+public sealed record EpochMetrics(int Epoch, double Seconds, double TrainLoss, double TestLoss, double TestBce, double TestKl, double TestMse, double TestBceMu);
 
-/// <summary>Test-set numbers: BCE summed over pixels and KL, per image; MSE per pixel.</summary>
-public sealed record EvalMetrics(double Loss, double Bce, double Kl, double Mse);
+/// <summary>Test-set numbers, per image (MSE per pixel). Loss = Bce + Kl: for a VAE the negative ELBO (β = 1) with its
+/// reconstruction term Bce estimated from one z ~ q(z|x) per image and Kl in closed form; for an AE its BCE. BceMu and
+/// Mse score the deterministic reconstruction (AE: the code; VAE: decoded from z = μ).</summary>
+public sealed record EvalMetrics(double Loss, double Bce, double Kl, double Mse, double BceMu);
 
 /// <summary>Where a run stands inside an epoch: the next row of the shuffled order and the loss summed so far.
 /// Saved with an interrupted run's checkpoint so that resuming repeats nothing and skips nothing.</summary>
@@ -153,7 +156,7 @@ public sealed class Trainer : IDisposable
         double seconds = clock.Elapsed.TotalSeconds;
         CheckFinite(flag);
         var test = Evaluate();
-        return (new EpochMetrics(from.Epoch, seconds, sums[(int)Slot.TrainLoss] / _trainCount, test.Loss, test.Bce, test.Kl, test.Mse), null);
+        return (new EpochMetrics(from.Epoch, seconds, sums[(int)Slot.TrainLoss] / _trainCount, test.Loss, test.Bce, test.Kl, test.Mse, test.BceMu), null);
     }
 
     /// <summary>The step's launches: batch assembly, forward and backward, Adam. With a step record, the numbers that

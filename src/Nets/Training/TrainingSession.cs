@@ -41,7 +41,7 @@ public static class TrainingSession
         if (options.Epochs < 1) throw new UserError($"--epochs must be at least 1 (got {options.Epochs})");
         if (options.Batch < 1) throw new UserError($"--batch must be at least 1 (got {options.Batch})");
         if (!(options.LearningRate > 0) || float.IsInfinity(options.LearningRate)) throw new UserError($"--lr must be a positive number (got {options.LearningRate})");
-        if (spec.Latent < 1) throw new UserError($"--latent must be at least 1 (got {spec.Latent})");
+        if (spec.LatentSize < 1) throw new UserError($"--latent must be at least 1 (got {spec.LatentSize})");
         if (!(spec.Beta >= 0) || float.IsInfinity(spec.Beta)) throw new UserError($"--beta must be 0 or more (got {spec.Beta})");
         if (spec.KlWarmupEpochs < 0) throw new UserError($"--kl-warmup must be 0 or more epochs (got {spec.KlWarmupEpochs})");
     }
