@@ -125,30 +125,35 @@ public static class GpuAeCli
 
     static Command ReportCommand(TextWriter stdout, string[] args)
     {
-        var aeEpochs = new Option<int>("--ae-epochs") { Description = "AE training epochs (the notebook's budget)", DefaultValueFactory = _ => 10 };
-        var vaeEpochs = new Option<int>("--vae-epochs") { Description = "VAE training epochs (the notebook's budget)", DefaultValueFactory = _ => 50 };
-        var batch = new Option<int>("--batch") { Description = "batch size for both models", DefaultValueFactory = _ => 128 };
-        var seed = new Option<ulong>("--seed") { Description = "seed for weights, shuffling, noise and samples", DefaultValueFactory = _ => 42UL };
+        var d = new ReportOptions(); // the committed study's settings are the defaults
+        string List<T>(IEnumerable<T> values) => string.Join(",", values.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)));
+        var aeEpochs = new Option<int>("--notebook-ae-epochs") { Description = "epochs of the notebook's AE (32-D ReLU code; the notebook's budget)", DefaultValueFactory = _ => d.NotebookAeEpochs };
+        var vaeEpochs = new Option<int>("--epochs") { Description = "epochs of every other run: AE and VAE at each latent width (the notebook VAE's budget)", DefaultValueFactory = _ => d.Epochs };
+        var batch = new Option<int>("--batch") { Description = "batch size for every model", DefaultValueFactory = _ => d.Batch };
+        var seed = new Option<ulong>("--seed") { Description = "first seed (weights, shuffling, training noise, samples); the others follow it", DefaultValueFactory = _ => d.Seed };
+        var seeds = new Option<int>("--seeds") { Description = "seeds per configuration: the tables give mean ± sd over them, the figures show the first", DefaultValueFactory = _ => d.Seeds };
+        var latents = new Option<string>("--latents") { Description = "latent widths, comma-separated: AE and VAE are trained at each (must include 2, for the latent figures)", DefaultValueFactory = _ => List(d.LatentSizes) };
         var limit = new Option<int?>("--limit") { Description = "train on the first N training images only (quick runs, tests)" };
-        var output = new Option<string>("--out") { Description = "report folder", DefaultValueFactory = _ => "reports" };
-        var fromRuns = new Option<string[]>("--from-runs") { Description = "use finished runs instead of training: the first run of each model kind; for the β sweep, VAE runs of the same β", AllowMultipleArgumentsPerToken = true };
-        var iwaeK = new Option<int>("--iwae-k") { Description = "importance samples for the VAE's IWAE bound", DefaultValueFactory = _ => 100 };
-        var manifoldN = new Option<int>("--manifold-n") { Description = "the latent manifold is an n×n grid", DefaultValueFactory = _ => 15 };
-        var manifoldP = new Option<double[]>("--manifold-p") { Description = "lowest and highest probability of the manifold's normal quantiles", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [0.05, 0.95] };
-        var models = new Option<string>("--models") { Description = "models to train and compare, comma-separated: ae and vae, optionally conv-ae and conv-vae", DefaultValueFactory = _ => "ae,vae" };
-        var betas = new Option<string?>("--betas") { Description = "β sweep: also train a dense VAE for each β, comma-separated (e.g. 0.5,1,2,4), for the rate–distortion plot" };
+        var output = new Option<string>("--out") { Description = "report folder (the default is git-ignored; the committed study is in reports/)", DefaultValueFactory = _ => d.OutputFolder };
+        var fromRuns = new Option<string[]>("--from-runs") { Description = "finished runs to use instead of training: each is matched to the study's runs by its checkpoint (model, latent, β, seed); runs not given are trained", AllowMultipleArgumentsPerToken = true };
+        var iwaeK = new Option<int>("--iwae-k") { Description = "importance samples for the VAEs' IWAE bound", DefaultValueFactory = _ => d.IwaeK };
+        var manifoldN = new Option<int>("--manifold-n") { Description = "the latent manifold is an n×n grid", DefaultValueFactory = _ => d.ManifoldN };
+        var manifoldP = new Option<double[]>("--manifold-p") { Description = "lowest and highest probability of the manifold's normal quantiles", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [d.ManifoldLow, d.ManifoldHigh] };
+        var models = new Option<string>("--models") { Description = "models to train and compare, comma-separated: ae and vae, optionally conv-ae and conv-vae", DefaultValueFactory = _ => List(d.ModelKinds) };
+        var betas = new Option<string>("--betas") { Description = "β sweep of the 2-D VAE, comma-separated (1 alone: no sweep)", DefaultValueFactory = _ => List(d.BetaValues) };
         var betaEpochs = new Option<int?>("--beta-epochs") { Description = "epochs of each β-sweep VAE (default: --vae-epochs)" };
         var device = DeviceOption();
         var data = DataOption();
-        var command = new Command("report", "Train (or load) the AE and the VAE (and the conv models, a β sweep), evaluate them, write figures, metrics and REPORT.md")
-        { aeEpochs, vaeEpochs, batch, seed, limit, output, fromRuns, iwaeK, manifoldN, manifoldP, models, betas, betaEpochs, device, data };
+        var command = new Command("report", "Train (or load) the study's runs, evaluate them, write figures, metrics and REPORT.md")
+        { aeEpochs, vaeEpochs, batch, seed, seeds, latents, limit, output, fromRuns, iwaeK, manifoldN, manifoldP, models, betas, betaEpochs, device, data };
         command.SetAction(r =>
         {
             var p = r.GetValue(manifoldP)!;
             if (p.Length != 2) throw new UserError($"--manifold-p takes two probabilities, low and high (got {p.Length})");
             var options = new ReportOptions(r.GetValue(aeEpochs), r.GetValue(vaeEpochs), r.GetValue(batch), r.GetValue(seed), r.GetValue(output)!,
                 r.GetValue(fromRuns), r.GetValue(iwaeK), r.GetValue(manifoldN), p[0], p[1], "gpuae " + string.Join(" ", args),
-                SplitList(r.GetValue(models)!), ParseBetas(r.GetValue(betas)), r.GetValue(betaEpochs));
+                SplitList(r.GetValue(models)!), ParseNumbers(r.GetValue(betas)!, "--betas", "0.5,1,2,4", float.Parse), r.GetValue(betaEpochs),
+                r.GetValue(seeds), ParseNumbers(r.GetValue(latents)!, "--latents", "2,8,32", (text, style, culture) => int.Parse(text, style, culture)));
             ReportBuilder.Validate(options);
             if (options.Batch < 1) throw new UserError($"--batch must be at least 1 (got {options.Batch})");
             var (train, test) = Data.Load(r.GetValue(data), r.GetValue(limit));
@@ -161,9 +166,13 @@ public static class GpuAeCli
 
     static string[] SplitList(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    static float[]? ParseBetas(string? text) => text is null ? null : [.. SplitList(text).Select(b =>
-        float.TryParse(b, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v)
-            ? v : throw new UserError($"--betas: '{b}' is not a number; write them like 0.5,1,2,4"))];
+    static T[] ParseNumbers<T>(string text, string flag, string example, Func<string, System.Globalization.NumberStyles, IFormatProvider, T> parse) =>
+        [.. SplitList(text).Select(b =>
+        {
+            try { return parse(b, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture); }
+            catch (FormatException) { throw new UserError($"{flag}: '{b}' is not a number; write them like {example}"); }
+            catch (OverflowException) { throw new UserError($"{flag}: '{b}' is out of range; write them like {example}"); }
+        })];
 
     static void CheckResumedKind(string folder, string kind)
     {

@@ -75,7 +75,7 @@ public class ImageMetricsTests
             data[3 * i + 1] = (float)(0.8 * t[i] + 0.01 * random.NextDouble());
             data[3 * i + 2] = (float)(0.01 * random.NextDouble());
         }
-        var (xs, _) = LatentAnalysis.Pca2(data, n, 3);
+        var (xs, _, _, _) = LatentAnalysis.Pca2(data, n, 3);
         double meanT = t.Average();
         // The noise (≤ 0.01 per coordinate) moves a projection by at most ~0.02.
         for (int i = 0; i < n; i++) Assert.Equal(t[i] - meanT, xs[i], 0.03);

@@ -1,80 +1,95 @@
-using GpuAe.Nets.Checkpoints;
-using GpuAe.Nets.Model;
+using System.Globalization;
 using GpuAe.Nets.Report;
-using GpuAe.Nets;
 using GpuAe.Tests.Nets;
 using SkiaSharp;
 using Xunit;
 
 namespace GpuAe.Tests.Report;
 
-/// <summary>`gpuae report` end to end on a small subset: every file is there, every PNG decodes, has the layout's size
-/// and is not blank.</summary>
+/// <summary>`gpuae report` end to end on a small subset: every run of the plan, every file, every PNG decodes, is not
+/// blank and not wider than a page; the table is the mean ± sd of metrics.csv's rows; --from-runs reproduces it.</summary>
 public class ReportTests : TempFolderTest
 {
+    static readonly string F = "F2";
+
     [Fact]
-    public void OneEpochReportOnASubsetWritesEveryFile()
+    public void TwoSeedsTwoWidthsReportEveryRunAndFromRunsReproducesItWithoutTraining()
     {
-        var options = new ReportOptions(AeEpochs: 1, VaeEpochs: 1, Batch: 128, Seed: 1, OutputFolder: Folder, IwaeK: 3, ManifoldN: 5,
-            CommandLine: "test");
-        var log = new StringWriter();
-        var summary = ReportBuilder.Build(Cpu.Backend, RealData.Train.Take(1024), RealData.Test.Take(1000), options, log);
+        var options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Batch: 128, Seed: 1, OutputFolder: Folder, IwaeK: 3, ManifoldN: 5,
+            CommandLine: "gpuae report --test", Betas: [1f], Seeds: 2, Latents: [2, 4]);
+        var train = RealData.Train.Take(1024); var test = RealData.Test.Take(500);
+        var summary = ReportBuilder.Build(Cpu.Backend, train, test, options, new StringWriter());
 
         foreach (var file in summary.Files) Assert.True(File.Exists(Path.Combine(Folder, file)), $"{file} missing");
-        // Sizes follow the layouts: tiles of 64 px plus margins (reconstructions: 10 columns × 3 rows; manifold: n×n of 56 px).
-        AssertPng(ReportBuilder.ReconstructionsPng, 10 * 64 + 220, 3 * 64 + 140);
-        AssertPng(ReportBuilder.ManifoldPng, 5 * 56 + 200, 5 * 56 + 160);
-        AssertPng(ReportBuilder.PriorSamplesPng, 8 * 64 + 220, 8 * 64 + 140);
-        AssertPng(ReportBuilder.InterpolationPng, 10 * 64 + 220, 6 * 64 + 140);
-        AssertPng(ReportBuilder.LatentScatterPng, 1000, 800);
-        AssertPng(ReportBuilder.AePcaPng, 1800, 800);
-        AssertPng(ReportBuilder.LossCurvesPng, 1000, 650);
+        Assert.Contains(ReportBuilder.LatentSizesPng, summary.Files);
+        Assert.DoesNotContain(ReportBuilder.RateDistortionPng, summary.Files); // β = 1 alone: no sweep
+        foreach (var png in summary.Files.Where(f => f.EndsWith(".png"))) AssertPng(png);
 
-        var metrics = File.ReadAllLines(Path.Combine(Folder, "metrics.csv"));
-        Assert.Equal(3, metrics.Length);
-        Assert.StartsWith("model,beta,epochs,seconds_per_epoch,test_bce,test_mse,test_psnr_db,test_ssim,test_kl", metrics[0]);
+        // One row per run: 2 seeds × (the notebook's AE, then AE and VAE at 2-D and 4-D), in the plan's order.
+        var rows = File.ReadAllLines(Path.Combine(Folder, "metrics.csv"));
+        Assert.StartsWith("model,latent,code,beta,seed,epochs,seconds_per_epoch,test_loss,test_bce,test_kl,test_bce_mu,test_mse", rows[0]);
+        var cells = rows[1..].Select(r => r.Split(',')).ToArray();
+        Assert.Equal(["ae/32/relu/1", "ae/2/linear/1", "ae/4/linear/1", "vae/2//1", "vae/4//1", "ae/32/relu/2", "ae/2/linear/2", "ae/4/linear/2", "vae/2//2", "vae/4//2"],
+            cells.Select(c => $"{c[0]}/{c[1]}/{c[2]}/{c[4]}"));
+
+        // The table's VAE 2-D −ELBO is the mean ± sd of its two rows, computed here by hand.
+        var losses = cells.Where(c => c[0] == "vae" && c[1] == "2").Select(c => double.Parse(c[7], CultureInfo.InvariantCulture)).ToArray();
+        double mean = (losses[0] + losses[1]) / 2, sd = Math.Abs(losses[0] - losses[1]) / Math.Sqrt(2);
         var report = File.ReadAllText(Path.Combine(Folder, "REPORT.md"));
-        foreach (var figure in ReportBuilder.FigureFiles) Assert.Contains($"({figure})", report);
-        Assert.Contains(summary.Ae.Test.Mse.ToString("F5", System.Globalization.CultureInfo.InvariantCulture), report);
-        Assert.True(File.Exists(Path.Combine(Folder, "runs", "vae", Checkpoint.FileName)));
-        Assert.Equal(0, summary.Ae.Test.Kl);
-        Assert.True(summary.Vae.Test.Kl > 0);
-        Assert.NotNull(summary.Vae.Iwae);
+        Assert.Contains($"| VAE | 2 | 1 | 1 | {mean.ToString(F, CultureInfo.InvariantCulture)} ± {sd.ToString(F, CultureInfo.InvariantCulture)} |", report);
+        foreach (var figure in summary.Files.Where(f => f.EndsWith(".png"))) Assert.Contains($"({figure})", report);
+
+        // --from-runs with every run folder: nothing is trained and metrics.csv comes out identical (but for seconds_per_epoch,
+        // which a run's metrics.csv keeps to the millisecond).
+        string again = Path.Combine(Folder, "again");
+        var log = new StringWriter();
+        ReportBuilder.Build(Cpu.Backend, train, test, options with { OutputFolder = again, FromRuns = [.. Directory.GetDirectories(Path.Combine(Folder, "runs"))] }, log);
+        Assert.DoesNotContain("training", log.ToString());
+        string[] WithoutSeconds(IEnumerable<string> lines) => [.. lines.Select(l => string.Join(",", l.Split(',').Where((_, i) => i != 6)))];
+        Assert.Equal(WithoutSeconds(rows), WithoutSeconds(File.ReadAllLines(Path.Combine(again, "metrics.csv"))));
     }
 
-    /// <summary>All four models and a two-β sweep on the SIMD backend (the conv models are slow on the CPU accelerator):
-    /// one row per model and per β in metrics.csv, the sweep's figures and sections in REPORT.md.</summary>
+    /// <summary>All four models and a β sweep on the SIMD backend (the conv models are slow on the CPU accelerator).</summary>
     [Fact]
     public void ConvModelsAndABetaSweepJoinTheReport()
     {
-        var options = new ReportOptions(AeEpochs: 1, VaeEpochs: 1, Batch: 128, Seed: 1, OutputFolder: Folder, IwaeK: 2, ManifoldN: 3,
-            CommandLine: "test", Models: ["ae", "vae", "conv-ae", "conv-vae"], Betas: [0.5f, 4f], BetaEpochs: 2);
+        var options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Batch: 128, Seed: 1, OutputFolder: Folder, IwaeK: 2, ManifoldN: 3,
+            CommandLine: "test", Models: ["ae", "vae", "conv-ae", "conv-vae"], Betas: [0.5f, 1f, 4f], BetaEpochs: 2, Seeds: 1, Latents: [2]);
         var summary = ReportBuilder.Build(TestBackends.Get("simd512"), RealData.Train.Take(1024), RealData.Test.Take(500), options, new StringWriter());
 
-        Assert.Equal(["conv-ae", "conv-vae"], summary.Others.Select(m => m.Kind));
-        Assert.Equal([0.5f, 4f], summary.BetaSweep.Select(m => m.Beta!.Value));
-        Assert.All(summary.BetaSweep, m => Assert.Equal(2, m.Epochs));
-        Assert.True(summary.BetaSweep[1].Test.Kl < summary.BetaSweep[0].Test.Kl, "β = 4 should carry less KL than β = 0.5");
-        AssertPng(ReportBuilder.ReconstructionsPng, 10 * 64 + 220, 5 * 64 + 140);
-        AssertPng(ReportBuilder.AePcaPng, 3 * 900, 800);
-        AssertPng(ReportBuilder.RateDistortionPng, 1000, 700);
-        AssertPng(ReportBuilder.BetaLatentsPng, 2 * 900, 800);
-        var metrics = File.ReadAllLines(Path.Combine(Folder, "metrics.csv"));
-        Assert.Equal(["ae", "vae", "conv-ae", "conv-vae", "vae", "vae"], metrics[1..].Select(l => l.Split(',')[0]));
-        Assert.Equal(["", "1", "", "1", "0.5", "4"], metrics[1..].Select(l => l.Split(',')[1]));
+        Assert.Equal(["ae-32d-relu", "ae-2d", "vae-2d", "conv-ae-2d", "conv-vae-2d", "vae-2d-beta0.5", "vae-2d-beta4"], summary.Study.Configs.Select(c => c.Slug));
+        Assert.Equal(2, summary.Study.Runs.Single(r => r.Key.Beta == 4f).Epochs);
+        var kl = (float beta) => summary.Study.Runs.Single(r => r.Key.Kind == "vae" && r.Key.Beta == beta).Test.Kl;
+        Assert.True(kl(4f) < kl(0.5f), "β = 4 should carry less KL than β = 0.5");
+        foreach (var file in ReportBuilder.SweepFigureFiles) Assert.Contains(file, summary.Files);
+        foreach (var png in summary.Files.Where(f => f.EndsWith(".png"))) AssertPng(png);
         var report = File.ReadAllText(Path.Combine(Folder, "REPORT.md"));
-        Assert.Contains("| conv-AE (32-D code) |", report);
-        Assert.Contains("| conv-VAE (2-D latent) |", report);
         Assert.Contains("## β sweep", report);
-        foreach (var figure in ReportBuilder.SweepFigureFiles) Assert.Contains($"({figure})", report);
-        Assert.Contains(summary.Others[0].Test.Mse.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), report);
+        Assert.Contains("**Convolutions** (conv-AE against the dense AE)", report);
+        Assert.Contains("one seed there is no spread", report);
     }
 
-    void AssertPng(string name, int width, int height)
+    [Fact]
+    public void MeanAndSampleSdOverSeedsAreTheHandComputedOnes()
+    {
+        var s = Stat.Of([1.0, 2.0, 4.0]);
+        Assert.Equal(7.0 / 3, s.Mean, 12);
+        // Σ(x − 7/3)² = 16/9 + 1/9 + 25/9 = 42/9, divided by n − 1 = 2.
+        Assert.Equal(Math.Sqrt(42.0 / 9 / 2), s.Sd, 12);
+        Assert.Equal("2.33 ± 1.53", s.Format("F2"));
+        Assert.True(double.IsNaN(Stat.Of([5.0]).Sd));
+        Assert.Equal("5.00", Stat.Of([5.0]).Format("F2"));
+        // Clear: the means differ by more than twice √(sd₁² + sd₂²).
+        Assert.True(Stat.ClearlyBelow(Stat.Of([1.0, 1.2]), Stat.Of([2.0, 2.2])));
+        Assert.False(Stat.ClearlyBelow(Stat.Of([1.0, 2.0]), Stat.Of([1.5, 2.5])));
+        Assert.False(Stat.ClearlyBelow(Stat.Of([1.0]), Stat.Of([9.0]))); // one seed: nothing is clear
+    }
+
+    void AssertPng(string name)
     {
         using var bitmap = SKBitmap.Decode(Path.Combine(Folder, name));
         Assert.NotNull(bitmap);
-        Assert.Equal((width, height), (bitmap.Width, bitmap.Height));
+        Assert.InRange(bitmap.Width, 300, Figures.MaxWidth);
         // Not blank: many distinct colours and a real spread of brightness.
         var pixels = bitmap.Pixels;
         Assert.True(pixels.Distinct().Count() > 20, $"{name} has too few colours");

@@ -1,13 +1,19 @@
+using System.Globalization;
 using GpuAe.Nets.Data;
 using GpuAe.Nets.Training;
 using ScottPlot;
 
 namespace GpuAe.Nets.Report;
 
-/// <summary>Every figure of the report, drawn with ScottPlot 5 from pixel data and codes.</summary>
+/// <summary>Every figure of the report, drawn with ScottPlot 5 from pixel data and codes, in the bundled font. No figure
+/// is wider than <see cref="MaxWidth"/> pixels.</summary>
 public static class Figures
 {
-    public const int Side = 28;
+    public const int Side = 28, MaxWidth = 1600;
+
+    static Figures() => BundledFont.Use();
+
+    static string N(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
 
     /// <summary>Tiles images (each Side×Side, row-major) into one grid of values for a heatmap, one-pixel NaN gaps
     /// between tiles. Tile (r, c) is images[r * columns + c]; row 0 is the top row of the picture.</summary>
@@ -46,15 +52,34 @@ public static class Figures
     static double[] Centres(int count, bool reversed = false) =>
         Enumerable.Range(0, count).Select(i => reversed ? count - i - 0.5 : i + 0.5).ToArray();
 
-    /// <summary>Rows of images with a label each (top to bottom) and optional column labels.</summary>
-    public static void LabelledGrid(string path, IReadOnlyList<float[]> images, string[] rowLabels, string[]? columnLabels, string title, int pixelsPerTile = 64)
+    /// <summary>Rows of images with a label each (top to bottom); column labels (optionally slanted) or none at all.</summary>
+    public static void LabelledGrid(string path, IReadOnlyList<float[]> images, string[] rowLabels, string[]? columnLabels, string title,
+        int pixelsPerTile = 64, bool rotateColumnLabels = false, string? xLabel = null)
     {
         int rows = rowLabels.Length, columns = images.Count / rows;
         var plot = ImageGrid(images, rows, columns, title);
         plot.Axes.Left.SetTicks(Centres(rows, reversed: true), rowLabels);
-        if (columnLabels is null) plot.Axes.Bottom.SetTicks([], []);
-        else plot.Axes.Bottom.SetTicks(Centres(columns), columnLabels);
-        plot.SavePng(path, columns * pixelsPerTile + 220, rows * pixelsPerTile + 140);
+        int bottom = 60;
+        if (columnLabels is null)
+        {
+            plot.Axes.Bottom.SetTicks([], []);
+            plot.Axes.Bottom.MajorTickStyle.Length = 0;
+            plot.Axes.Bottom.MinorTickStyle.Length = 0;
+        }
+        else
+        {
+            plot.Axes.Bottom.SetTicks(Centres(columns), columnLabels);
+            if (rotateColumnLabels)
+            {
+                plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
+                plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+                plot.Axes.Bottom.MinimumSize = 90;
+                bottom = 120;
+            }
+        }
+        if (xLabel is not null) { plot.XLabel(xLabel); bottom += 30; }
+        int left = 40 + 8 * rowLabels.Max(l => l.Length);
+        plot.SavePng(path, Math.Min(MaxWidth, columns * pixelsPerTile + left + 30), rows * pixelsPerTile + bottom + 60);
     }
 
     /// <summary>Decoded images on an n×n grid of latent coordinates: z₁ grows to the right, z₂ upwards.</summary>
@@ -62,7 +87,7 @@ public static class Figures
     {
         int n = z1.Length;
         var plot = ImageGrid(imagesTopRowFirst, n, n, title);
-        string Format(double v) => (Math.Abs(v) < 0.005 ? 0 : v).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+        string Format(double v) => N(Math.Abs(v) < 0.005 ? 0 : v, "0.00");
         plot.Axes.Bottom.SetTicks(Centres(n), z1.Select(Format).ToArray());
         plot.Axes.Left.SetTicks(Centres(n), z2Ascending.Select(Format).ToArray());
         plot.XLabel("z₁ = Φ⁻¹(p)");
@@ -70,67 +95,130 @@ public static class Figures
         plot.SavePng(path, n * 56 + 200, n * 56 + 160);
     }
 
-    static readonly Color[] Palette = new ScottPlot.Palettes.Category10().Colors;
-
-    static Plot ClassScatter(double[] xs, double[] ys, byte[] labels, string title, string xLabel, string yLabel)
-    {
-        var plot = new Plot();
-        for (int c = 0; c < FashionMnist.ClassNames.Length; c++)
-        {
-            var idx = Enumerable.Range(0, labels.Length).Where(i => labels[i] == c).ToArray();
-            var points = plot.Add.ScatterPoints(idx.Select(i => xs[i]).ToArray(), idx.Select(i => ys[i]).ToArray(), Palette[c % Palette.Length]);
-            points.MarkerSize = 3;
-            points.LegendText = FashionMnist.ClassNames[c];
-        }
-        plot.Title(title);
-        plot.XLabel(xLabel);
-        plot.YLabel(yLabel);
-        plot.ShowLegend(Alignment.UpperRight);
-        return plot;
-    }
-
-    public static void LatentScatter(string path, double[] xs, double[] ys, byte[] labels, string title) =>
-        ClassScatter(xs, ys, labels, title, "μ₁", "μ₂").SavePng(path, 1000, 800);
+    /// <summary>Ten colours a reader tells apart, the classes that overlap in latent space (T-shirt/top, Shirt, Coat,
+    /// Pullover) far from each other in hue.</summary>
+    public static readonly Color[] ClassColours =
+    [
+        Color.FromHex("#1f77b4"), // T-shirt/top: blue
+        Color.FromHex("#ff7f0e"), // Trouser: orange
+        Color.FromHex("#2ca02c"), // Pullover: green
+        Color.FromHex("#d62728"), // Dress: red
+        Color.FromHex("#9467bd"), // Coat: purple
+        Color.FromHex("#8c564b"), // Sandal: brown
+        Color.FromHex("#bcbd22"), // Shirt: olive
+        Color.FromHex("#7f7f7f"), // Sneaker: grey
+        Color.FromHex("#17becf"), // Bag: cyan
+        Color.FromHex("#000000"), // Ankle boot: black
+    ];
 
     /// <summary>One panel of <see cref="ScatterPanels"/>: points coloured by class.</summary>
     public sealed record ScatterPanel(double[] X, double[] Y, string Title, string XLabel, string YLabel);
 
-    /// <summary>Class-coloured scatter plots side by side (the AE's codes by PCA beside the VAEs' μ; one per β).</summary>
-    public static void ScatterPanels(string path, IReadOnlyList<ScatterPanel> panels, byte[] labels)
-    {
-        var multiplot = new Multiplot(); // starts with one empty plot: replace it
-        for (int i = 0; i < panels.Count; i++)
-        {
-            var p = panels[i];
-            var plot = ClassScatter(p.X, p.Y, labels, p.Title, p.XLabel, p.YLabel);
-            if (i == 0) multiplot.Reset(plot); else multiplot.AddPlot(plot);
-        }
-        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows: 1, columns: panels.Count);
-        multiplot.SavePng(path, 900 * panels.Count, 800);
-    }
-
-    /// <summary>Rate (KL, nats) against distortion (BCE, nats) of VAEs trained with different β, each point labelled.</summary>
-    public static void RateDistortion(string path, IReadOnlyList<(float Beta, double Kl, double Bce)> points)
+    /// <summary>Points coloured by class, drawn in a random order (in 20 interleaved rounds, so no class is always on
+    /// top), equal units on both axes; the legend, when shown, outside the data on the right.</summary>
+    static Plot ClassScatter(ScatterPanel p, byte[] labels, bool legend)
     {
         var plot = new Plot();
-        var ordered = points.OrderBy(p => p.Kl).ToArray();
-        var line = plot.Add.Scatter(ordered.Select(p => p.Kl).ToArray(), ordered.Select(p => p.Bce).ToArray(), Palette[0]);
-        line.MarkerSize = 9;
+        const int rounds = 20;
+        var order = Enumerable.Range(0, labels.Length).OrderBy(i => Kernels.CounterRandom.Uniform(7, 0x5343_4154_0000_0000UL, (ulong)i)).ToArray();
+        for (int round = 0; round < rounds; round++)
+        {
+            var part = order.Where((_, j) => j % rounds == round).ToArray();
+            for (int c = 0; c < FashionMnist.ClassNames.Length; c++)
+            {
+                var idx = part.Where(i => labels[i] == c).ToArray();
+                var points = plot.Add.ScatterPoints(idx.Select(i => p.X[i]).ToArray(), idx.Select(i => p.Y[i]).ToArray(), ClassColours[c].WithAlpha(0.6));
+                points.MarkerSize = 3;
+            }
+        }
+        if (legend)
+        {
+            plot.Legend.ManualItems.AddRange(FashionMnist.ClassNames.Select((name, c) => new LegendItem
+            {
+                LabelText = name, MarkerShape = MarkerShape.FilledCircle, MarkerSize = 10, MarkerColor = ClassColours[c], LineWidth = 0,
+            }));
+            plot.ShowLegend(Edge.Right);
+        }
+        plot.Title(p.Title, size: 14);
+        plot.XLabel(p.XLabel);
+        plot.YLabel(p.YLabel);
+        foreach (var axis in new IAxis[] { plot.Axes.Bottom, plot.Axes.Left })
+            if (axis.TickGenerator is ScottPlot.TickGenerators.NumericAutomatic ticks) ticks.TickDensity = 0.4; // about a tick per 100 px
+        plot.Axes.SquareUnits();
+        return plot;
+    }
+
+    /// <summary>Class-coloured scatter panels in a grid of <paramref name="columns"/>, one legend (on the last panel).
+    /// With <paramref name="sharedLimits"/> every panel shows the same region, so they compare directly.</summary>
+    public static void ScatterPanels(string path, IReadOnlyList<ScatterPanel> panels, byte[] labels, bool sharedLimits, int columns)
+    {
+        var multiplot = new Multiplot(); // starts with one empty plot: replace it
+        double minX = panels.Min(p => p.X.Min()), maxX = panels.Max(p => p.X.Max()), minY = panels.Min(p => p.Y.Min()), maxY = panels.Max(p => p.Y.Max());
+        double padX = 0.04 * (maxX - minX), padY = 0.04 * (maxY - minY);
+        for (int i = 0; i < panels.Count; i++)
+        {
+            var plot = ClassScatter(panels[i], labels, legend: i == panels.Count - 1);
+            if (sharedLimits) plot.Axes.SetLimits(minX - padX, maxX + padX, minY - padY, maxY + padY);
+            if (i == 0) multiplot.Reset(plot); else multiplot.AddPlot(plot);
+        }
+        int rows = (panels.Count + columns - 1) / columns;
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows: rows, columns: Math.Min(columns, panels.Count));
+        multiplot.SavePng(path, MaxWidth, rows * 700);
+    }
+
+    /// <summary>Rate (KL) against sampled distortion (BCE) of VAEs trained with different β: mean over the seeds with
+    /// ± one sd bars on both axes, each point labelled, and dotted lines of equal negative ELBO (distortion + rate = c).</summary>
+    public static void RateDistortion(string path, IReadOnlyList<(float Beta, Stat Kl, Stat Bce)> points, int seeds)
+    {
+        var plot = new Plot();
+        double minR = points.Min(p => p.Kl.Mean), maxR = points.Max(p => p.Kl.Mean), minD = points.Min(p => p.Bce.Mean), maxD = points.Max(p => p.Bce.Mean);
+        double padR = Math.Max(0.25 * (maxR - minR), 0.5), padD = Math.Max(0.25 * (maxD - minD), 0.5);
+        double x0 = minR - padR, x1 = maxR + padR, y0 = minD - padD, y1 = maxD + padD;
+        // Lines of equal −ELBO through the points' range: D = c − R, at round values of c.
+        double lowC = points.Min(p => p.Kl.Mean + p.Bce.Mean), highC = points.Max(p => p.Kl.Mean + p.Bce.Mean);
+        double step = Math.Max(0.5, Math.Round((highC - lowC + 2) / 4 * 2) / 2);
+        for (double c = Math.Floor((lowC - step) / step) * step; c <= highC + 2 * step; c += step)
+        {
+            var line = plot.Add.Line(x0, c - x0, x1, c - x1);
+            line.LineColor = Colors.Gray.WithAlpha(0.6);
+            line.LinePattern = LinePattern.Dotted;
+            line.LineWidth = 1;
+            if (c - x1 >= y0 && c - x1 <= y1)
+            {
+                var label = plot.Add.Text($"−ELBO = {N(c, "0.#")}", x1, c - x1);
+                label.LabelFontSize = 11;
+                label.LabelFontColor = Colors.Gray;
+                label.LabelAlignment = Alignment.LowerRight;
+            }
+        }
+        var ordered = points.OrderBy(p => p.Kl.Mean).ToArray();
+        var xs = ordered.Select(p => p.Kl.Mean).ToArray(); var ys = ordered.Select(p => p.Bce.Mean).ToArray();
+        var curve = plot.Add.Scatter(xs, ys, ClassColours[0]);
+        curve.MarkerSize = 9;
+        if (seeds > 1)
+        {
+            double[] kl = [.. ordered.Select(p => p.Kl.Sd)], bce = [.. ordered.Select(p => p.Bce.Sd)];
+            var bars = new ScottPlot.Plottables.ErrorBar(xs, ys, kl, kl, bce, bce) { Color = ClassColours[0] }; // x then y, + then −
+            plot.Add.Plottable(bars);
+        }
         foreach (var p in ordered)
         {
-            var label = plot.Add.Text($"β = {p.Beta.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}", p.Kl, p.Bce);
+            var label = plot.Add.Text($"β = {Study.Number(p.Beta)}", p.Kl.Mean, p.Bce.Mean);
             label.LabelFontSize = 14;
-            label.LabelOffsetX = 8;
-            label.LabelOffsetY = -18;
+            label.LabelOffsetX = 10;
+            label.LabelOffsetY = -22;
         }
-        plot.Axes.Margins(0.15, 0.15); // room for the labels of the outermost points
-        plot.Title("β-VAE on the test set: rate (KL) against distortion (BCE)");
+        plot.Axes.SetLimits(x0, x1, y0, y1);
+        plot.Title(seeds > 1 ? $"β-VAE (2-D) on the test set: rate against distortion, mean ± sd over {seeds} seeds" : "β-VAE (2-D) on the test set: rate against distortion");
         plot.XLabel("rate: KL(q(z|x) ‖ N(0, I)), nats per image");
-        plot.YLabel("distortion: BCE, nats per image");
+        plot.YLabel("distortion: BCE with z ~ q(z|x), nats per image");
         plot.SavePng(path, 1000, 700);
     }
 
-    /// <summary>Train and test loss per epoch for each model.</summary>
+    static readonly LinePattern[] Patterns = [LinePattern.Solid, LinePattern.Dashed, LinePattern.Dotted, LinePattern.DenselyDashed];
+
+    /// <summary>Train (dashed, no markers) and test (solid, markers) loss per epoch of each model; the y range leaves out
+    /// the first epoch so that the last ones are readable.</summary>
     public static void LossCurves(string path, IReadOnlyList<(string Name, IReadOnlyList<EpochMetrics> Epochs)> runs)
     {
         var plot = new Plot();
@@ -138,16 +226,53 @@ public static class Figures
         foreach (var (name, epochs) in runs)
         {
             var x = epochs.Select(e => (double)e.Epoch).ToArray();
-            var train = plot.Add.Scatter(x, epochs.Select(e => e.TrainLoss).ToArray(), Palette[colour]);
-            train.LegendText = $"{name} train";
+            var train = plot.Add.Scatter(x, epochs.Select(e => e.TrainLoss).ToArray(), ClassColours[colour]);
+            train.LegendText = $"{name}: train";
             train.LinePattern = LinePattern.Dashed;
-            var test = plot.Add.Scatter(x, epochs.Select(e => e.TestLoss).ToArray(), Palette[colour]);
-            test.LegendText = $"{name} test";
+            train.MarkerSize = 0;
+            var test = plot.Add.Scatter(x, epochs.Select(e => e.TestLoss).ToArray(), ClassColours[colour]);
+            test.LegendText = $"{name}: test";
+            test.MarkerSize = 4;
+            test.LineWidth = 2;
             colour++;
         }
-        plot.Title("Loss per epoch (nats per image; VAE: BCE + KL)");
+        var later = runs.SelectMany(r => r.Epochs.Where(e => e.Epoch >= 2)).SelectMany(e => new[] { e.TrainLoss, e.TestLoss }).ToArray();
+        if (later.Length > 0)
+        {
+            double low = later.Min(), high = later.Max(), pad = 0.05 * (high - low);
+            plot.Axes.SetLimitsY(low - pad, high + pad);
+        }
+        plot.Title("Loss per epoch from epoch 2 (nats per image; VAE: negative ELBO, test sampled)");
         plot.XLabel("epoch");
         plot.YLabel("loss");
+        plot.ShowLegend(Edge.Right);
+        plot.SavePng(path, 1200, 650);
+    }
+
+    /// <summary>Numbers against the latent width (log₂ axis), mean ± sd over the seeds.</summary>
+    public static void LatentSizes(string path, int[] sizes, IReadOnlyList<(string Name, Stat[] Values)> series, int seeds)
+    {
+        var plot = new Plot();
+        var xs = sizes.Select(s => Math.Log2(s)).ToArray();
+        for (int i = 0; i < series.Count; i++)
+        {
+            var (name, values) = series[i];
+            var ys = values.Select(v => v.Mean).ToArray();
+            var line = plot.Add.Scatter(xs, ys, ClassColours[i]);
+            line.LegendText = name;
+            line.MarkerSize = 8;
+            line.LinePattern = Patterns[i % Patterns.Length];
+            if (seeds > 1)
+            {
+                var bars = plot.Add.ErrorBar(xs, ys, [.. values.Select(v => double.IsNaN(v.Sd) ? 0 : v.Sd)]);
+                bars.Color = ClassColours[i];
+            }
+        }
+        plot.Axes.Bottom.SetTicks(xs, [.. sizes.Select(s => s.ToString(CultureInfo.InvariantCulture))]);
+        plot.Axes.Margins(0.08, 0.1);
+        plot.Title(seeds > 1 ? $"Test set against latent width, mean ± sd over {seeds} seeds" : "Test set against latent width");
+        plot.XLabel("latent width (AE: code; VAE: z), log scale");
+        plot.YLabel("nats per image");
         plot.ShowLegend(Alignment.UpperRight);
         plot.SavePng(path, 1000, 650);
     }

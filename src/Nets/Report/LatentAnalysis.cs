@@ -1,26 +1,41 @@
+using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.LinearAlgebra.Factorization;
+
 namespace GpuAe.Nets.Report;
 
 /// <summary>Tools to look at latent codes: PCA to 2-D, and how well nearby codes share a class.</summary>
 public static class LatentAnalysis
 {
-    /// <summary>Projects rows of data[count, dims] onto their two principal axes (power iteration on the covariance,
-    /// with deflation). Signs are fixed so each axis's largest loading is positive, for stable figures.</summary>
-    public static (double[] X, double[] Y) Pca2(float[] data, int count, int dims)
+    /// <summary>Mean and covariance (divided by count) of the rows of data[count, dims].</summary>
+    public static (Vector<double> Mean, Matrix<double> Covariance) Moments(float[] data, int count, int dims)
     {
-        var mean = new double[dims];
-        for (int i = 0; i < count; i++) for (int d = 0; d < dims; d++) mean[d] += data[i * dims + d];
-        for (int d = 0; d < dims; d++) mean[d] /= count;
-        var cov = new double[dims, dims];
-        for (int i = 0; i < count; i++)
-            for (int a = 0; a < dims; a++)
-            {
-                double da = data[i * dims + a] - mean[a];
-                for (int b = 0; b < dims; b++) cov[a, b] += da * (data[i * dims + b] - mean[b]);
-            }
-        var first = TopEigenvector(cov, dims);
-        double lambda = Rayleigh(cov, first, dims);
-        for (int a = 0; a < dims; a++) for (int b = 0; b < dims; b++) cov[a, b] -= lambda * first[a] * first[b];
-        var second = TopEigenvector(cov, dims);
+        var rows = Matrix<double>.Build.Dense(count, dims, (i, d) => data[i * dims + d]);
+        var mean = rows.ColumnSums() / count;
+        var centred = rows - Matrix<double>.Build.Dense(count, dims, (_, d) => mean[d]);
+        return (mean, centred.TransposeThisAndMultiply(centred) / count);
+    }
+
+    /// <summary>Standard deviations of the rows of data[count, dims] along their principal axes, largest first.</summary>
+    public static double[] PrincipalSds(float[] data, int count, int dims) =>
+        [.. Moments(data, count, dims).Covariance.Evd(Symmetricity.Symmetric).EigenValues.Select(v => Math.Sqrt(Math.Max(v.Real, 0))).OrderDescending()];
+
+    /// <summary>Projects rows of data[count, dims] onto their two principal axes (the covariance's top eigenvectors,
+    /// Math.NET's symmetric eigendecomposition), with the share of the total variance each axis explains. Signs are
+    /// fixed so each axis's largest loading is positive, for stable figures.</summary>
+    public static (double[] X, double[] Y, double ExplainedX, double ExplainedY) Pca2(float[] data, int count, int dims)
+    {
+        var (mean, covariance) = Moments(data, count, dims);
+        var evd = covariance.Evd(Symmetricity.Symmetric); // eigenvalues ascending
+        var values = evd.EigenValues.Select(v => v.Real).ToArray();
+        double total = values.Sum();
+        Vector<double> Axis(int fromTop)
+        {
+            var v = evd.EigenVectors.Column(dims - 1 - fromTop);
+            int largest = v.AbsoluteMaximumIndex();
+            return v[largest] < 0 ? -v : v;
+        }
+        var first = Axis(0);
+        var second = dims > 1 ? Axis(1) : Vector<double>.Build.Dense(dims);
         var xs = new double[count]; var ys = new double[count];
         for (int i = 0; i < count; i++)
             for (int d = 0; d < dims; d++)
@@ -29,32 +44,41 @@ public static class LatentAnalysis
                 xs[i] += centred * first[d];
                 ys[i] += centred * second[d];
             }
-        return (xs, ys);
+        return (xs, ys, values[dims - 1] / total, dims > 1 ? values[dims - 2] / total : 0);
     }
 
-    static double[] TopEigenvector(double[,] m, int n)
+    /// <summary>n samples z = m + L·ε of the Gaussian N(m, S) fitted to the rows of codes[count, dims] (S = L·Lᵀ by
+    /// Cholesky, a tiny ridge keeping it positive definite when a ReLU code has dead units), ε standard normal from
+    /// the counter generator keyed by (seed, stream): how an AE can be made to "generate".</summary>
+    public static float[] FittedGaussianSamples(float[] codes, int count, int dims, int n, ulong seed, ulong stream)
     {
-        var v = Enumerable.Range(0, n).Select(i => 1.0 + 0.01 * i).ToArray();
-        for (int iteration = 0; iteration < 500; iteration++)
+        var (mean, covariance) = Moments(codes, count, dims);
+        var l = (covariance + Matrix<double>.Build.DenseIdentity(dims) * 1e-6 * Math.Max(covariance.Diagonal().Maximum(), 1e-12)).Cholesky().Factor;
+        var samples = new float[n * dims];
+        for (int i = 0; i < n; i++)
         {
-            var next = new double[n];
-            for (int a = 0; a < n; a++) for (int b = 0; b < n; b++) next[a] += m[a, b] * v[b];
-            double norm = Math.Sqrt(next.Sum(x => x * x));
-            if (norm == 0) break;
-            for (int a = 0; a < n; a++) next[a] /= norm;
-            v = next;
+            var eps = Vector<double>.Build.Dense(dims, d => GpuAe.Kernels.Sampling.Normal(seed, stream, (ulong)(i * dims + d)));
+            var z = mean + l * eps;
+            for (int d = 0; d < dims; d++) samples[i * dims + d] = (float)z[d];
         }
-        int largest = 0;
-        for (int a = 1; a < n; a++) if (Math.Abs(v[a]) > Math.Abs(v[largest])) largest = a;
-        if (v[largest] < 0) for (int a = 0; a < n; a++) v[a] = -v[a];
-        return v;
+        return samples;
     }
 
-    static double Rayleigh(double[,] m, double[] v, int n)
+    /// <summary>An image counts as near-empty when its mean intensity is below this (the test images' mean is about
+    /// 0.29; the share of test images below it is reported beside every model's).</summary>
+    public const double EmptyIntensity = 0.05;
+
+    /// <summary>Share of images[n, features] whose mean intensity is below <see cref="EmptyIntensity"/>.</summary>
+    public static double EmptyShare(float[] images, int n, int features)
     {
-        double sum = 0;
-        for (int a = 0; a < n; a++) for (int b = 0; b < n; b++) sum += v[a] * m[a, b] * v[b];
-        return sum;
+        int empty = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double sum = 0;
+            for (int p = 0; p < features; p++) sum += images[i * features + p];
+            if (sum / features < EmptyIntensity) empty++;
+        }
+        return (double)empty / n;
     }
 
     /// <summary>Leave-one-out k-nearest-neighbour accuracy of the labels from the codes data[count, dims] (Euclidean,

@@ -8,55 +8,65 @@ using GpuAe.Nets.Training;
 
 namespace GpuAe.Nets.Report;
 
-public sealed record ReportOptions(int AeEpochs = 10, int VaeEpochs = 50, int Batch = 128, ulong Seed = 42, string OutputFolder = "reports",
+/// <summary>What `gpuae report` trains and how. The defaults are the committed study (reports/REPORT.md): the notebook's AE
+/// (32-D ReLU code, 10 epochs); AE (linear code, like the VAE's μ) and VAE at latent widths 2, 8 and 32, all with the
+/// notebook VAE's budget of 50 epochs; a β sweep of the 2-D VAE; three seeds.</summary>
+public sealed record ReportOptions(int NotebookAeEpochs = 10, int Epochs = 50, int Batch = 128, ulong Seed = 42, string OutputFolder = "study",
     IReadOnlyList<string>? FromRuns = null, int IwaeK = 100, int ManifoldN = 15, double ManifoldLow = 0.05, double ManifoldHigh = 0.95,
-    string CommandLine = "gpuae report", IReadOnlyList<string>? Models = null, IReadOnlyList<float>? Betas = null, int? BetaEpochs = null)
+    string CommandLine = "gpuae report", IReadOnlyList<string>? Models = null, IReadOnlyList<float>? Betas = null, int? BetaEpochs = null,
+    int Seeds = 3, IReadOnlyList<int>? Latents = null)
 {
+    public static readonly string[] DefaultModels = ["ae", "vae"];
+    public static readonly float[] DefaultBetas = [0.5f, 1f, 2f, 4f];
+    public static readonly int[] DefaultLatents = [2, 8, 32];
+
     /// <summary>The models the report trains and compares: always the notebook's AE and VAE, optionally the conv ones.</summary>
-    public IReadOnlyList<string> ModelKinds => Models is { Count: > 0 } m ? m : ["ae", "vae"];
-    public IReadOnlyList<float> BetaValues => Betas ?? [];
-    /// <summary>Epochs of each β-sweep VAE: --beta-epochs, else the VAE's budget.</summary>
-    public int SweepEpochs => BetaEpochs ?? VaeEpochs;
+    public IReadOnlyList<string> ModelKinds => Models is { Count: > 0 } m ? m : DefaultModels;
+    public IReadOnlyList<float> BetaValues => Betas ?? DefaultBetas;
+    public IReadOnlyList<int> LatentSizes => Latents is { Count: > 0 } l ? l : DefaultLatents;
+    /// <summary>Epochs of each β-sweep VAE: --beta-epochs, else the study's budget.</summary>
+    public int SweepEpochs => BetaEpochs ?? Epochs;
+    public IReadOnlyList<ulong> SeedValues => [.. Enumerable.Range(0, Seeds).Select(i => Seed + (ulong)i)];
+    /// <summary>The widest latent of the study (32 by default).</summary>
+    public int WideLatent => LatentSizes.Max();
+    /// <summary>The notebook's AE: a 32-D ReLU code, trained for <see cref="NotebookAeEpochs"/>.</summary>
+    public static readonly ConfigKey NotebookAe = new("ae", ModelSpec.DefaultAeCode, 1f, Activation.Relu);
 }
 
-/// <summary>One model's numbers on the test set, as the report's table shows them. Beta: the KL weight a VAE was trained
-/// with (null for the AEs).</summary>
-public sealed record ModelResult(string Kind, string Name, int Epochs, double SecondsPerEpoch, EvalMetrics Test, double Psnr, double Ssim,
-    double? Iwae, double KnnAccuracy, IReadOnlyList<EpochMetrics> History, float? Beta = null);
+/// <summary>What a finished report holds, for the CLI and the tests.</summary>
+public sealed record ReportSummary(Study Study, ReportFigures Figures, string Device, IReadOnlyList<string> Files);
 
-/// <summary>What a finished report says, for the CLI and the tests: the notebook's AE and VAE, the other models asked
-/// for (conv-ae, conv-vae) and the β sweep's VAEs.</summary>
-public sealed record ReportSummary(ModelResult Ae, ModelResult Vae, IReadOnlyList<ModelResult> Others, IReadOnlyList<ModelResult> BetaSweep,
-    double AePcaKnnAccuracy, string Device, IReadOnlyList<string> Files)
-{
-    public IEnumerable<ModelResult> Compared => new[] { Ae, Vae }.Concat(Others);
-}
+/// <summary>Numbers measured on the first seed's models while drawing the figures.</summary>
+public sealed record ReportFigures(double NotebookAePcaKnn, double NotebookAePcaExplained, double TestEmptyShare, double[] VaeMuSds, double[] VaeMuMean);
 
-/// <summary>`gpuae report`: trains (or loads) the models, evaluates them on the test set, draws every figure and
-/// writes metrics.csv, metrics.json and REPORT.md.</summary>
+/// <summary>`gpuae report`: trains (or loads) every run of the study, evaluates each on the test set, draws the figures
+/// from the first seed's runs and writes metrics.csv, metrics.json and REPORT.md.</summary>
 public static class ReportBuilder
 {
     public const string ReconstructionsPng = "reconstructions.png", LatentScatterPng = "latent_scatter.png",
         ManifoldPng = "latent_manifold.png", PriorSamplesPng = "prior_samples.png", InterpolationPng = "interpolation.png",
-        AePcaPng = "ae_latent_pca.png", LossCurvesPng = "loss_curves.png", RateDistortionPng = "rate_distortion.png", BetaLatentsPng = "beta_latents.png";
+        AePcaPng = "ae_latent_pca.png", LossCurvesPng = "loss_curves.png", RateDistortionPng = "rate_distortion.png",
+        BetaLatentsPng = "beta_latents.png", LatentSizesPng = "latent_sizes.png";
     public static readonly string[] FigureFiles = [ReconstructionsPng, LatentScatterPng, ManifoldPng, PriorSamplesPng, InterpolationPng, AePcaPng, LossCurvesPng];
     public static readonly string[] SweepFigureFiles = [RateDistortionPng, BetaLatentsPng];
+    /// <summary>The figure of the latent sizes, drawn when the study has more than one.</summary>
+    public static readonly string[] LatentFigureFiles = [LatentSizesPng];
 
-    /// <summary>The table's name of each model kind.</summary>
-    public static string NameOf(string kind) => kind switch
-    {
-        "ae" => "AE (32-D code)", "vae" => "VAE (2-D latent)", "conv-ae" => "conv-AE (32-D code)", "conv-vae" => "conv-VAE (2-D latent)", _ => kind,
-    };
+    /// <summary>Streams of the counter generator for the report's own samples (apart from training and evaluation noise).</summary>
+    const ulong PriorStream = 0x5052_494F_0000_0000UL, FittedStream = 0x4649_5454_0000_0000UL;
+    /// <summary>Samples drawn per model to measure the share of near-empty generated images.</summary>
+    public const int GeneratedSamples = 10_000;
 
     /// <summary>"AE", "VAE", "conv-AE", "conv-VAE": row labels and legends.</summary>
-    public static string ShortNameOf(string kind) => NameOf(kind).Split(' ')[0];
+    public static string ShortNameOf(string kind) => kind switch { "ae" => "AE", "vae" => "VAE", "conv-ae" => "conv-AE", "conv-vae" => "conv-VAE", _ => kind };
 
     public static void Validate(ReportOptions o)
     {
-        if (o.AeEpochs < 1) throw new UserError($"--ae-epochs must be at least 1 (got {o.AeEpochs})");
-        if (o.VaeEpochs < 1) throw new UserError($"--vae-epochs must be at least 1 (got {o.VaeEpochs})");
+        if (o.NotebookAeEpochs < 1) throw new UserError($"--notebook-ae-epochs must be at least 1 (got {o.NotebookAeEpochs})");
+        if (o.Epochs < 1) throw new UserError($"--epochs must be at least 1 (got {o.Epochs})");
         if (o.SweepEpochs < 1) throw new UserError($"--beta-epochs must be at least 1 (got {o.SweepEpochs})");
         if (o.IwaeK < 1) throw new UserError($"--iwae-k must be at least 1 (got {o.IwaeK})");
+        if (o.Seeds < 1) throw new UserError($"--seeds must be at least 1 (got {o.Seeds})");
         if (o.ManifoldN < 2) throw new UserError($"--manifold-n must be at least 2 (got {o.ManifoldN})");
         if (!(o.ManifoldLow > 0 && o.ManifoldLow < o.ManifoldHigh && o.ManifoldHigh < 1))
             throw new UserError($"--manifold-p must be two probabilities 0 < low < high < 1 (got {o.ManifoldLow}, {o.ManifoldHigh})");
@@ -67,88 +77,100 @@ public static class ReportBuilder
         if (o.ModelKinds.Distinct().Count() != o.ModelKinds.Count) throw new UserError("--models lists a model twice");
         foreach (var beta in o.BetaValues)
             if (!(beta > 0 && float.IsFinite(beta))) throw new UserError($"--betas must be positive numbers (got {beta})");
+        foreach (var latent in o.LatentSizes)
+            if (latent < 1) throw new UserError($"--latents must be positive widths (got {latent})");
+        if (!o.LatentSizes.Contains(2))
+            throw new UserError("--latents must include 2: the latent figures and the capacity-matched AE need the 2-D runs");
+        if (o.LatentSizes.Distinct().Count() != o.LatentSizes.Count) throw new UserError("--latents lists a width twice");
     }
 
-    /// <summary>A model and what the report computed from it on the test set.</summary>
-    sealed record Evaluated(IModel Model, ModelResult Result, float[] Reconstructions, float[] Latents);
+    /// <summary>Every run of the study, seed by seed: the notebook's AE, each model at each latent width (AEs with a
+    /// linear code), then the β sweep of the 2-D VAE (β = 1 is the 2-D VAE itself).</summary>
+    public static IEnumerable<RunKey> Plan(ReportOptions o) =>
+        from seed in o.SeedValues
+        from key in new[] { new RunKey("ae", ReportOptions.NotebookAe.Latent, 1f, seed, Activation.Relu) }
+            .Concat(o.ModelKinds.SelectMany(kind => o.LatentSizes.Select(latent => new RunKey(kind, latent, 1f, seed))))
+            .Concat(o.BetaValues.Where(b => b != 1f).Select(b => new RunKey("vae", 2, b, seed)))
+        select key;
+
+    /// <summary>Epochs of a run: the notebook AE's budget for it, the sweep's for β ≠ 1, the study's for the rest.</summary>
+    public static int EpochsOf(RunKey key, ReportOptions o) =>
+        key.Config == ReportOptions.NotebookAe ? o.NotebookAeEpochs : key.Beta != 1f ? o.SweepEpochs : o.Epochs;
+
+    /// <summary>A first-seed model and what the figures need of it.</summary>
+    sealed record Evaluated(IModel Model, RunResult Result, float[] Reconstructions, float[] Latents);
 
     public static ReportSummary Build(IBackend backend, Dataset train, Dataset test, ReportOptions o, TextWriter log)
     {
         Validate(o);
         string output = TrainingSession.PrepareOutput(o.OutputFolder);
-        var trained = o.ModelKinds.Select(kind => (Kind: kind, Run: Obtain(backend, new ModelSpec(kind), kind, o, train, test, log))).ToList();
-        var sweep = o.BetaValues.Select(beta => (Beta: beta, Run: Obtain(backend, new ModelSpec("vae", Beta: beta),
-            $"vae-beta-{beta.ToString("0.###", CultureInfo.InvariantCulture)}", o, train, test, log))).ToList();
-        foreach (var (kind, run) in trained.Concat(sweep.Select(b => (Kind: "vae", b.Run))))
-            if (run.Model is VariationalAutoencoder { Latent: not 2 })
-                throw new UserError($"the report's latent figures need 2-D latents; the {kind} run has {run.Model.LatentSize}");
-
-        log.WriteLine("gpuae: evaluating on the test set");
+        var available = FindRuns(o.FromRuns);
         var testImages = DeviceImages.Upload(backend, test);
-        Evaluated Evaluate(string kind, IModel model, List<EpochMetrics> history, float? sweepBeta)
+        var runs = new List<RunResult>();
+        var figureRuns = new Dictionary<ConfigKey, Evaluated>();
+        foreach (var key in Plan(o))
         {
-            var reconstructions = Inference.Reconstruct(backend, model, test.Pixels, test.Count);
+            var (model, history) = Obtain(backend, key, o, available, train, test, log);
+            log.WriteLine($"gpuae: evaluating {key.Folder} on the test set");
+            var recon = Inference.Reconstruct(backend, model, test.Pixels, test.Count);
             var latents = Inference.Encode(backend, model, test.Pixels, test.Count);
-            double? iwae = null;
-            if (model is VariationalAutoencoder && sweepBeta is null)
-            {
-                log.WriteLine($"gpuae: {kind}: IWAE bound with k={o.IwaeK}");
-                iwae = new Evaluator(backend, model, testImages, model.MaxRows).ImportanceWeightedBound(o.IwaeK);
-            }
-            string name = sweepBeta is float b ? $"VAE, β = {b.ToString("0.###", CultureInfo.InvariantCulture)}" : NameOf(kind);
-            return new Evaluated(model, Score(kind, name, model, history, reconstructions, latents, iwae, backend, testImages, test), reconstructions, latents);
+            var result = Score(key, model, history, recon, latents, backend, testImages, train, test, o);
+            runs.Add(result);
+            if (key.Seed == o.Seed) figureRuns[key.Config] = new Evaluated(model, result, recon, latents);
         }
-        var models = trained.Select(t => Evaluate(t.Kind, t.Run.Model, t.Run.History, null)).ToList();
-        var betaModels = sweep.Select(b => Evaluate("vae", b.Run.Model, b.Run.History, b.Beta)).ToList();
-        var ae = models.Single(m => m.Result.Kind == "ae"); var vae = models.Single(m => m.Result.Kind == "vae");
-        var (pcaX, pcaY) = LatentAnalysis.Pca2(ae.Latents, test.Count, ae.Model.LatentSize);
-        double pcaKnn = LatentAnalysis.KnnAccuracy(Interleave(pcaX, pcaY), test.Labels, test.Count, 2);
+        var study = new Study(runs);
 
         log.WriteLine("gpuae: drawing figures");
-        var others = models.Where(m => m != ae && m != vae).ToList();
-        DrawFigures(backend, ae, vae, others, test, pcaX, pcaY, o, output);
-        if (betaModels.Count > 0) DrawSweepFigures(betaModels, test, output);
-        var summary = new ReportSummary(ae.Result, vae.Result, [.. others.Select(m => m.Result)], [.. betaModels.Select(m => m.Result)], pcaKnn,
-            backend.DeviceName, [.. FigureFiles, .. betaModels.Count > 0 ? SweepFigureFiles : [], "metrics.csv", "metrics.json", "REPORT.md"]);
+        var figures = DrawFigures(backend, study, figureRuns, train, test, o, output);
+        var files = new List<string>(FigureFiles);
+        if (o.BetaValues.Any(b => b != 1f)) files.AddRange(SweepFigureFiles);
+        if (o.LatentSizes.Count > 1) files.AddRange(LatentFigureFiles);
+        files.AddRange(["metrics.csv", "metrics.json", "REPORT.md"]);
+        var summary = new ReportSummary(study, figures, backend.DeviceName, files);
         WriteMetrics(output, summary);
         File.WriteAllText(Path.Combine(output, "REPORT.md"), ReportText.Write(summary, o, train.Count, test.Count));
         log.WriteLine($"gpuae: wrote {string.Join(", ", summary.Files)} to {output}");
         return summary;
     }
 
-    /// <summary>Trains the model into OUT/runs/RUN, or loads a run given with --from-runs: the first of that kind for the
-    /// compared models, a VAE run trained with the same β for the sweep (trained when none is given).</summary>
-    static (IModel Model, List<EpochMetrics> History) Obtain(IBackend backend, ModelSpec spec, string run, ReportOptions o, Dataset train, Dataset test, TextWriter log)
+    /// <summary>The runs given with --from-runs, by what their checkpoints say they are.</summary>
+    static Dictionary<RunKey, string> FindRuns(IReadOnlyList<string>? folders)
     {
-        bool sweep = run != spec.Kind;
-        if (o.FromRuns is { Count: > 0 } runs)
+        var found = new Dictionary<RunKey, string>();
+        foreach (var folder in folders ?? [])
         {
-            foreach (var folder in runs)
-            {
-                string checkpoint = Path.Combine(folder, Checkpoint.FileName);
-                if (!File.Exists(checkpoint)) throw new UserError($"--from-runs: no {Checkpoint.FileName} in {folder}");
-                var metadata = SafeTensors.Read(checkpoint).Metadata;
-                if (metadata.GetValueOrDefault("model") != spec.Kind) continue;
-                if (sweep && metadata.GetValueOrDefault("beta") != spec.Beta.ToString("R", CultureInfo.InvariantCulture)) continue;
-                log.WriteLine($"gpuae: using the {spec.Kind} run in {folder}");
-                return (Models.Load(backend, checkpoint, o.Batch).Model, MetricsCsv.Read(Path.Combine(folder, "metrics.csv")));
-            }
-            if (!sweep)
-                throw new UserError($"--from-runs: none of {string.Join(", ", runs)} holds a '{spec.Kind}' model; pass one run per model of --models");
+            string checkpoint = Path.Combine(folder, Checkpoint.FileName);
+            if (!File.Exists(checkpoint)) throw new UserError($"--from-runs: no {Checkpoint.FileName} in {folder}");
+            var metadata = SafeTensors.Read(checkpoint).Metadata;
+            var spec = Models.SpecOf(metadata, checkpoint);
+            var key = new RunKey(spec.Kind, spec.LatentSize, spec.IsVae ? spec.Beta : 1f, (ulong)Checkpoint.GetLong(metadata, "seed", checkpoint),
+                spec.IsVae ? Activation.None : spec.CodeActivation);
+            found.TryAdd(key, folder);
         }
-        int epochs = sweep ? o.SweepEpochs : spec.IsVae ? o.VaeEpochs : o.AeEpochs;
-        var options = new TrainOptions(epochs, o.Batch, 1e-3f, o.Seed);
-        return TrainingSession.Run(backend, spec, options, train, test, Path.Combine(o.OutputFolder, "runs", run), log);
+        return found;
     }
 
-    static float[] Interleave(double[] xs, double[] ys) => xs.SelectMany((x, i) => new[] { (float)x, (float)ys[i] }).ToArray();
-
-    static ModelResult Score(string kind, string name, IModel model, List<EpochMetrics> history, float[] recon, float[] latents, double? iwae,
-        IBackend backend, DeviceImages testImages, Dataset test)
+    /// <summary>Loads the run from --from-runs when one matches, else trains it into OUT/runs/RUN.</summary>
+    static (IModel Model, List<EpochMetrics> History) Obtain(IBackend backend, RunKey key, ReportOptions o, Dictionary<RunKey, string> available,
+        Dataset train, Dataset test, TextWriter log)
     {
-        var metrics = new Evaluator(backend, model, testImages, model.MaxRows).Run();
+        if (available.TryGetValue(key, out var folder))
+        {
+            log.WriteLine($"gpuae: using the {key.Folder} run in {folder}");
+            return (Models.Load(backend, Path.Combine(folder, Checkpoint.FileName), o.Batch).Model, MetricsCsv.Read(Path.Combine(folder, "metrics.csv")));
+        }
+        if (available.Count > 0) log.WriteLine($"gpuae: no run among --from-runs is {key.Folder}: training it");
+        var options = new TrainOptions(EpochsOf(key, o), o.Batch, 1e-3f, key.Seed);
+        return TrainingSession.Run(backend, key.Spec, options, train, test, Path.Combine(o.OutputFolder, "runs", key.Folder), log);
+    }
+
+    static RunResult Score(RunKey key, IModel model, List<EpochMetrics> history, float[] recon, float[] latents,
+        IBackend backend, DeviceImages testImages, Dataset train, Dataset test, ReportOptions o)
+    {
+        var evaluator = new Evaluator(backend, model, testImages, model.MaxRows);
+        var metrics = evaluator.Run();
+        double? iwae = model is VariationalAutoencoder ? evaluator.ImportanceWeightedBound(o.IwaeK) : null;
         int n = test.Count, f = test.Features;
-        double psnr = 0, ssim = 0;
         var perImage = new (double Psnr, double Ssim)[n];
         Parallel.For(0, n, i =>
         {
@@ -156,37 +178,64 @@ public static class ReportBuilder
             var reconstruction = recon.AsSpan(i * f, f);
             perImage[i] = (ImageMetrics.Psnr(original, reconstruction), ImageMetrics.Ssim(original, reconstruction, Figures.Side, Figures.Side));
         });
-        foreach (var (p, s) in perImage) { psnr += p; ssim += s; }
         double knn = LatentAnalysis.KnnAccuracy(latents, test.Labels, n, model.LatentSize);
         double seconds = history.Count == 0 ? 0 : history.Average(e => e.Seconds);
-        float? beta = model is VariationalAutoencoder vae ? vae.Beta : null; // the β it was trained with, also for runs given with --from-runs
-        return new ModelResult(kind, name, history.Count, seconds, metrics, psnr / n, ssim / n, iwae, knn, history, beta);
+        double empty = LatentAnalysis.EmptyShare(Generate(backend, model, train, key.Seed, GeneratedSamples), GeneratedSamples, f);
+        return new RunResult(key, history.Count, seconds, metrics, perImage.Average(p => p.Psnr), perImage.Average(p => p.Ssim), iwae, knn, empty, history);
+    }
+
+    /// <summary>Generated images of a model: a VAE decodes z ~ N(0, I); an AE decodes z from the Gaussian fitted to its
+    /// training codes. Counter-generator noise keyed by the run's seed.</summary>
+    static float[] Generate(IBackend backend, IModel model, Dataset train, ulong seed, int count)
+    {
+        int d = model.LatentSize;
+        float[] z;
+        if (model is VariationalAutoencoder)
+            z = [.. Enumerable.Range(0, count * d).Select(i => Sampling.Normal(seed, PriorStream, (ulong)i))];
+        else
+            z = LatentAnalysis.FittedGaussianSamples(Inference.Encode(backend, model, train.Pixels, train.Count), train.Count, d, count, seed, FittedStream);
+        return Inference.Decode(backend, model, z, count);
     }
 
     static double[] Column(float[] pairs, int column, int count) => Enumerable.Range(0, count).Select(i => (double)pairs[2 * i + column]).ToArray();
+    static float[] Row(float[] data, int i, int width) => data.AsSpan(i * width, width).ToArray();
 
-    static void DrawFigures(IBackend backend, Evaluated aeRun, Evaluated vaeRun, IReadOnlyList<Evaluated> others, Dataset test,
-        double[] pcaX, double[] pcaY, ReportOptions o, string output)
+    static ReportFigures DrawFigures(IBackend backend, Study study, Dictionary<ConfigKey, Evaluated> runs, Dataset train, Dataset test,
+        ReportOptions o, string output)
     {
-        int f = test.Features;
-        IModel ae = aeRun.Model, vae = vaeRun.Model;
-        float[] aeCodes = aeRun.Latents, vaeMu = vaeRun.Latents;
-        float[] Row(float[] data, int i, int width) => data.AsSpan(i * width, width).ToArray();
+        int f = test.Features, wide = o.WideLatent;
         var classes = FashionMnist.ClassNames;
-        int FirstOf(int c) => Array.IndexOf(test.Labels, (byte)c);
+        var ae2 = runs[new("ae", 2, 1f)]; var vae2 = runs[new("vae", 2, 1f)];
+        var notebookAe = runs[ReportOptions.NotebookAe];
+        runs.TryGetValue(new("ae", wide, 1f), out var aeWide);
+        runs.TryGetValue(new("vae", wide, 1f), out var vaeWide);
+        if (wide == 2) aeWide = vaeWide = null; // the 2-D runs are shown anyway
+        int[] FirstOf(int c, int count) => [.. Enumerable.Range(0, test.Count).Where(i => test.Labels[i] == c).Take(count)];
 
-        // Reconstructions: the first test image of each class; rows original, then each model (VAEs decode z = μ).
-        var examples = Enumerable.Range(0, classes.Length).Select(FirstOf).ToArray();
-        var reconstructed = new[] { aeRun, vaeRun }.Concat(others).ToList();
-        var grid = examples.Select(i => Row(test.Pixels, i, f))
-            .Concat(reconstructed.SelectMany(m => examples.Select(i => Row(m.Reconstructions, i, f)))).ToList();
-        string[] rowNames = ["original", .. reconstructed.Select(m => ShortNameOf(m.Result.Kind))];
-        Figures.LabelledGrid(Path.Combine(output, ReconstructionsPng), grid, rowNames, classes,
-            "Test images and their reconstructions (VAEs: z = μ)");
+        // Reconstructions: the first two test images of each class; per model its reconstruction and the absolute error.
+        var examples = Enumerable.Range(0, classes.Length).SelectMany(c => FirstOf(c, 2)).ToArray();
+        var shown = new List<Evaluated> { notebookAe, ae2, vae2 };
+        if (aeWide is not null) shown.Add(aeWide);
+        if (vaeWide is not null) shown.Add(vaeWide);
+        shown.AddRange(runs.Values.Where(r => r.Result.Key is { Kind: "conv-ae" or "conv-vae", Beta: 1f } k && (k.Latent == 2 || k.Latent == wide)));
+        var grid = examples.Select(i => Row(test.Pixels, i, f)).ToList();
+        var rowNames = new List<string> { "original" };
+        foreach (var m in shown)
+        {
+            grid.AddRange(examples.Select(i => Row(m.Reconstructions, i, f)));
+            grid.AddRange(examples.Select(i => Row(m.Reconstructions, i, f).Zip(Row(test.Pixels, i, f), (r, x) => Math.Abs(r - x)).ToArray()));
+            rowNames.Add(m.Result.Key.Config.Label);
+            rowNames.Add("|error|");
+        }
+        Figures.LabelledGrid(Path.Combine(output, ReconstructionsPng), grid, [.. rowNames], [.. examples.Select(i => classes[test.Labels[i]])],
+            "Two test images per class, reconstructions (VAE: z = μ) and absolute errors", pixelsPerTile: 44, rotateColumnLabels: true);
 
-        // The VAE's μ of every test image.
-        Figures.LatentScatter(Path.Combine(output, LatentScatterPng), Column(vaeMu, 0, test.Count), Column(vaeMu, 1, test.Count), test.Labels,
-            $"VAE latent means of the {test.Count:N0} test images");
+        // The 2-D latents: the VAE's μ and the capacity-matched AE's code.
+        Figures.ScatterPanels(Path.Combine(output, LatentScatterPng),
+        [
+            new(Column(vae2.Latents, 0, test.Count), Column(vae2.Latents, 1, test.Count), $"VAE, 2-D: μ (5-NN accuracy {vae2.Result.KnnAccuracy:P1})", "μ₁", "μ₂"),
+            new(Column(ae2.Latents, 0, test.Count), Column(ae2.Latents, 1, test.Count), $"AE, 2-D: code (5-NN accuracy {ae2.Result.KnnAccuracy:P1})", "code₁", "code₂"),
+        ], test.Labels, sharedLimits: false, columns: 2);
 
         // The manifold: z₁ along columns, z₂ along rows with the top row the largest z₂.
         var quantiles = NormalQuantile.Grid(o.ManifoldN, o.ManifoldLow, o.ManifoldHigh);
@@ -198,81 +247,115 @@ public static class ReportBuilder
                 grid2[2 * (r * n + c)] = (float)quantiles[c];
                 grid2[2 * (r * n + c) + 1] = (float)quantiles[n - 1 - r];
             }
-        var manifold = Inference.Decode(backend, vae, grid2, n * n);
+        var manifold = Inference.Decode(backend, vae2.Model, grid2, n * n);
         Figures.Manifold(Path.Combine(output, ManifoldPng), Enumerable.Range(0, n * n).Select(i => Row(manifold, i, f)).ToList(),
-            quantiles, quantiles, $"VAE decoder on a {n}×{n} grid of normal quantiles (p = {o.ManifoldLow:0.00}…{o.ManifoldHigh:0.00})");
+            quantiles, quantiles, $"VAE, 2-D: decoder on a {n}×{n} grid of normal quantiles (p = {o.ManifoldLow:0.00}…{o.ManifoldHigh:0.00})");
 
-        // Samples from the prior, drawn with the same counter-based generator as the training noise.
-        const int priorSide = 8;
-        var prior = Enumerable.Range(0, priorSide * priorSide * 2).Select(i => Sampling.Normal(o.Seed, 0x5052_494F_0000_0000UL, (ulong)i)).ToArray();
-        var priorImages = Inference.Decode(backend, vae, prior, priorSide * priorSide);
-        Figures.LabelledGrid(Path.Combine(output, PriorSamplesPng), Enumerable.Range(0, priorSide * priorSide).Select(i => Row(priorImages, i, f)).ToList(),
-            Enumerable.Repeat("", priorSide).ToArray(), null, "VAE: decoded samples z ~ N(0, I)");
+        // Generated samples: the VAE from its prior, the 2-D AE from a Gaussian fitted to its training codes.
+        const int sampleRows = 4, sampleColumns = 10;
+        var vaeSamples = Generate(backend, vae2.Model, train, o.Seed, sampleRows * sampleColumns);
+        var aeSamples = Generate(backend, ae2.Model, train, o.Seed, sampleRows * sampleColumns);
+        Figures.LabelledGrid(Path.Combine(output, PriorSamplesPng),
+            [.. Enumerable.Range(0, sampleRows * sampleColumns).Select(i => Row(vaeSamples, i, f)), .. Enumerable.Range(0, sampleRows * sampleColumns).Select(i => Row(aeSamples, i, f))],
+            [.. Enumerable.Repeat("VAE: z ~ N(0, I)", sampleRows), .. Enumerable.Repeat("AE: z ~ fitted Gaussian", sampleRows)], null,
+            "Generated images of the 2-D models", pixelsPerTile: 56);
 
-        // Straight lines in latent space between test images of different classes, for both models.
+        // Straight lines in latent space between test images of different classes.
         (int From, int To)[] pairs = [(1, 2), (7, 8), (0, 9)];
         const int steps = 10;
         var rows = new List<float[]>();
         var labels = new List<string>();
-        foreach (var (model, codes, name) in new[] { (ae, aeCodes, "AE"), (vae, vaeMu, "VAE") })
+        var lineModels = new List<Evaluated> { notebookAe, ae2, vae2 };
+        foreach (var m in lineModels)
             foreach (var (from, to) in pairs)
             {
-                int d = model.LatentSize, a = FirstOf(from), b = FirstOf(to);
+                int d = m.Model.LatentSize, a = FirstOf(from, 1)[0], b = FirstOf(to, 1)[0];
                 var line = new float[steps * d];
                 for (int s = 0; s < steps; s++)
                 {
                     float t = s / (float)(steps - 1);
-                    for (int j = 0; j < d; j++) line[s * d + j] = (1 - t) * codes[a * d + j] + t * codes[b * d + j];
+                    for (int j = 0; j < d; j++) line[s * d + j] = (1 - t) * m.Latents[a * d + j] + t * m.Latents[b * d + j];
                 }
-                var decoded = Inference.Decode(backend, model, line, steps);
+                var decoded = Inference.Decode(backend, m.Model, line, steps);
                 rows.AddRange(Enumerable.Range(0, steps).Select(s => Row(decoded, s, f)));
-                labels.Add($"{name}: {classes[from]} → {classes[to]}");
+                labels.Add($"{m.Result.Key.Config.Label}: {classes[from]} → {classes[to]}");
             }
-        Figures.LabelledGrid(Path.Combine(output, InterpolationPng), rows, labels.ToArray(),
-            Enumerable.Range(0, steps).Select(s => (s / (double)(steps - 1)).ToString("0.00", CultureInfo.InvariantCulture)).ToArray(),
-            "Straight lines between two test images in latent space (AE: code, VAE: μ)");
+        Figures.LabelledGrid(Path.Combine(output, InterpolationPng), rows, [.. labels],
+            [.. Enumerable.Range(0, steps).Select(s => (s / (double)(steps - 1)).ToString("0.00", CultureInfo.InvariantCulture))],
+            "Straight lines between two test images in latent space (AE: code, VAE: μ)", xLabel: "α, where z = (1 − α)·z(first image) + α·z(second image)");
 
-        // The AE's 32-D codes by PCA next to the VAE's μ (and the conv-VAE's, when it was trained).
-        var panels = new List<Figures.ScatterPanel>
+        // The notebook AE's codes by PCA beside the VAE's μ.
+        int notebookWidth = ReportOptions.NotebookAe.Latent;
+        var (pcaX, pcaY, explainedX, explainedY) = LatentAnalysis.Pca2(notebookAe.Latents, test.Count, notebookWidth);
+        double pcaKnn = LatentAnalysis.KnnAccuracy([.. pcaX.Zip(pcaY).SelectMany(p => new[] { (float)p.First, (float)p.Second })], test.Labels, test.Count, 2);
+        Figures.ScatterPanels(Path.Combine(output, AePcaPng),
+        [
+            new(pcaX, pcaY, $"The notebook's AE ({notebookWidth}-D ReLU code): first two principal components (5-NN accuracy {pcaKnn:P1})",
+                $"PC 1 ({explainedX:P0} of the variance)", $"PC 2 ({explainedY:P0} of the variance)"),
+            new(Column(vae2.Latents, 0, test.Count), Column(vae2.Latents, 1, test.Count), $"VAE, 2-D: μ (5-NN accuracy {vae2.Result.KnnAccuracy:P1})", "μ₁", "μ₂"),
+        ], test.Labels, sharedLimits: false, columns: 2);
+
+        Figures.LossCurves(Path.Combine(output, LossCurvesPng),
+            [.. lineModels.Concat(vaeWide is not null ? [vaeWide] : []).Select(m => (m.Result.Key.Config.Label, (IReadOnlyList<EpochMetrics>)m.Result.History))]);
+
+        var sweep = o.BetaValues.Select(b => new ConfigKey("vae", 2, b)).ToList();
+        if (o.BetaValues.Any(b => b != 1f))
         {
-            new(pcaX, pcaY, $"AE: 32-D codes, first two principal components (5-NN accuracy {aeRun.Result.KnnAccuracy:P1} in 32-D)", "PC 1", "PC 2"),
-            new(Column(vaeMu, 0, test.Count), Column(vaeMu, 1, test.Count), $"VAE: 2-D μ (5-NN accuracy {vaeRun.Result.KnnAccuracy:P1})", "μ₁", "μ₂"),
-        };
-        foreach (var m in others.Where(m => m.Model is VariationalAutoencoder))
-            panels.Add(new(Column(m.Latents, 0, test.Count), Column(m.Latents, 1, test.Count),
-                $"conv-VAE: 2-D μ (5-NN accuracy {m.Result.KnnAccuracy:P1})", "μ₁", "μ₂"));
-        Figures.ScatterPanels(Path.Combine(output, AePcaPng), panels, test.Labels);
-
-        Figures.LossCurves(Path.Combine(output, LossCurvesPng), [.. reconstructed.Select(m => (ShortNameOf(m.Result.Kind), (IReadOnlyList<EpochMetrics>)m.Result.History))]);
-    }
-
-    /// <summary>The β sweep: rate (KL) against distortion (BCE) per β, and the latent means of each β's VAE.</summary>
-    static void DrawSweepFigures(IReadOnlyList<Evaluated> sweep, Dataset test, string output)
-    {
-        Figures.RateDistortion(Path.Combine(output, RateDistortionPng),
-            [.. sweep.Select(m => (m.Result.Beta!.Value, m.Result.Test.Kl, m.Result.Test.Bce))]);
-        Figures.ScatterPanels(Path.Combine(output, BetaLatentsPng),
-            [.. sweep.Select(m => new Figures.ScatterPanel(Column(m.Latents, 0, test.Count), Column(m.Latents, 1, test.Count),
-                $"{m.Result.Name}: KL {m.Result.Test.Kl:F2}, BCE {m.Result.Test.Bce:F1}", "μ₁", "μ₂"))], test.Labels);
+            if (!sweep.Any(c => c.Beta == 1f)) sweep.Add(new ConfigKey("vae", 2, 1f));
+            sweep = [.. sweep.OrderBy(c => c.Beta)];
+            Figures.RateDistortion(Path.Combine(output, RateDistortionPng),
+                [.. sweep.Select(c => (c.Beta, study.Stat(c, r => r.Test.Kl), study.Stat(c, r => r.Test.Bce)))], o.Seeds);
+            Figures.ScatterPanels(Path.Combine(output, BetaLatentsPng),
+                [.. sweep.Select(c => runs[c]).Select(m => new Figures.ScatterPanel(Column(m.Latents, 0, test.Count), Column(m.Latents, 1, test.Count),
+                    $"β = {Study.Number(m.Result.Key.Beta)}: KL {m.Result.Test.Kl:F2}, sampled BCE {m.Result.Test.Bce:F1}", "μ₁", "μ₂"))],
+                test.Labels, sharedLimits: true, columns: 2);
+        }
+        if (o.LatentSizes.Count > 1)
+        {
+            var sizes = o.LatentSizes.Order().ToArray();
+            Figures.LatentSizes(Path.Combine(output, LatentSizesPng), sizes,
+            [
+                ("AE: BCE of the reconstruction", [.. sizes.Select(d => study.Stat(new("ae", d, 1f), r => r.Test.BceMu))]),
+                ("VAE: BCE decoded from z = μ", [.. sizes.Select(d => study.Stat(new("vae", d, 1f), r => r.Test.BceMu))]),
+                ("VAE: negative ELBO, sampled", [.. sizes.Select(d => study.Stat(new("vae", d, 1f), r => r.Test.Loss))]),
+                ($"VAE: IWAE bound, k = {o.IwaeK}", [.. sizes.Select(d => study.Stat(new("vae", d, 1f), r => r.Iwae))]),
+            ], o.Seeds);
+        }
+        var muMean = LatentAnalysis.Moments(vae2.Latents, test.Count, 2).Mean.ToArray();
+        return new ReportFigures(pcaKnn, explainedX + explainedY, LatentAnalysis.EmptyShare(test.Pixels, test.Count, f),
+            LatentAnalysis.PrincipalSds(vae2.Latents, test.Count, 2), muMean);
     }
 
     static void WriteMetrics(string output, ReportSummary s)
     {
         string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        var lines = new List<string> { "model,beta,epochs,seconds_per_epoch,test_bce,test_mse,test_psnr_db,test_ssim,test_kl,test_loss,iwae_bound,knn5_accuracy,device" };
-        foreach (var m in s.Compared.Concat(s.BetaSweep))
-            lines.Add(string.Join(",", m.Kind, m.Beta is float beta ? F(beta) : "", m.Epochs, F(m.SecondsPerEpoch), F(m.Test.Bce), F(m.Test.Mse), F(m.Psnr), F(m.Ssim), F(m.Test.Kl), F(m.Test.Loss),
-                m.Iwae is double iwae ? F(iwae) : "", F(m.KnnAccuracy), $"\"{s.Device}\""));
+        var lines = new List<string> { "model,latent,code,beta,seed,epochs,seconds_per_epoch,test_loss,test_bce,test_kl,test_bce_mu,test_mse,test_psnr_db,test_ssim,iwae_bound,knn5_accuracy,generated_empty_share,device" };
+        foreach (var m in s.Study.Runs)
+            lines.Add(string.Join(",", m.Key.Kind, m.Key.Latent, m.Key.IsVae ? "" : m.Key.Code == Activation.Relu ? "relu" : "linear", m.Key.IsVae ? F(m.Key.Beta) : "", m.Key.Seed, m.Epochs, F(m.SecondsPerEpoch),
+                F(m.Test.Loss), F(m.Test.Bce), F(m.Test.Kl), F(m.Test.BceMu), F(m.Test.Mse), F(m.Psnr), F(m.Ssim),
+                m.Iwae is double iwae ? F(iwae) : "", F(m.KnnAccuracy), F(m.EmptyShare), $"\"{s.Device}\""));
         File.WriteAllLines(Path.Combine(output, "metrics.csv"), lines);
+        object Summary(Stat st) => new { mean = st.Mean, sd = double.IsNaN(st.Sd) ? (double?)null : st.Sd, seeds = st.Count };
         var json = new
         {
             device = s.Device,
-            ae_pca2_knn5_accuracy = s.AePcaKnnAccuracy,
-            models = s.Compared.Concat(s.BetaSweep).Select(m => new
+            runs = s.Study.Runs.Select(m => new
             {
-                model = m.Kind, beta = m.Beta, epochs = m.Epochs, seconds_per_epoch = m.SecondsPerEpoch, test_bce = m.Test.Bce, test_mse = m.Test.Mse,
-                test_psnr_db = m.Psnr, test_ssim = m.Ssim, test_kl = m.Test.Kl, test_loss = m.Test.Loss, iwae_bound = m.Iwae, knn5_accuracy = m.KnnAccuracy,
+                model = m.Key.Kind, latent = m.Key.Latent, code = m.Key.IsVae ? null : m.Key.Code == Activation.Relu ? "relu" : "linear", beta = m.Key.IsVae ? m.Key.Beta : (float?)null, seed = m.Key.Seed, epochs = m.Epochs,
+                seconds_per_epoch = m.SecondsPerEpoch, test_loss = m.Test.Loss, test_bce = m.Test.Bce, test_kl = m.Test.Kl, test_bce_mu = m.Test.BceMu,
+                test_mse = m.Test.Mse, test_psnr_db = m.Psnr, test_ssim = m.Ssim, iwae_bound = m.Iwae, knn5_accuracy = m.KnnAccuracy, generated_empty_share = m.EmptyShare,
             }),
+            configurations = s.Study.Configs.Select(c => new
+            {
+                model = c.Kind, latent = c.Latent, code = c.IsVae ? null : c.Code == Activation.Relu ? "relu" : "linear", beta = c.IsVae ? c.Beta : (float?)null,
+                test_loss = Summary(s.Study.Stat(c, r => r.Test.Loss)), test_bce = Summary(s.Study.Stat(c, r => r.Test.Bce)),
+                test_kl = Summary(s.Study.Stat(c, r => r.Test.Kl)), test_bce_mu = Summary(s.Study.Stat(c, r => r.Test.BceMu)),
+                test_mse = Summary(s.Study.Stat(c, r => r.Test.Mse)), test_psnr_db = Summary(s.Study.Stat(c, r => r.Psnr)),
+                test_ssim = Summary(s.Study.Stat(c, r => r.Ssim)), iwae_bound = c.IsVae ? Summary(s.Study.Stat(c, r => r.Iwae)) : null,
+                knn5_accuracy = Summary(s.Study.Stat(c, r => r.KnnAccuracy)), generated_empty_share = Summary(s.Study.Stat(c, r => r.EmptyShare)),
+            }),
+            test_set_empty_share = s.Figures.TestEmptyShare,
+            notebook_ae_pca2_knn5_accuracy = s.Figures.NotebookAePcaKnn,
         };
         File.WriteAllText(Path.Combine(output, "metrics.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }

@@ -1,0 +1,76 @@
+using System.Globalization;
+using GpuAe.Kernels;
+using GpuAe.Nets.Model;
+using GpuAe.Nets.Training;
+
+namespace GpuAe.Nets.Report;
+
+/// <summary>One run of the study: a model kind at a latent width, trained with a KL weight β (1 for the AEs, where
+/// it means nothing) from a seed; Code is the AE's code activation (linear in the study, ReLU for the notebook's AE).</summary>
+public sealed record RunKey(string Kind, int Latent, float Beta, ulong Seed, Activation Code = Activation.None)
+{
+    public bool IsVae => ModelSpec.IsVaeKind(Kind);
+    public ConfigKey Config => new(Kind, Latent, Beta, Code);
+    public ModelSpec Spec => new(Kind, Code, Latent, Beta);
+    /// <summary>The run's folder under OUT/runs: "vae-2d-seed42", "vae-2d-beta4-seed43".</summary>
+    public string Folder => $"{Config.Slug}-seed{Seed}";
+}
+
+/// <summary>What the seeds of one configuration share: the row of the report's table.</summary>
+public sealed record ConfigKey(string Kind, int Latent, float Beta, Activation Code = Activation.None)
+{
+    public bool IsVae => ModelSpec.IsVaeKind(Kind);
+    bool ReluCode => !IsVae && Code == Activation.Relu;
+    public string Slug => $"{Kind}-{Latent}d" + (ReluCode ? "-relu" : "") + (Beta == 1f ? "" : $"-beta{Study.Number(Beta)}");
+    /// <summary>"AE, 2-D", "AE, 32-D, ReLU code", "VAE, 2-D, β = 4".</summary>
+    public string Label => $"{ReportBuilder.ShortNameOf(Kind)}, {Latent}-D" + (ReluCode ? ", ReLU code" : "") + (Beta == 1f ? "" : $", β = {Study.Number(Beta)}");
+}
+
+/// <summary>One run's numbers on the test set. Test: the loss terms (VAE: sampled negative ELBO, its sampled BCE, the KL;
+/// BceMu and Mse decoded from z = μ); PSNR and SSIM of the deterministic reconstructions; the IWAE bound (VAEs);
+/// the leave-one-out 5-NN class accuracy of the test codes (AE: code; VAE: μ); the share of near-empty images among
+/// generated ones (VAE: z ~ N(0, I); AE: a Gaussian fitted to its training codes).</summary>
+public sealed record RunResult(RunKey Key, int Epochs, double SecondsPerEpoch, EvalMetrics Test, double Psnr, double Ssim,
+    double? Iwae, double KnnAccuracy, double EmptyShare, IReadOnlyList<EpochMetrics> History);
+
+/// <summary>Mean and sample standard deviation (n − 1) over the seeds; Sd is NaN for one seed.</summary>
+public readonly record struct Stat(double Mean, double Sd, int Count)
+{
+    public static Stat Of(IEnumerable<double> values)
+    {
+        var v = values.ToArray();
+        if (v.Length == 0) return new(double.NaN, double.NaN, 0);
+        double mean = v.Average();
+        double sd = v.Length < 2 ? double.NaN : Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
+        return new(mean, sd, v.Length);
+    }
+
+    /// <summary>"262.03 ± 0.41" (or "262.03" for one seed).</summary>
+    public string Format(string format) => double.IsNaN(Sd)
+        ? Mean.ToString(format, CultureInfo.InvariantCulture)
+        : $"{Mean.ToString(format, CultureInfo.InvariantCulture)} ± {Sd.ToString(format, CultureInfo.InvariantCulture)}";
+
+    /// <summary>The report's rule for calling two configurations different: the difference of the means exceeds twice
+    /// the combined seed spread, √(sd₁² + sd₂²). With one seed there is no spread and nothing is called clear.</summary>
+    public static bool ClearlyBelow(Stat a, Stat b) =>
+        !double.IsNaN(a.Sd) && !double.IsNaN(b.Sd) && b.Mean - a.Mean > 2 * Math.Sqrt(a.Sd * a.Sd + b.Sd * b.Sd);
+}
+
+/// <summary>The study's runs grouped by configuration, with each number's mean ± sd over the seeds.</summary>
+public sealed class Study(IReadOnlyList<RunResult> runs)
+{
+    public IReadOnlyList<RunResult> Runs { get; } = runs;
+
+    public static string Number(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+
+    /// <summary>The configurations in the order their first runs came.</summary>
+    public IReadOnlyList<ConfigKey> Configs => [.. Runs.Select(r => r.Key.Config).Distinct()];
+
+    public IEnumerable<RunResult> Of(ConfigKey config) => Runs.Where(r => r.Key.Config == config);
+
+    public bool Has(ConfigKey config) => Runs.Any(r => r.Key.Config == config);
+
+    /// <summary>Mean ± sd over the seeds of one number of a configuration's runs (runs without it are skipped).</summary>
+    public Stat Stat(ConfigKey config, Func<RunResult, double?> value) =>
+        Report.Stat.Of(Of(config).Select(value).Where(v => v is not null).Select(v => v!.Value));
+}
