@@ -153,11 +153,13 @@ public static class Figures
     public static void ScatterPanels(string path, IReadOnlyList<ScatterPanel> panels, byte[] labels, bool sharedLimits, int columns)
     {
         var multiplot = new Multiplot(); // starts with one empty plot: replace it
+        const int legendWidth = 125; // the legend's column on the last panel, left empty on the others so all data areas match
         double minX = panels.Min(p => p.X.Min()), maxX = panels.Max(p => p.X.Max()), minY = panels.Min(p => p.Y.Min()), maxY = panels.Max(p => p.Y.Max());
         double padX = 0.04 * (maxX - minX), padY = 0.04 * (maxY - minY);
         for (int i = 0; i < panels.Count; i++)
         {
             var plot = ClassScatter(panels[i], labels, legend: i == panels.Count - 1);
+            if (i != panels.Count - 1) plot.Axes.Right.MinimumSize = legendWidth;
             if (sharedLimits) plot.Axes.SetLimits(minX - padX, maxX + padX, minY - padY, maxY + padY);
             if (i == 0) multiplot.Reset(plot); else multiplot.AddPlot(plot);
         }
@@ -242,6 +244,7 @@ public static class Figures
             double low = later.Min(), high = later.Max(), pad = 0.05 * (high - low);
             plot.Axes.SetLimitsY(low - pad, high + pad);
         }
+        if (plot.Axes.Bottom.TickGenerator is ScottPlot.TickGenerators.NumericAutomatic epochTicks) epochTicks.IntegerTicksOnly = true;
         plot.Title("Loss per epoch from epoch 2 (nats per image; VAE: negative ELBO, test sampled)");
         plot.XLabel("epoch");
         plot.YLabel("loss");

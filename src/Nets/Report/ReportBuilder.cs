@@ -290,7 +290,7 @@ public static class ReportBuilder
         double pcaKnn = LatentAnalysis.KnnAccuracy([.. pcaX.Zip(pcaY).SelectMany(p => new[] { (float)p.First, (float)p.Second })], test.Labels, test.Count, 2);
         Figures.ScatterPanels(Path.Combine(output, AePcaPng),
         [
-            new(pcaX, pcaY, $"The notebook's AE ({notebookWidth}-D ReLU code): first two principal components (5-NN accuracy {pcaKnn:P1})",
+            new(pcaX, pcaY, $"Notebook AE ({notebookWidth}-D ReLU code), PCA to 2-D (5-NN accuracy {pcaKnn:P1})",
                 $"PC 1 ({explainedX:P0} of the variance)", $"PC 2 ({explainedY:P0} of the variance)"),
             new(Column(vae2.Latents, 0, test.Count), Column(vae2.Latents, 1, test.Count), $"VAE, 2-D: μ (5-NN accuracy {vae2.Result.KnnAccuracy:P1})", "μ₁", "μ₂"),
         ], test.Labels, sharedLimits: false, columns: 2);

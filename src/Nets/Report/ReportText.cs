@@ -63,7 +63,8 @@ public static class ReportText
         {
             bool vae = c.IsVae;
             string Dash(Func<Stat> f, string format) => vae ? f().Format(format) : "—";
-            Line($"| {ReportBuilder.ShortNameOf(c.Kind)} | {c.Latent} | {(vae ? Study.Number(c.Beta) : "—")} | {study.Of(c).First().Epochs} | " +
+            string name = ReportBuilder.ShortNameOf(c.Kind) + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)" : "");
+            Line($"| {name} | {c.Latent} | {(vae ? Study.Number(c.Beta) : "—")} | {study.Of(c).First().Epochs} | " +
                  $"{Dash(() => St(c, r => r.Test.Loss), "F2")} | {Dash(() => St(c, r => r.Iwae), "F2")} | {Dash(() => St(c, r => r.Test.Kl), "F2")} | " +
                  $"{Dash(() => St(c, r => r.Test.Bce), "F2")} | {BceMu(c).Format("F2")} | {St(c, r => r.Test.Mse).Format("F5")} | " +
                  $"{St(c, r => r.Psnr).Format("F2")} | {St(c, r => r.Ssim).Format("F3")} | {St(c, r => r.KnnAccuracy * 100).Format("F1")} % | " +
@@ -132,7 +133,7 @@ public static class ReportText
         Line($"**At the same bottleneck** (both 2-D, same budget): " + Lower("BCE", "the 2-D AE", ae2, "the 2-D VAE", vae2, "F1") + ". " +
              $"Of the notebook's gap of {N(vae2.Mean - aeNotebook.Mean, "F1")} nats, going from the notebook's AE to the 2-D AE (width, code activation and " +
              $"budget) accounts for {N(ae2.Mean - aeNotebook.Mean, "F1")} and the VAE's objective at equal width for {N(vae2.Mean - ae2.Mean, "F1")} " +
-             "(differences of the means).");
+             "(differences of the means" + (vae2.Mean < ae2.Mean ? "; the objective's share is negative: at equal width the VAE's mean is the lower one)." : ")."));
         Line();
         if (o.LatentSizes.Count > 1)
         {
@@ -179,8 +180,12 @@ public static class ReportText
                  St(Ae(2), r => 1 - r.KnnAccuracy), "F3") + $". The notebook's AE's codes give {St(notebook, r => r.KnnAccuracy * 100).Format("F1")} % " +
              $"in {notebook.Latent} dimensions; their first two principal components (first seed) explain {P(s.Figures.NotebookAePcaExplained)} of the variance " +
              $"and give {P(s.Figures.NotebookAePcaKnn)}. The VAE's μ of the test images (first seed) have mean ({N(mean[0], "F2")}, {N(mean[1], "F2")}) and " +
-             $"standard deviations {N(sds[0], "F2")} and {N(sds[1], "F2")} along their principal axes; the prior N(0, I) has mean 0 and 1 in every " +
-             "direction, and the posterior means of a VAE spread less than the prior because each q(z|x) keeps some width of its own.");
+             $"standard deviations {N(sds[0], "F2")} and {N(sds[1], "F2")} along their principal axes, against the prior's 0 and 1 in every direction: " +
+             (sds[0] < 1
+                 ? "narrower than the prior along both axes, as expected when each q(z|x) keeps some width of its own (the prior constrains the " +
+                   "aggregate of the posteriors, not their means)."
+                 : $"wider than the prior along {(sds[1] < 1 ? "one axis" : "both axes")}, so the cloud of means does not have the prior's shape; samples " +
+                   "from N(0, I) then land where few training images are encoded."));
         Line();
 
         // ---- Generation -----------------------------------------------------------------------------------------------
@@ -269,7 +274,7 @@ public static class ReportText
                  (rise <= 0.1
                      ? "lowest at the last epoch or within 0.1 nats of it, so no sign of overfitting at this budget"
                      : $"lowest at epoch {minimum.Epoch} ({N(minimum.TestLoss, "F1")}), {N(rise, "F2")} nats below the last: the model overfits after epoch {minimum.Epoch}") +
-                 $"; train − test at the last epoch {N(last.TrainLoss - last.TestLoss, "F2")} nats; {St(c, r => r.SecondsPerEpoch).Format("F2")} s per epoch on {s.Device}.");
+                 $"; train − test at the last epoch {N(last.TrainLoss - last.TestLoss, "F2")} nats.");
         }
         Line();
 
