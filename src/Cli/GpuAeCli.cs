@@ -141,7 +141,7 @@ public static class GpuAeCli
         var manifoldP = new Option<double[]>("--manifold-p") { Description = "lowest and highest probability of the manifold's normal quantiles", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [d.ManifoldLow, d.ManifoldHigh] };
         var models = new Option<string>("--models") { Description = "models to train and compare, comma-separated: ae and vae, optionally conv-ae and conv-vae", DefaultValueFactory = _ => List(d.ModelKinds) };
         var betas = new Option<string>("--betas") { Description = "β sweep of the 2-D VAE, comma-separated (1 alone: no sweep)", DefaultValueFactory = _ => List(d.BetaValues) };
-        var betaEpochs = new Option<int?>("--beta-epochs") { Description = "epochs of each β-sweep VAE (default: --vae-epochs)" };
+        var betaEpochs = new Option<int?>("--beta-epochs") { Description = "epochs of each β-sweep VAE (default: --epochs)" };
         var device = DeviceOption();
         var data = DataOption();
         var command = new Command("report", "Train (or load) the study's runs, evaluate them, write figures, metrics and REPORT.md")

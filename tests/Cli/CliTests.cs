@@ -30,12 +30,13 @@ public class CliTests : TempFolderTest
         Assert.True(exit == 0, error);
         Assert.Contains("epoch   1/1", output);
         var lines = File.ReadAllLines(Path.Combine(Folder, "metrics.csv"));
-        Assert.Equal("epoch,seconds,train_loss,test_loss,test_bce,test_kl,test_mse", lines[0]);
+        Assert.Equal("epoch,seconds,train_loss,test_loss,test_bce,test_kl,test_mse,test_bce_mu", lines[0]);
         var fields = lines[1].Split(',');
-        Assert.Equal(7, fields.Length);
+        Assert.Equal(8, fields.Length);
         Assert.Equal("1", fields[0]);
         Assert.Equal("0", fields[5]); // test_kl is 0 for the AE
         Assert.Equal(double.Parse(fields[3]), double.Parse(fields[4])); // AE: test loss = test BCE
+        Assert.Equal(double.Parse(fields[4]), double.Parse(fields[7])); // and its reconstruction is deterministic: BCE = BCE from the code
         var contents = SafeTensors.Read(Path.Combine(Folder, Checkpoint.FileName));
         Assert.Equal([256, 784], contents.Tensors["encoder.0.weight"].Shape);
         Assert.Equal("ae", contents.Metadata["model"]);
@@ -45,7 +46,7 @@ public class CliTests : TempFolderTest
     public void MissingDataFolderIsAOneLineErrorWithTheFix()
     {
         string missing = Path.Combine(Folder, "no-data");
-        AssertUserError(Run("train", "ae", "--data", missing, "--out", Folder), "apt-get install dataset-fashion-mnist");
+        AssertUserError(Run("train", "ae", "--data", missing, "--out", Folder), "./setup.sh");
         Assert.Contains(missing, Run("train", "ae", "--data", missing, "--out", Folder).Err);
     }
 
@@ -65,8 +66,28 @@ public class CliTests : TempFolderTest
     [InlineData("--betas", "0.5,x", "'x' is not a number")]
     [InlineData("--betas", "1,-2", "--betas must be positive")]
     [InlineData("--beta-epochs", "0", "--beta-epochs must be at least 1")]
+    [InlineData("--seeds", "0", "--seeds must be at least 1")]
+    [InlineData("--latents", "8,32", "--latents must include 2")]
+    [InlineData("--latents", "2,x", "'x' is not a number")]
+    [InlineData("--latents", "2,2", "lists a width twice")]
+    [InlineData("--latents", "2,0", "--latents must be positive")]
     public void BadReportModelsAndBetasAreOneLineErrors(string flag, string value, string expected) =>
         AssertUserError(Run("report", flag, value, "--out", Folder), expected);
+
+    /// <summary>--latent sets the AE's code width too: a 2-D AE, its checkpoint says so and eval rebuilds it.</summary>
+    [Fact]
+    public void LatentFlagTrainsA2DAe()
+    {
+        var (exit, _, error) = Run("train", "ae", "--latent", "2", "--code-activation", "linear", "--epochs", "1", "--limit", "256", "--device", "simd", "--out", Folder);
+        Assert.True(exit == 0, error);
+        var contents = SafeTensors.Read(Path.Combine(Folder, Checkpoint.FileName));
+        Assert.Equal("2", contents.Metadata["code"]);
+        Assert.Equal("linear", contents.Metadata["code_activation"]);
+        Assert.Equal([2, 256], contents.Tensors["encoder.2.weight"].Shape);
+        Assert.Equal([256, 2], contents.Tensors["decoder.0.weight"].Shape);
+        var (evalExit, _, evalError) = Run("eval", Folder, "--device", "simd");
+        Assert.True(evalExit == 0, evalError);
+    }
 
     [Fact]
     public void TrainsTheConvolutionalAe()

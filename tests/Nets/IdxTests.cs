@@ -85,7 +85,7 @@ public class IdxTests : TempFolderTest
         string missing = Path.Combine(Folder, "nope");
         var e = Assert.Throws<UserError>(() => FashionMnist.Load(missing));
         Assert.Contains(Path.Combine(missing, "train-images-idx3-ubyte.gz"), e.Message);
-        Assert.Contains("apt-get install dataset-fashion-mnist", e.Message);
+        Assert.Contains("./setup.sh", e.Message);
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public static class FashionMnist
         string labels = Path.Combine(folder, $"{prefix}-labels-idx1-ubyte.gz");
         foreach (var path in new[] { images, labels })
             if (!File.Exists(path))
-                throw new UserError($"Fashion-MNIST file not found: {path}. Install it with `apt-get install dataset-fashion-mnist`, or point --data / ${EnvironmentVariable} at a folder holding the four IDX .gz files");
+                throw new UserError($"Fashion-MNIST file not found: {path}. Install it with `./setup.sh` (runs `apt-get update && apt-get install dataset-fashion-mnist`, with sudo when not root), or point --data / ${EnvironmentVariable} at a folder holding the four IDX .gz files");
         var (pixels, count, rows, cols) = Idx.ReadImages(images);
         var labelBytes = Idx.ReadLabels(labels);
         if (labelBytes.Length != count)
