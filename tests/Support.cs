@@ -24,23 +24,17 @@ public static class TestBackends
         ["cpu"] = new(() => IlgpuBackend.Open("cpu")),
         // Splits K whenever C has fewer than 64 tiles, so the test shapes take the split-K path GPUs take on the AE's shapes.
         ["cpu-shared"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu); b.SplitBelowGroups = 64; return b; }),
-        // cpu-shared with two tiles of each GEMM operand in flight (the candidate). Only the tests of what differs from
-        // cpu-shared take it (GemmNames): the GEMMs and the layers built on them.
-        ["cpu-shared-prefetch2"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu); b.SplitBelowGroups = 64; b.PrefetchTiles = 2; return b; }),
         ["simd512"] = new(() => new SimdBackend(VectorPath.Vector512)),
         ["simd256"] = new(() => new SimdBackend(VectorPath.Vector256)),
         ["scalar"] = new(() => new SimdBackend(VectorPath.Scalar)),
     };
 
-    public static IEnumerable<string> Names => Backends.Keys.Where(name => name != "cpu-shared-prefetch2");
-    public static IEnumerable<string> GemmNames => Backends.Keys;
+    public static IEnumerable<string> Names => Backends.Keys;
     public static IBackend Get(string name) => Backends[name].Value;
     public static TheoryData<string> All => [.. Names];
-    public static TheoryData<string> GemmAll => [.. GemmNames];
 
     /// <summary>Every backend name crossed with every row of <paramref name="rows"/>.</summary>
     public static IEnumerable<object[]> Cross(params object[][] rows) => Cross(Names, rows);
-    public static IEnumerable<object[]> CrossGemm(params object[][] rows) => Cross(GemmNames, rows);
     static IEnumerable<object[]> Cross(IEnumerable<string> names, object[][] rows) =>
         from name in names from row in rows select (object[])[name, .. row];
 

@@ -51,20 +51,6 @@ public static class GpuAeCli
         DefaultValueFactory = _ => "auto",
     };
 
-    static Option<int?> PrefetchOption() => new("--prefetch")
-    {
-        Description = "GPU kernel set: tiles of the GEMM's operands in flight from memory while one is multiplied, 1 (the default) or 2; for tuning",
-    };
-
-    /// <summary>Applies --prefetch, which only the GPU kernel set has.</summary>
-    static void ApplyPrefetch(IBackend backend, int? tiles)
-    {
-        if (tiles is null) return;
-        if (backend is not IlgpuBackend { KernelSet: KernelSet.Gpu } ilgpu)
-            throw new UserError("--prefetch applies to the GPU kernel set only: use it with --device cuda or opencl, or with gpuae bench --device cpu --kernels gpu");
-        ilgpu.PrefetchTiles = tiles.Value;
-    }
-
     static Option<string?> DataOption() => new("--data")
     {
         Description = $"folder with the Fashion-MNIST .gz files (default: ${FashionMnist.EnvironmentVariable}, else {FashionMnist.DefaultFolder})",
@@ -90,14 +76,12 @@ public static class GpuAeCli
         var resume = new Option<string?>("--resume") { Description = "continue the run whose checkpoint is in this folder (its flags are reused; --epochs may extend it)" };
         var quiet = new Option<bool>("--quiet") { Description = "print nothing but errors" };
         var json = new Option<bool>("--json") { Description = "print one JSON record per epoch" };
-        var graph = new Option<bool>("--graph") { Description = "CUDA: replay each full batch's step from a CUDA graph recorded once (the per-step numbers read on the device from a step record); same results, not yet timed on a GPU" };
 
         var command = new Command("train", "Train a model; writes <out>/metrics.csv after every epoch and <out>/model.safetensors (a checkpoint)")
-        { model, epochs, batch, lr, seed, device, data, limit, codeActivation, latent, beta, klWarmup, output, resume, quiet, json, graph };
+        { model, epochs, batch, lr, seed, device, data, limit, codeActivation, latent, beta, klWarmup, output, resume, quiet, json };
         command.SetAction(r =>
         {
-            var options = new TrainOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed))
-            { Steps = r.GetValue(graph) ? StepMode.CudaGraph : StepMode.Arguments };
+            var options = new TrainOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed));
             var spec = new ModelSpec(r.GetValue(model)!, r.GetValue(codeActivation) == "linear" ? Activation.None : Activation.Relu,
                 r.GetValue(latent), r.GetValue(beta), r.GetValue(klWarmup));
             string? resumeFolder = r.GetValue(resume);
@@ -201,79 +185,31 @@ public static class GpuAeCli
         model.AcceptOnlyFromAmong(ModelSpec.Kinds);
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
         var steps = new Option<int>("--steps") { Description = "timed repetitions per measurement (each measured three times; the fastest is shown)", DefaultValueFactory = _ => 20 };
-        var epoch = new Option<bool>("--epoch") { Description = "also time a whole epoch (60,000 synthetic images) and a 10,000-image evaluation" };
-        var kernels = new Option<string>("--kernels") { Description = "ILGPU kernel set: auto (gpu on GPUs, cpu on the CPU accelerator), cpu (packed-panel GEMM, per-thread reductions) or gpu (shared-memory GEMM, group reductions)", DefaultValueFactory = _ => "auto" };
-        kernels.AcceptOnlyFromAmong("auto", "cpu", "gpu");
+        var epoch = new Option<bool>("--epoch") { Description = "also time a whole epoch (60,000 synthetic images; on CUDA its steps replayed from a CUDA graph, as in training) and a 10,000-image evaluation" };
         var timeline = new Option<bool>("--timeline") { Description = "ILGPU devices: also print the device time of every operation inside a training step (profiling markers between the backend calls; median of --steps steps)" };
-        var graph = new Option<bool>("--graph") { Description = "CUDA: also time the training step recorded once as a CUDA graph and replayed, against the same step launched kernel by kernel" };
-        var stepModes = new Option<bool>("--step-modes") { Description = "with --epoch: also time epochs whose per-step numbers are launch arguments, read from the step record, and (CUDA) read from it by steps replayed as CUDA graphs, side by side" };
-        var prefetch = PrefetchOption();
-        var onlyEpoch = new Option<bool>("--only-epoch") { Description = "with --epoch: time only the epochs (no per-kernel table, no single step; so not with --graph or --timeline): for sweeps over --prefetch and --split-below" };
-        var splitBelow = new Option<int?>("--split-below") { Description = "GPU kernel set: split a GEMM's K across groups when C has fewer tiles than this (default: the device's multiprocessors); for tuning" };
-        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, onlyEpoch, timeline, graph, stepModes, kernels, prefetch, splitBelow };
+        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, timeline };
         command.SetAction(r =>
         {
             int b = r.GetValue(batch), n = r.GetValue(steps);
             if (b < 1 || n < 1) throw new UserError("--batch and --steps must be at least 1");
             string kind = r.GetValue(model)!;
-            var kernelSet = r.GetValue(kernels) switch { "cpu" => KernelSet.Cpu, "gpu" => KernelSet.Gpu, _ => KernelSet.Auto };
-            if (r.GetValue(splitBelow) is < 1) throw new UserError("--split-below must be at least 1");
-            bool epochsOnly = r.GetValue(onlyEpoch);
-            if (epochsOnly && !r.GetValue(epoch)) throw new UserError("--only-epoch times the epochs alone: add --epoch");
-            if (epochsOnly && (r.GetValue(graph) || r.GetValue(timeline)))
-                throw new UserError("--only-epoch skips the single step that --graph and --timeline time: drop one or the other");
-            if (r.GetValue(stepModes) && !r.GetValue(epoch)) throw new UserError("--step-modes times whole epochs: add --epoch");
-            using var backend = Backends.Open(r.GetValue(device)!, kernelSet);
-            if (r.GetValue(graph) && backend is not IlgpuBackend { IsCuda: true })
-                throw new UserError("--graph needs a CUDA device: use --device cuda");
+            using var backend = Backends.Open(r.GetValue(device)!);
             if (r.GetValue(timeline) && backend is not IlgpuBackend)
                 throw new UserError("--timeline needs an ILGPU device (its profiling markers): use --device cpu, cuda or opencl");
-            ApplyPrefetch(backend, r.GetValue(prefetch));
-            if (r.GetValue(splitBelow) is { } below)
-            {
-                if (backend is not IlgpuBackend { KernelSet: KernelSet.Gpu } ilgpu)
-                    throw new UserError("--split-below applies to the GPU kernel set only: use it with --device cuda or opencl, or with --device cpu --kernels gpu");
-                ilgpu.SplitBelowGroups = below;
-            }
             stdout.WriteLine($"device: {backend.DeviceName}");
             // 2 flops per multiply-add, ×3 for the forward and the two backward GEMMs of every layer.
             double flopsPerImage = 6.0 * Models.Create(backend, new ModelSpec(kind), 1, 1).MultiplyAddsPerImage;
-            if (!epochsOnly)
-            {
-                stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10} {"host ms",10}");
-                foreach (var k in Bench.Kernels(backend, b, n))
-                    stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10} {k.HostMilliseconds,10:F3}");
-                var step = Bench.Step(backend, kind, b, n);
-                double stepMs = step.Milliseconds;
-                int stepsPerEpoch = (60000 + b - 1) / b;
-                stdout.WriteLine($"{kind} training step (batch {b}): {stepMs:F3} ms (host {step.HostMilliseconds:F3} ms to issue it) → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
-            }
+            stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10} {"host ms",10}");
+            foreach (var k in Bench.Kernels(backend, b, n))
+                stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10} {k.HostMilliseconds,10:F3}");
+            var step = Bench.Step(backend, kind, b, n);
+            double stepMs = step.Milliseconds;
+            int stepsPerEpoch = (60000 + b - 1) / b;
+            stdout.WriteLine($"{kind} training step (batch {b}, launched kernel by kernel): {stepMs:F3} ms (host {step.HostMilliseconds:F3} ms to issue it) → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
             if (r.GetValue(epoch))
             {
                 var (train, eval) = Bench.Epoch(backend, kind, b);
-                stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
-            }
-            if (r.GetValue(graph))
-                GraphMeasurement(stdout, () =>
-                {
-                    var (launched, replayed) = Bench.StepAsGraph((IlgpuBackend)backend, kind, b, n);
-                    stdout.WriteLine($"{kind} training step as a CUDA graph: {replayed.Milliseconds:F3} ms (host {replayed.HostMilliseconds:F3} ms to issue it), launched kernel by kernel: {launched.Milliseconds:F3} ms (host {launched.HostMilliseconds:F3} ms)");
-                });
-            if (r.GetValue(stepModes))
-            {
-                // Side by side in one run: the arguments epoch again, then the step-record ones.
-                var modes = backend is IlgpuBackend { IsCuda: true } ? new[] { StepMode.Arguments, StepMode.Record, StepMode.CudaGraph }
-                    : [StepMode.Arguments, StepMode.Record];
-                foreach (var mode in modes)
-                {
-                    void TimeEpoch()
-                    {
-                        var (train, _) = Bench.Epoch(backend, kind, b, mode: mode);
-                        stdout.WriteLine($"{kind} measured epoch, per-step numbers {ModeName(mode)}: {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s)");
-                    }
-                    if (mode == StepMode.CudaGraph) GraphMeasurement(stdout, TimeEpoch);
-                    else TimeEpoch();
-                }
+                stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}{(backend is IlgpuBackend { IsCuda: true } ? ", steps replayed as CUDA graphs" : "")}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
             }
             if (r.GetValue(timeline))
             {
@@ -289,30 +225,13 @@ public static class GpuAeCli
         return command;
     }
 
-    /// <summary>Runs one of bench's graph measurements; a failure of the driver's graph calls (their first runs are on
-    /// lent GPUs) is printed as one line and the rest of the benchmark goes on.</summary>
-    static void GraphMeasurement(TextWriter stdout, Action measure)
-    {
-        try { measure(); }
-        catch (Exception e) when (e is not UserError) { stdout.WriteLine($"CUDA graph measurement failed: {e.GetType().Name}: {e.Message}"); }
-    }
-
-    static string ModeName(StepMode mode) => mode switch
-    {
-        StepMode.Arguments => "as launch arguments",
-        StepMode.Record => "from the step record, launched kernel by kernel",
-        _ => "from the step record, steps replayed as a CUDA graph",
-    };
-
     static Command CheckCommand(TextWriter stdout)
     {
         var device = DeviceOption();
-        var prefetch = PrefetchOption();
-        var command = new Command("check", "Run every kernel and a whole AE and VAE step on a device against the plain C# reference; exit 1 on any mismatch") { device, prefetch };
+        var command = new Command("check", "Run every kernel and a whole AE and VAE step on a device against the plain C# reference; exit 1 on any mismatch") { device };
         command.SetAction(r =>
         {
             using var backend = Backends.Open(r.GetValue(device)!);
-            ApplyPrefetch(backend, r.GetValue(prefetch));
             using var reference = new GpuAe.Simd.SimdBackend(GpuAe.Simd.VectorPath.Scalar, threads: 1);
             stdout.WriteLine($"device: {backend.DeviceName}; reference: {reference.DeviceName}");
             stdout.WriteLine($"{"kernel",-48} {"shape",-18} {"max rel. error",14}  result");

@@ -20,10 +20,9 @@ public sealed record TrainRun(ModelSpec Spec, TrainOptions Options, string Devic
         {
             if (ResumeFolder is null) TrainingSession.PrepareOutput(OutputFolder);
             using var backend = Backends.Open(Device);
-            Trainer.Supported(backend, Options.Steps); // before a resumed run's files are touched
             ProgressBarReporter.Run(stdout, Quiet, Json, train.Count, reporter => ResumeFolder is null
                 ? TrainingSession.Run(backend, Spec, Options, train, test, OutputFolder, reporter, cancel.Token)
-                : TrainingSession.Resume(backend, ResumeFolder, EpochsGiven, train, test, reporter, cancel.Token, Options.Steps));
+                : TrainingSession.Resume(backend, ResumeFolder, EpochsGiven, train, test, reporter, cancel.Token));
             return cancel.IsCancellationRequested ? 130 : 0; // 130: the shell's code for "stopped by Ctrl-C"
         }
         finally

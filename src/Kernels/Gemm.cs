@@ -27,9 +27,6 @@ public struct GemmArgs
     /// <summary>Shared-memory kernels only: how much of K one group multiplies (a multiple of the tile depth). Less than K splits
     /// the product into ceil(K / KPerSplit) partial products, summed afterwards by <see cref="Gemm.AddSplits"/>.</summary>
     public int KPerSplit;
-    /// <summary><see cref="Gemm.SharedTiled"/> only: tiles of A and B on their way from global memory while one is
-    /// multiplied: 1 (the next) or 2 (the next two).</summary>
-    public int PrefetchTiles;
     /// <summary>CPU kernel only: 1 when N is a multiple of 8 and c, bias and mask start on multiples of 8 floats of their
     /// buffers, so that each row of a thread's 8 × 8 tile is stored (and its bias and mask read) as one Vec8.</summary>
     public int VectorStores;
@@ -296,10 +293,7 @@ public static class Gemm
     // from global memory once per group instead of once per thread that needs it) and each thread multiplies its share
     // of C from there, while the next tiles are already on their way into registers. ILGPU 1.5.3 does not unroll
     // loops, so the tile copies are written out element by element (a loop over a Vec4 indexer compiles to a jump
-    // table per element). Measured on an H200 (BENCHMARKS.md, runs 7 and 8) and removed again: 64 × 64 tiles with
-    // 4 × 4 results per thread (20–30 % slower epochs: too few groups for these small products), and adding the
-    // split-K partials inside the launch by the last group of each tile instead of by AddSplits (no faster for the
-    // dense models, 4 % slower for the convolutional ones).
+    // table per element). The variants measured against it and removed are in BENCHMARKS.md.
 
     /// <summary>Threads per side of a group (16 × 16 = 256).</summary>
     public const int GroupThreads = 16;
@@ -331,33 +325,12 @@ public static class Gemm
         var rowsA = sharedA.SubView(ty);
         var colsB = sharedB.SubView(tx);
         var p = new Products2x2();
-        if (g.PrefetchTiles == 2)
+        for (int k0 = kBegin; k0 < kEnd; k0 += GroupTile)
         {
-            // Two tiles in flight: the loads of tile t + 2 are issued right after tile t is in shared memory, so they
-            // have two tiles' multiply-adds to arrive instead of one. Two register sets taken in turn (the loop body
-            // written twice): a copy from one set to the other would wait for its loads on the spot.
-            var later = new StagedTiles();
-            later.Load(g, a, b, m0, n0, kBegin + GroupTile, kEnd, thread);
-            for (int k0 = kBegin; k0 < kEnd; k0 += 2 * GroupTile)
-            {
-                Group.Barrier(); next.Store(g, sharedA, sharedB, thread); Group.Barrier();
-                if (k0 + 2 * GroupTile < kEnd) next.Load(g, a, b, m0, n0, k0 + 2 * GroupTile, kEnd, thread);
-                p.MultiplyTile(rowsA, colsB);
-                if (k0 + GroupTile >= kEnd) break;
-                Group.Barrier(); later.Store(g, sharedA, sharedB, thread); Group.Barrier();
-                if (k0 + 3 * GroupTile < kEnd) later.Load(g, a, b, m0, n0, k0 + 3 * GroupTile, kEnd, thread);
-                p.MultiplyTile(rowsA, colsB);
-            }
-        }
-        else
-        {
-            for (int k0 = kBegin; k0 < kEnd; k0 += GroupTile)
-            {
-                // The first barrier: everyone has finished multiplying the previous tiles; the second: this one is stored.
-                Group.Barrier(); next.Store(g, sharedA, sharedB, thread); Group.Barrier();
-                if (k0 + GroupTile < kEnd) next.Load(g, a, b, m0, n0, k0 + GroupTile, kEnd, thread);
-                p.MultiplyTile(rowsA, colsB);
-            }
+            // The first barrier: everyone has finished multiplying the previous tiles; the second: this one is stored.
+            Group.Barrier(); next.Store(g, sharedA, sharedB, thread); Group.Barrier();
+            if (k0 + GroupTile < kEnd) next.Load(g, a, b, m0, n0, k0 + GroupTile, kEnd, thread);
+            p.MultiplyTile(rowsA, colsB);
         }
         var output = c.SubView(Grid.IdxZ * g.M * g.N, g.M * g.N);
         int mA = m0 + ty, mB = mA + GroupThreads, nA = n0 + tx, nB = nA + GroupThreads;

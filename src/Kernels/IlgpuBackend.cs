@@ -59,15 +59,6 @@ public sealed class IlgpuBackend : IBackend
     /// multiprocessors, so that every one gets work. Tests raise it to exercise the split path on small shapes.</summary>
     public int SplitBelowGroups { get; set; }
 
-    /// <summary>The GPU GEMM's tiles in flight from global memory while one is multiplied: 1 (the default, measured) or
-    /// 2 (the candidate, timed against it by `gpuae bench --prefetch`; see <see cref="Kernels.Gemm.SharedTiled"/>).</summary>
-    public int PrefetchTiles
-    {
-        get => _prefetchTiles;
-        set => _prefetchTiles = value is 1 or 2 ? value : throw new UserError($"a prefetch of {value} tiles: use --prefetch 1 or 2");
-    }
-    int _prefetchTiles = 1;
-
     /// <summary>Threads per group of the group reductions (the GPU set's loss rows and column sums, and the batch sums
     /// of both sets): the largest power of two the device allows, up to 256. On the CPU accelerator, whose one group
     /// has a thread per core, the largest power of two not above the core count.</summary>
@@ -125,7 +116,7 @@ public sealed class IlgpuBackend : IBackend
         AcceleratorType.CPU => $"CPU accelerator (ILGPU, {_accelerator.MaxNumThreads} threads)",
         AcceleratorType.Cuda => $"CUDA: {_accelerator.Name}",
         _ => $"OpenCL: {_accelerator.Name}",
-    } + (KernelSet == KernelSet.Gpu ? $", GPU kernel set (shared-memory GEMM, 32 × 32 tiles, {PrefetchTiles} in flight, K split below {SplitBelowGroups} tiles)" : ", CPU kernel set (packed-panel GEMM)");
+    } + (KernelSet == KernelSet.Gpu ? $", GPU kernel set (shared-memory GEMM, 32 × 32 tiles, K split below {SplitBelowGroups} tiles)" : ", CPU kernel set (packed-panel GEMM)");
 
     // ---- device selection --------------------------------------------------------------------------------------
 
@@ -268,13 +259,10 @@ public sealed class IlgpuBackend : IBackend
         var tiles = new Index2D((g.N + tile - 1) / tile, (g.M + tile - 1) / tile);
         int kTiles = (g.K + tile - 1) / tile;
         // As many splits as fill the chip, down to one 32-deep tile each: a group's steps along K are a serial chain
-        // (barrier, shared loads, multiply-adds), so even the AE's small GEMMs (K = 128–256) are faster split, second
-        // launch included: on an H200, splitting only into parts of ≥ 4 or ≥ 8 tiles made the AE epoch 5 and 19 % slower
-        // (BENCHMARKS.md, run 10).
+        // (barrier, shared loads, multiply-adds), so even the AE's small GEMMs are faster split (BENCHMARKS.md).
         int splits = Math.Clamp((SplitBelowGroups + tiles.Size - 1) / (int)tiles.Size, 1, kTiles);
         g.KPerSplit = (kTiles + splits - 1) / splits * tile;
         splits = (g.K + g.KPerSplit - 1) / g.KPerSplit;
-        g.PrefetchTiles = PrefetchTiles;
         var group = new Index3D(side, side, 1);
         // The partial products, then (for RowSums) the partial row sums of A: see SharedTiled and AddSplits.
         int size = g.M * g.N, rowSums = (g.Epilogue & GemmEpilogue.RowSums) != 0 ? g.M : 0;

@@ -9,8 +9,7 @@ public static class Backends
     public static readonly string[] Names = ["auto", "cpu", "cuda", "opencl", "simd"];
 
     /// <summary>auto = CUDA, then a usable OpenCL device, then the SIMD host backend; cpu = ILGPU's CPU accelerator.</summary>
-    /// <param name="kernels">forces an ILGPU kernel set (benchmarks compare them); the SIMD backend has its own.</param>
-    public static IBackend Open(string device, KernelSet kernels = KernelSet.Auto)
+    public static IBackend Open(string device)
     {
         switch (device)
         {
@@ -18,9 +17,9 @@ public static class Backends
                 return new SimdBackend();
             case "auto":
                 var gpu = IlgpuBackend.ListDevices().FirstOrDefault(d => d.Usable && d.Kind is "cuda" or "opencl");
-                return gpu is null ? new SimdBackend() : IlgpuBackend.Open(gpu.Kind, kernels);
+                return gpu is null ? new SimdBackend() : IlgpuBackend.Open(gpu.Kind);
             case "cpu" or "cuda" or "opencl":
-                return IlgpuBackend.Open(device, kernels);
+                return IlgpuBackend.Open(device);
             default:
                 throw new UserError($"unknown device '{device}': use {string.Join(", ", Names)}");
         }

@@ -104,7 +104,7 @@ public class ConvTests
 
     // A short matrix, and a tall one: above 1,024 rows GPUs sum columns as a split-K GEMM against a vector of ones
     // (with either GPU GEMM, hence the GEMM backends).
-    public static IEnumerable<object[]> BiasShapes => TestBackends.CrossGemm([37, 11], [3000, 5]);
+    public static IEnumerable<object[]> BiasShapes => TestBackends.Cross([37, 11], [3000, 5]);
 
     [Theory, MemberData(nameof(BiasShapes))]
     public void AddBiasAppliesTheActivationInPlaceAndColumnSumsAddRowsUp(string backend, int rows, int cols)

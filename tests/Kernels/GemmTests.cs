@@ -55,7 +55,7 @@ public class GemmTests
     // exactly one tile, a single row, the AE's widest layer on a small batch, and all-multiples of 8 (every operand of
     // the CPU kernel set's packing then goes through its whole-vector paths), and two tiles of 64 along M and N in every
     // GEMM of a layer (70 rows, 40 → 65).
-    public static IEnumerable<object[]> Shapes => TestBackends.CrossGemm([13, 19, 11], [8, 8, 8], [1, 5, 3], [37, 50, 9], [5, 784, 256], [6, 40, 33], [16, 24, 40], [70, 40, 65]);
+    public static IEnumerable<object[]> Shapes => TestBackends.Cross([13, 19, 11], [8, 8, 8], [1, 5, 3], [37, 50, 9], [5, 784, 256], [6, 40, 33], [16, 24, 40], [70, 40, 65]);
 
     // float32 sums of up to 784 terms of size ~1 against a double reference: 1e-5 relative is ~100 ulps of headroom.
     const double Tolerance = 1e-5;
@@ -75,7 +75,7 @@ public class GemmTests
 
     /// <summary>Operands that start part-way into their allocation (as a parameter slice can): the CPU kernel set packs
     /// whole vectors only from multiples of 8 floats, so an offset of 3 must take its element-by-element path.</summary>
-    [Theory, MemberData(nameof(TestBackends.GemmAll), MemberType = typeof(TestBackends))]
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
     public void OperandsAtUnalignedOffsetsMatchReference(string backend)
     {
         var be = TestBackends.Get(backend);
@@ -123,7 +123,7 @@ public class GemmTests
 
     /// <summary>L = Σ R ⊙ (relu(x·W1ᵀ + b1)·W2ᵀ + b2) for a fixed random R. The kernels' dW1, db1, dx (through the fused
     /// ReLU mask) and dW2 must match central differences of L computed with the forward kernels.</summary>
-    [Theory, MemberData(nameof(TestBackends.GemmAll), MemberType = typeof(TestBackends))]
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
     public void DenseBackwardMatchesFiniteDifferencesThroughRelu(string backend)
     {
         var be = TestBackends.Get(backend);

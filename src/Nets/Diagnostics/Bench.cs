@@ -119,19 +119,6 @@ public static class Bench
         return Time(backend, () => runStep(++step), steps);
     }
 
-    /// <summary>A training step launched kernel by kernel and the same step recorded once as a CUDA graph and replayed
-    /// (CUDA only): how much of a step is the launches' fixed cost. Both repeat step 1's arguments (a replay cannot
-    /// change them), which changes nothing for the timing.</summary>
-    public static (Timing Launched, Timing Replayed) StepAsGraph(IlgpuBackend backend, string kind, int batch = 128, int steps = 20)
-    {
-        var runStep = SyntheticStep(backend, kind, batch);
-        void StepOne() => runStep(1);
-        StepOne(); // allocates the scratch buffers before the recording
-        backend.Synchronize();
-        using var graph = backend.CaptureCudaGraph(StepOne);
-        return (Time(backend, StepOne, steps), Time(backend, graph.Launch, steps));
-    }
-
     static readonly Dictionary<(int Count, ulong Seed), Dataset> SyntheticSets = [];
 
     /// <summary>Images of uniform pixels, made once per process (47 million draws for the training set: seconds on
@@ -146,13 +133,12 @@ public static class Bench
 
     /// <summary>A real epoch through the trainer on a synthetic data set of Fashion-MNIST's size (so a GPU machine needs
     /// no data files): seconds of training (60,000 images resident on the device; the loss read at the end is the
-    /// only wait for the device) and seconds to evaluate 10,000 test images. <paramref name="mode"/>: how the per-step
-    /// numbers reach the device (kernel arguments, the step record, or the step record and a CUDA graph).</summary>
-    public static (double TrainSeconds, double EvalSeconds) Epoch(IBackend backend, string kind, int batch = 128, int trainImages = 60000, int testImages = 10000,
-        StepMode mode = StepMode.Arguments)
+    /// only wait for the device; on CUDA the steps are replayed from a CUDA graph, as in training) and seconds to
+    /// evaluate 10,000 test images.</summary>
+    public static (double TrainSeconds, double EvalSeconds) Epoch(IBackend backend, string kind, int batch = 128, int trainImages = 60000, int testImages = 10000)
     {
         var train = Synthetic(trainImages, 1); var test = Synthetic(testImages, 2);
-        var options = new TrainOptions(1, batch, 1e-3f, 1) { Steps = mode };
+        var options = new TrainOptions(1, batch, 1e-3f, 1);
         // Warm-up on a few batches compiles every kernel (training and evaluation), so the timed epoch measures steps only.
         var warmUpModel = Models.Create(backend, new ModelSpec(kind), batch, stepsPerEpoch: 4);
         warmUpModel.Initialise(1);

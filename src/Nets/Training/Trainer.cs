@@ -5,12 +5,7 @@ using GpuAe.Nets.Model;
 
 namespace GpuAe.Nets.Training;
 
-public sealed record TrainOptions(int Epochs = 10, int Batch = 128, float LearningRate = 1e-3f, ulong Seed = 42)
-{
-    /// <summary>How per-step numbers reach the device (see <see cref="StepMode"/>). Not saved in checkpoints: it changes
-    /// the speed, not the result.</summary>
-    public StepMode Steps { get; init; }
-}
+public sealed record TrainOptions(int Epochs = 10, int Batch = 128, float LearningRate = 1e-3f, ulong Seed = 42);
 
 /// <summary>One epoch's numbers, as written to metrics.csv (the test ones are <see cref="EvalMetrics"/>'s). Losses are
 /// nats per image; MSE is per pixel.</summary>
@@ -34,25 +29,15 @@ public sealed class TrainingDiverged(long step) : Exception($"the loss became Na
     public long Step { get; } = step;
 }
 
-/// <summary>How a training step's per-step numbers (the step, the batch's first row, Adam's bias corrections) reach
-/// the device.</summary>
-public enum StepMode
-{
-    /// <summary>With each launch, as arguments.</summary>
-    Arguments,
-    /// <summary>Read on the device from the step record (<see cref="StepRecord"/>), launch by launch: the CUDA graph's
-    /// way without the graph, which tests and `gpuae check` compare with <see cref="Arguments"/>.</summary>
-    Record,
-    /// <summary>Read from the step record, the step recorded once as a CUDA graph and replayed: one driver call per step
-    /// instead of one per launch (CUDA only).</summary>
-    CudaGraph,
-}
-
 /// <summary>
 /// The one training loop both models share. The datasets stay resident on the device; each epoch uploads one
-/// shuffled row order, assembles batches on the device and runs a fixed sequence of launches per step into
-/// buffers allocated once. The host reads back only a few numbers every <see cref="HostReadInterval"/> steps (the
-/// running loss and the NaN flag) and at the end of the epoch.
+/// shuffled row order and a schedule of its steps' numbers (step, the batch's first row, Adam's bias corrections),
+/// and every step reads its numbers on the device from a step record (<see cref="StepRecord"/>) that a one-thread
+/// launch at the step's start fills from the schedule. So a step's launches are the same at every step, and on CUDA
+/// a full-batch step is recorded once as a CUDA graph and replayed: one driver call per step instead of one per
+/// launch (47 ms instead of 55–58 ms per AE epoch on an H200; BENCHMARKS.md). Buffers are allocated once. The host
+/// reads back only a few numbers every <see cref="HostReadInterval"/> steps (the running loss and the NaN flag) and
+/// at the end of the epoch.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -70,12 +55,8 @@ public sealed class Trainer : IDisposable
 
     public long Step { get; set; }
 
-    /// <summary>How per-step numbers reach the device: the options' <see cref="TrainOptions.Steps"/>.</summary>
-    public StepMode Mode { get; }
-
-    /// <summary>The mode, if the backend can run it; a user error naming the fix if not.</summary>
-    public static StepMode Supported(IBackend backend, StepMode mode) => mode != StepMode.CudaGraph || backend is IlgpuBackend { IsCuda: true } ? mode
-        : throw new UserError($"CUDA graphs need a CUDA device, not {backend.DeviceName}: use --device cuda, or leave out --graph");
+    /// <summary>Full-batch steps are replayed from a CUDA graph: on CUDA devices, the only ones with graphs.</summary>
+    public bool ReplaysCudaGraphs { get; }
 
     /// <summary>Steps between the host's reads of the NaN flag and the running loss. Each read waits for the device; the
     /// GPU benchmark sets this past the epoch's end so that the loss read at the end is the only one.</summary>
@@ -96,7 +77,7 @@ public sealed class Trainer : IDisposable
         _accumulator = backend.Allocate((int)Slot.Count);
         _schedule = backend.AllocateIndices((train.Count + options.Batch - 1) / options.Batch * StepRecord.EntryLength);
         _stepRecord = backend.AllocateIndices(StepRecord.Length);
-        Mode = Supported(backend, options.Steps);
+        ReplaysCudaGraphs = backend is IlgpuBackend { IsCuda: true };
     }
 
     /// <summary>The row order of epoch <paramref name="epoch"/>: Fisher–Yates driven by (seed, epoch), the same everywhere.</summary>
@@ -123,7 +104,7 @@ public sealed class Trainer : IDisposable
         _backend.Upload(_order, ShuffledOrder(_trainCount, _options.Seed, from.Epoch));
         _backend.Fill(_accumulator, 0f);
         _backend.Upload(_accumulator.Slice((int)Slot.TrainLoss, 1), [from.LossSum]);
-        if (Mode != StepMode.Arguments) WriteSchedule(from.NextRow);
+        WriteSchedule(from.NextRow);
         var sums = new float[(int)Slot.Count];
         var flag = new int[1];
         var clock = Stopwatch.StartNew();
@@ -138,8 +119,7 @@ public sealed class Trainer : IDisposable
             int rows = Math.Min(_options.Batch, _trainCount - start); // the last batch may be short, as in Keras
             Step++;
             stepsThisCall++;
-            if (Mode == StepMode.Arguments) LaunchStep(start, rows, null);
-            else RecordedStep(rows);
+            RecordedStep(start, rows);
             if (stepsThisCall % HostReadInterval == 0)
             {
                 CheckFinite(flag);
@@ -159,17 +139,18 @@ public sealed class Trainer : IDisposable
         return (new EpochMetrics(from.Epoch, seconds, sums[(int)Slot.TrainLoss] / _trainCount, test.Loss, test.Bce, test.Kl, test.Mse, test.BceMu), null);
     }
 
-    /// <summary>The step's launches: batch assembly, forward and backward, Adam. With a step record, the numbers that
-    /// change per step are read from it on the device, after a launch that moves it to this step's schedule entry.</summary>
-    void LaunchStep(int start, int rows, IndexTensor? record)
+    /// <summary>The step's launches: the record moved to this step's schedule entry, batch assembly, forward and
+    /// backward, Adam; the numbers that change per step are read from the record on the device. (The host's values
+    /// passed beside them are what a backend without a record would use; <see cref="StepValue"/>.)</summary>
+    void LaunchStep(int start, int rows)
     {
-        StepValue Recorded(long value, int field) => new(value, record, field);
-        if (record is { } r) _backend.BeginStep(_schedule, r);
+        StepValue Recorded(long value, int field) => new(value, _stepRecord, field);
+        _backend.BeginStep(_schedule, _stepRecord);
         _backend.GatherRows(_trainImages, _order, Recorded(start, StepRecord.FirstRow), rows, _model.Features, _batch);
         _model.TrainStep(_batch, rows, Recorded(Step, StepRecord.Step), _accumulator);
         var p = _model.Parameters;
         _backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(Step, _options.LearningRate),
-            new NonFiniteWatch(_accumulator, (int)Slot.TrainLoss, _nonFiniteStep, Step), record);
+            new NonFiniteWatch(_accumulator, (int)Slot.TrainLoss, _nonFiniteStep, Step), _stepRecord);
     }
 
     /// <summary>Per-step numbers of the steps from <paramref name="firstRow"/> to the epoch's end, and the record's
@@ -187,21 +168,20 @@ public sealed class Trainer : IDisposable
         _backend.Upload(_stepRecord, new int[StepRecord.Length]);
     }
 
-    /// <summary>A step whose numbers come from the step record: launched kernel by kernel, or, in CUDA graph mode, as a
-    /// replay of a graph recorded from a full-batch step once one such step has run (its scratch buffers then exist:
-    /// allocation cannot be recorded) and the model's launches have stopped changing. The short last batch of an epoch,
-    /// and the VAE's KL warm-up, run launch by launch.</summary>
-    void RecordedStep(int rows)
+    /// <summary>A step launched kernel by kernel, or on CUDA as a replay of a graph recorded from a full-batch step once
+    /// one such step has run (its scratch buffers then exist: allocation cannot be recorded) and the model's launches
+    /// have stopped changing. The short last batch of an epoch, and the VAE's KL warm-up, run launch by launch.</summary>
+    void RecordedStep(int start, int rows)
     {
-        bool replayable = Mode == StepMode.CudaGraph && rows == _options.Batch && Step >= _model.FixedLaunchesFromStep;
+        bool replayable = ReplaysCudaGraphs && rows == _options.Batch && Step >= _model.FixedLaunchesFromStep;
         if (replayable && _graph is null && _fullStepLaunched)
-            _graph = ((IlgpuBackend)_backend).CaptureCudaGraph(() => LaunchStep(0, rows, _stepRecord));
+            _graph = ((IlgpuBackend)_backend).CaptureCudaGraph(() => LaunchStep(start, rows));
         if (replayable && _graph is not null)
         {
             _graph.Launch();
             return;
         }
-        LaunchStep(0, rows, _stepRecord);
+        LaunchStep(start, rows);
         if (rows == _options.Batch) _fullStepLaunched = true;
     }
 

@@ -83,15 +83,14 @@ public static class TrainingSession
     /// <summary>Continues the run whose checkpoint is in <paramref name="folder"/>, up to <paramref name="epochs"/> epochs
     /// in all (default: the number it was started with). The result is the same as an uninterrupted run's.</summary>
     public static (IModel Model, List<EpochMetrics> Epochs) Resume(IBackend backend, string folder, int? epochs,
-        Dataset train, Dataset test, ITrainingReporter reporter, CancellationToken cancel, StepMode steps = StepMode.Arguments)
+        Dataset train, Dataset test, ITrainingReporter reporter, CancellationToken cancel)
     {
         string path = Path.Combine(folder, Checkpoint.FileName);
         if (!File.Exists(path)) throw new UserError($"--resume: no checkpoint {path}; train without --resume first");
         var metadata = SafeTensors.Read(path).Metadata;
         int batch = (int)Checkpoint.GetLong(metadata, "batch", path);
         var options = new TrainOptions(epochs ?? (int)Checkpoint.GetLong(metadata, "epochs", path), batch,
-            float.Parse(Checkpoint.Get(metadata, "lr", path), CultureInfo.InvariantCulture), (ulong)Checkpoint.GetLong(metadata, "seed", path))
-        { Steps = steps };
+            float.Parse(Checkpoint.Get(metadata, "lr", path), CultureInfo.InvariantCulture), (ulong)Checkpoint.GetLong(metadata, "seed", path));
         long trainImages = Checkpoint.GetLong(metadata, "train_images", path);
         if (trainImages != train.Count)
             throw new UserError($"{path} was trained on {trainImages} images but {train.Count} are loaded: pass the same --limit as the original run");
@@ -118,7 +117,7 @@ public static class TrainingSession
         var trainer = new Trainer(backend, model, train, test, options) { Step = step };
         string metricsPath = Path.Combine(folder, "metrics.csv"), checkpoint = Path.Combine(folder, Checkpoint.FileName);
         reporter.Message($"gpuae: training {kind} on {backend.DeviceName}: {train.Count} images, batch {options.Batch}, lr {options.LearningRate}, seed {options.Seed}"
-            + (options.Steps == StepMode.CudaGraph ? ", steps replayed as CUDA graphs" : ""));
+            + (trainer.ReplaysCudaGraphs ? ", steps replayed as CUDA graphs" : ""));
         while (position.Epoch <= options.Epochs)
         {
             EpochMetrics? done;
