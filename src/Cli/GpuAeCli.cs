@@ -171,8 +171,11 @@ public static class GpuAeCli
         var command = new Command("devices", "List the devices ILGPU sees and whether GpuAe can use them");
         command.SetAction(_ =>
         {
-            foreach (var d in Backends.List())
+            var devices = Backends.List();
+            foreach (var d in devices)
                 stdout.WriteLine($"{d.Kind,-7} {(d.Usable ? "usable  " : "unusable")}  {d.Name}  ({d.Note})");
+            if (!devices.Any(d => d.Kind == "opencl"))
+                stdout.WriteLine("(no OpenCL device: ILGPU loads the unversioned libOpenCL.so, which Debian puts in ocl-icd-opencl-dev, and needs a device with OpenCL 2.0, or 3.0 with generic address space)");
             return 0;
         });
         return command;
