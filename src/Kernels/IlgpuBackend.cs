@@ -214,8 +214,15 @@ public sealed class IlgpuBackend : IBackend
     {
         int threads = Threads(destination.Length);
         _fill(threads, threads, View(destination), value);
+        Launched?.Invoke($"fill {destination.Length}");
     }
     public void Synchronize() => _accelerator.Synchronize();
+
+    /// <summary>Called with the operation's name and sizes after every operation that launches work (for the timeline:
+    /// <see cref="AddProfilingMarker"/> there). Null, the default, costs a null test per operation.</summary>
+    public Action<string>? Launched { get; set; }
+
+    static string Images(int count, ConvGeometry g) => $"{count}×{g.InHeight}×{g.InWidth}×{g.Channels} k{g.Kernel} s{g.Stride}";
 
     /// <summary>A profiling marker (on CUDA, an event) queued behind every launch so far: the device time between two
     /// markers is that of the launches issued between them (see GpuAe.Nets.Diagnostics.Timeline).</summary>
@@ -290,6 +297,7 @@ public sealed class IlgpuBackend : IBackend
     {
         var epilogue = GemmEpilogue.AddBias | (activation == Activation.Relu ? GemmEpilogue.Relu : GemmEpilogue.None);
         LaunchGemm(GemmArgs.Forward(rows, inFeatures, outFeatures, epilogue), x, w, View(b), _unused, y);
+        Launched?.Invoke($"dense forward {rows}×{inFeatures}→{outFeatures}");
     }
 
     public void DenseBackwardInput(Tensor dy, Tensor w, Tensor dx, int rows, int inFeatures, int outFeatures, Tensor? reluOutput)
@@ -297,6 +305,7 @@ public sealed class IlgpuBackend : IBackend
         var epilogue = reluOutput is null ? GemmEpilogue.None : GemmEpilogue.ReluMask;
         LaunchGemm(GemmArgs.BackwardInput(rows, inFeatures, outFeatures, epilogue), dy, w, _unused,
             reluOutput is { } mask ? View(mask) : _unused, dx);
+        Launched?.Invoke($"dense backward dX {rows}×{inFeatures}→{outFeatures}");
     }
 
     public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor? db, int rows, int inFeatures, int outFeatures)
@@ -304,6 +313,7 @@ public sealed class IlgpuBackend : IBackend
         // The bias gradient, dy's column sums, are the row sums of the GEMM's A = dyᵀ: summed inside it (one launch fewer).
         var epilogue = db is null ? GemmEpilogue.None : GemmEpilogue.RowSums;
         LaunchGemm(GemmArgs.BackwardWeights(rows, inFeatures, outFeatures, epilogue), dy, x, db is { } bias ? View(bias) : _unused, _unused, dw);
+        Launched?.Invoke($"dense backward dW, db {rows}×{inFeatures}→{outFeatures}");
     }
 
     /// <summary>Above this many rows the GPU sums columns as the GEMM dyᵀ·1, whose split K spreads the rows over the
@@ -325,16 +335,19 @@ public sealed class IlgpuBackend : IBackend
             // db[cols] = dy[rows, cols]ᵀ · ones[rows]: M = cols, N = 1, K = rows.
             var g = new GemmArgs { M = outFeatures, N = 1, K = rows, AStrideM = 1, AStrideK = outFeatures, BStrideK = 1, BStrideN = 0 };
             LaunchSharedGemm(g, View(dy), _ones.View.SubView(0, rows), _unused, _unused, View(db));
+            Launched?.Invoke($"column sums {rows}×{outFeatures}");
             return;
         }
         if (_columnSumsPerThread is not null)
         {
             int threads = Threads(outFeatures);
             _columnSumsPerThread(threads, threads, View(dy), rows, outFeatures, View(db));
+            Launched?.Invoke($"column sums {rows}×{outFeatures}");
             return;
         }
         int width = Math.Min(32, _reduceGroup), phases = _reduceGroup / width;
         _columnSums!(new KernelConfig(new Index2D((outFeatures + width - 1) / width, 1), new Index2D(width, phases)), View(dy), rows, outFeatures, View(db));
+        Launched?.Invoke($"column sums {rows}×{outFeatures}");
     }
 
     public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale)
@@ -343,13 +356,18 @@ public sealed class IlgpuBackend : IBackend
         {
             int threads = Threads(rows);
             _sigmoidBcePerThread(threads, threads, View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), rows, cols, gradScale);
+            Launched?.Invoke($"sigmoid + BCE + gradient {rows}×{cols}");
             return;
         }
         _sigmoidBce!(new KernelConfig(rows, _reduceGroup), View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), cols, gradScale);
+        Launched?.Invoke($"sigmoid + BCE + gradient {rows}×{cols}");
     }
 
-    public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f) =>
+    public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f)
+    {
         _accumulateSum(new KernelConfig(1, _reduceGroup), View(values), count, View(accumulator), slot, scale);
+        Launched?.Invoke($"accumulate sum {count}");
+    }
 
     public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step, NonFiniteWatch? watch = null,
         IndexTensor? stepRecord = null)
@@ -363,9 +381,14 @@ public sealed class IlgpuBackend : IBackend
             ? (View(w.Sums), View(w.Flag), new NonFiniteCheck { Slot = w.Slot, Step = (int)Math.Min(w.Step, int.MaxValue), Enabled = 1 })
             : (_unused, _unusedIndex, default(NonFiniteCheck));
         adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step, sums, flag, check, record, source);
+        Launched?.Invoke($"Adam {parameters.Length}");
     }
 
-    public void BeginStep(IndexTensor schedule, IndexTensor record) => _beginStep(1, View(schedule), View(record));
+    public void BeginStep(IndexTensor schedule, IndexTensor record)
+    {
+        _beginStep(1, View(schedule), View(record));
+        Launched?.Invoke("begin step");
+    }
 
     /// <summary>The step record a launch reads, or a stand-in when its numbers come with the launch.</summary>
     ArrayView<int> RecordView(IndexTensor? record) => record is { } r ? View(r) : _unusedIndex;
@@ -374,42 +397,49 @@ public sealed class IlgpuBackend : IBackend
     {
         int threads = Threads(rows * cols);
         _gather(threads, threads, View(data), View(order), RecordView(start.Record), start.Argument, cols, View(destination).SubView(0, rows * cols));
+        Launched?.Invoke($"gather rows {rows}×{cols}");
     }
 
     public void Sigmoid(Tensor x, Tensor y)
     {
         int threads = Threads(y.Length);
         _sigmoid(threads, threads, View(x), View(y));
+        Launched?.Invoke($"sigmoid {x.Length}");
     }
 
     public void NormalNoise(Tensor noise, ulong seed, StepValue step)
     {
         int threads = Threads(noise.Length);
         _normalNoise(threads, threads, View(noise), seed, RecordView(step.Record), step.Argument);
+        Launched?.Invoke($"normal noise {noise.Length}");
     }
 
     public void Reparameterize(Tensor enc, Tensor noise, Tensor z, int rows, int latent)
     {
         int threads = Threads(rows * latent);
         _reparameterize(threads, threads, View(enc), View(noise), View(z).SubView(0, rows * latent), latent);
+        Launched?.Invoke($"reparameterise {rows}×{latent}");
     }
 
     public void ReparameterizeBackward(Tensor enc, Tensor noise, Tensor dz, Tensor denc, Tensor rowKl, int rows, int latent, float klWeightOverRows)
     {
         int threads = Threads(rows);
         _reparameterizeBackward(threads, threads, View(enc), View(noise), View(dz), View(denc), View(rowKl).SubView(0, rows), latent, klWeightOverRows);
+        Launched?.Invoke($"reparameterise backward + KL {rows}×{latent}");
     }
 
     public void KlRows(Tensor enc, Tensor rowKl, int rows, int latent)
     {
         int threads = Threads(rows);
         _klRows(threads, threads, View(enc), View(rowKl).SubView(0, rows), latent);
+        Launched?.Invoke($"KL rows {rows}×{latent}");
     }
 
     public void Im2Col(Tensor images, Tensor cols, int count, ConvGeometry geometry)
     {
         int threads = Threads(count * geometry.OutPixels * geometry.PatchLength);
         _im2Col(threads, threads, geometry, count, View(images), View(cols));
+        Launched?.Invoke($"im2col {Images(count, geometry)}");
     }
 
     public void Col2Im(Tensor cols, Tensor images, int count, ConvGeometry geometry, Tensor? reluOutput)
@@ -417,24 +447,28 @@ public sealed class IlgpuBackend : IBackend
         int threads = Threads(count * geometry.InPixels * geometry.Channels);
         _col2Im(threads, threads, geometry, count, View(cols), reluOutput is null ? 0 : 1,
             reluOutput is { } mask ? View(mask) : _unused, View(images));
+        Launched?.Invoke($"col2im {Images(count, geometry)}");
     }
 
     public void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation)
     {
         int threads = Threads(rows * cols);
         _addBias(threads, threads, View(y), rows * cols, cols, View(bias), activation == Activation.Relu ? 1 : 0);
+        Launched?.Invoke($"bias {rows}×{cols}");
     }
 
     public void ImportanceLogWeights(Tensor enc, Tensor noise, Tensor z, Tensor rowBce, Tensor logWeights, int sample, int rows, int latent)
     {
         int threads = Threads(rows);
         _logWeights(threads, threads, View(enc), View(noise), View(z), View(rowBce), View(logWeights), sample, rows, latent);
+        Launched?.Invoke($"IWAE log-weights {rows}×{latent}");
     }
 
     public void NegativeLogMeanExp(Tensor logWeights, int samples, int rows, Tensor rowBound)
     {
         int threads = Threads(rows);
         _negativeLogMeanExp(threads, threads, View(logWeights), samples, rows, View(rowBound));
+        Launched?.Invoke($"log-mean-exp {samples}×{rows}");
     }
 
     public void Dispose()
