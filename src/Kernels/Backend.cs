@@ -93,6 +93,11 @@ public interface IBackend : IDisposable
     /// from the logit, rowSquaredError = Σ (sigmoid(logit) − target)², dLogits = (sigmoid(logit) − target)·gradScale.</summary>
     void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale);
 
+    /// <summary>Per row of logits[rows,cols] against target distributions (one-hot labels): rowLoss = the softmax
+    /// cross-entropy, dLogits = (softmax(logits) − targets)·gradScale, rowCorrect = 1 where the largest logit is the
+    /// label's, else 0.</summary>
+    void SoftmaxCrossEntropy(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowLoss, Tensor rowCorrect, int rows, int cols, float gradScale);
+
     /// <summary>accumulator[slot] += scale·Σ values[0..count), summed in a fixed order so reruns are bit-identical.</summary>
     void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f);
 

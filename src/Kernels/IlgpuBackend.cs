@@ -52,6 +52,7 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index1D, int, ArrayView<float>, int, int, ArrayView<float>, int> _addBias;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _logWeights;
     readonly Action<Index1D, int, ArrayView<float>, int, int, ArrayView<float>> _negativeLogMeanExp;
+    readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> _softmaxCrossEntropy;
 
     public KernelSet KernelSet { get; }
 
@@ -107,6 +108,7 @@ public sealed class IlgpuBackend : IBackend
         _addBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>, int>(Conv.AddBias);
         _logWeights = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Iwae.LogWeights);
         _negativeLogMeanExp = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>(Iwae.NegativeLogMeanExp);
+        _softmaxCrossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(Loss.SoftmaxCrossEntropyRows);
     }
 
     public bool IsCuda => _accelerator.AcceleratorType == AcceleratorType.Cuda;
@@ -361,6 +363,13 @@ public sealed class IlgpuBackend : IBackend
         }
         _sigmoidBce!(new KernelConfig(rows, _reduceGroup), View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), cols, gradScale);
         Launched?.Invoke($"sigmoid + BCE + gradient {rows}×{cols}");
+    }
+
+    public void SoftmaxCrossEntropy(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowLoss, Tensor rowCorrect, int rows, int cols, float gradScale)
+    {
+        int threads = Threads(rows);
+        _softmaxCrossEntropy(threads, threads, View(logits), View(targets), View(dLogits), View(rowLoss), View(rowCorrect), rows, cols, gradScale);
+        Launched?.Invoke($"softmax cross-entropy + gradient {rows}×{cols}");
     }
 
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f)

@@ -82,6 +82,37 @@ public static class Loss
         }
     }
 
+    /// <summary>
+    /// Softmax cross-entropy per row of logits[rows, cols] against target distributions (one-hot labels), one thread
+    /// per row (grid-stride; a classifier has ten columns, too few for a group): rowLoss = logΣexp(l) − Σ t·l, by the
+    /// max-shifted log-sum-exp so nothing overflows; dLogits = (softmax(l) − t)·gradScale; rowCorrect = 1 when the
+    /// largest logit is at the largest target (the first of equals), else 0.
+    /// </summary>
+    public static void SoftmaxCrossEntropyRows(Index1D thread, int threads, ArrayView<float> logits, ArrayView<float> targets,
+        ArrayView<float> dLogits, ArrayView<float> rowLoss, ArrayView<float> rowCorrect, int rows, int cols, float gradScale)
+    {
+        for (int row = thread; row < rows; row += threads)
+        {
+            int start = row * cols, predicted = 0, label = 0;
+            float max = logits[start];
+            for (int c = 1; c < cols; c++)
+            {
+                if (logits[start + c] > max) { max = logits[start + c]; predicted = c; }
+                if (targets[start + c] > targets[start + label]) label = c;
+            }
+            float sum = 0f, dot = 0f;
+            for (int c = 0; c < cols; c++)
+            {
+                sum += MathF.Exp(logits[start + c] - max);
+                dot += targets[start + c] * logits[start + c];
+            }
+            for (int c = 0; c < cols; c++)
+                dLogits[start + c] = (MathF.Exp(logits[start + c] - max) / sum - targets[start + c]) * gradScale;
+            rowLoss[row] = max + MathF.Log(sum) - dot;
+            rowCorrect[row] = predicted == label ? 1f : 0f;
+        }
+    }
+
     /// <summary>One group adds scale·Σ values[0..count) to accumulator[slot]: strided partial sums, then a fixed tree, so
     /// every rerun is bit-identical (no atomics). The per-batch sums are at most a few hundred values.</summary>
     public static void AccumulateSum(ArrayView<float> values, int count, ArrayView<float> accumulator, int slot, float scale)

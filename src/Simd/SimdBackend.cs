@@ -240,6 +240,35 @@ public sealed class SimdBackend : IBackend
         });
     }
 
+    /// <summary>Loss.SoftmaxCrossEntropyRows, row by row (ten columns: nothing for vectors to do).</summary>
+    public void SoftmaxCrossEntropy(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowLoss, Tensor rowCorrect, int rows, int cols, float gradScale)
+    {
+        var l = A(logits); var t = A(targets); var d = A(dLogits); var loss = A(rowLoss); var correct = A(rowCorrect);
+        ForBlocks(rows, 1, (start, end) =>
+        {
+            for (int r = start; r < end; r++)
+            {
+                int lo = logits.Offset + r * cols, to = targets.Offset + r * cols, predicted = 0, label = 0;
+                float max = l[lo];
+                for (int c = 1; c < cols; c++)
+                {
+                    if (l[lo + c] > max) { max = l[lo + c]; predicted = c; }
+                    if (t[to + c] > t[to + label]) label = c;
+                }
+                float sum = 0f, dot = 0f;
+                for (int c = 0; c < cols; c++)
+                {
+                    sum += MathF.Exp(l[lo + c] - max);
+                    dot += t[to + c] * l[lo + c];
+                }
+                for (int c = 0; c < cols; c++)
+                    d[dLogits.Offset + r * cols + c] = (MathF.Exp(l[lo + c] - max) / sum - t[to + c]) * gradScale;
+                loss[rowLoss.Offset + r] = max + MathF.Log(sum) - dot;
+                correct[rowCorrect.Offset + r] = predicted == label ? 1f : 0f;
+            }
+        });
+    }
+
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f)
     {
         var v = S(values);

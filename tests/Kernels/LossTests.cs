@@ -84,4 +84,57 @@ public class LossTests
         Values.AssertClose([1.0, 2 + sum, 3.0], runs[0], 1e-6, "accumulator");
         Assert.Equal(runs[0], runs[1]); // a fixed summation order (no atomics): bit-identical reruns
     }
+
+    /// <summary>Softmax cross-entropy per row in double: log Σ exp(l) − Σ t·l, its gradient (softmax − t)·scale, and
+    /// whether the largest logit is the label's.</summary>
+    static (double[] Loss, double[] DLogits, double[] Correct) SoftmaxReference(float[] logits, float[] targets, int rows, int cols, double scale)
+    {
+        var loss = new double[rows]; var d = new double[rows * cols]; var correct = new double[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            var l = logits.Skip(r * cols).Take(cols).Select(v => (double)v).ToArray();
+            var t = targets.Skip(r * cols).Take(cols).Select(v => (double)v).ToArray();
+            double logSum = Math.Log(l.Sum(Math.Exp));
+            loss[r] = logSum - l.Zip(t, (a, b) => a * b).Sum();
+            for (int c = 0; c < cols; c++) d[r * cols + c] = (Math.Exp(l[c] - logSum) - t[c]) * scale;
+            correct[r] = Array.IndexOf(l, l.Max()) == Array.IndexOf(t, t.Max()) ? 1 : 0;
+        }
+        return (loss, d, correct);
+    }
+
+    static float[] OneHot(int rows, int cols, int seed) =>
+        [.. Enumerable.Range(0, rows * cols).Select(i => i % cols == (i / cols * 7 + seed) % cols ? 1f : 0f)];
+
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void SoftmaxCrossEntropyMatchesReference(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        const int rows = 37, cols = 10;
+        var logits = Values.Random(rows * cols, 31, 8f); var targets = OneHot(rows, cols, 3);
+        logits[5 * cols + 2] = 90f; // exp(90) overflows float: the max-shifted form must not
+        var d = be.Allocate(rows * cols); var loss = be.Allocate(rows); var correct = be.Allocate(rows);
+        be.SoftmaxCrossEntropy(be.Up(logits), be.Up(targets), d, loss, correct, rows, cols, 0.5f);
+        var expected = SoftmaxReference(logits, targets, rows, cols, 0.5);
+        // Ten float32 terms per row against double: 1e-5 relative.
+        Values.AssertClose(expected.Loss, be.Down(loss), 1e-5, "row cross-entropy");
+        Values.AssertClose(expected.DLogits, be.Down(d), 1e-6, "dLogits");
+        Assert.Equal(expected.Correct.Select(v => (float)v), be.Down(correct));
+        Assert.Contains(1f, be.Down(correct)); Assert.Contains(0f, be.Down(correct)); // both cases occur
+    }
+
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void SoftmaxCrossEntropyGradientMatchesFiniteDifferences(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        const int rows = 3, cols = 10;
+        var logits = Values.Random(rows * cols, 33, 3f); var targets = OneHot(rows, cols, 5);
+        var tl = be.Up(logits); var tt = be.Up(targets);
+        var d = be.Allocate(rows * cols); var loss = be.Allocate(rows); var correct = be.Allocate(rows);
+        double Loss() { be.SoftmaxCrossEntropy(tl, tt, d, loss, correct, rows, cols, 1f); return be.Down(loss).Sum(v => (double)v); }
+        Loss();
+        var analytic = be.Down(d);
+        var numeric = FiniteDifferences.Central(be, logits, tl, Loss, eps: 1e-2f);
+        // As for the BCE: O(eps²) truncation ≈ 1e-5 plus float32 rounding of L / eps ≈ 1e-4.
+        Values.AssertClose(numeric, analytic, 1e-3, "dLogits vs finite differences");
+    }
 }

@@ -109,6 +109,14 @@ public static class KernelCheck
                 be.SigmoidBce(Up(be, logits), Up(be, targets), d, bce, se, rows, cols, 1f / rows);
                 return Down(be, d, bce, se);
             });
+            var classLogits = Random(rows * 10, 21, 6f);
+            var labels = Enumerable.Range(0, rows * 10).Select(i => i % 10 == (i / 10 * 7) % 10 ? 1f : 0f).ToArray();
+            yield return ("softmax cross-entropy + gradient", $"{rows}×10", be =>
+            {
+                var d = be.Allocate(rows * 10); var loss = be.Allocate(rows); var correct = be.Allocate(rows);
+                be.SoftmaxCrossEntropy(Up(be, classLogits), Up(be, labels), d, loss, correct, rows, 10, 1f / rows);
+                return Down(be, d, loss, correct);
+            });
             yield return ("sigmoid", $"{rows}×{cols}", be => { var y = be.Allocate(rows * cols); be.Sigmoid(Up(be, logits), y); return Down(be, y); });
             yield return ("accumulate sum", $"{rows}", be =>
             {
