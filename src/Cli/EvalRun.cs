@@ -29,7 +29,12 @@ public sealed record EvalRun(string Path, int IwaeSamples, int Batch, string Dev
             ["checkpoint"] = checkpoint, ["model"] = model.Kind, ["device"] = backend.DeviceName, ["test_images"] = test.Count,
             ["test_loss"] = m.Loss, ["test_bce"] = m.Bce, ["test_kl"] = m.Kl, ["test_mse"] = m.Mse, ["test_bce_mu"] = m.BceMu,
         };
-        stdout.WriteLine(model is VariationalAutoencoder
+        if (model is Classifier)
+        {
+            results["test_accuracy"] = m.Accuracy;
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{model.Kind} on {test.Count} test images ({backend.DeviceName}): cross-entropy {m.Loss:F4} nats/image, accuracy {m.Accuracy * 100:F2} %"));
+        }
+        else stdout.WriteLine(model is VariationalAutoencoder
             ? string.Create(CultureInfo.InvariantCulture, $"{model.Kind} on {test.Count} test images ({backend.DeviceName}): sampled negative ELBO {m.Loss:F3} = BCE {m.Bce:F3} (one z ~ q(z|x) per image) + KL {m.Kl:F3} nats/image; decoded from z = μ: BCE {m.BceMu:F3}, MSE {m.Mse:F5}/pixel")
             : string.Create(CultureInfo.InvariantCulture, $"{model.Kind} on {test.Count} test images ({backend.DeviceName}): loss = BCE {m.Loss:F3} nats/image, MSE {m.Mse:F5}/pixel"));
         if (model is VariationalAutoencoder && IwaeSamples > 0)

@@ -58,7 +58,7 @@ public static class GpuAeCli
 
     static Command TrainCommand(TextWriter stdout)
     {
-        var model = new Argument<string>("model") { Description = "ae (the dense autoencoder), vae (the variational autoencoder), conv-ae or conv-vae (their convolutional versions)" };
+        var model = new Argument<string>("model") { Description = "ae (the dense autoencoder), vae (the variational autoencoder), conv-ae or conv-vae (their convolutional versions), or classifier (the Fashion-MNIST classifier that scores generated images)" };
         model.AcceptOnlyFromAmong(ModelSpec.Kinds);
         var epochs = new Option<int>("--epochs") { Description = "training epochs", DefaultValueFactory = _ => 10 };
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
@@ -185,7 +185,7 @@ public static class GpuAeCli
     {
         var device = DeviceOption();
         var model = new Option<string>("--model") { Description = "ae, vae, conv-ae or conv-vae: the model whose training step and epoch are timed", DefaultValueFactory = _ => "ae" };
-        model.AcceptOnlyFromAmong(ModelSpec.Kinds);
+        model.AcceptOnlyFromAmong(ModelSpec.AutoencoderKinds);
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
         var steps = new Option<int>("--steps") { Description = "timed repetitions per measurement (each measured three times; the fastest is shown)", DefaultValueFactory = _ => 20 };
         var epoch = new Option<bool>("--epoch") { Description = "also time a whole epoch (60,000 synthetic images; on CUDA its steps replayed from a CUDA graph, as in training) and a 10,000-image evaluation" };

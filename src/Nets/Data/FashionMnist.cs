@@ -5,6 +5,14 @@ namespace GpuAe.Nets.Data;
 /// <summary>Images (flattened, [count, 784] in [0,1]) and their class labels.</summary>
 public sealed record Dataset(float[] Pixels, byte[] Labels, int Count, int Features)
 {
+    /// <summary>One-hot rows of the labels, [Count, classes]: a classifier's targets.</summary>
+    public float[] OneHot(int classes)
+    {
+        var rows = new float[Count * classes];
+        for (int i = 0; i < Count; i++) rows[i * classes + Labels[i]] = 1f;
+        return rows;
+    }
+
     /// <summary>The first <paramref name="count"/> examples (tests and quick runs).</summary>
     public Dataset Take(int count)
     {

@@ -224,7 +224,7 @@ public static class KernelCheck
                 return [(float)m.TrainLoss, (float)m.TestLoss, (float)m.TestMse, trainer.Step];
             });
         }
-        foreach (var kind in ModelSpec.Kinds)
+        foreach (var kind in ModelSpec.AutoencoderKinds)
         {
             int batch = kind.StartsWith("conv") ? 16 : 128; // the scalar reference's conv step takes seconds at 128
             yield return ($"{kind}: whole training step (all gradients, loss)", $"batch {batch}", be =>

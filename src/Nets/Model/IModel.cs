@@ -4,8 +4,9 @@ namespace GpuAe.Nets.Model;
 
 /// <summary>Where models add their per-batch sums on the device; the trainer reads them once per epoch.
 /// Bce is the reconstruction term of the loss (the VAE's: one sample z ~ q(z|x) per image); BceMu and SquaredError
-/// score the deterministic reconstruction (the AE's code, the VAE's z = μ).</summary>
-public enum Slot { TrainLoss = 0, Bce = 1, Kl = 2, SquaredError = 3, BceMu = 4, Count = 5 }
+/// score the deterministic reconstruction (the AE's code, the VAE's z = μ).
+/// The classifier adds its cross-entropy in Bce and its correct predictions in Correct.</summary>
+public enum Slot { TrainLoss = 0, Bce = 1, Kl = 2, SquaredError = 3, BceMu = 4, Correct = 5, Count = 6 }
 
 /// <summary>What the one trainer needs from a model (the AE and the VAE alike).</summary>
 public interface IModel

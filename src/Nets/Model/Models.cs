@@ -11,7 +11,9 @@ public sealed record ModelSpec(string Kind, Activation CodeActivation = Activati
     public const int DefaultAeCode = 32, DefaultVaeLatent = 2;
     public int LatentSize => Latent ?? (IsVae ? DefaultVaeLatent : DefaultAeCode);
 
-    public static readonly string[] Kinds = ["ae", "vae", "conv-ae", "conv-vae"];
+    /// <summary>The autoencoders (the study's models) and the classifier that scores their samples.</summary>
+    public static readonly string[] AutoencoderKinds = ["ae", "vae", "conv-ae", "conv-vae"];
+    public static readonly string[] Kinds = [.. AutoencoderKinds, "classifier"];
 
     /// <summary>True for the VAEs (dense or convolutional): the one place that decides it from a kind's name.</summary>
     public static bool IsVaeKind(string kind) => kind.EndsWith("vae", StringComparison.Ordinal);
@@ -24,10 +26,11 @@ public static class Models
     public static IModel Create(IBackend backend, ModelSpec spec, int batch, int stepsPerEpoch) =>
         Create(backend, spec, batch, (long)spec.KlWarmupEpochs * stepsPerEpoch);
 
-    static AutoencoderBase Create(IBackend backend, ModelSpec spec, int batch, long warmupSteps)
+    static IModel Create(IBackend backend, ModelSpec spec, int batch, long warmupSteps)
     {
         if (!ModelSpec.Kinds.Contains(spec.Kind))
             throw new UserError($"unknown model '{spec.Kind}': use {string.Join(", ", ModelSpec.Kinds)}");
+        if (spec.Kind == "classifier") return new Classifier(backend, batch);
         return spec.IsVae
             ? new VariationalAutoencoder(backend, batch, spec.LatentSize, spec.Beta, warmupSteps, architecture: spec.Architecture)
             : new Autoencoder(backend, batch, spec.CodeActivation, codeSize: spec.LatentSize, architecture: spec.Architecture);
@@ -38,6 +41,7 @@ public static class Models
     {
         string kind = Checkpoint.Get(metadata, "model", path);
         if (!ModelSpec.Kinds.Contains(kind)) throw new UserError($"{path} holds an unknown model kind '{kind}'");
+        if (kind == "classifier") return new ModelSpec(kind);
         return ModelSpec.IsVaeKind(kind)
             ? new ModelSpec(kind, Latent: (int)Checkpoint.GetLong(metadata, "latent", path),
                 Beta: float.Parse(Checkpoint.Get(metadata, "beta", path), CultureInfo.InvariantCulture))

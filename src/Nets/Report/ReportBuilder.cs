@@ -71,7 +71,7 @@ public static class ReportBuilder
         if (!(o.ManifoldLow > 0 && o.ManifoldLow < o.ManifoldHigh && o.ManifoldHigh < 1))
             throw new UserError($"--manifold-p must be two probabilities 0 < low < high < 1 (got {o.ManifoldLow}, {o.ManifoldHigh})");
         foreach (var kind in o.ModelKinds)
-            if (!ModelSpec.Kinds.Contains(kind)) throw new UserError($"--models: unknown model '{kind}': use {string.Join(", ", ModelSpec.Kinds)}");
+            if (!ModelSpec.AutoencoderKinds.Contains(kind)) throw new UserError($"--models: unknown model '{kind}': use {string.Join(", ", ModelSpec.AutoencoderKinds)}");
         if (!o.ModelKinds.Contains("ae") || !o.ModelKinds.Contains("vae"))
             throw new UserError("--models must include ae and vae (the report compares everything with the notebook's two models)");
         if (o.ModelKinds.Distinct().Count() != o.ModelKinds.Count) throw new UserError("--models lists a model twice");

@@ -4,17 +4,21 @@ using GpuAe.Nets.Model;
 
 namespace GpuAe.Nets.Training;
 
-/// <summary>Images resident on the device, [Count, Features].</summary>
-public sealed record DeviceImages(Tensor Images, int Count, int Features)
+/// <summary>Images resident on the device, [Count, Features], and their one-hot labels [Count, Classes] (a
+/// classifier's targets; 10 floats per 784 for the others).</summary>
+public sealed record DeviceImages(Tensor Images, Tensor Targets, int Count, int Features)
 {
     public static DeviceImages Upload(IBackend backend, Dataset data)
     {
         var tensor = backend.Allocate(data.Count * data.Features);
         backend.Upload(tensor, data.Pixels);
-        return new DeviceImages(tensor, data.Count, data.Features);
+        var targets = backend.Allocate(data.Count * Classifier.Classes);
+        backend.Upload(targets, data.OneHot(Classifier.Classes));
+        return new DeviceImages(tensor, targets, data.Count, data.Features);
     }
 
     public Tensor Rows(int start, int rows) => Images.Slice(start * Features, rows * Features);
+    public Tensor TargetRows(int start, int rows) => Targets.Slice(start * Classifier.Classes, rows * Classifier.Classes);
 }
 
 /// <summary>Test-set evaluation in batches on the device, with one read-back at the end. Its buffers are allocated once.</summary>
@@ -28,12 +32,14 @@ public sealed class Evaluator(IBackend backend, IModel model, DeviceImages test,
         for (int start = 0; start < test.Count; start += batch)
         {
             int rows = Math.Min(batch, test.Count - start);
+            if (model is ISupervised supervised) supervised.UseTargets(test.TargetRows(start, rows));
             model.Evaluate(test.Rows(start, rows), rows, start, _accumulator);
         }
         var sums = new float[(int)Slot.Count];
         backend.Download(_accumulator, sums);
         double bce = sums[(int)Slot.Bce] / test.Count, kl = sums[(int)Slot.Kl] / test.Count;
-        return new EvalMetrics(bce + kl, bce, kl, sums[(int)Slot.SquaredError] / ((double)test.Count * test.Features), sums[(int)Slot.BceMu] / test.Count);
+        return new EvalMetrics(bce + kl, bce, kl, sums[(int)Slot.SquaredError] / ((double)test.Count * test.Features), sums[(int)Slot.BceMu] / test.Count,
+            model is ISupervised ? sums[(int)Slot.Correct] / test.Count : double.NaN);
     }
 
     /// <summary>The k-sample importance-weighted bound on the BCE objective, in nats per image, over the test set, with

@@ -9,12 +9,14 @@ public sealed record TrainOptions(int Epochs = 10, int Batch = 128, float Learni
 
 /// <summary>One epoch's numbers, as written to metrics.csv (the test ones are <see cref="EvalMetrics"/>'s). Losses are
 /// nats per image; MSE is per pixel.</summary>
-public sealed record EpochMetrics(int Epoch, double Seconds, double TrainLoss, double TestLoss, double TestBce, double TestKl, double TestMse, double TestBceMu);
+public sealed record EpochMetrics(int Epoch, double Seconds, double TrainLoss, double TestLoss, double TestBce, double TestKl, double TestMse, double TestBceMu,
+    double TestAccuracy = double.NaN);
 
 /// <summary>Test-set numbers, per image (MSE per pixel). Loss = Bce + Kl: for a VAE the negative ELBO (β = 1) with its
 /// reconstruction term Bce estimated from one z ~ q(z|x) per image and Kl in closed form; for an AE its BCE. BceMu and
-/// Mse score the deterministic reconstruction (AE: the code; VAE: decoded from z = μ).</summary>
-public sealed record EvalMetrics(double Loss, double Bce, double Kl, double Mse, double BceMu);
+/// Mse score the deterministic reconstruction (AE: the code; VAE: decoded from z = μ). A classifier's Loss and Bce are its
+/// cross-entropy, and Accuracy its share of correct predictions (NaN for the autoencoders).</summary>
+public sealed record EvalMetrics(double Loss, double Bce, double Kl, double Mse, double BceMu, double Accuracy = double.NaN);
 
 /// <summary>Where a run stands inside an epoch: the next row of the shuffled order and the loss summed so far.
 /// Saved with an interrupted run's checkpoint so that resuming repeats nothing and skips nothing.</summary>
@@ -48,7 +50,7 @@ public sealed class Trainer : IDisposable
     readonly TrainOptions _options;
     readonly int _trainCount;
     readonly Evaluator _evaluator;
-    readonly Tensor _trainImages, _batch, _accumulator;
+    readonly Tensor _trainImages, _trainTargets, _batch, _targetBatch, _accumulator;
     readonly IndexTensor _order, _nonFiniteStep, _schedule, _stepRecord;
     CudaGraph? _graph;
     bool _fullStepLaunched; // a full-batch step has run launch by launch: its scratch buffers exist
@@ -69,7 +71,9 @@ public sealed class Trainer : IDisposable
         _model = model;
         _options = options;
         _trainCount = train.Count;
-        _trainImages = DeviceImages.Upload(backend, train).Images;
+        var trainSet = DeviceImages.Upload(backend, train);
+        (_trainImages, _trainTargets) = (trainSet.Images, trainSet.Targets);
+        _targetBatch = backend.Allocate(options.Batch * Classifier.Classes);
         _evaluator = new Evaluator(backend, model, DeviceImages.Upload(backend, test), options.Batch);
         _batch = backend.Allocate(options.Batch * model.Features);
         _order = backend.AllocateIndices(train.Count);
@@ -136,7 +140,7 @@ public sealed class Trainer : IDisposable
         double seconds = clock.Elapsed.TotalSeconds;
         CheckFinite(flag);
         var test = Evaluate();
-        return (new EpochMetrics(from.Epoch, seconds, sums[(int)Slot.TrainLoss] / _trainCount, test.Loss, test.Bce, test.Kl, test.Mse, test.BceMu), null);
+        return (new EpochMetrics(from.Epoch, seconds, sums[(int)Slot.TrainLoss] / _trainCount, test.Loss, test.Bce, test.Kl, test.Mse, test.BceMu, test.Accuracy), null);
     }
 
     /// <summary>The step's launches: the record moved to this step's schedule entry, batch assembly, forward and
@@ -147,6 +151,11 @@ public sealed class Trainer : IDisposable
         StepValue Recorded(long value, int field) => new(value, _stepRecord, field);
         _backend.BeginStep(_schedule, _stepRecord);
         _backend.GatherRows(_trainImages, _order, Recorded(start, StepRecord.FirstRow), rows, _model.Features, _batch);
+        if (_model is ISupervised supervised)
+        {
+            _backend.GatherRows(_trainTargets, _order, Recorded(start, StepRecord.FirstRow), rows, Classifier.Classes, _targetBatch);
+            supervised.UseTargets(_targetBatch); // the evaluation between epochs hands it the test set's
+        }
         _model.TrainStep(_batch, rows, Recorded(Step, StepRecord.Step), _accumulator);
         var p = _model.Parameters;
         _backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(Step, _options.LearningRate),

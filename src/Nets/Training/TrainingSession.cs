@@ -23,6 +23,9 @@ public sealed class LineReporter(TextWriter output) : ITrainingReporter
 
     public static string FormatEpoch(string model, int epochs, EpochMetrics m)
     {
+        if (!double.IsNaN(m.TestAccuracy))
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{model} epoch {m.Epoch,3}/{epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F4}  test loss {m.TestLoss,8:F4}  test accuracy {m.TestAccuracy * 100:F2} %");
         string kl = ModelSpec.IsVaeKind(model) ? string.Create(CultureInfo.InvariantCulture, $" (BCE {m.TestBce:F3} + KL {m.TestKl:F3})") : "";
         return string.Create(CultureInfo.InvariantCulture,
             $"{model} epoch {m.Epoch,3}/{epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F3}  test loss {m.TestLoss,8:F3}{kl}  test MSE {m.TestMse:F5}");
@@ -76,7 +79,7 @@ public static class TrainingSession
         PrepareOutput(outputFolder);
         var model = Models.Create(backend, spec, options.Batch, StepsPerEpoch(train.Count, options.Batch));
         model.Initialise(options.Seed);
-        MetricsCsv.Start(Path.Combine(outputFolder, "metrics.csv"));
+        MetricsCsv.Start(Path.Combine(outputFolder, "metrics.csv"), accuracy: model is ISupervised);
         return Continue(backend, model, spec.Kind, options, train, test, outputFolder, new EpochPosition(1, 0, 0f), 0, [], reporter, cancel);
     }
 
@@ -103,7 +106,7 @@ public static class TrainingSession
         string metricsPath = Path.Combine(folder, "metrics.csv");
         // Keep the epochs the checkpoint holds; drop any line written after it (a kill between the two writes).
         var history = MetricsCsv.Read(metricsPath).Where(m => m.Epoch <= completed).ToList();
-        MetricsCsv.Start(metricsPath);
+        MetricsCsv.Start(metricsPath, accuracy: model is ISupervised);
         foreach (var m in history) MetricsCsv.Append(metricsPath, m);
         reporter.Message($"gpuae: resuming {model.Kind} from {path} at epoch {position.Epoch}, step {Checkpoint.GetLong(metadata, "step", path)}");
         return Continue(backend, model, model.Kind, options, train, test, folder, position, Checkpoint.GetLong(metadata, "step", path), history, reporter, cancel);
