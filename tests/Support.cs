@@ -126,6 +126,22 @@ public static class StepGradients
     }
 }
 
+/// <summary>The repository's root (the folder holding GpuAe.sln), for committed files such as the classifier.</summary>
+public static class Repository
+{
+    public static string Root { get; } = FindRoot();
+
+    static string FindRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "GpuAe.sln"))) return d.FullName;
+        throw new InvalidOperationException($"no GpuAe.sln above {AppContext.BaseDirectory}");
+    }
+
+    /// <summary>The committed classifier that scores generated images (reports/classifier).</summary>
+    public static string Classifier => Path.Combine(Root, "reports", "classifier");
+}
+
 /// <summary>A fresh temporary folder per test, deleted afterwards.</summary>
 public abstract class TempFolderTest : IDisposable
 {

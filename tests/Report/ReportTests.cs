@@ -1,5 +1,7 @@
 using System.Globalization;
+using GpuAe.Nets.Model;
 using GpuAe.Nets.Report;
+using GpuAe.Nets.Training;
 using GpuAe.Tests.Nets;
 using SkiaSharp;
 using Xunit;
@@ -12,21 +14,36 @@ public class ReportTests : TempFolderTest
 {
     static readonly string F = "F2";
 
+    /// <summary>A classifier of one epoch on 1,024 images (the report needs one to score generated images; its quality
+    /// does not matter here).</summary>
+    string TinyClassifier()
+    {
+        string folder = Path.Combine(Folder, "classifier");
+        TrainingSession.Run(TestBackends.Get("simd512"), new ModelSpec("classifier"), new TrainOptions(1, 128, 1e-3f, 1),
+            RealData.Train.Take(1024), RealData.Test.Take(500), folder, TextWriter.Null);
+        return folder;
+    }
+
     [Fact]
     public void TwoSeedsTwoWidthsReportEveryRunAndFromRunsReproducesItWithoutTraining()
     {
-        var options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Batch: 128, Seed: 1, OutputFolder: Folder, IwaeK: 3, ManifoldN: 5,
-            CommandLine: "gpuae report --test", Betas: [1f], Seeds: 2, Latents: [2, 4]);
+        var options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Batch: 128, Seed: 1, OutputFolder: Path.Combine(Folder, "report"), IwaeK: 3, ManifoldN: 5,
+            CommandLine: "gpuae report --test", Betas: [1f], Seeds: 2, Latents: [2, 4], ClassifierFolder: TinyClassifier());
+        string Out(string name) => Path.Combine(options.OutputFolder, name);
         var train = RealData.Train.Take(1024); var test = RealData.Test.Take(500);
         var summary = ReportBuilder.Build(Cpu.Backend, train, test, options, new StringWriter());
 
-        foreach (var file in summary.Files) Assert.True(File.Exists(Path.Combine(Folder, file)), $"{file} missing");
+        foreach (var file in summary.Files) Assert.True(File.Exists(Out(file)), $"{file} missing");
         Assert.Contains(ReportBuilder.LatentSizesPng, summary.Files);
+        Assert.Contains(ReportBuilder.GenerationPng, summary.Files);
         Assert.DoesNotContain(ReportBuilder.RateDistortionPng, summary.Files); // β = 1 alone: no sweep
-        foreach (var png in summary.Files.Where(f => f.EndsWith(".png"))) AssertPng(png);
+        foreach (var png in summary.Files.Where(f => f.EndsWith(".png"))) AssertPng(Out(png));
+        // Generation scores: a distance per run, above the train-vs-test floor; class shares that sum to 1.
+        Assert.All(summary.Study.Runs, r => Assert.True(r.Generation.SamplesDistance > summary.Scorer.TrainTestDistance, r.Key.Folder));
+        Assert.All(summary.Study.Runs, r => Assert.Equal(1, r.Generation.ClassShares.Sum(), 6));
 
         // One row per run: 2 seeds × (the notebook's AE, then AE and VAE at 2-D and 4-D), in the plan's order.
-        var rows = File.ReadAllLines(Path.Combine(Folder, "metrics.csv"));
+        var rows = File.ReadAllLines(Out("metrics.csv"));
         Assert.StartsWith("model,latent,code,beta,seed,epochs,seconds_per_epoch,test_loss,test_bce,test_kl,test_bce_mu,test_mse", rows[0]);
         var cells = rows[1..].Select(r => r.Split(',')).ToArray();
         Assert.Equal(["ae/32/relu/1", "ae/2/linear/1", "ae/4/linear/1", "vae/2//1", "vae/4//1", "ae/32/relu/2", "ae/2/linear/2", "ae/4/linear/2", "vae/2//2", "vae/4//2"],
@@ -35,7 +52,7 @@ public class ReportTests : TempFolderTest
         // The table's VAE 2-D −ELBO is the mean ± sd of its two rows, computed here by hand.
         var losses = cells.Where(c => c[0] == "vae" && c[1] == "2").Select(c => double.Parse(c[7], CultureInfo.InvariantCulture)).ToArray();
         double mean = (losses[0] + losses[1]) / 2, sd = Math.Abs(losses[0] - losses[1]) / Math.Sqrt(2);
-        var report = File.ReadAllText(Path.Combine(Folder, "REPORT.md"));
+        var report = File.ReadAllText(Out("REPORT.md"));
         Assert.Contains($"| VAE | 2 | 1 | 1 | {mean.ToString(F, CultureInfo.InvariantCulture)} ± {sd.ToString(F, CultureInfo.InvariantCulture)} |", report);
         foreach (var figure in summary.Files.Where(f => f.EndsWith(".png"))) Assert.Contains($"({figure})", report);
 
@@ -43,7 +60,7 @@ public class ReportTests : TempFolderTest
         // which a run's metrics.csv keeps to the millisecond).
         string again = Path.Combine(Folder, "again");
         var log = new StringWriter();
-        ReportBuilder.Build(Cpu.Backend, train, test, options with { OutputFolder = again, FromRuns = [.. Directory.GetDirectories(Path.Combine(Folder, "runs"))] }, log);
+        ReportBuilder.Build(Cpu.Backend, train, test, options with { OutputFolder = again, FromRuns = [.. Directory.GetDirectories(Out("runs"))] }, log);
         Assert.DoesNotContain("training", log.ToString());
         string[] WithoutSeconds(IEnumerable<string> lines) => [.. lines.Select(l => string.Join(",", l.Split(',').Where((_, i) => i != 6)))];
         Assert.Equal(WithoutSeconds(rows), WithoutSeconds(File.ReadAllLines(Path.Combine(again, "metrics.csv"))));
@@ -53,8 +70,9 @@ public class ReportTests : TempFolderTest
     [Fact]
     public void ConvModelsAndABetaSweepJoinTheReport()
     {
-        var options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Batch: 128, Seed: 1, OutputFolder: Folder, IwaeK: 2, ManifoldN: 3,
-            CommandLine: "test", Models: ["ae", "vae", "conv-ae", "conv-vae"], Betas: [0.5f, 1f, 4f], BetaEpochs: 2, Seeds: 1, Latents: [2]);
+        var options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Batch: 128, Seed: 1, OutputFolder: Path.Combine(Folder, "report"), IwaeK: 2, ManifoldN: 3,
+            CommandLine: "test", Models: ["ae", "vae", "conv-ae", "conv-vae"], Betas: [0.5f, 1f, 4f], BetaEpochs: 2, Seeds: 1, Latents: [2],
+            ClassifierFolder: TinyClassifier());
         var summary = ReportBuilder.Build(TestBackends.Get("simd512"), RealData.Train.Take(1024), RealData.Test.Take(500), options, new StringWriter());
 
         Assert.Equal(["ae-32d-relu", "ae-2d", "vae-2d", "conv-ae-2d", "conv-vae-2d", "vae-2d-beta0.5", "vae-2d-beta4"], summary.Study.Configs.Select(c => c.Slug));
@@ -62,8 +80,8 @@ public class ReportTests : TempFolderTest
         var kl = (float beta) => summary.Study.Runs.Single(r => r.Key.Kind == "vae" && r.Key.Beta == beta).Test.Kl;
         Assert.True(kl(4f) < kl(0.5f), "β = 4 should carry less KL than β = 0.5");
         foreach (var file in ReportBuilder.SweepFigureFiles) Assert.Contains(file, summary.Files);
-        foreach (var png in summary.Files.Where(f => f.EndsWith(".png"))) AssertPng(png);
-        var report = File.ReadAllText(Path.Combine(Folder, "REPORT.md"));
+        foreach (var png in summary.Files.Where(f => f.EndsWith(".png"))) AssertPng(Path.Combine(options.OutputFolder, png));
+        var report = File.ReadAllText(Path.Combine(options.OutputFolder, "REPORT.md"));
         Assert.Contains("## β sweep", report);
         Assert.Contains("**Convolutions** (conv-AE against the dense AE)", report);
         Assert.Contains("one seed there is no spread", report);
@@ -85,9 +103,9 @@ public class ReportTests : TempFolderTest
         Assert.False(Stat.ClearlyBelow(Stat.Of([1.0]), Stat.Of([9.0]))); // one seed: nothing is clear
     }
 
-    void AssertPng(string name)
+    static void AssertPng(string name)
     {
-        using var bitmap = SKBitmap.Decode(Path.Combine(Folder, name));
+        using var bitmap = SKBitmap.Decode(name);
         Assert.NotNull(bitmap);
         Assert.InRange(bitmap.Width, 300, Figures.MaxWidth);
         // Not blank: many distinct colours and a real spread of brightness.

@@ -27,6 +27,18 @@ public static class Inference
     public static float[] Encode(IBackend backend, IModel model, float[] images, int count) =>
         Batched(backend, images, count, model.Features, model.LatentSize, model.MaxRows, model.Encode);
 
+    /// <summary>The class the classifier predicts for each image: the largest of its logits.</summary>
+    public static int[] Predict(IBackend backend, Classifier classifier, float[] images, int count)
+    {
+        var logits = Batched(backend, images, count, classifier.Features, Classifier.Classes, classifier.MaxRows, classifier.Logits);
+        return [.. Enumerable.Range(0, count).Select(i =>
+        {
+            int best = 0;
+            for (int c = 1; c < Classifier.Classes; c++) if (logits[i * Classifier.Classes + c] > logits[i * Classifier.Classes + best]) best = c;
+            return best;
+        })];
+    }
+
     public static float[] Decode(IBackend backend, IModel model, float[] latents, int count) =>
         Batched(backend, latents, count, model.LatentSize, model.Features, model.MaxRows, model.Decode);
 }

@@ -252,8 +252,10 @@ public static class Figures
         plot.SavePng(path, 1200, 650);
     }
 
-    /// <summary>Numbers against the latent width (log₂ axis), mean ± sd over the seeds.</summary>
-    public static void LatentSizes(string path, int[] sizes, IReadOnlyList<(string Name, Stat[] Values)> series, int seeds)
+    /// <summary>Numbers against the latent width (log₂ axis), mean ± sd over the seeds; optionally a dashed horizontal
+    /// reference line, labelled.</summary>
+    public static void LatentSizes(string path, int[] sizes, IReadOnlyList<(string Name, Stat[] Values)> series, int seeds,
+        string? title = null, string yLabel = "nats per image", (double Value, string Label)? reference = null)
     {
         var plot = new Plot();
         var xs = sizes.Select(s => Math.Log2(s)).ToArray();
@@ -271,11 +273,19 @@ public static class Figures
                 bars.Color = ClassColours[i];
             }
         }
+        if (reference is { } r)
+        {
+            var line = plot.Add.HorizontalLine(r.Value);
+            line.LinePattern = LinePattern.Dashed;
+            line.Color = Colors.Gray;
+            line.LegendText = r.Label;
+        }
         plot.Axes.Bottom.SetTicks(xs, [.. sizes.Select(s => s.ToString(CultureInfo.InvariantCulture))]);
         plot.Axes.Margins(0.08, 0.1);
-        plot.Title(seeds > 1 ? $"Test set against latent width, mean ± sd over {seeds} seeds" : "Test set against latent width");
+        string what = title ?? "Test set against latent width";
+        plot.Title(seeds > 1 ? $"{what}, mean ± sd over {seeds} seeds" : what);
         plot.XLabel("latent width (AE: code; VAE: z), log scale");
-        plot.YLabel("nats per image");
+        plot.YLabel(yLabel);
         plot.ShowLegend(Alignment.UpperRight);
         plot.SavePng(path, 1000, 650);
     }

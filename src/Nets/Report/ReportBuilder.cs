@@ -14,7 +14,7 @@ namespace GpuAe.Nets.Report;
 public sealed record ReportOptions(int NotebookAeEpochs = 10, int Epochs = 50, int Batch = 128, ulong Seed = 42, string OutputFolder = "study",
     IReadOnlyList<string>? FromRuns = null, int IwaeK = 100, int ManifoldN = 15, double ManifoldLow = 0.05, double ManifoldHigh = 0.95,
     string CommandLine = "gpuae report", IReadOnlyList<string>? Models = null, IReadOnlyList<float>? Betas = null, int? BetaEpochs = null,
-    int Seeds = 3, IReadOnlyList<int>? Latents = null)
+    int Seeds = 3, IReadOnlyList<int>? Latents = null, string ClassifierFolder = "reports/classifier")
 {
     public static readonly string[] DefaultModels = ["ae", "vae"];
     public static readonly float[] DefaultBetas = [0.5f, 1f, 2f, 4f];
@@ -34,10 +34,14 @@ public sealed record ReportOptions(int NotebookAeEpochs = 10, int Epochs = 50, i
 }
 
 /// <summary>What a finished report holds, for the CLI and the tests.</summary>
-public sealed record ReportSummary(Study Study, ReportFigures Figures, string Device, IReadOnlyList<string> Files);
+public sealed record ReportSummary(Study Study, ReportFigures Figures, Scorer Scorer, string Device, IReadOnlyList<string> Files);
 
 /// <summary>Numbers measured on the first seed's models while drawing the figures.</summary>
 public sealed record ReportFigures(double NotebookAePcaKnn, double NotebookAePcaExplained, double TestEmptyShare, double[] VaeMuSds, double[] VaeMuMean);
+
+/// <summary>The classifier that scores generated images, its test accuracy, and the Fréchet distance of the training
+/// images' features to the test images' (the floor: what two samples of real data score).</summary>
+public sealed record Scorer(Classifier Classifier, Gaussian Test, double TestAccuracy, double TrainTestDistance, string Folder);
 
 /// <summary>`gpuae report`: trains (or loads) every run of the study, evaluates each on the test set, draws the figures
 /// from the first seed's runs and writes metrics.csv, metrics.json and REPORT.md.</summary>
@@ -46,8 +50,8 @@ public static class ReportBuilder
     public const string ReconstructionsPng = "reconstructions.png", LatentScatterPng = "latent_scatter.png",
         ManifoldPng = "latent_manifold.png", PriorSamplesPng = "prior_samples.png", InterpolationPng = "interpolation.png",
         AePcaPng = "ae_latent_pca.png", LossCurvesPng = "loss_curves.png", RateDistortionPng = "rate_distortion.png",
-        BetaLatentsPng = "beta_latents.png", LatentSizesPng = "latent_sizes.png";
-    public static readonly string[] FigureFiles = [ReconstructionsPng, LatentScatterPng, ManifoldPng, PriorSamplesPng, InterpolationPng, AePcaPng, LossCurvesPng];
+        BetaLatentsPng = "beta_latents.png", LatentSizesPng = "latent_sizes.png", GenerationPng = "generation_scores.png";
+    public static readonly string[] FigureFiles = [ReconstructionsPng, LatentScatterPng, ManifoldPng, PriorSamplesPng, InterpolationPng, AePcaPng, LossCurvesPng, GenerationPng];
     public static readonly string[] SweepFigureFiles = [RateDistortionPng, BetaLatentsPng];
     /// <summary>The figure of the latent sizes, drawn when the study has more than one.</summary>
     public static readonly string[] LatentFigureFiles = [LatentSizesPng];
@@ -106,6 +110,7 @@ public static class ReportBuilder
         string output = TrainingSession.PrepareOutput(o.OutputFolder);
         var available = FindRuns(o.FromRuns);
         var testImages = DeviceImages.Upload(backend, test);
+        var scorer = LoadScorer(backend, o, train, test, testImages, log);
         var runs = new List<RunResult>();
         var figureRuns = new Dictionary<ConfigKey, Evaluated>();
         foreach (var key in Plan(o))
@@ -114,7 +119,7 @@ public static class ReportBuilder
             log.WriteLine($"gpuae: evaluating {key.Folder} on the test set");
             var recon = Inference.Reconstruct(backend, model, test.Pixels, test.Count);
             var latents = Inference.Encode(backend, model, test.Pixels, test.Count);
-            var result = Score(key, model, history, recon, latents, backend, testImages, train, test, o);
+            var result = Score(key, model, history, recon, latents, backend, testImages, train, test, o, scorer);
             runs.Add(result);
             if (key.Seed == o.Seed) figureRuns[key.Config] = new Evaluated(model, result, recon, latents);
         }
@@ -122,15 +127,52 @@ public static class ReportBuilder
 
         log.WriteLine("gpuae: drawing figures");
         var figures = DrawFigures(backend, study, figureRuns, train, test, o, output);
+        var widths = o.LatentSizes.Order().ToArray();
+        Figures.LatentSizes(Path.Combine(output, GenerationPng), widths,
+        [
+            ("VAE: samples z ~ N(0, I)", [.. widths.Select(d => study.Stat(new("vae", d, 1f), r => r.Generation.SamplesDistance))]),
+            ("AE: samples z ~ fitted Gaussian", [.. widths.Select(d => study.Stat(new("ae", d, 1f), r => r.Generation.SamplesDistance))]),
+            ("VAE: reconstructions (z = μ)", [.. widths.Select(d => study.Stat(new("vae", d, 1f), r => r.Generation.ReconstructionsDistance))]),
+            ("AE: reconstructions", [.. widths.Select(d => study.Stat(new("ae", d, 1f), r => r.Generation.ReconstructionsDistance))]),
+        ], o.Seeds, "Fréchet distance to the test images on our classifier's features", "Fréchet distance (lower is closer)",
+            (scorer.TrainTestDistance, "floor: training images"));
         var files = new List<string>(FigureFiles);
         if (o.BetaValues.Any(b => b != 1f)) files.AddRange(SweepFigureFiles);
         if (o.LatentSizes.Count > 1) files.AddRange(LatentFigureFiles);
         files.AddRange(["metrics.csv", "metrics.json", "REPORT.md"]);
-        var summary = new ReportSummary(study, figures, backend.DeviceName, files);
+        var summary = new ReportSummary(study, figures, scorer, backend.DeviceName, files);
         WriteMetrics(output, summary);
         File.WriteAllText(Path.Combine(output, "REPORT.md"), ReportText.Write(summary, o, train.Count, test.Count));
         log.WriteLine($"gpuae: wrote {string.Join(", ", summary.Files)} to {output}");
         return summary;
+    }
+
+    /// <summary>The committed classifier (--classifier), its test accuracy, the test images' feature Gaussian and the
+    /// train-vs-test floor of the Fréchet distance.</summary>
+    static Scorer LoadScorer(IBackend backend, ReportOptions o, Dataset train, Dataset test, DeviceImages testImages, TextWriter log)
+    {
+        string path = Path.Combine(o.ClassifierFolder, Checkpoint.FileName);
+        if (!File.Exists(path))
+            throw new UserError($"no classifier checkpoint at {path}: the generation scores need it; pass --classifier DIR, or train one with " +
+                                $"`gpuae train classifier --epochs 12 --out {o.ClassifierFolder}`");
+        if (Models.Load(backend, path, o.Batch).Model is not Classifier classifier)
+            throw new UserError($"{path} does not hold a classifier: pass --classifier with the folder of a `gpuae train classifier` run");
+        log.WriteLine($"gpuae: scoring generated images with the classifier in {o.ClassifierFolder}");
+        double accuracy = new Evaluator(backend, classifier, testImages, classifier.MaxRows).Run().Accuracy;
+        var testFeatures = Gaussian.Fit(Inference.Encode(backend, classifier, test.Pixels, test.Count), test.Count, Classifier.FeatureWidth);
+        var trainFeatures = Gaussian.Fit(Inference.Encode(backend, classifier, train.Pixels, train.Count), train.Count, Classifier.FeatureWidth);
+        return new Scorer(classifier, testFeatures, accuracy, Frechet.Distance(trainFeatures, testFeatures), o.ClassifierFolder);
+    }
+
+    /// <summary>Generated images and the test set's reconstructions scored on the classifier.</summary>
+    static GenerationScores ScoreGeneration(IBackend backend, Scorer scorer, float[] generated, int count, float[] reconstructions, int testCount)
+    {
+        var c = scorer.Classifier;
+        var samples = Gaussian.Fit(Inference.Encode(backend, c, generated, count), count, Classifier.FeatureWidth);
+        var recon = Gaussian.Fit(Inference.Encode(backend, c, reconstructions, testCount), testCount, Classifier.FeatureWidth);
+        var shares = new double[Classifier.Classes];
+        foreach (int predicted in Inference.Predict(backend, c, generated, count)) shares[predicted] += 1.0 / count;
+        return new GenerationScores(Frechet.Distance(samples, scorer.Test), Frechet.Distance(recon, scorer.Test), shares);
     }
 
     /// <summary>The runs given with --from-runs, by what their checkpoints say they are.</summary>
@@ -165,7 +207,7 @@ public static class ReportBuilder
     }
 
     static RunResult Score(RunKey key, IModel model, List<EpochMetrics> history, float[] recon, float[] latents,
-        IBackend backend, DeviceImages testImages, Dataset train, Dataset test, ReportOptions o)
+        IBackend backend, DeviceImages testImages, Dataset train, Dataset test, ReportOptions o, Scorer scorer)
     {
         var evaluator = new Evaluator(backend, model, testImages, model.MaxRows);
         var metrics = evaluator.Run();
@@ -180,8 +222,11 @@ public static class ReportBuilder
         });
         double knn = LatentAnalysis.KnnAccuracy(latents, test.Labels, n, model.LatentSize);
         double seconds = history.Count == 0 ? 0 : history.Average(e => e.Seconds);
-        double empty = LatentAnalysis.EmptyShare(Generate(backend, model, train, key.Seed, GeneratedSamples), GeneratedSamples, f);
-        return new RunResult(key, history.Count, seconds, metrics, perImage.Average(p => p.Psnr), perImage.Average(p => p.Ssim), iwae, knn, empty, history);
+        var generated = Generate(backend, model, train, key.Seed, GeneratedSamples);
+        double empty = LatentAnalysis.EmptyShare(generated, GeneratedSamples, f);
+        var generation = ScoreGeneration(backend, scorer, generated, GeneratedSamples, recon, n);
+        return new RunResult(key, history.Count, seconds, metrics, perImage.Average(p => p.Psnr), perImage.Average(p => p.Ssim), iwae, knn, empty,
+            generation, history);
     }
 
     /// <summary>Generated images of a model: a VAE decodes z ~ N(0, I); an AE decodes z from the Gaussian fitted to its
@@ -329,11 +374,12 @@ public static class ReportBuilder
     static void WriteMetrics(string output, ReportSummary s)
     {
         string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        var lines = new List<string> { "model,latent,code,beta,seed,epochs,seconds_per_epoch,test_loss,test_bce,test_kl,test_bce_mu,test_mse,test_psnr_db,test_ssim,iwae_bound,knn5_accuracy,generated_empty_share,device" };
+        var lines = new List<string> { "model,latent,code,beta,seed,epochs,seconds_per_epoch,test_loss,test_bce,test_kl,test_bce_mu,test_mse,test_psnr_db,test_ssim,iwae_bound,knn5_accuracy,generated_empty_share,frechet_samples,frechet_reconstructions,class_entropy,device" };
         foreach (var m in s.Study.Runs)
             lines.Add(string.Join(",", m.Key.Kind, m.Key.Latent, m.Key.IsVae ? "" : m.Key.Code == Activation.Relu ? "relu" : "linear", m.Key.IsVae ? F(m.Key.Beta) : "", m.Key.Seed, m.Epochs, F(m.SecondsPerEpoch),
                 F(m.Test.Loss), F(m.Test.Bce), F(m.Test.Kl), F(m.Test.BceMu), F(m.Test.Mse), F(m.Psnr), F(m.Ssim),
-                m.Iwae is double iwae ? F(iwae) : "", F(m.KnnAccuracy), F(m.EmptyShare), $"\"{s.Device}\""));
+                m.Iwae is double iwae ? F(iwae) : "", F(m.KnnAccuracy), F(m.EmptyShare),
+                F(m.Generation.SamplesDistance), F(m.Generation.ReconstructionsDistance), F(m.Generation.ClassEntropy), $"\"{s.Device}\""));
         File.WriteAllLines(Path.Combine(output, "metrics.csv"), lines);
         object Summary(Stat st) => new { mean = st.Mean, sd = double.IsNaN(st.Sd) ? (double?)null : st.Sd, seeds = st.Count };
         var json = new
@@ -344,6 +390,8 @@ public static class ReportBuilder
                 model = m.Key.Kind, latent = m.Key.Latent, code = m.Key.IsVae ? null : m.Key.Code == Activation.Relu ? "relu" : "linear", beta = m.Key.IsVae ? m.Key.Beta : (float?)null, seed = m.Key.Seed, epochs = m.Epochs,
                 seconds_per_epoch = m.SecondsPerEpoch, test_loss = m.Test.Loss, test_bce = m.Test.Bce, test_kl = m.Test.Kl, test_bce_mu = m.Test.BceMu,
                 test_mse = m.Test.Mse, test_psnr_db = m.Psnr, test_ssim = m.Ssim, iwae_bound = m.Iwae, knn5_accuracy = m.KnnAccuracy, generated_empty_share = m.EmptyShare,
+                frechet_samples = m.Generation.SamplesDistance, frechet_reconstructions = m.Generation.ReconstructionsDistance,
+                class_shares = m.Generation.ClassShares, class_entropy = m.Generation.ClassEntropy,
             }),
             configurations = s.Study.Configs.Select(c => new
             {
@@ -353,7 +401,11 @@ public static class ReportBuilder
                 test_mse = Summary(s.Study.Stat(c, r => r.Test.Mse)), test_psnr_db = Summary(s.Study.Stat(c, r => r.Psnr)),
                 test_ssim = Summary(s.Study.Stat(c, r => r.Ssim)), iwae_bound = c.IsVae ? Summary(s.Study.Stat(c, r => r.Iwae)) : null,
                 knn5_accuracy = Summary(s.Study.Stat(c, r => r.KnnAccuracy)), generated_empty_share = Summary(s.Study.Stat(c, r => r.EmptyShare)),
+                frechet_samples = Summary(s.Study.Stat(c, r => r.Generation.SamplesDistance)),
+                frechet_reconstructions = Summary(s.Study.Stat(c, r => r.Generation.ReconstructionsDistance)),
+                class_entropy = Summary(s.Study.Stat(c, r => r.Generation.ClassEntropy)),
             }),
+            classifier = new { folder = s.Scorer.Folder, test_accuracy = s.Scorer.TestAccuracy, frechet_train_vs_test = s.Scorer.TrainTestDistance },
             test_set_empty_share = s.Figures.TestEmptyShare,
             notebook_ae_pca2_knn5_accuracy = s.Figures.NotebookAePcaKnn,
         };

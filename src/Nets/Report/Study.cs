@@ -29,9 +29,19 @@ public sealed record ConfigKey(string Kind, int Latent, float Beta, Activation C
 /// <summary>One run's numbers on the test set. Test: the loss terms (VAE: sampled negative ELBO, its sampled BCE, the KL;
 /// BceMu and Mse decoded from z = μ); PSNR and SSIM of the deterministic reconstructions; the IWAE bound (VAEs);
 /// the leave-one-out 5-NN class accuracy of the test codes (AE: code; VAE: μ); the share of near-empty images among
-/// generated ones (VAE: z ~ N(0, I); AE: a Gaussian fitted to its training codes).</summary>
+/// generated ones (VAE: z ~ N(0, I); AE: a Gaussian fitted to its training codes), and how they score on the
+/// classifier's features (<see cref="GenerationScores"/>).</summary>
 public sealed record RunResult(RunKey Key, int Epochs, double SecondsPerEpoch, EvalMetrics Test, double Psnr, double Ssim,
-    double? Iwae, double KnnAccuracy, double EmptyShare, IReadOnlyList<EpochMetrics> History);
+    double? Iwae, double KnnAccuracy, double EmptyShare, GenerationScores Generation, IReadOnlyList<EpochMetrics> History);
+
+/// <summary>Generated images scored on the classifier: the Fréchet distance of their features to the test images'
+/// (<see cref="Frechet"/>), the same for the deterministic reconstructions of the test images, the share of samples the
+/// classifier puts in each class, and that distribution's entropy in nats (ln 10 ≈ 2.303 when every class is equally
+/// represented).</summary>
+public sealed record GenerationScores(double SamplesDistance, double ReconstructionsDistance, double[] ClassShares)
+{
+    public double ClassEntropy => -ClassShares.Where(p => p > 0).Sum(p => p * Math.Log(p));
+}
 
 /// <summary>Mean and sample standard deviation (n − 1) over the seeds; Sd is NaN for one seed.</summary>
 public readonly record struct Stat(double Mean, double Sd, int Count)
