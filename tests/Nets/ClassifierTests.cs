@@ -8,7 +8,7 @@ namespace GpuAe.Tests.Nets;
 /// <summary>The classifier that scores generated images: its gradients, and the committed checkpoint's accuracy.</summary>
 public class ClassifierTests
 {
-    /// <summary>A whole step on the CPU accelerator: 20 parameters of each weight and bias (the model has 830,000) (the model has 830,000)
+    /// <summary>A whole step on the CPU accelerator: 20 parameters of each weight and bias (the model has 830,000)
     /// against central differences of the batch's mean cross-entropy.</summary>
     [Fact]
     public void StepGradientsMatchFiniteDifferences()
