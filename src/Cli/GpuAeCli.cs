@@ -136,7 +136,7 @@ public static class GpuAeCli
             var p = r.GetValue(manifoldP)!;
             if (p.Length != 2) throw new UserError($"--manifold-p takes two probabilities, low and high (got {p.Length})");
             var options = new ReportOptions(r.GetValue(aeEpochs), r.GetValue(vaeEpochs), r.GetValue(batch), r.GetValue(seed), r.GetValue(output)!,
-                r.GetValue(fromRuns), r.GetValue(iwaeK), r.GetValue(manifoldN), p[0], p[1], "gpuae " + string.Join(" ", args),
+                r.GetValue(fromRuns), r.GetValue(iwaeK), r.GetValue(manifoldN), p[0], p[1], CommandLine(args, r.GetValue(fromRuns)),
                 SplitList(r.GetValue(models)!), ParseNumbers(r.GetValue(betas)!, "--betas", "0.5,1,2,4", float.Parse), r.GetValue(betaEpochs),
                 r.GetValue(seeds), ParseNumbers(r.GetValue(latents)!, "--latents", "2,8,32", (text, style, culture) => int.Parse(text, style, culture)),
                 r.GetValue(classifier)!);
@@ -148,6 +148,17 @@ public static class GpuAeCli
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The command as the report quotes it: --from-runs folders that share one parent are written PARENT/* (what
+    /// the shell expanded), so the line stays short and can be pasted again.</summary>
+    static string CommandLine(string[] args, string[]? fromRuns)
+    {
+        var parents = (fromRuns ?? []).Select(f => Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(f))).Distinct().ToArray();
+        if (fromRuns is not { Length: > 1 } || parents.Length != 1) return "gpuae " + string.Join(" ", args);
+        var kept = args.Where(a => !fromRuns.Contains(a)).ToList();
+        kept.Insert(kept.IndexOf("--from-runs") + 1, Path.Combine(parents[0]!, "*"));
+        return "gpuae " + string.Join(" ", kept);
     }
 
     static string[] SplitList(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -46,23 +46,44 @@ public class AdamTests
     // kernel set's vector path, and 3 elements past them.
     public static IEnumerable<object[]> Sizes => TestBackends.Cross([1000], [1003]);
 
-    [Theory, MemberData(nameof(Sizes))]
-    public void ManyStepsMatchTheFormulaOnEveryElement(string backend, int n)
+    /// <summary>Parameters, m and v after six steps in double precision, for any β₁, β₂ and ε.</summary>
+    static (double[] P, double[] M, double[] V) Reference(float[] p0, float[][] gradients, double lr, double beta1, double beta2, double epsilon)
     {
-        var be = TestBackends.Get(backend);
-        var p0 = Values.Random(n, 31); var g = Values.Random(n, 32);
-        var p = be.Up(p0); var tg = be.Up(g); var m = be.Allocate(n); var v = be.Allocate(n);
-        var pr = p0.Select(x => (double)x).ToArray(); var mr = new double[n]; var vr = new double[n];
-        for (int t = 1; t <= 3; t++)
-        {
-            be.Adam(p, tg, m, v, AdamStep.At(t, 1e-2f));
+        int n = p0.Length;
+        var p = p0.Select(x => (double)x).ToArray(); var m = new double[n]; var v = new double[n];
+        for (int t = 1; t <= gradients.Length; t++)
             for (int i = 0; i < n; i++)
             {
-                mr[i] = 0.9 * mr[i] + 0.1 * g[i];
-                vr[i] = 0.999 * vr[i] + 0.001 * g[i] * g[i];
-                pr[i] -= 1e-2 * (mr[i] / (1 - Math.Pow(0.9, t))) / (Math.Sqrt(vr[i] / (1 - Math.Pow(0.999, t))) + 1e-7);
+                double g = gradients[t - 1][i];
+                m[i] = beta1 * m[i] + (1 - beta1) * g;
+                v[i] = beta2 * v[i] + (1 - beta2) * g * g;
+                p[i] -= lr * (m[i] / (1 - Math.Pow(beta1, t))) / (Math.Sqrt(v[i] / (1 - Math.Pow(beta2, t))) + epsilon);
             }
-        }
-        Values.AssertClose(pr, be.Down(p), 1e-6, "parameters after 3 steps");
+        return (p, m, v);
+    }
+
+    /// <summary>Six steps with a different gradient at each (a constant gradient makes the update lr·g/(|g|+ε) whatever
+    /// β₁ and β₂ are), half of them as small as ε (so ε matters): parameters, m and v against the double-precision
+    /// reference. The check can fail: the same reference with β₂ = 0.99, β₁ = 0.8 or ε = 0 is far outside the tolerance.</summary>
+    [Theory, MemberData(nameof(Sizes))]
+    public void SixStepsOfVaryingGradientsMatchTheDoubleReference(string backend, int n)
+    {
+        var be = TestBackends.Get(backend);
+        var p0 = Values.Random(n, 31);
+        // Every other element gets gradients of the size of ε at every step, the rest of size 1.
+        var gradients = Enumerable.Range(0, 6).Select(t => Values.Random(n, 40 + t).Select((g, i) => i % 2 == 0 ? g : 3e-7f * g).ToArray()).ToArray();
+        var p = be.Up(p0); var m = be.Allocate(n); var v = be.Allocate(n);
+        for (int t = 1; t <= gradients.Length; t++) be.Adam(p, be.Up(gradients[t - 1]), m, v, AdamStep.At(t, 1e-2f));
+        var expected = Reference(p0, gradients, 1e-2, 0.9, 0.999, 1e-7);
+        // float32 state over six steps: parameters to 2e-6 absolute (lr·steps = 0.06 of movement, float32 ≈ 1e-7 per op);
+        // m and v within 5e-5 of their largest entry: 1 − 0.999f is 0.00099998713 in float32, 1.3e-5 off before any rounding.
+        static double Worst(double[] e, float[] a) => e.Zip(a, (x, y) => Math.Abs(x - y)).Max();
+        var (pd, md, vd) = (be.Down(p), be.Down(m), be.Down(v));
+        Assert.True(Worst(expected.P, pd) < 2e-6, $"parameters off by {Worst(expected.P, pd):E2}");
+        Assert.True(Worst(expected.M, md) < 5e-5 * expected.M.Max(Math.Abs), $"m off by {Worst(expected.M, md):E2}");
+        Assert.True(Worst(expected.V, vd) < 5e-5 * expected.V.Max(Math.Abs), $"v off by {Worst(expected.V, vd):E2}");
+        foreach (var (name, other) in new[] { ("β₂ = 0.99", Reference(p0, gradients, 1e-2, 0.9, 0.99, 1e-7)),
+                     ("β₁ = 0.8", Reference(p0, gradients, 1e-2, 0.8, 0.999, 1e-7)), ("ε = 0", Reference(p0, gradients, 1e-2, 0.9, 0.999, 0)) })
+            Assert.True(Worst(other.P, pd) > 1e-4, $"the tolerance cannot tell the kernel from Adam with {name}");
     }
 }

@@ -325,9 +325,9 @@ public static class ReportText
         {
             Verdict.FirstLower => "- \"The VAE organises its latent space\": at 2-D its μ separate the classes clearly better than the 2-D AE's codes (5-NN accuracy above).",
             Verdict.SecondLower => "- \"The VAE organises its latent space\": at 2-D the AE's codes separate the classes clearly better than the VAE's μ (5-NN accuracy above); " +
-                                   "what the VAE adds is a known, prior-shaped region to sample from, not sharper classes.",
+                                   "what the VAE adds is a prior it can be sampled from without fitting anything, not sharper classes.",
             _ => "- \"The VAE organises its latent space\": at 2-D its μ and the AE's codes separate the classes alike (5-NN accuracy above, no clear difference); " +
-                 "what the VAE adds is a known, prior-shaped region to sample from, not sharper classes.",
+                 "what the VAE adds is a prior it can be sampled from without fitting anything, not sharper classes.",
         });
         Line(Compare(Fd(Vae(2)), Fd(Ae(2))) switch
         {
@@ -349,8 +349,12 @@ public static class ReportText
         Line("## Reproduce");
         Line();
         string args = o.CommandLine.StartsWith("gpuae ", StringComparison.Ordinal) ? o.CommandLine["gpuae ".Length..] : o.CommandLine;
-        Line($"`dotnet run --project src/Cli -c Release -- {args}` rebuilds every number and figure of this page from nothing " +
-             "(seeds make runs reproducible on the same device); the runs land in `runs/` beside this file.");
+        Line(o.FromRuns is { Count: > 0 }
+            ? $"This page was written by `dotnet run --project src/Cli -c Release -- {args}` from finished runs, which the same command " +
+              "without `--from-runs` trains (into `runs/` beside this file) before writing the same page: seeds make every run reproducible " +
+              "on the same device, and the tests hold a report from finished runs equal to the one that trained them."
+            : $"`dotnet run --project src/Cli -c Release -- {args}` rebuilds every number and figure of this page from nothing " +
+              "(seeds make runs reproducible on the same device); the runs land in `runs/` beside this file.");
         return t.ToString();
     }
 }
