@@ -59,3 +59,30 @@ public class BackendAgreementTests
             Assert.True(Math.Abs(a - b) <= 1e-3 * Math.Abs(a) + 1e-9, $"{kind} {name}: CPU accelerator {a}, SIMD {b}");
     }
 }
+
+/// <summary>The SIMD backend's results do not depend on its thread count: an epoch of each model on 1 and on 3 threads
+/// ends with bit-identical weights and metrics.</summary>
+public class SimdThreadCountTests
+{
+    [Theory]
+    [InlineData("ae")]
+    [InlineData("vae")]
+    [InlineData("conv-vae")]
+    public void OneAndThreeThreadsTrainBitIdentically(string kind)
+    {
+        var train = RealData.Train.Take(kind.StartsWith("conv") ? 256 : 1000); var test = RealData.Test.Take(200);
+        (EpochMetrics, float[]) Run(int threads)
+        {
+            using var be = new GpuAe.Simd.SimdBackend(threads: threads);
+            var model = Models.Create(be, new ModelSpec(kind), 64, stepsPerEpoch: 16);
+            model.Initialise(4);
+            using var trainer = new Trainer(be, model, train, test, new TrainOptions(1, 64, 1e-3f, 4));
+            var metrics = trainer.RunEpoch(1) with { Seconds = 0 };
+            return (metrics, be.Down(model.Parameters.Values));
+        }
+        var (oneMetrics, oneWeights) = Run(1);
+        var (threeMetrics, threeWeights) = Run(3);
+        Assert.Equal(oneMetrics, threeMetrics);
+        Assert.Equal(oneWeights, threeWeights);
+    }
+}
