@@ -127,4 +127,26 @@ public class TrainingTests
         Assert.InRange(recorded, 2, 10);
         Assert.Equal(recorded, LaunchWithArguments(be, Fresh(), data, 64, 1e30f, 42, [(1, 0)]));
     }
+
+    /// <summary>Interrupted (Ctrl-C) a few steps after the loss became NaN, before the trainer read its flag: the stop is a
+    /// divergence, not a position to checkpoint and resume (which would replace the last good checkpoint with NaN weights).</summary>
+    [Fact]
+    public void AnInterruptionAfterTheLossWentBadReportsTheDivergence()
+    {
+        var be = (IlgpuBackend)Cpu.Backend;
+        var data = new Dataset(Values.Uniform01(640 * 784, 9), new byte[640], 640, 784);
+        var model = new Autoencoder(be, 64);
+        model.Initialise(1);
+        using var cancel = new CancellationTokenSource();
+        int adamLaunches = 0;
+        be.Launched = operation => { if (operation.StartsWith("Adam") && ++adamLaunches == 9) cancel.Cancel(); };
+        try
+        {
+            // No reads of the flag inside the epoch: only the stop can notice (the loss is bad from step 2 to 10, see above).
+            using var trainer = new Trainer(be, model, data, data, new TrainOptions(Batch: 64, LearningRate: 1e30f)) { HostReadInterval = int.MaxValue };
+            var diverged = Assert.Throws<TrainingDiverged>(() => trainer.RunEpoch(new EpochPosition(1, 0, 0f), null, cancel.Token));
+            Assert.InRange(diverged.Step, 2, 9);
+        }
+        finally { be.Launched = null; }
+    }
 }

@@ -117,6 +117,7 @@ public sealed class Trainer : IDisposable
         {
             if (cancel.IsCancellationRequested)
             {
+                CheckFinite(flag); // a loss that went bad since the last read must not be saved as a position to resume
                 _backend.Download(_accumulator, sums);
                 return (null, new EpochPosition(from.Epoch, start, sums[(int)Slot.TrainLoss]));
             }
