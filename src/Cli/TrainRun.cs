@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using GpuAe.Nets.Model;
 using GpuAe.Nets.Training;
 using GpuAe.Nets;
@@ -5,7 +6,8 @@ using GpuAe.Nets;
 namespace GpuAe.Cli;
 
 /// <summary>`gpuae train`: validates the flags, loads the data, trains (or resumes), writes metrics.csv and checkpoints.
-/// Ctrl-C finishes the step in progress, writes a checkpoint and exits; --resume continues from it.</summary>
+/// Ctrl-C (SIGINT) and SIGTERM (docker stop, Kubernetes, Slurm preemption) finish the step in progress, write a
+/// checkpoint and exit with 130 and 143, the shells' codes for those signals; --resume continues from it.</summary>
 public sealed record TrainRun(ModelSpec Spec, TrainOptions Options, string Device, string? DataFolder, int? Limit, string OutputFolder,
     string? ResumeFolder = null, int? EpochsGiven = null, bool Quiet = false, bool Json = false)
 {
@@ -16,6 +18,13 @@ public sealed record TrainRun(ModelSpec Spec, TrainOptions Options, string Devic
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCtrlC = (_, e) => { e.Cancel = true; cancel.Cancel(); };
         Console.CancelKeyPress += onCtrlC;
+        bool terminated = false;
+        using var onSigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true; // not the default (exit at once): stop after the step, as for Ctrl-C
+            terminated = true;
+            cancel.Cancel();
+        });
         try
         {
             if (ResumeFolder is null) TrainingSession.PrepareOutput(OutputFolder);
@@ -23,7 +32,7 @@ public sealed record TrainRun(ModelSpec Spec, TrainOptions Options, string Devic
             ProgressBarReporter.Run(stdout, Quiet, Json, train.Count, reporter => ResumeFolder is null
                 ? TrainingSession.Run(backend, Spec, Options, train, test, OutputFolder, reporter, cancel.Token)
                 : TrainingSession.Resume(backend, ResumeFolder, EpochsGiven, train, test, reporter, cancel.Token));
-            return cancel.IsCancellationRequested ? 130 : 0; // 130: the shell's code for "stopped by Ctrl-C"
+            return !cancel.IsCancellationRequested ? 0 : terminated ? 143 : 130; // 128 + SIGTERM (15), 128 + SIGINT (2)
         }
         finally
         {

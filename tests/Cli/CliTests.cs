@@ -202,4 +202,32 @@ public class CliTests : TempFolderTest
     [Fact]
     public void TimelineIsRefusedWithoutAnIlgpuDevice() =>
         AssertUserError(Run("bench", "--device", "simd", "--timeline"), "--timeline needs an ILGPU device");
+
+    /// <summary>SIGTERM (docker stop, Kubernetes, Slurm) stops a real `gpuae train` process as Ctrl-C does: the step in
+    /// progress ends, a checkpoint records where, the exit code is 143, and --resume goes on from there.</summary>
+    [Fact]
+    public void SigtermCheckpointsTheRunAndExitsWith143()
+    {
+        string cli = typeof(GpuAeCli).Assembly.Location;
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", [cli, "train", "ae", "--epochs", "40", "--limit", "3000", "--device", "simd", "--out", Folder])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = new System.Text.StringBuilder();
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null)
+        {
+            output.AppendLine(line);
+            if (line.Contains("epoch   1/40")) break; // training is under way and epoch 1's checkpoint is written
+        }
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", $"{process.Id}"])) kill.WaitForExit();
+        output.Append(process.StandardOutput.ReadToEnd());
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 143, $"exit {process.ExitCode}: {output}{process.StandardError.ReadToEnd()}");
+        Assert.Contains("interrupted at step", output.ToString());
+        var metadata = SafeTensors.Read(Path.Combine(Folder, Checkpoint.FileName)).Metadata;
+        Assert.True(int.Parse(metadata["epoch"]) >= 1);
+        var (exit, resumed, error) = Run("train", "ae", "--resume", Folder, "--epochs", int.Parse(metadata["epoch"]) + 2 + "", "--limit", "3000", "--device", "simd");
+        Assert.True(exit == 0, error);
+        Assert.Contains("resuming ae", resumed);
+    }
 }
