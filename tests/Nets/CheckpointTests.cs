@@ -113,4 +113,50 @@ public class CheckpointTests : TempFolderTest
         Assert.Contains("has shape [2,2], the model needs [256,784]", Assert.Throws<UserError>(() => Checkpoint.Load(path, Cpu.Backend, model)).Message);
         Assert.Contains("holds a 'ae' model, not 'vae'", Assert.Throws<UserError>(() => Checkpoint.Load(path, Cpu.Backend, new VariationalAutoencoder(Cpu.Backend, 4))).Message);
     }
+
+    /// <summary>The file read without our reader, by the format's definition: an 8-byte little-endian header length, a
+    /// JSON header (padded with spaces to a multiple of 8), then each tensor's little-endian float32 bytes, `F32`,
+    /// with data_offsets that run back to back from 0 to the end of the file and match the shapes; the bytes are the
+    /// model's weights and Adam's moments.</summary>
+    [Fact]
+    public void TheFileIsSafetensorsByAnIndependentParse()
+    {
+        var be = Cpu.Backend;
+        var model = new VariationalAutoencoder(be, 4, latent: 3, features: 12, hidden: 5);
+        model.Initialise(8);
+        be.Upload(model.Parameters.FirstMoment, Values.Random(model.Parameters.Length, 81));
+        be.Upload(model.Parameters.SecondMoment, Values.Uniform01(model.Parameters.Length, 82));
+        string path = Path.Combine(Folder, "model.safetensors");
+        Checkpoint.Save(path, be, model, new Dictionary<string, string> { ["epoch"] = "3" });
+
+        var bytes = File.ReadAllBytes(path);
+        long headerLength = BitConverter.IsLittleEndian ? BitConverter.ToInt64(bytes, 0) : throw new PlatformNotSupportedException();
+        Assert.True(8 + headerLength <= bytes.Length);
+        Assert.Equal(0, headerLength % 8);
+        var headerText = System.Text.Encoding.UTF8.GetString(bytes, 8, (int)headerLength);
+        using var header = System.Text.Json.JsonDocument.Parse(headerText.TrimEnd(' '));
+        Assert.Equal("3", header.RootElement.GetProperty("__metadata__").GetProperty("epoch").GetString());
+        Assert.Equal("vae", header.RootElement.GetProperty("__metadata__").GetProperty("model").GetString());
+        long dataStart = 8 + headerLength, expectedOffset = 0;
+        var tensors = header.RootElement.EnumerateObject().Where(p => p.Name != "__metadata__")
+            .OrderBy(p => p.Value.GetProperty("data_offsets")[0].GetInt64()).ToList();
+        var values = be.Down(model.Parameters.Values); var m = be.Down(model.Parameters.FirstMoment); var v = be.Down(model.Parameters.SecondMoment);
+        foreach (var t in tensors)
+        {
+            Assert.Equal("F32", t.Value.GetProperty("dtype").GetString());
+            long begin = t.Value.GetProperty("data_offsets")[0].GetInt64(), end = t.Value.GetProperty("data_offsets")[1].GetInt64();
+            Assert.Equal(expectedOffset, begin); // contiguous, no gaps or overlaps
+            long elements = t.Value.GetProperty("shape").EnumerateArray().Aggregate(1L, (a, d) => a * d.GetInt64());
+            Assert.Equal(4 * elements, end - begin);
+            expectedOffset = end;
+            string name = t.Name.Replace(Checkpoint.FirstMomentPrefix, "").Replace(Checkpoint.SecondMomentPrefix, "");
+            var entry = model.Parameters.Entries.Single(e => e.Name == name);
+            var source = t.Name.StartsWith(Checkpoint.FirstMomentPrefix) ? m : t.Name.StartsWith(Checkpoint.SecondMomentPrefix) ? v : values;
+            var stored = new float[elements];
+            Buffer.BlockCopy(bytes, (int)(dataStart + begin), stored, 0, (int)(end - begin));
+            Assert.Equal(source.AsSpan(entry.Offset, entry.Length).ToArray(), stored);
+        }
+        Assert.Equal(bytes.Length, dataStart + expectedOffset); // nothing after the last tensor
+        Assert.Equal(3 * model.Parameters.Entries.Count, tensors.Count);
+    }
 }
