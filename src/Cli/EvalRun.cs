@@ -21,7 +21,7 @@ public sealed record EvalRun(string Path, int IwaeSamples, int Batch, string Dev
         var test = FashionMnist.LoadSplit(FashionMnist.ResolveFolder(DataFolder), "t10k");
 
         using var backend = Backends.Open(Device);
-        var (model, _) = Models.Load(backend, checkpoint, Batch);
+        var (model, metadata) = Models.Load(backend, checkpoint, Batch);
         var evaluator = new Evaluator(backend, model, DeviceImages.Upload(backend, test), Batch);
         var m = evaluator.Run();
         var results = new Dictionary<string, object>
@@ -44,6 +44,12 @@ public sealed record EvalRun(string Path, int IwaeSamples, int Batch, string Dev
             results["iwae_bound"] = bound;
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"IWAE bound on the BCE objective (k={IwaeSamples}): {bound:F3} nats/image (not a normalised NLL: grey-level pixels under a Bernoulli likelihood)"));
+        }
+        if (metadata.TryGetValue("test_sha256", out var fingerprint))
+        {
+            bool same = fingerprint == test.Fingerprint;
+            results["test_data_matches_run"] = same;
+            if (!same) stdout.WriteLine("note: these test images differ from the ones the run was evaluated on during training (another --data): its metrics.csv is not comparable");
         }
         string output = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(checkpoint))!, "eval.json");
         File.WriteAllText(output, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }) + "\n");

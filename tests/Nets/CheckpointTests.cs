@@ -159,4 +159,20 @@ public class CheckpointTests : TempFolderTest
         Assert.Equal(bytes.Length, dataStart + expectedOffset); // nothing after the last tensor
         Assert.Equal(3 * model.Parameters.Entries.Count, tensors.Count);
     }
+
+    /// <summary>--resume on other training data of the same size is refused by the data's fingerprint, which the
+    /// checkpoint records with the test set's; the original data resumes.</summary>
+    [Fact]
+    public void ResumingOnOtherDataOfTheSameSizeIsRefused()
+    {
+        var be = TestBackends.Get("simd512");
+        TrainingSession.Run(be, new ModelSpec("ae"), new TrainOptions(1, 64, 1e-3f, 5), Train, Test, Folder, new Recorder(), default);
+        var metadata = SafeTensors.Read(Path.Combine(Folder, Checkpoint.FileName)).Metadata;
+        Assert.Equal(Train.Fingerprint, metadata["train_sha256"]);
+        Assert.Equal(Test.Fingerprint, metadata["test_sha256"]);
+        var other = new Dataset(RealData.Train.Pixels.AsSpan(640 * 784, 640 * 784).ToArray(), RealData.Train.Labels.AsSpan(640, 640).ToArray(), 640, 784);
+        var error = Assert.Throws<UserError>(() => TrainingSession.Resume(be, Folder, 2, other, Test, new Recorder(), default));
+        Assert.Contains("other training data of the same size", error.Message);
+        TrainingSession.Resume(be, Folder, 2, Train, Test, new Recorder(), default); // the same data: accepted
+    }
 }

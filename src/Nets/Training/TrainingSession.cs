@@ -97,6 +97,9 @@ public static class TrainingSession
         long trainImages = Checkpoint.GetLong(metadata, "train_images", path);
         if (trainImages != train.Count)
             throw new UserError($"{path} was trained on {trainImages} images but {train.Count} are loaded: pass the same --limit as the original run");
+        if (metadata.TryGetValue("train_sha256", out var fingerprint) && fingerprint != train.Fingerprint)
+            throw new UserError($"{path} was trained on other training data of the same size (SHA-256 {fingerprint[..12]}…, loaded {train.Fingerprint[..12]}…): " +
+                                "pass the --data and --limit of the original run");
         Validate(Models.SpecOf(metadata, path), options);
         var (model, _) = Models.Load(backend, path, batch, withMoments: true);
         int completed = (int)Checkpoint.GetLong(metadata, "epoch", path);
@@ -136,13 +139,13 @@ public static class TrainingSession
             }
             if (stopped is not null)
             {
-                Save(backend, model, options, train.Count, trainer.Step, stopped, checkpoint);
+                Save(backend, model, options, train, test, trainer.Step, stopped, checkpoint);
                 reporter.Message($"gpuae: interrupted at step {trainer.Step} (epoch {stopped.Epoch}, row {stopped.NextRow}); wrote {checkpoint}. Continue with --resume {folder}");
                 return (model, history);
             }
             history.Add(done!);
             MetricsCsv.Append(metricsPath, done!);
-            Save(backend, model, options, train.Count, trainer.Step, new EpochPosition(done!.Epoch + 1, 0, 0f), checkpoint);
+            Save(backend, model, options, train, test, trainer.Step, new EpochPosition(done!.Epoch + 1, 0, 0f), checkpoint);
             reporter.EpochDone(kind, options.Epochs, done);
             position = new EpochPosition(done.Epoch + 1, 0, 0f);
         }
@@ -152,13 +155,13 @@ public static class TrainingSession
 
     /// <summary>Writes the checkpoint for a run about to start <paramref name="next"/>: "epoch" is the last completed
     /// epoch, and a run stopped inside an epoch also records its row and partial loss sum.</summary>
-    static void Save(IBackend backend, IModel model, TrainOptions options, int trainCount, long step, EpochPosition next, string path)
+    static void Save(IBackend backend, IModel model, TrainOptions options, Dataset train, Dataset test, long step, EpochPosition next, string path)
     {
         var metadata = new Dictionary<string, string>
         {
             ["epochs"] = $"{options.Epochs}", ["batch"] = $"{options.Batch}", ["seed"] = $"{options.Seed}",
             ["lr"] = options.LearningRate.ToString("R", CultureInfo.InvariantCulture), ["device"] = backend.DeviceName,
-            ["train_images"] = $"{trainCount}", ["epoch"] = $"{next.Epoch - 1}", ["step"] = $"{step}", ["format"] = "pt",
+            ["train_images"] = $"{train.Count}", ["train_sha256"] = train.Fingerprint, ["test_sha256"] = test.Fingerprint, ["epoch"] = $"{next.Epoch - 1}", ["step"] = $"{step}", ["format"] = "pt",
         };
         if (next.NextRow > 0)
         {
