@@ -297,6 +297,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void DenseForward(Tensor x, Tensor w, Tensor b, Tensor y, int rows, int inFeatures, int outFeatures, Activation activation)
     {
+        Shapes.DenseForward(x, w, b, y, rows, inFeatures, outFeatures);
         var epilogue = GemmEpilogue.AddBias | (activation == Activation.Relu ? GemmEpilogue.Relu : GemmEpilogue.None);
         LaunchGemm(GemmArgs.Forward(rows, inFeatures, outFeatures, epilogue), x, w, View(b), _unused, y);
         Launched?.Invoke($"dense forward {rows}×{inFeatures}→{outFeatures}");
@@ -304,6 +305,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void DenseBackwardInput(Tensor dy, Tensor w, Tensor dx, int rows, int inFeatures, int outFeatures, Tensor? reluOutput)
     {
+        Shapes.DenseBackwardInput(dy, w, dx, reluOutput, rows, inFeatures, outFeatures);
         var epilogue = reluOutput is null ? GemmEpilogue.None : GemmEpilogue.ReluMask;
         LaunchGemm(GemmArgs.BackwardInput(rows, inFeatures, outFeatures, epilogue), dy, w, _unused,
             reluOutput is { } mask ? View(mask) : _unused, dx);
@@ -312,6 +314,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor? db, int rows, int inFeatures, int outFeatures)
     {
+        Shapes.DenseBackwardParameters(dy, x, dw, db, rows, inFeatures, outFeatures);
         // The bias gradient, dy's column sums, are the row sums of the GEMM's A = dyᵀ: summed inside it (one launch fewer).
         var epilogue = db is null ? GemmEpilogue.None : GemmEpilogue.RowSums;
         LaunchGemm(GemmArgs.BackwardWeights(rows, inFeatures, outFeatures, epilogue), dy, x, db is { } bias ? View(bias) : _unused, _unused, dw);
@@ -326,6 +329,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void ColumnSums(Tensor dy, int rows, int outFeatures, Tensor db)
     {
+        Shapes.Rows("column sums", rows, outFeatures, ("dy", dy, false)); Shapes.Rows("column sums", 1, outFeatures, ("db", db, false));
         if (_sharedGemm is not null && rows > ColumnSumsByGemmAbove)
         {
             if (_ones is null || _ones.Length < rows)
@@ -354,6 +358,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale)
     {
+        Shapes.Rows("sigmoid + BCE", rows, cols, ("logits", logits, false), ("targets", targets, false), ("dLogits", dLogits, false), ("rowBce", rowBce, true), ("rowSquaredError", rowSquaredError, true));
         if (_sigmoidBcePerThread is not null)
         {
             int threads = Threads(rows);
@@ -367,6 +372,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void SoftmaxCrossEntropy(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowLoss, Tensor rowCorrect, int rows, int cols, float gradScale)
     {
+        Shapes.Rows("softmax cross-entropy", rows, cols, ("logits", logits, false), ("targets", targets, false), ("dLogits", dLogits, false), ("rowLoss", rowLoss, true), ("rowCorrect", rowCorrect, true));
         int threads = Threads(rows);
         _softmaxCrossEntropy(threads, threads, View(logits), View(targets), View(dLogits), View(rowLoss), View(rowCorrect), rows, cols, gradScale);
         Launched?.Invoke($"softmax cross-entropy + gradient {rows}×{cols}");
@@ -374,6 +380,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f)
     {
+        Shapes.AccumulateSum(values, count, accumulator, slot);
         _accumulateSum(new KernelConfig(1, _reduceGroup), View(values), count, View(accumulator), slot, scale);
         Launched?.Invoke($"accumulate sum {count}");
     }
@@ -381,6 +388,7 @@ public sealed class IlgpuBackend : IBackend
     public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep step, NonFiniteWatch? watch = null,
         IndexTensor? stepRecord = null)
     {
+        Shapes.Adam(parameters, gradients, firstMoment, secondMoment, watch, stepRecord);
         int threads = Threads(parameters.Length);
         bool aligned = StartsOnVec8(parameters) && StartsOnVec8(gradients) && StartsOnVec8(firstMoment) && StartsOnVec8(secondMoment);
         var adam = _adamVectors is not null && aligned ? _adamVectors : _adam;
@@ -404,6 +412,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void GatherRows(Tensor data, IndexTensor order, StepValue start, int rows, int cols, Tensor destination)
     {
+        Shapes.GatherRows(order, start, rows, cols, data, destination);
         int threads = Threads(rows * cols);
         _gather(threads, threads, View(data), View(order), RecordView(start.Record), start.Argument, cols, View(destination).SubView(0, rows * cols));
         Launched?.Invoke($"gather rows {rows}×{cols}");
@@ -411,6 +420,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void Sigmoid(Tensor x, Tensor y)
     {
+        Shapes.Rows("sigmoid", 1, y.Length, ("x", x, false));
         int threads = Threads(y.Length);
         _sigmoid(threads, threads, View(x), View(y));
         Launched?.Invoke($"sigmoid {x.Length}");
@@ -425,6 +435,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void Reparameterize(Tensor enc, Tensor noise, Tensor z, int rows, int latent)
     {
+        Shapes.Latent("reparameterise", enc, rows, latent, ("noise", noise, latent), ("z", z, latent));
         int threads = Threads(rows * latent);
         _reparameterize(threads, threads, View(enc), View(noise), View(z).SubView(0, rows * latent), latent);
         Launched?.Invoke($"reparameterise {rows}×{latent}");
@@ -432,6 +443,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void ReparameterizeBackward(Tensor enc, Tensor noise, Tensor dz, Tensor denc, Tensor rowKl, int rows, int latent, float klWeightOverRows)
     {
+        Shapes.Latent("reparameterise backward", enc, rows, latent, ("noise", noise, latent), ("dz", dz, latent), ("denc", denc, 2 * latent), ("rowKl", rowKl, 1));
         int threads = Threads(rows);
         _reparameterizeBackward(threads, threads, View(enc), View(noise), View(dz), View(denc), View(rowKl).SubView(0, rows), latent, klWeightOverRows);
         Launched?.Invoke($"reparameterise backward + KL {rows}×{latent}");
@@ -439,6 +451,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void KlRows(Tensor enc, Tensor rowKl, int rows, int latent)
     {
+        Shapes.Latent("KL rows", enc, rows, latent, ("rowKl", rowKl, 1));
         int threads = Threads(rows);
         _klRows(threads, threads, View(enc), View(rowKl).SubView(0, rows), latent);
         Launched?.Invoke($"KL rows {rows}×{latent}");
@@ -446,6 +459,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void Im2Col(Tensor images, Tensor cols, int count, ConvGeometry geometry)
     {
+        Shapes.Conv("im2col", images, cols, null, count, geometry);
         int threads = Threads(count * geometry.OutPixels * geometry.PatchLength);
         _im2Col(threads, threads, geometry, count, View(images), View(cols));
         Launched?.Invoke($"im2col {Images(count, geometry)}");
@@ -453,6 +467,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void Col2Im(Tensor cols, Tensor images, int count, ConvGeometry geometry, Tensor? reluOutput)
     {
+        Shapes.Conv("col2im", images, cols, reluOutput, count, geometry);
         int threads = Threads(count * geometry.InPixels * geometry.Channels);
         _col2Im(threads, threads, geometry, count, View(cols), reluOutput is null ? 0 : 1,
             reluOutput is { } mask ? View(mask) : _unused, View(images));
@@ -461,6 +476,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation)
     {
+        Shapes.Rows("bias", rows, cols, ("y", y, false)); Shapes.Rows("bias", 1, cols, ("bias", bias, false));
         int threads = Threads(rows * cols);
         _addBias(threads, threads, View(y), rows * cols, cols, View(bias), activation == Activation.Relu ? 1 : 0);
         Launched?.Invoke($"bias {rows}×{cols}");
@@ -468,6 +484,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void ImportanceLogWeights(Tensor enc, Tensor noise, Tensor z, Tensor rowBce, Tensor logWeights, int sample, int rows, int latent)
     {
+        Shapes.Latent("IWAE log-weights", enc, rows, latent, ("noise", noise, latent), ("z", z, latent), ("rowBce", rowBce, 1), ("logWeights", logWeights, sample + 1));
         int threads = Threads(rows);
         _logWeights(threads, threads, View(enc), View(noise), View(z), View(rowBce), View(logWeights), sample, rows, latent);
         Launched?.Invoke($"IWAE log-weights {rows}×{latent}");
@@ -475,6 +492,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void NegativeLogMeanExp(Tensor logWeights, int samples, int rows, Tensor rowBound)
     {
+        Shapes.LogMeanExp(logWeights, rowBound, samples, rows);
         int threads = Threads(rows);
         _negativeLogMeanExp(threads, threads, View(logWeights), samples, rows, View(rowBound));
         Launched?.Invoke($"log-mean-exp {samples}×{rows}");

@@ -70,6 +70,7 @@ public sealed class SimdBackend : IBackend
 
     public void DenseForward(Tensor x, Tensor w, Tensor b, Tensor y, int rows, int inFeatures, int outFeatures, Activation activation)
     {
+        Shapes.DenseForward(x, w, b, y, rows, inFeatures, outFeatures);
         // The GEMM streams B along its rows, so W[out, in] is first transposed to Wᵀ[in, out] (0.2 M floats: cheap
         // next to the 2·rows·in·out flops that then run at full vector width).
         if (_transposed.Length < inFeatures * outFeatures) _transposed = new float[inFeatures * outFeatures];
@@ -95,6 +96,7 @@ public sealed class SimdBackend : IBackend
 
     public void DenseBackwardInput(Tensor dy, Tensor w, Tensor dx, int rows, int inFeatures, int outFeatures, Tensor? reluOutput)
     {
+        Shapes.DenseBackwardInput(dy, w, dx, reluOutput, rows, inFeatures, outFeatures);
         Gemm(A(dy), dy.Offset, outFeatures, 1, A(w), w.Offset, A(dx), dx.Offset, rows, inFeatures, outFeatures);
         if (reluOutput is not { } mask) return;
         var dxv = A(dx); var maskv = A(mask);
@@ -106,6 +108,7 @@ public sealed class SimdBackend : IBackend
 
     public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor? db, int rows, int inFeatures, int outFeatures)
     {
+        Shapes.DenseBackwardParameters(dy, x, dw, db, rows, inFeatures, outFeatures);
         Gemm(A(dy), dy.Offset, 1, outFeatures, A(x), x.Offset, A(dw), dw.Offset, outFeatures, inFeatures, rows);
         if (db is { } bias) ColumnSums(dy, rows, outFeatures, bias);
     }
@@ -113,6 +116,7 @@ public sealed class SimdBackend : IBackend
     /// <summary>Each column summed over the rows in order, walked row by row so that memory is read contiguously.</summary>
     public void ColumnSums(Tensor dy, int rows, int cols, Tensor db)
     {
+        Shapes.Rows("column sums", rows, cols, ("dy", dy, false)); Shapes.Rows("column sums", 1, cols, ("db", db, false));
         var dyv = S(dy); var dbv = S(db)[..cols];
         dbv.Clear();
         for (int r = 0; r < rows; r++)
@@ -126,6 +130,7 @@ public sealed class SimdBackend : IBackend
 
     public void Im2Col(Tensor images, Tensor cols, int count, ConvGeometry g)
     {
+        Shapes.Conv("im2col", images, cols, null, count, g);
         var x = A(images); var c = A(cols);
         int patch = g.PatchLength;
         ForBlocks(count * g.OutPixels, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
@@ -151,6 +156,7 @@ public sealed class SimdBackend : IBackend
     /// slower here). Threads take whole images, so no two write one pixel and the order of the adds is fixed.</summary>
     public void Col2Im(Tensor cols, Tensor images, int count, ConvGeometry g, Tensor? reluOutput)
     {
+        Shapes.Conv("col2im", images, cols, reluOutput, count, g);
         var c = A(cols); var x = A(images);
         float[]? mask = reluOutput is { } m ? A(m) : null;
         int maskOffset = reluOutput?.Offset ?? 0, patch = g.PatchLength, imageLength = g.InPixels * g.Channels;
@@ -185,6 +191,7 @@ public sealed class SimdBackend : IBackend
 
     public void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation)
     {
+        Shapes.Rows("bias", rows, cols, ("y", y, false)); Shapes.Rows("bias", 1, cols, ("bias", bias, false));
         var yv = A(y); var bv = A(bias);
         bool relu = activation == Activation.Relu;
         ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
@@ -202,6 +209,7 @@ public sealed class SimdBackend : IBackend
 
     public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale)
     {
+        Shapes.Rows("sigmoid + BCE", rows, cols, ("logits", logits, false), ("targets", targets, false), ("dLogits", dLogits, false), ("rowBce", rowBce, true), ("rowSquaredError", rowSquaredError, true));
         var l = A(logits); var x = A(targets); var d = A(dLogits); var bce = A(rowBce); var se = A(rowSquaredError);
         ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
@@ -243,6 +251,7 @@ public sealed class SimdBackend : IBackend
     /// <summary>Loss.SoftmaxCrossEntropyRows, row by row (ten columns: nothing for vectors to do).</summary>
     public void SoftmaxCrossEntropy(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowLoss, Tensor rowCorrect, int rows, int cols, float gradScale)
     {
+        Shapes.Rows("softmax cross-entropy", rows, cols, ("logits", logits, false), ("targets", targets, false), ("dLogits", dLogits, false), ("rowLoss", rowLoss, true), ("rowCorrect", rowCorrect, true));
         var l = A(logits); var t = A(targets); var d = A(dLogits); var loss = A(rowLoss); var correct = A(rowCorrect);
         ForBlocks(rows, 1, (start, end) =>
         {
@@ -271,6 +280,7 @@ public sealed class SimdBackend : IBackend
 
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f)
     {
+        Shapes.AccumulateSum(values, count, accumulator, slot);
         var v = S(values);
         float sum = 0f;
         for (int i = 0; i < count; i++) sum += v[i];
@@ -280,6 +290,7 @@ public sealed class SimdBackend : IBackend
     public void Adam(Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep s, NonFiniteWatch? watch = null,
         IndexTensor? stepRecord = null)
     {
+        Shapes.Adam(parameters, gradients, firstMoment, secondMoment, watch, stepRecord);
         if (stepRecord is { } record)
         {
             s = s with { BiasCorrection1 = BitConverter.Int32BitsToSingle(Field(record, StepRecord.BiasCorrection1)),
@@ -336,6 +347,7 @@ public sealed class SimdBackend : IBackend
 
     public void GatherRows(Tensor data, IndexTensor order, StepValue firstRow, int rows, int cols, Tensor destination)
     {
+        Shapes.GatherRows(order, firstRow, rows, cols, data, destination);
         var o = A(order);
         int start = (int)Read(firstRow);
         for (int r = 0; r < rows; r++)
@@ -344,6 +356,7 @@ public sealed class SimdBackend : IBackend
 
     public void Sigmoid(Tensor x, Tensor y)
     {
+        Shapes.Rows("sigmoid", 1, y.Length, ("x", x, false));
         var xv = A(x); var yv = A(y);
         ForBlocks(y.Length, 1024, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
@@ -365,6 +378,7 @@ public sealed class SimdBackend : IBackend
 
     public void Reparameterize(Tensor enc, Tensor noise, Tensor z, int rows, int latent)
     {
+        Shapes.Latent("reparameterise", enc, rows, latent, ("noise", noise, latent), ("z", z, latent));
         var e = S(enc); var n = S(noise); var zv = S(z);
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < latent; j++)
@@ -376,6 +390,7 @@ public sealed class SimdBackend : IBackend
 
     public void ReparameterizeBackward(Tensor enc, Tensor noise, Tensor dz, Tensor denc, Tensor rowKl, int rows, int latent, float klWeightOverRows)
     {
+        Shapes.Latent("reparameterise backward", enc, rows, latent, ("noise", noise, latent), ("dz", dz, latent), ("denc", denc, 2 * latent), ("rowKl", rowKl, 1));
         var e = S(enc); var n = S(noise); var dzv = S(dz); var d = S(denc); var kl = S(rowKl);
         for (int r = 0; r < rows; r++)
         {
@@ -396,6 +411,7 @@ public sealed class SimdBackend : IBackend
 
     public void KlRows(Tensor enc, Tensor rowKl, int rows, int latent)
     {
+        Shapes.Latent("KL rows", enc, rows, latent, ("rowKl", rowKl, 1));
         var e = S(enc); var kl = S(rowKl);
         for (int r = 0; r < rows; r++)
         {
@@ -407,6 +423,7 @@ public sealed class SimdBackend : IBackend
 
     public void ImportanceLogWeights(Tensor enc, Tensor noise, Tensor z, Tensor rowBce, Tensor logWeights, int sample, int rows, int latent)
     {
+        Shapes.Latent("IWAE log-weights", enc, rows, latent, ("noise", noise, latent), ("z", z, latent), ("rowBce", rowBce, 1), ("logWeights", logWeights, sample + 1));
         var e = S(enc); var n = S(noise); var zv = S(z); var bce = S(rowBce); var lw = S(logWeights);
         for (int r = 0; r < rows; r++)
         {
@@ -422,6 +439,7 @@ public sealed class SimdBackend : IBackend
 
     public void NegativeLogMeanExp(Tensor logWeights, int samples, int rows, Tensor rowBound)
     {
+        Shapes.LogMeanExp(logWeights, rowBound, samples, rows);
         var lw = S(logWeights); var bound = S(rowBound);
         for (int r = 0; r < rows; r++)
         {

@@ -52,3 +52,25 @@ public class RowsTests
         Assert.NotEqual(CounterRandom.Hash(1, 2, 3), CounterRandom.Hash(1, 3, 3));
     }
 }
+
+/// <summary>A call whose tensors are shorter than its shapes need fails at the backend boundary, naming the operation and
+/// the shapes, on every backend (the SIMD backend would otherwise write past its arrays with unsafe code).</summary>
+public class ShapeCheckTests
+{
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void ShortTensorsAreRefusedWithTheOperationAndShapes(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        var e = Assert.Throws<ArgumentException>(() => be.DenseForward(be.Allocate(4 * 10 - 1), be.Allocate(6 * 10), be.Allocate(6), be.Allocate(4 * 6), 4, 10, 6, Activation.Relu));
+        Assert.Equal("dense forward: x holds 39 values but 4 rows × 10 → 6 needs 40", e.Message);
+        e = Assert.Throws<ArgumentException>(() => be.SigmoidBce(be.Allocate(20), be.Allocate(20), be.Allocate(20), be.Allocate(3), be.Allocate(4), 4, 5, 1f));
+        Assert.Contains("sigmoid + BCE: rowBce holds 3 values but 4 rows × 5 needs 4", e.Message);
+        var g = new ConvGeometry(8, 8, 2, Kernel: 3, Stride: 2, Padding: 1);
+        e = Assert.Throws<ArgumentException>(() => be.Im2Col(be.Allocate(2 * 64 * 2), be.Allocate(2 * g.OutPixels * g.PatchLength - 1), 2, g));
+        Assert.StartsWith("im2col: cols holds", e.Message);
+        e = Assert.Throws<ArgumentException>(() => be.Reparameterize(be.Allocate(2 * 3 * 2), be.Allocate(2 * 3), be.Allocate(5), 3, 2));
+        Assert.Equal("reparameterise: z holds 5 values but 3 rows, latent 2 needs 6", e.Message);
+        e = Assert.Throws<ArgumentException>(() => be.Adam(be.Allocate(10), be.Allocate(9), be.Allocate(10), be.Allocate(10), AdamStep.At(1, 1e-3f)));
+        Assert.Equal("Adam: gradients holds 9 values but 10 parameters needs 10", e.Message);
+    }
+}
