@@ -88,7 +88,7 @@ public static class GpuAeCli
             var run = new TrainRun(spec, options, r.GetValue(device)!, r.GetValue(data), r.GetValue(limit),
                 r.GetValue(output) ?? resumeFolder ?? Path.Combine("runs", spec.Kind), resumeFolder,
                 r.GetResult(epochs) is { Implicit: false } ? r.GetValue(epochs) : null, r.GetValue(quiet), r.GetValue(json));
-            if (resumeFolder is not null) CheckResumedKind(resumeFolder, spec.Kind);
+            if (resumeFolder is not null) CheckResumed(resumeFolder, spec, latentGiven: r.GetResult(latent) is { Implicit: false });
             return run.Execute(stdout);
         });
         return command;
@@ -171,12 +171,18 @@ public static class GpuAeCli
             catch (OverflowException) { throw new UserError($"{flag}: '{b}' is out of range; write them like {example}"); }
         })];
 
-    static void CheckResumedKind(string folder, string kind)
+    /// <summary>--resume continues the checkpoint's own model: a different kind, or a --latent given that differs from the
+    /// checkpoint's width, is refused before anything is touched.</summary>
+    static void CheckResumed(string folder, ModelSpec spec, bool latentGiven)
     {
         string path = Path.Combine(folder, Checkpoint.FileName);
         if (!File.Exists(path)) throw new UserError($"--resume: no checkpoint {path}; train without --resume first");
-        string found = Checkpoint.Get(SafeTensors.Read(path).Metadata, "model", path);
-        if (found != kind) throw new UserError($"--resume: {path} holds a '{found}' model, not '{kind}': use `gpuae train {found} --resume {folder}`");
+        var metadata = SafeTensors.Read(path).Metadata;
+        string found = Checkpoint.Get(metadata, "model", path);
+        if (found != spec.Kind) throw new UserError($"--resume: {path} holds a '{found}' model, not '{spec.Kind}': use `gpuae train {found} --resume {folder}`");
+        var saved = Models.SpecOf(metadata, path);
+        if (latentGiven && saved.LatentSize != spec.LatentSize)
+            throw new UserError($"--resume: {path} holds a {saved.LatentSize}-D {found}, not {spec.LatentSize}-D: leave out --latent (a resumed run keeps its own)");
     }
 
     static Command DevicesCommand(TextWriter stdout)

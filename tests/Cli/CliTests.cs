@@ -230,4 +230,84 @@ public class CliTests : TempFolderTest
         Assert.True(exit == 0, error);
         Assert.Contains("resuming ae", resumed);
     }
+
+    /// <summary>A valid checkpoint of a real AE, rewritten with its JSON header changed by <paramref name="edit"/> (the data
+    /// bytes kept as they were), or with its header-length field changed.</summary>
+    string BrokenCheckpoint(Action<System.Text.Json.Nodes.JsonObject>? edit, long headerLengthChange = 0, string? dropTensor = null)
+    {
+        var be = TestBackends.Get("simd512");
+        var model = new GpuAe.Nets.Model.Autoencoder(be, 1);
+        model.Initialise(1);
+        string path = Path.Combine(Folder, Checkpoint.FileName);
+        Checkpoint.Save(path, be, model, new Dictionary<string, string> { ["epoch"] = "1" });
+        var bytes = File.ReadAllBytes(path);
+        long length = BitConverter.ToInt64(bytes, 0);
+        var header = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Encoding.UTF8.GetString(bytes, 8, (int)length).TrimEnd(' '))!.AsObject();
+        edit?.Invoke(header);
+        var data = bytes.AsSpan((int)(8 + length)).ToArray();
+        if (dropTensor is not null) // the tensor and its bytes gone, the others' offsets moved up: a well-formed file without it
+        {
+            long begin = header[dropTensor]!["data_offsets"]![0]!.GetValue<long>(), end = header[dropTensor]!["data_offsets"]![1]!.GetValue<long>();
+            header.Remove(dropTensor);
+            foreach (var (_, node) in header.Where(kv => kv.Key != "__metadata__").ToList())
+            {
+                long b = node!["data_offsets"]![0]!.GetValue<long>(), e = node["data_offsets"]![1]!.GetValue<long>();
+                if (b >= end) node["data_offsets"] = new System.Text.Json.Nodes.JsonArray(b - (end - begin), e - (end - begin));
+            }
+            data = [.. data.AsSpan(0, (int)begin), .. data.AsSpan((int)end)];
+        }
+        var json = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
+        var padded = new byte[(json.Length + 7) / 8 * 8];
+        Array.Fill(padded, (byte)' ');
+        json.CopyTo(padded, 0);
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes(padded.Length + headerLengthChange), .. padded, .. data]);
+        return path;
+    }
+
+    /// <summary>Broken checkpoints given to eval: exit 2, one line naming the file, and nothing written (no eval.json, the
+    /// checkpoint untouched).</summary>
+    [Theory]
+    [InlineData("header length past the file", "header length runs past the end of the file")]
+    [InlineData("invalid JSON", "not a readable safetensors checkpoint")]
+    [InlineData("overlapping offsets", "the byte ranges overlap or leave a hole")]
+    [InlineData("offsets out of range", "does not match its shape or the file size")]
+    [InlineData("wrong dtype", "is not F32")]
+    [InlineData("missing tensor", "has no tensor 'decoder.2.bias'")]
+    public void BrokenCheckpointsAreOneLineErrorsAndNothingIsWritten(string broken, string expected)
+    {
+        string path = broken switch
+        {
+            "header length past the file" => BrokenCheckpoint(null, headerLengthChange: 1 << 30),
+            "invalid JSON" => BrokenCheckpoint(h => h["__metadata__"]!["epoch"] = "1\u0000"),
+            "overlapping offsets" => BrokenCheckpoint(h => h["encoder.2.weight"]!["data_offsets"] = new System.Text.Json.Nodes.JsonArray(0,
+                h["encoder.2.weight"]!["data_offsets"]![1]!.GetValue<long>() - h["encoder.2.weight"]!["data_offsets"]![0]!.GetValue<long>())),
+            "offsets out of range" => BrokenCheckpoint(h => h["decoder.2.bias"]!["data_offsets"] = new System.Text.Json.Nodes.JsonArray(1L << 40, (1L << 40) + 784 * 4)),
+            "wrong dtype" => BrokenCheckpoint(h => h["encoder.0.bias"]!["dtype"] = "F16"),
+            _ => BrokenCheckpoint(null, dropTensor: "decoder.2.bias"),
+        };
+        if (broken == "invalid JSON") // a header that is not JSON at all, of the same length
+        {
+            var bytes = File.ReadAllBytes(path);
+            bytes[8] = (byte)'x';
+            File.WriteAllBytes(path, bytes);
+        }
+        var before = File.ReadAllBytes(path);
+        AssertUserError(Run("eval", path, "--device", "simd"), expected);
+        Assert.Contains(path, Run("eval", path, "--device", "simd").Err);
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.False(File.Exists(Path.Combine(Folder, "eval.json")));
+    }
+
+    /// <summary>--resume keeps the run's own model: another --latent than the checkpoint's is refused, and the run's files
+    /// are untouched.</summary>
+    [Fact]
+    public void ResumeWithAnotherLatentWidthIsRefused()
+    {
+        Assert.Equal(0, Run("train", "vae", "--epochs", "1", "--limit", "256", "--device", "simd", "--out", Folder).Exit);
+        var checkpoint = File.ReadAllBytes(Path.Combine(Folder, Checkpoint.FileName));
+        AssertUserError(Run("train", "vae", "--latent", "8", "--resume", Folder, "--limit", "256"), "holds a 2-D vae, not 8-D");
+        Assert.Equal(checkpoint, File.ReadAllBytes(Path.Combine(Folder, Checkpoint.FileName)));
+        var resumed = Run("train", "vae", "--latent", "2", "--resume", Folder, "--epochs", "2", "--limit", "256", "--device", "simd");
+        Assert.True(resumed.Exit == 0, resumed.Err);
+    }
 }

@@ -68,6 +68,7 @@ public static class SafeTensors
             long dataStart = 8 + (long)headerLength;
             var tensors = new Dictionary<string, (int[], float[])>();
             var metadata = new Dictionary<string, string>();
+            var ranges = new List<(long Begin, long End, string Name)>();
             foreach (var (name, node) in header)
             {
                 if (name == "__metadata__")
@@ -79,12 +80,21 @@ public static class SafeTensors
                 var shape = node["shape"]!.AsArray().Select(s => s!.GetValue<int>()).ToArray();
                 var offsets = node["data_offsets"]!.AsArray().Select(s => s!.GetValue<long>()).ToArray();
                 long count = shape.Aggregate(1L, (a, b) => a * b);
-                if (offsets[1] - offsets[0] != 4 * count || dataStart + offsets[1] > bytes.Length)
+                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] - offsets[0] != 4 * count || dataStart + offsets[1] > bytes.Length)
                     throw new FormatException($"tensor {name} has a byte range that does not match its shape or the file size");
+                ranges.Add((offsets[0], offsets[1], name));
                 var data = new float[count];
                 for (long i = 0; i < count; i++) data[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan((int)(dataStart + offsets[0] + 4 * i)));
                 tensors[name] = (shape, data);
             }
+            // The format's byte buffer is indexed entirely, without holes or overlaps.
+            long next = 0;
+            foreach (var (begin, end, name) in ranges.OrderBy(r => r.Begin))
+            {
+                if (begin != next) throw new FormatException($"tensor {name} starts at byte {begin} of the data, not at {next}: the byte ranges overlap or leave a hole");
+                next = end;
+            }
+            if (dataStart + next != bytes.Length) throw new FormatException($"the data has {bytes.Length - dataStart} bytes but the tensors cover {next}");
             return new Contents(tensors, metadata);
         }
         catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or NullReferenceException or IndexOutOfRangeException)
