@@ -62,6 +62,26 @@ public class IdxTests : TempFolderTest
         Assert.Contains("3 images of 2×2", e.Message);
     }
 
+    /// <summary>An images or labels file cut anywhere, in the IDX bytes (header or data) or in the gzip stream itself,
+    /// is a one-line user error, never another exception.</summary>
+    [Fact]
+    public void FilesTruncatedAnywhereAreClearErrors()
+    {
+        byte[] images = [.. Header(Idx.ImagesMagic, 3, 2, 2), 0, 255, 51, 102, 1, 2, 3, 4, 255, 255, 0, 0];
+        byte[] labels = [.. Header(Idx.LabelsMagic, 3), 0, 9, 4];
+        for (int cut = 0; cut < images.Length; cut++)
+            Assert.Throws<UserError>(() => Idx.ReadImages(WriteGzip("i.gz", images[..cut])));
+        for (int cut = 0; cut < labels.Length; cut++)
+            Assert.Throws<UserError>(() => Idx.ReadLabels(WriteGzip("l.gz", labels[..cut])));
+        string whole = WriteGzip("w.gz", images);
+        var gz = File.ReadAllBytes(whole);
+        for (int cut = 1; cut < gz.Length; cut++)
+        {
+            File.WriteAllBytes(whole, gz[..cut]);
+            Assert.Throws<UserError>(() => Idx.ReadImages(whole));
+        }
+    }
+
     [Fact]
     public void FileThatIsNotGzipIsAClearError()
     {

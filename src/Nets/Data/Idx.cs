@@ -36,9 +36,13 @@ public static class Idx
         if (!File.Exists(path)) throw new UserError($"data file not found: {path}");
         try
         {
-            using var gzip = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
+            var compressed = File.ReadAllBytes(path);
+            using var gzip = new GZipStream(new MemoryStream(compressed), CompressionMode.Decompress);
             using var memory = new MemoryStream();
             gzip.CopyTo(memory);
+            // .NET stops quietly at the end of a cut stream; a whole one ends with its length mod 2³² (the gzip trailer).
+            if (compressed.Length < 18 || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(compressed.AsSpan(^4)) != (uint)memory.Length)
+                throw new InvalidDataException("the gzip trailer does not match the data: the file is cut short");
             return memory.ToArray();
         }
         catch (InvalidDataException)
