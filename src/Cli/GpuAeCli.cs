@@ -126,11 +126,12 @@ public static class GpuAeCli
         var models = new Option<string>("--models") { Description = "models to train and compare, comma-separated: ae and vae, optionally conv-ae and conv-vae", DefaultValueFactory = _ => List(d.ModelKinds) };
         var betas = new Option<string>("--betas") { Description = "β sweep of the 2-D VAE, comma-separated (1 alone: no sweep)", DefaultValueFactory = _ => List(d.BetaValues) };
         var betaEpochs = new Option<int?>("--beta-epochs") { Description = "epochs of each β-sweep VAE (default: --epochs)" };
+        var samples = new Option<int>("--samples") { Description = "images generated per run to score generation (Fréchet distance, class coverage, near-empty share)", DefaultValueFactory = _ => d.Samples };
         var classifier = new Option<string>("--classifier") { Description = "folder of the `gpuae train classifier` run whose features score generated images", DefaultValueFactory = _ => d.ClassifierFolder };
         var device = DeviceOption();
         var data = DataOption();
         var command = new Command("report", "Train (or load) the study's runs, evaluate them, write figures, metrics and REPORT.md")
-        { aeEpochs, vaeEpochs, batch, seed, seeds, latents, limit, output, fromRuns, iwaeK, manifoldN, manifoldP, models, betas, betaEpochs, classifier, device, data };
+        { aeEpochs, vaeEpochs, batch, seed, seeds, latents, limit, output, fromRuns, iwaeK, manifoldN, manifoldP, models, betas, betaEpochs, classifier, samples, device, data };
         command.SetAction(r =>
         {
             var p = r.GetValue(manifoldP)!;
@@ -139,7 +140,7 @@ public static class GpuAeCli
                 r.GetValue(fromRuns), r.GetValue(iwaeK), r.GetValue(manifoldN), p[0], p[1], CommandLine(args, r.GetValue(fromRuns)),
                 SplitList(r.GetValue(models)!), ParseNumbers(r.GetValue(betas)!, "--betas", "0.5,1,2,4", float.Parse), r.GetValue(betaEpochs),
                 r.GetValue(seeds), ParseNumbers(r.GetValue(latents)!, "--latents", "2,8,32", (text, style, culture) => int.Parse(text, style, culture)),
-                r.GetValue(classifier)!);
+                r.GetValue(classifier)!, r.GetValue(samples));
             ReportBuilder.Validate(options);
             if (options.Batch < 1) throw new UserError($"--batch must be at least 1 (got {options.Batch})");
             var (train, test) = Data.Load(r.GetValue(data), r.GetValue(limit));
@@ -242,6 +243,7 @@ public static class GpuAeCli
                     stdout.WriteLine($"  {e.Operation,-50} {e.Microseconds,9:F1} {100 * e.Microseconds / total,6:F1} %");
                 stdout.WriteLine($"  {"total",-50} {total,9:F1}");
             }
+            stdout.WriteLine($"peak memory held as tensors: {backend.PeakAllocatedBytes / (1024.0 * 1024):F0} MiB");
             return 0;
         });
         return command;

@@ -54,6 +54,14 @@ public interface IBackend : IDisposable
 
     Tensor Allocate(int length);                 // zero-filled
     IndexTensor AllocateIndices(int length);
+
+    /// <summary>Bytes the backend's tensors and buffers hold now (device memory on a GPU), and the most they have held.</summary>
+    long AllocatedBytes { get; }
+    long PeakAllocatedBytes { get; }
+
+    /// <summary>Frees, when disposed, every tensor allocated after this call: for work whose tensors are not needed after
+    /// it (see <see cref="MemoryLedger"/>). Tensors allocated inside must not be used after it ends.</summary>
+    IDisposable Scope();
     void Upload(Tensor destination, ReadOnlySpan<float> source);
     void Upload(IndexTensor destination, ReadOnlySpan<int> source);
     void Download(Tensor source, Span<float> destination);

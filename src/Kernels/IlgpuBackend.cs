@@ -193,16 +193,32 @@ public sealed class IlgpuBackend : IBackend
 
     // ---- memory ------------------------------------------------------------------------------------------------
 
+    readonly MemoryLedger _ledger = new(storage => ((MemoryBuffer)storage).Dispose());
+
+    /// <summary>The backend's own buffers (scratch, stand-ins): kept until the backend is disposed.</summary>
     MemoryBuffer1D<T, Stride1D.Dense> AllocateBuffer<T>(int length) where T : unmanaged
     {
         var buffer = _accelerator.Allocate1D<T>(length);
         buffer.MemSetToZero();
         _buffers.Add(buffer);
+        _ledger.AddPersistent(buffer.LengthInBytes);
         return buffer;
     }
 
-    public Tensor Allocate(int length) => new(AllocateBuffer<float>(length), 0, length);
-    public IndexTensor AllocateIndices(int length) => new(AllocateBuffer<int>(length), 0, length);
+    /// <summary>A caller's tensor: freed by the scope it was allocated in, if any (<see cref="Scope"/>).</summary>
+    MemoryBuffer1D<T, Stride1D.Dense> AllocateTensor<T>(int length) where T : unmanaged
+    {
+        var buffer = _accelerator.Allocate1D<T>(length);
+        buffer.MemSetToZero();
+        _ledger.Add(buffer, buffer.LengthInBytes);
+        return buffer;
+    }
+
+    public Tensor Allocate(int length) => new(AllocateTensor<float>(length), 0, length);
+    public IndexTensor AllocateIndices(int length) => new(AllocateTensor<int>(length), 0, length);
+    public long AllocatedBytes => _ledger.Bytes;
+    public long PeakAllocatedBytes => _ledger.PeakBytes;
+    public IDisposable Scope() => _ledger.Scope();
 
     static ArrayView<float> View(Tensor t) => ((MemoryBuffer1D<float, Stride1D.Dense>)t.Storage).View.SubView(t.Offset, t.Length);
     static ArrayView<int> View(IndexTensor t) => ((MemoryBuffer1D<int, Stride1D.Dense>)t.Storage).View.SubView(t.Offset, t.Length);
@@ -500,6 +516,7 @@ public sealed class IlgpuBackend : IBackend
 
     public void Dispose()
     {
+        _ledger.ReleaseAll();
         foreach (var buffer in _buffers) buffer.Dispose();
         _accelerator.Dispose();
         _context.Dispose();

@@ -31,8 +31,14 @@ public sealed class SimdBackend : IBackend
     static int[] A(IndexTensor t) => (int[])t.Storage;
     static Span<float> S(Tensor t) => A(t).AsSpan(t.Offset, t.Length);
 
-    public Tensor Allocate(int length) => new(new float[length], 0, length);
-    public IndexTensor AllocateIndices(int length) => new(new int[length], 0, length);
+    // Host memory: a scope's end only stops counting its arrays; the garbage collector frees them once unreferenced.
+    readonly MemoryLedger _ledger = new(_ => { });
+
+    public Tensor Allocate(int length) { var a = new float[length]; _ledger.Add(a, 4L * length); return new(a, 0, length); }
+    public IndexTensor AllocateIndices(int length) { var a = new int[length]; _ledger.Add(a, 4L * length); return new(a, 0, length); }
+    public long AllocatedBytes => _ledger.Bytes;
+    public long PeakAllocatedBytes => _ledger.PeakBytes;
+    public IDisposable Scope() => _ledger.Scope();
     public void Upload(Tensor destination, ReadOnlySpan<float> source) => source.CopyTo(S(destination));
     public void Upload(IndexTensor destination, ReadOnlySpan<int> source) => source.CopyTo(A(destination).AsSpan(destination.Offset, destination.Length));
     public void Download(Tensor source, Span<float> destination) => S(source)[..destination.Length].CopyTo(destination);

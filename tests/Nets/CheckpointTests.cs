@@ -175,4 +175,18 @@ public class CheckpointTests : TempFolderTest
         Assert.Contains("other training data of the same size", error.Message);
         TrainingSession.Resume(be, Folder, 2, Train, Test, new Recorder(), default); // the same data: accepted
     }
+
+    /// <summary>A finished run holds only its model: the trainer's tensors (its copies of the data sets, the batch, the
+    /// schedule) are freed when it ends, though they were held while it trained.</summary>
+    [Fact]
+    public void AFinishedRunHoldsOnlyItsModel()
+    {
+        using var probe = new GpuAe.Simd.SimdBackend(threads: 1);
+        Models.Create(probe, new ModelSpec("vae"), 64, 10);
+        long modelBytes = probe.AllocatedBytes;
+        using var be = new GpuAe.Simd.SimdBackend(threads: 1);
+        TrainingSession.Run(be, new ModelSpec("vae"), new TrainOptions(1, 64, 1e-3f, 5), Train, Test, Folder, new Recorder(), default);
+        Assert.Equal(modelBytes, be.AllocatedBytes);
+        Assert.True(be.PeakAllocatedBytes >= modelBytes + 4L * (Train.Count + Test.Count) * 784, $"peak {be.PeakAllocatedBytes}, model {modelBytes}");
+    }
 }

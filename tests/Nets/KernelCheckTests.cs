@@ -55,6 +55,9 @@ public class KernelCheckTests
         public string DeviceName => "dense forward off by " + error;
         public Tensor Allocate(int length) => inner.Allocate(length);
         public IndexTensor AllocateIndices(int length) => inner.AllocateIndices(length);
+        public long AllocatedBytes => inner.AllocatedBytes;
+        public long PeakAllocatedBytes => inner.PeakAllocatedBytes;
+        public IDisposable Scope() => inner.Scope();
         public void Upload(Tensor destination, ReadOnlySpan<float> source) => inner.Upload(destination, source);
         public void Upload(IndexTensor destination, ReadOnlySpan<int> source) => inner.Upload(destination, source);
         public void Download(Tensor source, Span<float> destination) => inner.Download(source, destination);

@@ -28,7 +28,7 @@ public class ReportTests : TempFolderTest
     public void TwoSeedsTwoWidthsReportEveryRunAndFromRunsReproducesItWithoutTraining()
     {
         var options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Batch: 128, Seed: 1, OutputFolder: Path.Combine(Folder, "report"), IwaeK: 3, ManifoldN: 5,
-            CommandLine: "gpuae report --test", Betas: [1f], Seeds: 2, Latents: [2, 4], ClassifierFolder: TinyClassifier());
+            CommandLine: "gpuae report --test", Betas: [1f], Seeds: 2, Latents: [2, 4], ClassifierFolder: TinyClassifier(), Samples: 600);
         string Out(string name) => Path.Combine(options.OutputFolder, name);
         var train = RealData.Train.Take(1024); var test = RealData.Test.Take(500);
         var summary = ReportBuilder.Build(Cpu.Backend, train, test, options, new StringWriter());
@@ -72,7 +72,7 @@ public class ReportTests : TempFolderTest
     {
         var options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Batch: 128, Seed: 1, OutputFolder: Path.Combine(Folder, "report"), IwaeK: 2, ManifoldN: 3,
             CommandLine: "test", Models: ["ae", "vae", "conv-ae", "conv-vae"], Betas: [0.5f, 1f, 4f], BetaEpochs: 2, Seeds: 1, Latents: [2],
-            ClassifierFolder: TinyClassifier());
+            ClassifierFolder: TinyClassifier(), Samples: 600);
         var summary = ReportBuilder.Build(TestBackends.Get("simd512"), RealData.Train.Take(1024), RealData.Test.Take(500), options, new StringWriter());
 
         Assert.Equal(["ae-32d-relu", "ae-2d", "vae-2d", "conv-ae-2d", "conv-vae-2d", "vae-2d-beta0.5", "vae-2d-beta4"], summary.Study.Configs.Select(c => c.Slug));

@@ -14,7 +14,7 @@ namespace GpuAe.Nets.Report;
 public sealed record ReportOptions(int NotebookAeEpochs = 10, int Epochs = 50, int Batch = 128, ulong Seed = 42, string OutputFolder = "study",
     IReadOnlyList<string>? FromRuns = null, int IwaeK = 100, int ManifoldN = 15, double ManifoldLow = 0.05, double ManifoldHigh = 0.95,
     string CommandLine = "gpuae report", IReadOnlyList<string>? Models = null, IReadOnlyList<float>? Betas = null, int? BetaEpochs = null,
-    int Seeds = 3, IReadOnlyList<int>? Latents = null, string ClassifierFolder = "reports/classifier")
+    int Seeds = 3, IReadOnlyList<int>? Latents = null, string ClassifierFolder = "reports/classifier", int Samples = 10_000)
 {
     public static readonly string[] DefaultModels = ["ae", "vae"];
     public static readonly float[] DefaultBetas = [0.5f, 1f, 2f, 4f];
@@ -58,8 +58,6 @@ public static class ReportBuilder
 
     /// <summary>Streams of the counter generator for the report's own samples (apart from training and evaluation noise).</summary>
     const ulong PriorStream = 0x5052_494F_0000_0000UL, FittedStream = 0x4649_5454_0000_0000UL;
-    /// <summary>Samples drawn per model to measure the share of near-empty generated images.</summary>
-    public const int GeneratedSamples = 10_000;
 
     /// <summary>"AE", "VAE", "conv-AE", "conv-VAE": row labels and legends.</summary>
     public static string ShortNameOf(string kind) => kind switch { "ae" => "AE", "vae" => "VAE", "conv-ae" => "conv-AE", "conv-vae" => "conv-VAE", _ => kind };
@@ -71,6 +69,8 @@ public static class ReportBuilder
         if (o.SweepEpochs < 1) throw new UserError($"--beta-epochs must be at least 1 (got {o.SweepEpochs})");
         if (o.IwaeK < 1) throw new UserError($"--iwae-k must be at least 1 (got {o.IwaeK})");
         if (o.Seeds < 1) throw new UserError($"--seeds must be at least 1 (got {o.Seeds})");
+        if (o.Samples < 2 * Classifier.FeatureWidth)
+            throw new UserError($"--samples must be at least {2 * Classifier.FeatureWidth} (got {o.Samples}): the Fréchet distance fits a {Classifier.FeatureWidth}-D covariance to them");
         if (o.ManifoldN < 2) throw new UserError($"--manifold-n must be at least 2 (got {o.ManifoldN})");
         if (!(o.ManifoldLow > 0 && o.ManifoldLow < o.ManifoldHigh && o.ManifoldHigh < 1))
             throw new UserError($"--manifold-p must be two probabilities 0 < low < high < 1 (got {o.ManifoldLow}, {o.ManifoldHigh})");
@@ -115,18 +115,23 @@ public static class ReportBuilder
         var figureRuns = new Dictionary<ConfigKey, Evaluated>();
         foreach (var key in Plan(o))
         {
+            // The first seed's models are kept for the figures; every other run's tensors are freed once it is scored.
+            bool keep = key.Seed == o.Seed;
+            using var runMemory = keep ? null : backend.Scope();
             var (model, history) = Obtain(backend, key, o, available, train, test, log);
             log.WriteLine($"gpuae: evaluating {key.Folder} on the test set");
+            using var scoringMemory = backend.Scope();
             var recon = Inference.Reconstruct(backend, model, test.Pixels, test.Count);
             var latents = Inference.Encode(backend, model, test.Pixels, test.Count);
             var result = Score(key, model, history, recon, latents, backend, testImages, train, test, o, scorer);
             runs.Add(result);
-            if (key.Seed == o.Seed) figureRuns[key.Config] = new Evaluated(model, result, recon, latents);
+            if (keep) figureRuns[key.Config] = new Evaluated(model, result, recon, latents);
         }
         var study = new Study(runs);
 
         log.WriteLine("gpuae: drawing figures");
-        var figures = DrawFigures(backend, study, figureRuns, train, test, o, output);
+        ReportFigures figures;
+        using (backend.Scope()) figures = DrawFigures(backend, study, figureRuns, train, test, o, output);
         var widths = o.LatentSizes.Order().ToArray();
         Figures.LatentSizes(Path.Combine(output, GenerationPng), widths,
         [
@@ -144,6 +149,7 @@ public static class ReportBuilder
         WriteMetrics(output, summary);
         File.WriteAllText(Path.Combine(output, "REPORT.md"), ReportText.Write(summary, o, train.Count, test.Count));
         log.WriteLine($"gpuae: wrote {string.Join(", ", summary.Files)} to {output}");
+        log.WriteLine($"gpuae: peak memory held as tensors on {backend.DeviceName}: {backend.PeakAllocatedBytes / (1024.0 * 1024):F0} MiB");
         return summary;
     }
 
@@ -222,9 +228,9 @@ public static class ReportBuilder
         });
         double knn = LatentAnalysis.KnnAccuracy(latents, test.Labels, n, model.LatentSize);
         double seconds = history.Count == 0 ? 0 : history.Average(e => e.Seconds);
-        var generated = Generate(backend, model, train, key.Seed, GeneratedSamples);
-        double empty = LatentAnalysis.EmptyShare(generated, GeneratedSamples, f);
-        var generation = ScoreGeneration(backend, scorer, generated, GeneratedSamples, recon, n);
+        var generated = Generate(backend, model, train, key.Seed, o.Samples);
+        double empty = LatentAnalysis.EmptyShare(generated, o.Samples, f);
+        var generation = ScoreGeneration(backend, scorer, generated, o.Samples, recon, n);
         return new RunResult(key, history.Count, seconds, metrics, perImage.Average(p => p.Psnr), perImage.Average(p => p.Ssim), iwae, knn, empty,
             generation, history);
     }

@@ -85,7 +85,7 @@ public static class ReportText
              "VAE's decoded from z = μ (its best single guess), which is what compares with the AE. PSNR is 10·log₁₀(1/MSE) per image, averaged; " +
              "SSIM uses a 7×7 uniform window (K₁ = 0.01, K₂ = 0.03, data range 1) over every window position inside the 28×28 image. " +
              "**5-NN accuracy**: leave-one-out 5-nearest-neighbour class accuracy computed from the test codes (AE: code; VAE: μ). " +
-             $"**Generated near-empty**: the share of {ReportBuilder.GeneratedSamples:N0} generated images (VAE: z ~ N(0, I); AE: z from a Gaussian " +
+             $"**Generated near-empty**: the share of {o.Samples:N0} generated images (VAE: z ~ N(0, I); AE: z from a Gaussian " +
              $"fitted to its training codes) whose mean intensity is below {N(LatentAnalysis.EmptyIntensity, "0.00")}; among the test images it is " +
              $"{P(s.Figures.TestEmptyShare)}. A difference is called **clear** when it exceeds twice the combined seed spread √(sd₁² + sd₂²)" +
              (seeds > 1 ? $"; with {seeds} seeds this is a rough screen, not a significance test." : "; with one seed there is no spread, so no difference is called clear."));
@@ -201,7 +201,7 @@ public static class ReportText
              "(the notebook's `norm.ppf(linspace(0.05, 0.95, 15))`); the samples decode z ~ N(0, I) for the VAE and z from a Gaussian fitted to the " +
              "training codes for the 2-D AE. Both are measured below, for every model, width and seed.");
         Line();
-        Line($"**How generated images are scored.** {ReportBuilder.GeneratedSamples:N0} images are generated per run (VAE: z ~ N(0, I); AE: z from " +
+        Line($"**How generated images are scored.** {o.Samples:N0} images are generated per run (VAE: z ~ N(0, I); AE: z from " +
              "the Gaussian fitted to its training codes, mean and covariance) and passed through our own Fashion-MNIST classifier " +
              $"(`gpuae train classifier`, trained with the same kernels and trainer; checkpoint in `{sc.Folder}`; test accuracy " +
              $"{P(sc.TestAccuracy)}). The score is the Fréchet distance between Gaussians fitted to the classifier's 256 penultimate " +

@@ -120,7 +120,10 @@ public static class TrainingSession
     static (IModel, List<EpochMetrics>) Continue(IBackend backend, IModel model, string kind, TrainOptions options, Dataset train, Dataset test,
         string folder, EpochPosition position, long step, List<EpochMetrics> history, ITrainingReporter reporter, CancellationToken cancel)
     {
-        var trainer = new Trainer(backend, model, train, test, options) { Step = step };
+        // The trainer's tensors (its copies of the data sets, the batch, the schedule) are freed when the run ends; the
+        // model, allocated before, stays.
+        using var trainerMemory = backend.Scope();
+        using var trainer = new Trainer(backend, model, train, test, options) { Step = step };
         string metricsPath = Path.Combine(folder, "metrics.csv"), checkpoint = Path.Combine(folder, Checkpoint.FileName);
         reporter.Message($"gpuae: training {kind} on {backend.DeviceName}: {train.Count} images, batch {options.Batch}, lr {options.LearningRate}, seed {options.Seed}"
             + (trainer.ReplaysCudaGraphs ? ", steps replayed as CUDA graphs" : ""));
