@@ -20,14 +20,14 @@ public class TrainingTests
         var train = RealData.Train.Take(2000);
         var model = new Autoencoder(be, 64);
         model.Initialise(42);
-        var trainer = new Trainer(be, model, train, train, new TrainOptions(Epochs: 10, Batch: 64, Seed: 42));
-        double untrained = trainer.Evaluate().Loss;
+        var trainer = new Trainer(be, model, train, RealData.Test.Take(1000), new TrainOptions(Epochs: 10, Batch: 64, Seed: 42));
+        double untrained = trainer.Evaluate().Loss; // on 1,000 held-out test images
         EpochMetrics last = null!;
         for (int epoch = 1; epoch <= 10; epoch++) last = trainer.RunEpoch(epoch);
         Assert.Equal(320, trainer.Step);
         Assert.InRange(untrained, 500, 600);
         Assert.True(last.TrainLoss < 0.55 * untrained, $"train loss {last.TrainLoss:F1} after 320 steps, untrained {untrained:F1}");
-        Assert.True(last.TestLoss < last.TrainLoss * 1.05, "the last epoch's loss measured after it should not exceed its running mean");
+        Assert.True(last.TestLoss < 0.6 * untrained, $"held-out test loss {last.TestLoss:F1}, untrained {untrained:F1}: the model generalises");
     }
 
     [Fact]

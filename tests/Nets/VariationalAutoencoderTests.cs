@@ -55,13 +55,14 @@ public class VariationalAutoencoderTests
         var train = RealData.Train.Take(2000);
         var model = new VariationalAutoencoder(be, 64);
         model.Initialise(42);
-        var trainer = new Trainer(be, model, train, train, new TrainOptions(Epochs: 10, Batch: 64, Seed: 42));
+        var trainer = new Trainer(be, model, train, RealData.Test.Take(1000), new TrainOptions(Epochs: 10, Batch: 64, Seed: 42)); // held-out test images
         double untrained = trainer.Evaluate().Loss;
         EpochMetrics last = null!;
         for (int epoch = 1; epoch <= 10; epoch++) last = trainer.RunEpoch(epoch);
         Assert.InRange(untrained, 500, 620);
         Assert.True(last.TrainLoss < 0.65 * untrained, $"train loss {last.TrainLoss:F1} after 320 steps, untrained {untrained:F1}");
         Assert.InRange(last.TestKl, 1, 20);
+        Assert.True(last.TestLoss < 0.7 * untrained, $"held-out sampled −ELBO {last.TestLoss:F1}, untrained {untrained:F1}");
     }
 
     [Fact]
@@ -79,22 +80,5 @@ public class VariationalAutoencoderTests
         }
         Assert.Equal(Run(7), Run(7));
         Assert.NotEqual(Run(7), Run(8));
-    }
-
-    [Fact]
-    public void MoreImportanceSamplesGiveATighterBound()
-    {
-        var be = Cpu.Backend;
-        var train = RealData.Train.Take(1024);
-        var test = DeviceImages.Upload(be, RealData.Test.Take(500));
-        var model = new VariationalAutoencoder(be, 128);
-        model.Initialise(3);
-        var trainer = new Trainer(be, model, train, RealData.Test.Take(128), new TrainOptions(Epochs: 2, Batch: 128, Seed: 3));
-        trainer.RunEpoch(1); trainer.RunEpoch(2);
-        var evaluator = new Evaluator(be, model, test, 128);
-        double k1 = evaluator.ImportanceWeightedBound(1), k20 = evaluator.ImportanceWeightedBound(20);
-        // IWAE_k decreases with k in expectation (Burda et al., Thm 1); over 500 images the gap dwarfs the noise.
-        Assert.True(k20 < k1, $"k=20 bound {k20:F2} should be below k=1 bound {k1:F2}");
-        Assert.True(k1 - k20 < 20, $"the gap {k1 - k20:F2} nats is implausibly large");
     }
 }
