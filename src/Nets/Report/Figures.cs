@@ -286,7 +286,7 @@ public static class Figures
         plot.Title(seeds > 1 ? $"{what}, mean ± sd over {seeds} seeds" : what);
         plot.XLabel("latent width (AE: code; VAE: z), log scale");
         plot.YLabel(yLabel);
-        plot.ShowLegend(Alignment.UpperRight);
-        plot.SavePng(path, 1000, 650);
+        plot.ShowLegend(Edge.Right);
+        plot.SavePng(path, 1250, 650);
     }
 }
