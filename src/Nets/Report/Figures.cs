@@ -173,8 +173,10 @@ public static class Figures
     public static void RateDistortion(string path, IReadOnlyList<(float Beta, Stat Kl, Stat Bce)> points, int seeds)
     {
         var plot = new Plot();
-        double minR = points.Min(p => p.Kl.Mean), maxR = points.Max(p => p.Kl.Mean), minD = points.Min(p => p.Bce.Mean), maxD = points.Max(p => p.Bce.Mean);
-        double padR = Math.Max(0.25 * (maxR - minR), 0.5), padD = Math.Max(0.25 * (maxD - minD), 0.5);
+        static double Sd(Stat s) => double.IsNaN(s.Sd) ? 0 : s.Sd;
+        double minR = points.Min(p => p.Kl.Mean - Sd(p.Kl)), maxR = points.Max(p => p.Kl.Mean + Sd(p.Kl));
+        double minD = points.Min(p => p.Bce.Mean - Sd(p.Bce)), maxD = points.Max(p => p.Bce.Mean + Sd(p.Bce));
+        double padR = Math.Max(0.1 * (maxR - minR), 0.5), padD = Math.Max(0.1 * (maxD - minD), 0.5);
         double x0 = minR - padR, x1 = maxR + padR, y0 = minD - padD, y1 = maxD + padD;
         // Lines of equal −ELBO through the points' range: D = c − R, at round values of c.
         double lowC = points.Min(p => p.Kl.Mean + p.Bce.Mean), highC = points.Max(p => p.Kl.Mean + p.Bce.Mean);
