@@ -149,13 +149,17 @@ public static class ReportText
                      Verdict.SecondLower => "the VAE clearly lower",
                      _ => "no clear difference",
                  }})")) + ".");
-            var diffs = gaps.Select(g => g.Vae.Mean - g.Ae.Mean).ToArray();
-            bool widens = diffs.Zip(diffs.Skip(1)).All(p => p.Second > p.First), narrows = diffs.Zip(diffs.Skip(1)).All(p => p.Second < p.First);
+            // The gap as a number with its seed spread: the difference of the means, ± the combined sd.
+            Stat Gap((int Width, Stat Ae, Stat Vae) g) => new(g.Vae.Mean - g.Ae.Mean, Math.Sqrt(g.Ae.Sd * g.Ae.Sd + g.Vae.Sd * g.Vae.Sd), g.Ae.Count);
+            Stat first = Gap(gaps[0]), last = Gap(gaps[^1]);
             var kls = sizes.Select(d => St(Vae(d), r => r.Test.Kl)).ToArray();
-            Line(widens ? "The gap widens with every step in width: the wider the bottleneck, the more the AE gains over the VAE, whose KL term " +
-                          "charges for every nat the latent carries."
-                : narrows ? "The gap narrows with every step in width."
-                : "The gap does not change monotonically with the width.");
+            Line(Compare(first, last) switch
+            {
+                Verdict.FirstLower => $"The gap grows from {first.Format("F1")} nats at {gaps[0].Width}-D to {last.Format("F1")} at {gaps[^1].Width}-D: the wider " +
+                                      "the bottleneck, the more the AE gains over the VAE, whose KL term charges for every nat the latent carries.",
+                Verdict.SecondLower => $"The gap shrinks from {first.Format("F1")} nats at {gaps[0].Width}-D to {last.Format("F1")} at {gaps[^1].Width}-D.",
+                _ => $"The gap does not change clearly between {gaps[0].Width}-D ({first.Format("F1")} nats) and {gaps[^1].Width}-D ({last.Format("F1")}).",
+            });
             Line($"The VAE's KL, the information its latent carries per image, is {string.Join(", ", sizes.Select((d, i) => $"{kls[i].Format("F2")} nats at {d}-D"))}; " +
                  $"its sampled −ELBO is {string.Join(", ", sizes.Select(d => $"{St(Vae(d), r => r.Test.Loss).Format("F1")} at {d}-D"))}.");
             Line();
@@ -185,8 +189,8 @@ public static class ReportText
              (sds[0] < 1
                  ? "narrower than the prior along both axes, as expected when each q(z|x) keeps some width of its own (the prior constrains the " +
                    "aggregate of the posteriors, not their means)."
-                 : $"wider than the prior along {(sds[1] < 1 ? "one axis" : "both axes")}, so the cloud of means does not have the prior's shape; samples " +
-                   "from N(0, I) then land where few training images are encoded."));
+                 : $"wider than the prior along {(sds[1] < 1 ? "one axis" : "both axes")}, so the aggregate of the posteriors, whose spread " +
+                   "adds each q(z|x)'s own width to the means', is wider still: it does not match the prior the VAE samples from."));
         Line();
 
         // ---- Generation -----------------------------------------------------------------------------------------------
@@ -230,11 +234,9 @@ public static class ReportText
                  Lower($"at {d}-D, the samples' Fréchet distance", "the VAE", Fd(Vae(d)), "the AE", Fd(Ae(d)), "F2"))) + ". " +
              Lower("The share of near-empty samples at 2-D", "the VAE", St(Vae(2), r => r.EmptyShare), "the AE", St(Ae(2), r => r.EmptyShare), "F3") +
              $" (test images: {N(s.Figures.TestEmptyShare, "F3")}).");
-        var gapToFloor = Fd(Vae(2)).Mean - sc.TrainTestDistance;
-        Line($"The 2-D VAE's samples are {N(gapToFloor, "F2")} above the floor, and its reconstructions {N(St(Vae(2), r => r.Generation.ReconstructionsDistance).Mean - sc.TrainTestDistance, "F2")}: " +
-             (St(Vae(2), r => r.Generation.ReconstructionsDistance).Mean < Fd(Vae(2)).Mean
-                 ? "the decoder reaches closer to real garments from the codes of real images than from the prior, so part of the samples' distance is the prior's regions that no image encodes to."
-                 : "sampling from the prior costs nothing over decoding the codes of real images: the distance is the decoder's."));
+        Line("What decoding from the prior costs over decoding the codes of real images, at 2-D: " +
+             Lower("Fréchet distance", "reconstructions", St(Vae(2), r => r.Generation.ReconstructionsDistance), "prior samples", Fd(Vae(2)), "F2") +
+             $" (floor {N(sc.TrainTestDistance, "F2")}).");
         Line();
         Line("![Interpolations](interpolation.png)");
         Line();
@@ -276,8 +278,11 @@ public static class ReportText
             });
             var best = betas.MinBy(b => St(Vae(2, b), r => r.Test.Loss).Mean);
             Stat bestElbo = St(Vae(2, best), r => r.Test.Loss), oneElbo = St(Vae(2), r => r.Test.Loss);
+            var runnerUp = betas.Where(b => b != best).MinBy(b => St(Vae(2, b), r => r.Test.Loss).Mean);
+            Stat runnerUpElbo = St(Vae(2, runnerUp), r => r.Test.Loss);
             Line(best == 1f
-                ? $"The lowest sampled −ELBO is at β = 1 ({oneElbo.Format("F2")}), the β that trains exactly that objective."
+                ? $"The lowest sampled −ELBO is at β = 1 ({oneElbo.Format("F2")}), the β that trains exactly that objective; the next, β = " +
+                  $"{Study.Number(runnerUp)} ({runnerUpElbo.Format("F2")}), is " + (Compare(oneElbo, runnerUpElbo) == Verdict.FirstLower ? "clearly higher." : "not clearly higher.")
                 : $"The lowest sampled −ELBO is at β = {Study.Number(best)} ({bestElbo.Format("F2")}), not at β = 1 ({oneElbo.Format("F2")}), the β that trains " +
                   $"exactly that objective; " + (Compare(bestElbo, oneElbo) == Verdict.FirstLower
                       ? $"the difference is clear ({Difference(bestElbo, oneElbo, "F2")}), a sign that the optimiser, not the objective, limits these runs."
@@ -334,6 +339,11 @@ public static class ReportText
             Verdict.FirstLower => $"- \"The VAE can generate\": at 2-D its prior samples are clearly closer to the test images than the AE's samples from a fitted Gaussian (Fréchet distance {Fd(Vae(2)).Format("F2")} against {Fd(Ae(2)).Format("F2")}; floor {N(sc.TrainTestDistance, "F2")}).",
             Verdict.SecondLower => $"- \"The VAE can generate\" needs a qualifier: at 2-D the AE's samples from a Gaussian fitted to its codes are clearly closer to the test images than the VAE's prior samples (Fréchet distance {Fd(Ae(2)).Format("F2")} against {Fd(Vae(2)).Format("F2")}); the VAE's advantage is that its prior is known in advance, not that its samples are better.",
             _ => $"- \"The VAE can generate\": at 2-D its prior samples and the AE's samples from a fitted Gaussian are equally close to the test images (Fréchet distance {Fd(Vae(2)).Format("F2")} against {Fd(Ae(2)).Format("F2")}, no clear difference); the VAE's advantage is that its prior is known in advance.",
+        } + " " + Compare(St(Vae(2), r => r.EmptyShare), St(Ae(2), r => r.EmptyShare)) switch
+        {
+            Verdict.FirstLower => $"Near-empty samples are clearly rarer for the VAE ({P(St(Vae(2), r => r.EmptyShare).Mean)} against {P(St(Ae(2), r => r.EmptyShare).Mean)}).",
+            Verdict.SecondLower => $"But near-empty samples are clearly more frequent for the VAE ({P(St(Vae(2), r => r.EmptyShare).Mean)} against {P(St(Ae(2), r => r.EmptyShare).Mean)}; test images {P(s.Figures.TestEmptyShare)}).",
+            _ => $"Near-empty samples are about as frequent for both ({P(St(Vae(2), r => r.EmptyShare).Mean)} against {P(St(Ae(2), r => r.EmptyShare).Mean)}).",
         });
         Line();
         Line("## Limits");
