@@ -69,8 +69,7 @@ public sealed class Classifier : IModel, ISupervised
 
     void Forward(Tensor x, int rows)
     {
-        _features.Forward(_backend, x, _featureRows, rows);
-        _head.Forward(_backend, _featureRows, _logits, rows);
+        Logits(x, rows, _logits);
         _backend.SoftmaxCrossEntropy(_logits, Targets, _dLogits, _rowLoss, _rowCorrect, rows, Classes, 1f / rows);
     }
 
@@ -94,7 +93,7 @@ public sealed class Classifier : IModel, ISupervised
     /// <summary>features[rows, 256]: the penultimate layer's ReLU outputs.</summary>
     public void Encode(Tensor x, int rows, Tensor latent) => _features.Forward(_backend, x, latent, rows);
 
-    /// <summary>logits[rows, 10] of x[rows, 784].</summary>
+    /// <summary>logits[rows, 10] of x[rows, 784]; the features stay in the buffer the backward pass reads.</summary>
     public void Logits(Tensor x, int rows, Tensor logits)
     {
         _features.Forward(_backend, x, _featureRows, rows);

@@ -8,10 +8,8 @@ public sealed record Gaussian(Vector<double> Mean, Matrix<double> Covariance)
 {
     public static Gaussian Fit(float[] rows, int count, int dims)
     {
-        var x = Matrix<double>.Build.Dense(count, dims, (i, d) => rows[i * dims + d]);
-        var mean = x.ColumnSums() / count;
-        var centred = x - Matrix<double>.Build.Dense(count, dims, (_, d) => mean[d]);
-        return new(mean, centred.TransposeThisAndMultiply(centred) / (count - 1));
+        var (mean, covariance) = LatentAnalysis.Moments(rows, count, dims, sample: true);
+        return new(mean, covariance);
     }
 }
 

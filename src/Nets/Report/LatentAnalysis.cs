@@ -6,13 +6,14 @@ namespace GpuAe.Nets.Report;
 /// <summary>Tools to look at latent codes: PCA to 2-D, and how well nearby codes share a class.</summary>
 public static class LatentAnalysis
 {
-    /// <summary>Mean and covariance (divided by count) of the rows of data[count, dims].</summary>
-    public static (Vector<double> Mean, Matrix<double> Covariance) Moments(float[] data, int count, int dims)
+    /// <summary>Mean and covariance of the rows of data[count, dims]: the population covariance (divided by count), or
+    /// with <paramref name="sample"/> the sample covariance (count − 1).</summary>
+    public static (Vector<double> Mean, Matrix<double> Covariance) Moments(float[] data, int count, int dims, bool sample = false)
     {
         var rows = Matrix<double>.Build.Dense(count, dims, (i, d) => data[i * dims + d]);
         var mean = rows.ColumnSums() / count;
         var centred = rows - Matrix<double>.Build.Dense(count, dims, (_, d) => mean[d]);
-        return (mean, centred.TransposeThisAndMultiply(centred) / count);
+        return (mean, centred.TransposeThisAndMultiply(centred) / (sample ? count - 1 : count));
     }
 
     /// <summary>Standard deviations of the rows of data[count, dims] along their principal axes, largest first.</summary>

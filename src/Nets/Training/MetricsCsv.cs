@@ -32,11 +32,11 @@ public static class MetricsCsv
         if (lines.Length == 0 || (lines[0] != Header && lines[0] != ClassifierHeader))
             throw new GpuAe.Kernels.UserError($"{path} does not start with the header '{Header}' (runs made before test_bce_mu scored the VAE from z = μ: train them again)");
         var result = new List<EpochMetrics>();
+        int fields = lines[0].Split(',').Length;
         foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
         {
             var f = line.Split(',');
             double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
-            int fields = lines[0].Split(',').Length;
             if (f.Length != fields) throw new GpuAe.Kernels.UserError($"{path}: line '{line}' does not have {fields} fields");
             result.Add(new EpochMetrics(int.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6), D(7), fields > 8 ? D(8) : double.NaN));
         }
