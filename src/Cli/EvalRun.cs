@@ -22,7 +22,7 @@ public sealed record EvalRun(string Path, int IwaeSamples, int Batch, string Dev
 
         using var backend = Backends.Open(Device);
         var (model, metadata) = Models.Load(backend, checkpoint, Batch);
-        var evaluator = new Evaluator(backend, model, DeviceImages.Upload(backend, test), Batch);
+        var evaluator = new Evaluator(backend, model, DeviceImages.Upload(backend, test, targets: model is ISupervised), Batch);
         var m = evaluator.Run();
         var results = new Dictionary<string, object>
         {

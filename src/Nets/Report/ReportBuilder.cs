@@ -102,14 +102,17 @@ public static class ReportBuilder
         key.Config == ReportOptions.NotebookAe ? o.NotebookAeEpochs : key.Beta != 1f ? o.SweepEpochs : o.Epochs;
 
     /// <summary>A first-seed model and what the figures need of it.</summary>
-    sealed record Evaluated(IModel Model, RunResult Result, float[] Reconstructions, float[] Latents);
+    sealed record Evaluated(IModel Model, RunResult Result, float[] Reconstructions, float[] Latents, float[] Samples);
+
+    /// <summary>Generated images shown in prior_samples.png per 2-D model: the first of those the run was scored on.</summary>
+    const int SampleRows = 4, SampleColumns = 10;
 
     public static ReportSummary Build(IBackend backend, Dataset train, Dataset test, ReportOptions o, TextWriter log)
     {
         Validate(o);
         string output = TrainingSession.PrepareOutput(o.OutputFolder);
         var available = FindRuns(o.FromRuns);
-        var testImages = DeviceImages.Upload(backend, test);
+        var testImages = DeviceImages.Upload(backend, test, targets: true); // the classifier's accuracy needs the labels
         var scorer = LoadScorer(backend, o, train, test, testImages, log);
         var runs = new List<RunResult>();
         var figureRuns = new Dictionary<ConfigKey, Evaluated>();
@@ -123,9 +126,10 @@ public static class ReportBuilder
             using var scoringMemory = backend.Scope();
             var recon = Inference.Reconstruct(backend, model, test.Pixels, test.Count);
             var latents = Inference.Encode(backend, model, test.Pixels, test.Count);
-            var result = Score(key, model, history, recon, latents, backend, testImages, train, test, o, scorer);
+            var generated = Generate(backend, model, train, key.Seed, o.Samples);
+            var result = Score(key, model, history, recon, latents, generated, backend, testImages, test, o, scorer);
             runs.Add(result);
-            if (keep) figureRuns[key.Config] = new Evaluated(model, result, recon, latents);
+            if (keep) figureRuns[key.Config] = new Evaluated(model, result, recon, latents, generated[..(SampleRows * SampleColumns * test.Features)]);
         }
         var study = new Study(runs);
 
@@ -212,8 +216,8 @@ public static class ReportBuilder
         return TrainingSession.Run(backend, key.Spec, options, train, test, Path.Combine(o.OutputFolder, "runs", key.Folder), log);
     }
 
-    static RunResult Score(RunKey key, IModel model, List<EpochMetrics> history, float[] recon, float[] latents,
-        IBackend backend, DeviceImages testImages, Dataset train, Dataset test, ReportOptions o, Scorer scorer)
+    static RunResult Score(RunKey key, IModel model, List<EpochMetrics> history, float[] recon, float[] latents, float[] generated,
+        IBackend backend, DeviceImages testImages, Dataset test, ReportOptions o, Scorer scorer)
     {
         var evaluator = new Evaluator(backend, model, testImages, model.MaxRows);
         var metrics = evaluator.Run();
@@ -228,7 +232,6 @@ public static class ReportBuilder
         });
         double knn = LatentAnalysis.KnnAccuracy(latents, test.Labels, n, model.LatentSize);
         double seconds = history.Count == 0 ? 0 : history.Average(e => e.Seconds);
-        var generated = Generate(backend, model, train, key.Seed, o.Samples);
         double empty = LatentAnalysis.EmptyShare(generated, o.Samples, f);
         var generation = ScoreGeneration(backend, scorer, generated, o.Samples, recon, n);
         return new RunResult(key, history.Count, seconds, metrics, perImage.Average(p => p.Psnr), perImage.Average(p => p.Ssim), iwae, knn, empty,
@@ -302,13 +305,11 @@ public static class ReportBuilder
         Figures.Manifold(Path.Combine(output, ManifoldPng), Enumerable.Range(0, n * n).Select(i => Row(manifold, i, f)).ToList(),
             quantiles, quantiles, $"VAE, 2-D: decoder on a {n}×{n} grid of normal quantiles (p = {o.ManifoldLow:0.00}…{o.ManifoldHigh:0.00})");
 
-        // Generated samples: the VAE from its prior, the 2-D AE from a Gaussian fitted to its training codes.
-        const int sampleRows = 4, sampleColumns = 10;
-        var vaeSamples = Generate(backend, vae2.Model, train, o.Seed, sampleRows * sampleColumns);
-        var aeSamples = Generate(backend, ae2.Model, train, o.Seed, sampleRows * sampleColumns);
+        // Generated samples: the VAE from its prior, the 2-D AE from a Gaussian fitted to its training codes (the first
+        // of the images each run was scored on).
         Figures.LabelledGrid(Path.Combine(output, PriorSamplesPng),
-            [.. Enumerable.Range(0, sampleRows * sampleColumns).Select(i => Row(vaeSamples, i, f)), .. Enumerable.Range(0, sampleRows * sampleColumns).Select(i => Row(aeSamples, i, f))],
-            [.. Enumerable.Repeat("VAE: z ~ N(0, I)", sampleRows), .. Enumerable.Repeat("AE: z ~ fitted Gaussian", sampleRows)], null,
+            [.. Enumerable.Range(0, SampleRows * SampleColumns).Select(i => Row(vae2.Samples, i, f)), .. Enumerable.Range(0, SampleRows * SampleColumns).Select(i => Row(ae2.Samples, i, f))],
+            [.. Enumerable.Repeat("VAE: z ~ N(0, I)", SampleRows), .. Enumerable.Repeat("AE: z ~ fitted Gaussian", SampleRows)], null,
             "Generated images of the 2-D models", pixelsPerTile: 56);
 
         // Straight lines in latent space between test images of different classes.

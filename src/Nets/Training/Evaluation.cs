@@ -4,21 +4,28 @@ using GpuAe.Nets.Model;
 
 namespace GpuAe.Nets.Training;
 
-/// <summary>Images resident on the device, [Count, Features], and their one-hot labels [Count, Classes] (a
-/// classifier's targets; 10 floats per 784 for the others).</summary>
-public sealed record DeviceImages(Tensor Images, Tensor Targets, int Count, int Features)
+/// <summary>Images resident on the device, [Count, Features], and, for a supervised model, their one-hot labels
+/// [Count, Classes].</summary>
+public sealed record DeviceImages(Tensor Images, Tensor? Targets, int Count, int Features)
 {
-    public static DeviceImages Upload(IBackend backend, Dataset data)
+    /// <summary>The images, and their one-hot labels when <paramref name="targets"/> (only a classifier needs them).</summary>
+    public static DeviceImages Upload(IBackend backend, Dataset data, bool targets = false)
     {
         var tensor = backend.Allocate(data.Count * data.Features);
         backend.Upload(tensor, data.Pixels);
-        var targets = backend.Allocate(data.Count * Classifier.Classes);
-        backend.Upload(targets, data.OneHot(Classifier.Classes));
-        return new DeviceImages(tensor, targets, data.Count, data.Features);
+        Tensor? labels = null;
+        if (targets)
+        {
+            labels = backend.Allocate(data.Count * Classifier.Classes);
+            backend.Upload(labels.Value, data.OneHot(Classifier.Classes));
+        }
+        return new DeviceImages(tensor, labels, data.Count, data.Features);
     }
 
     public Tensor Rows(int start, int rows) => Images.Slice(start * Features, rows * Features);
-    public Tensor TargetRows(int start, int rows) => Targets.Slice(start * Classifier.Classes, rows * Classifier.Classes);
+    public Tensor TargetRows(int start, int rows) =>
+        (Targets ?? throw new InvalidOperationException("these images were uploaded without their labels: DeviceImages.Upload(…, targets: true)"))
+            .Slice(start * Classifier.Classes, rows * Classifier.Classes);
 }
 
 /// <summary>Test-set evaluation in batches on the device, with one read-back at the end. Its buffers are allocated once.</summary>

@@ -50,7 +50,8 @@ public sealed class Trainer : IDisposable
     readonly TrainOptions _options;
     readonly int _trainCount;
     readonly Evaluator _evaluator;
-    readonly Tensor _trainImages, _trainTargets, _batch, _targetBatch, _accumulator;
+    readonly Tensor _trainImages, _batch, _accumulator;
+    readonly Tensor? _trainTargets, _targetBatch; // a supervised model's labels: all of them, and the batch's
     readonly IndexTensor _order, _nonFiniteStep, _schedule, _stepRecord;
     CudaGraph? _graph;
     bool _fullStepLaunched; // a full-batch step has run launch by launch: its scratch buffers exist
@@ -71,10 +72,11 @@ public sealed class Trainer : IDisposable
         _model = model;
         _options = options;
         _trainCount = train.Count;
-        var trainSet = DeviceImages.Upload(backend, train);
+        bool supervised = model is ISupervised;
+        var trainSet = DeviceImages.Upload(backend, train, supervised);
         (_trainImages, _trainTargets) = (trainSet.Images, trainSet.Targets);
-        _targetBatch = backend.Allocate(options.Batch * Classifier.Classes);
-        _evaluator = new Evaluator(backend, model, DeviceImages.Upload(backend, test), options.Batch);
+        if (supervised) _targetBatch = backend.Allocate(options.Batch * Classifier.Classes);
+        _evaluator = new Evaluator(backend, model, DeviceImages.Upload(backend, test, supervised), options.Batch);
         _batch = backend.Allocate(options.Batch * model.Features);
         _order = backend.AllocateIndices(train.Count);
         _nonFiniteStep = backend.AllocateIndices(1);
@@ -154,8 +156,8 @@ public sealed class Trainer : IDisposable
         _backend.GatherRows(_trainImages, _order, Recorded(start, StepRecord.FirstRow), rows, _model.Features, _batch);
         if (_model is ISupervised supervised)
         {
-            _backend.GatherRows(_trainTargets, _order, Recorded(start, StepRecord.FirstRow), rows, Classifier.Classes, _targetBatch);
-            supervised.UseTargets(_targetBatch); // the evaluation between epochs hands it the test set's
+            _backend.GatherRows(_trainTargets!.Value, _order, Recorded(start, StepRecord.FirstRow), rows, Classifier.Classes, _targetBatch!.Value);
+            supervised.UseTargets(_targetBatch.Value); // the evaluation between epochs hands it the test set's
         }
         _model.TrainStep(_batch, rows, Recorded(Step, StepRecord.Step), _accumulator);
         var p = _model.Parameters;
