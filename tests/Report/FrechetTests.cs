@@ -48,4 +48,13 @@ public class FrechetTests
         // x: −2, 0, 2 → var 8 / 2 = 4; y: −1, 3, −2 → var 14 / 2 = 7; cov: (2 + 0 − 4) / 2 = −1.
         Assert.Equal(new[,] { { 4.0, -1.0 }, { -1.0, 7.0 } }, g.Covariance.ToArray());
     }
+
+    /// <summary>Class coverage: the entropy of the class shares, 0 (not a rounding error below it) when every sample is
+    /// in one class, ln 10 when the ten are equal.</summary>
+    [Fact]
+    public void ClassEntropyIsZeroForOneClassAndLn10ForAllTen()
+    {
+        Assert.Equal(0.0, new GenerationScores(0, 0, [0, 0, 1.0, 0, 0, 0, 0, 0, 0, 0]).ClassEntropy);
+        Assert.Equal(Math.Log(10), new GenerationScores(0, 0, [.. Enumerable.Repeat(0.1, 10)]).ClassEntropy, 12);
+    }
 }

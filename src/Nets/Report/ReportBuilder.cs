@@ -180,8 +180,9 @@ public static class ReportBuilder
         var c = scorer.Classifier;
         var samples = Gaussian.Fit(Inference.Encode(backend, c, generated, count), count, Classifier.FeatureWidth);
         var recon = Gaussian.Fit(Inference.Encode(backend, c, reconstructions, testCount), testCount, Classifier.FeatureWidth);
-        var shares = new double[Classifier.Classes];
-        foreach (int predicted in Inference.Predict(backend, c, generated, count)) shares[predicted] += 1.0 / count;
+        var counts = new int[Classifier.Classes];
+        foreach (int predicted in Inference.Predict(backend, c, generated, count)) counts[predicted]++;
+        double[] shares = [.. counts.Select(k => (double)k / count)]; // counted, then divided: a class with every sample is exactly 1
         return new GenerationScores(Frechet.Distance(samples, scorer.Test), Frechet.Distance(recon, scorer.Test), shares);
     }
 
