@@ -195,27 +195,23 @@ public sealed class IlgpuBackend : IBackend
 
     readonly MemoryLedger _ledger = new(storage => ((MemoryBuffer)storage).Dispose());
 
-    /// <summary>The backend's own buffers (scratch, stand-ins): kept until the backend is disposed.</summary>
-    MemoryBuffer1D<T, Stride1D.Dense> AllocateBuffer<T>(int length) where T : unmanaged
+    /// <summary>A zeroed buffer: the backend's own (scratch, stand-ins; <paramref name="persistent"/>), kept until the
+    /// backend is disposed, or a caller's tensor, freed by the scope it was allocated in, if any (<see cref="Scope"/>).</summary>
+    MemoryBuffer1D<T, Stride1D.Dense> AllocateBuffer<T>(int length, bool persistent = true) where T : unmanaged
     {
         var buffer = _accelerator.Allocate1D<T>(length);
         buffer.MemSetToZero();
-        _buffers.Add(buffer);
-        _ledger.AddPersistent(buffer.LengthInBytes);
+        if (persistent)
+        {
+            _buffers.Add(buffer);
+            _ledger.AddPersistent(buffer.LengthInBytes);
+        }
+        else _ledger.Add(buffer, buffer.LengthInBytes);
         return buffer;
     }
 
-    /// <summary>A caller's tensor: freed by the scope it was allocated in, if any (<see cref="Scope"/>).</summary>
-    MemoryBuffer1D<T, Stride1D.Dense> AllocateTensor<T>(int length) where T : unmanaged
-    {
-        var buffer = _accelerator.Allocate1D<T>(length);
-        buffer.MemSetToZero();
-        _ledger.Add(buffer, buffer.LengthInBytes);
-        return buffer;
-    }
-
-    public Tensor Allocate(int length) => new(AllocateTensor<float>(length), 0, length);
-    public IndexTensor AllocateIndices(int length) => new(AllocateTensor<int>(length), 0, length);
+    public Tensor Allocate(int length) => new(AllocateBuffer<float>(length, persistent: false), 0, length);
+    public IndexTensor AllocateIndices(int length) => new(AllocateBuffer<int>(length, persistent: false), 0, length);
     public long AllocatedBytes => _ledger.Bytes;
     public long PeakAllocatedBytes => _ledger.PeakBytes;
     public IDisposable Scope() => _ledger.Scope();

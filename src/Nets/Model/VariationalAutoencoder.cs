@@ -56,8 +56,7 @@ public sealed class VariationalAutoencoder : AutoencoderBase
     {
         float klWeight = KlWeight(step.Value);
         RunEncoder(x, rows, EncoderOutput);
-        Backend.NormalNoise(_noise.Slice(0, rows * Latent), Seed, step);
-        Backend.Reparameterize(EncoderOutput, _noise, _z, rows, Latent);
+        SampleLatent(rows, Seed, step);
         DecodeAndScore(_z, x, rows);
         BackwardDecoder(_z, _dz, latentIsRelu: false, rows);
         Backend.ReparameterizeBackward(EncoderOutput, _noise, _dz, DEncoderOutput, _rowKl, rows, Latent, klWeight / rows);
@@ -92,7 +91,7 @@ public sealed class VariationalAutoencoder : AutoencoderBase
     }
 
     /// <summary>z = μ + σ·ε from the encoder output already computed, ε from (seed, step).</summary>
-    void SampleLatent(int rows, ulong seed, long step)
+    void SampleLatent(int rows, ulong seed, StepValue step)
     {
         Backend.NormalNoise(_noise.Slice(0, rows * Latent), seed, step);
         Backend.Reparameterize(EncoderOutput, _noise, _z, rows, Latent);
