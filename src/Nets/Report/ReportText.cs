@@ -41,6 +41,7 @@ public static class ReportText
         ConfigKey Vae(int d, float beta = 1f) => new("vae", d, beta);
         Stat St(ConfigKey c, Func<RunResult, double?> f) => study.Stat(c, f);
         Stat BceMu(ConfigKey c) => St(c, r => r.Test.BceMu);
+        static string TableName(ConfigKey c) => ReportBuilder.ShortNameOf(c.Kind) + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)" : "");
         var t = new StringBuilder();
         void Line(string text = "") => t.AppendLine(text);
 
@@ -64,8 +65,7 @@ public static class ReportText
         {
             bool vae = c.IsVae;
             string Dash(Func<Stat> f, string format) => vae ? f().Format(format) : "—";
-            string name = ReportBuilder.ShortNameOf(c.Kind) + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)" : "");
-            Line($"| {name} | {c.Latent} | {(vae ? Study.Number(c.Beta) : "—")} | {study.Of(c).First().Epochs} | " +
+            Line($"| {TableName(c)} | {c.Latent} | {(vae ? Study.Number(c.Beta) : "—")} | {study.Of(c).First().Epochs} | " +
                  $"{Dash(() => St(c, r => r.Test.Loss), "F2")} | {Dash(() => St(c, r => r.Iwae), "F2")} | {Dash(() => St(c, r => r.Test.Kl), "F2")} | " +
                  $"{Dash(() => St(c, r => r.Test.Bce), "F2")} | {BceMu(c).Format("F2")} | {St(c, r => r.Test.Mse).Format("F5")} | " +
                  $"{St(c, r => r.Psnr).Format("F2")} | {St(c, r => r.Ssim).Format("F3")} | {St(c, r => r.KnnAccuracy * 100).Format("F1")} % | " +
@@ -219,10 +219,9 @@ public static class ReportText
         Line("|---|---|---|---|---|---|---|---|");
         foreach (var c in study.Configs)
         {
-            string name = ReportBuilder.ShortNameOf(c.Kind) + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)" : "");
             var shares = Enumerable.Range(0, Classifier.Classes).Select(k => St(c, r => r.Generation.ClassShares[k]).Mean).ToArray();
             int top = Array.IndexOf(shares, shares.Max());
-            Line($"| {name} | {c.Latent} | {(c.IsVae ? Study.Number(c.Beta) : "—")} | {St(c, r => r.Generation.SamplesDistance).Format("F2")} | " +
+            Line($"| {TableName(c)} | {c.Latent} | {(c.IsVae ? Study.Number(c.Beta) : "—")} | {St(c, r => r.Generation.SamplesDistance).Format("F2")} | " +
                  $"{St(c, r => r.Generation.ReconstructionsDistance).Format("F2")} | {St(c, r => r.Generation.ClassEntropy).Format("F3")} | " +
                  $"{FashionMnist.ClassNames[top]} ({P(shares[top])}) | {St(c, r => r.EmptyShare * 100).Format("F2")} % |");
         }
