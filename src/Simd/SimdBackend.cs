@@ -6,7 +6,7 @@ namespace GpuAe.Simd;
 
 /// <summary>
 /// The host backend: every <see cref="IBackend"/> operation in plain C# with System.Runtime.Intrinsics vectors
-/// (AVX-512, AVX2 or scalar, chosen once) and Parallel.For over fixed row blocks. Work is split so that each
+/// (AVX-512, AVX2 or scalar, chosen once) and fixed worker threads over fixed row blocks. Work is split so that each
 /// output is computed by one thread in a fixed order: results do not depend on the number of threads. It shares
 /// the counter-based noise with the ILGPU kernels, so a seed gives the same ε on every backend.
 /// </summary>
@@ -14,12 +14,15 @@ public sealed class SimdBackend : IBackend
 {
     readonly VectorPath _path;
     readonly int _threads;
-    float[] _transposed = [];
+    readonly Workers _workers;
+    readonly SimdGemm _gemm;
 
     public SimdBackend(VectorPath? path = null, int? threads = null)
     {
         _path = path ?? VectorPaths.Best;
         _threads = Math.Max(1, threads ?? Environment.ProcessorCount);
+        _workers = new Workers(_threads);
+        _gemm = new SimdGemm(_threads);
     }
 
     public VectorPath Path => _path;
@@ -45,7 +48,7 @@ public sealed class SimdBackend : IBackend
     public void Download(IndexTensor source, Span<int> destination) => A(source).AsSpan(source.Offset, destination.Length).CopyTo(destination);
     public void Fill(Tensor destination, float value) => S(destination).Fill(value);
     public void Synchronize() { }
-    public void Dispose() { }
+    public void Dispose() => _workers.Dispose();
 
     /// <summary>Runs body(start, end) over [0, count) split into at most one block per thread, block edges on multiples of
     /// <paramref name="align"/>.</summary>
@@ -54,56 +57,30 @@ public sealed class SimdBackend : IBackend
         int units = (count + align - 1) / align;
         int blocks = Math.Min(_threads, units);
         if (blocks <= 1) { body(0, count); return; }
-        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = _threads }, i =>
+        _workers.Run(blocks, i =>
         {
             int start = (int)((long)units * i / blocks) * align, end = Math.Min(count, (int)((long)units * (i + 1) / blocks) * align);
             if (start < end) body(start, end);
         });
     }
 
-    void Gemm(float[] a, int aOffset, int aStrideM, int aStrideK, float[] b, int bOffset, float[] c, int cOffset, int m, int n, int k) =>
-        ForBlocks(m, SimdGemm.TileRows, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
-        {
-            switch (_path)
-            {
-                case VectorPath.Vector512: SimdGemm.Rows<Vec512>(a, aOffset, aStrideM, aStrideK, b, bOffset, c, cOffset, n, k, start, end); break;
-                case VectorPath.Vector256: SimdGemm.Rows<Vec256>(a, aOffset, aStrideM, aStrideK, b, bOffset, c, cOffset, n, k, start, end); break;
-                default: SimdGemm.Rows<Vec1>(a, aOffset, aStrideM, aStrideK, b, bOffset, c, cOffset, n, k, start, end); break;
-            }
-        });
+    /// <summary>C = A·B through strides; see <see cref="SimdGemm"/>.</summary>
+    void Gemm(Strided a, Strided b, Strided c, int m, int n, int k) => _gemm.Multiply(_path, _workers, a, b, c, m, n, k);
 
     // ---- dense layers ----------------------------------------------------------------------------------------
 
     public void DenseForward(Tensor x, Tensor w, Tensor b, Tensor y, int rows, int inFeatures, int outFeatures, Activation activation)
     {
         Shapes.DenseForward(x, w, b, y, rows, inFeatures, outFeatures);
-        // The GEMM streams B along its rows, so W[out, in] is first transposed to Wᵀ[in, out] (0.2 M floats: cheap
-        // next to the 2·rows·in·out flops that then run at full vector width).
-        if (_transposed.Length < inFeatures * outFeatures) _transposed = new float[inFeatures * outFeatures];
-        Transpose(A(w), w.Offset, outFeatures, inFeatures, _transposed);
-        Gemm(A(x), x.Offset, inFeatures, 1, _transposed, 0, A(y), y.Offset, rows, outFeatures, inFeatures);
+        // y = x·Wᵀ: B(k, n) = W[n, k] is read through its strides (the GEMM packs it into panels).
+        Gemm(new(A(x), x.Offset, inFeatures, 1), new(A(w), w.Offset, 1, inFeatures), new(A(y), y.Offset, outFeatures, 1), rows, outFeatures, inFeatures);
         AddBias(y, b, rows, outFeatures, activation);
-    }
-
-    /// <summary>destination[c, r] = source[r, c] for source[rows, cols], in 32×32 blocks so that both sides stay in cache
-    /// (a plain loop writes with a stride of `rows` floats and was slower than the GEMM it prepares).</summary>
-    void Transpose(float[] source, int offset, int rows, int cols, float[] destination)
-    {
-        const int block = 32;
-        ForBlocks(rows, block, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
-        {
-            for (int r0 = start; r0 < end; r0 += block)
-                for (int c0 = 0; c0 < cols; c0 += block)
-                    for (int r = r0; r < Math.Min(r0 + block, end); r++)
-                        for (int c = c0; c < Math.Min(c0 + block, cols); c++)
-                            destination[c * rows + r] = source[offset + r * cols + c];
-        });
     }
 
     public void DenseBackwardInput(Tensor dy, Tensor w, Tensor dx, int rows, int inFeatures, int outFeatures, Tensor? reluOutput)
     {
         Shapes.DenseBackwardInput(dy, w, dx, reluOutput, rows, inFeatures, outFeatures);
-        Gemm(A(dy), dy.Offset, outFeatures, 1, A(w), w.Offset, A(dx), dx.Offset, rows, inFeatures, outFeatures);
+        Gemm(new(A(dy), dy.Offset, outFeatures, 1), new(A(w), w.Offset, inFeatures, 1), new(A(dx), dx.Offset, inFeatures, 1), rows, inFeatures, outFeatures);
         if (reluOutput is not { } mask) return;
         var dxv = A(dx); var maskv = A(mask);
         ForBlocks(rows * inFeatures, 1024, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
@@ -115,7 +92,7 @@ public sealed class SimdBackend : IBackend
     public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor? db, int rows, int inFeatures, int outFeatures)
     {
         Shapes.DenseBackwardParameters(dy, x, dw, db, rows, inFeatures, outFeatures);
-        Gemm(A(dy), dy.Offset, 1, outFeatures, A(x), x.Offset, A(dw), dw.Offset, outFeatures, inFeatures, rows);
+        Gemm(new(A(dy), dy.Offset, 1, outFeatures), new(A(x), x.Offset, inFeatures, 1), new(A(dw), dw.Offset, inFeatures, 1), outFeatures, inFeatures, rows);
         if (db is { } bias) ColumnSums(dy, rows, outFeatures, bias);
     }
 

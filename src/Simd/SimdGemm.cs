@@ -3,95 +3,290 @@ using System.Runtime.InteropServices;
 
 namespace GpuAe.Simd;
 
-/// <summary>
-/// C[M,N] = Σ_k A(m,k)·B[k,n] on the host with SIMD: A is read one scalar at a time through strides
-/// (A(m,k) = a[m·aStrideM + k·aStrideK]) and broadcast, B is row-major [K,N] and read a vector at a time, C is
-/// row-major [M,N]. Each call computes the rows [rowStart, rowEnd), so a caller can split M over threads with a fixed
-/// partition and every element is still summed in the same order: the results do not depend on the thread count.
-/// Register tile: 4 rows × 2 vectors (8 accumulators; 4×32 floats with AVX-512).
-/// </summary>
-public static class SimdGemm
+/// <summary>A matrix read through strides: element (i, j) is Data[Offset + i·Row + j·Column].</summary>
+public readonly record struct Strided(float[] Data, int Offset, int Row, int Column)
 {
-    public const int TileRows = 4;
+    public Strided Transposed => new(Data, Offset, Column, Row);
+    public ref float At(int i, int j) => ref Data[Offset + i * Row + j * Column];
+}
 
-    // AggressiveOptimization: compiled fully optimised at first call instead of starting in tier-0 code, which made
-    // a short training run (one epoch, 2 s) 60 % slower.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Rows<V>(float[] a, int aOffset, int aStrideM, int aStrideK, float[] b, int bOffset,
-        float[] c, int cOffset, int n, int k, int rowStart, int rowEnd) where V : struct, IVector<V>
+/// <summary>
+/// C[M,N] = Σ_k A(m,k)·B(k,n) on the host with SIMD, in the manner of BLIS/OpenBLAS: C is cut into register tiles of
+/// <c>MR</c> rows × <c>NR</c> columns (NR = 2 vectors); a tile keeps its MR·2 accumulators in registers for the whole K
+/// loop and takes, per k, two vectors of B and MR broadcast elements of A. B is read straight from memory when its rows
+/// are contiguous, and otherwise (Wᵀ in a forward layer, a partial last panel) first packed into K×NR panels, which
+/// removes the transpose the forward pass used to make and the cache-set conflicts of reading a 1 KB-strided
+/// column block. When C is narrower than one panel (the 2-, 4- and 9-wide outputs of the models) the product is
+/// computed transposed, Cᵀ = Bᵀ·Aᵀ, so that the vectors run along the long side instead of falling to scalar code.
+///
+/// Every element of C is one accumulator that takes its K products in order, each through one fused multiply-add:
+/// exactly the scalar chain <c>acc = fma(A(m,k), B(k,n), acc)</c> for k = 0 … K−1, whichever tile, panel,
+/// orientation, vector width or thread computes it. So the result is bit-identical on every vector path and for any
+/// number of threads (tested against that scalar chain).
+/// </summary>
+public sealed class SimdGemm
+{
+    // Per-thread scratch, grown on demand and kept: packed B panels, a zero-padded copy of a partial row block of A,
+    // and one tile for outputs that are written through a temporary (partial tiles, transposed C).
+    readonly float[][] _panels, _rowsOfA, _tile;
+
+    public SimdGemm(int threads)
     {
-        ref float a0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), aOffset);
-        ref float b0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(b), bOffset);
-        ref float c0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), cOffset);
-        int m = rowStart;
-        for (; m + TileRows <= rowEnd; m += TileRows) FourRows<V>(ref a0, aStrideM, aStrideK, ref b0, ref c0, m, n, k);
-        for (; m < rowEnd; m++) OneRow<V>(ref a0, aStrideM, aStrideK, ref b0, ref c0, m, n, k);
+        _panels = new float[threads][]; _rowsOfA = new float[threads][]; _tile = new float[threads][];
+        for (int i = 0; i < threads; i++) { _panels[i] = []; _rowsOfA[i] = []; _tile[i] = []; }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void FourRows<V>(ref float a, int sm, int sk, ref float b, ref float c, int m, int n, int k) where V : struct, IVector<V>
+    /// <summary>Tile rows for a vector path: 8 × 2 vectors of 16 = 16 accumulators + 2 of B + 1 broadcast of the 32
+    /// AVX-512 registers; 6 × 2 vectors of 8 = 12 + 3 of the 16 AVX2 registers. 8 × 2 measured fastest of 4×2 (the old
+    /// kernel), 6×4, 8×3, 12×2 and 14×2 on the AE's GEMM shapes (dev machine, AMD EPYC, AVX-512).</summary>
+    public static int TileRows(VectorPath path) => path == VectorPath.Vector256 ? 6 : 8;
+
+    public void Multiply(VectorPath path, Workers workers, Strided a, Strided b, Strided c, int m, int n, int k)
     {
-        int w = V.Width, col = 0;
-        int r0 = m * sm, r1 = r0 + sm, r2 = r1 + sm, r3 = r2 + sm;
-        for (; col + 2 * w <= n; col += 2 * w)
+        switch (path)
         {
-            V c00 = V.Zero, c01 = V.Zero, c10 = V.Zero, c11 = V.Zero, c20 = V.Zero, c21 = V.Zero, c30 = V.Zero, c31 = V.Zero;
+            case VectorPath.Vector512: Multiply<Vec512>(workers, a, b, c, m, n, k); break;
+            case VectorPath.Vector256: Multiply<Vec256>(workers, a, b, c, m, n, k); break;
+            default: Multiply<Vec1>(workers, a, b, c, m, n, k); break;
+        }
+    }
+
+    void Multiply<V>(Workers workers, Strided a, Strided b, Strided c, int m, int n, int k) where V : struct, IVector<V>
+    {
+        if (m == 0 || n == 0) return;
+        int nr = 2 * V.Width;
+        // Narrower than a panel and taller than wide: run the vectors down the rows of C instead.
+        if (n < nr && m > n) { (a, b, c, m, n) = (b.Transposed, a.Transposed, c.Transposed, n, m); }
+        int mr = TileRows(typeof(V) == typeof(Vec256) ? VectorPath.Vector256 : VectorPath.Vector512);
+        int panels = (n + nr - 1) / nr, rowBlocks = (m + mr - 1) / mr;
+        // Split the panels between threads when there are enough (each thread packs only its own), else the rows.
+        bool byPanels = panels >= workers.Count;
+        int units = byPanels ? panels : rowBlocks, blocks = Math.Min(workers.Count, units);
+        // Small products stay on one thread: handing work over costs more than it saves below ~0.5 MFLOP.
+        if ((long)m * n * k < 1L << 18) blocks = 1;
+        workers.Run(blocks, block =>
+        {
+            int start = (int)((long)units * block / blocks), end = (int)((long)units * (block + 1) / blocks);
+            if (byPanels) Block<V>(block, a, b, c, m, n, k, 0, m, start, end);
+            else Block<V>(block, a, b, c, m, n, k, start * mr, Math.Min(m, end * mr), 0, panels);
+        });
+    }
+
+    /// <summary>Rows [m0, m1) × panels [j0, j1) of C, on thread <paramref name="slot"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void Block<V>(int slot, Strided a, Strided b, Strided c, int m, int n, int k, int m0, int m1, int j0, int j1) where V : struct, IVector<V>
+    {
+        int nr = 2 * V.Width, mr = TileRows(typeof(V) == typeof(Vec256) ? VectorPath.Vector256 : VectorPath.Vector512);
+        bool bRows = b.Column == 1, cRows = c.Column == 1;
+        // Panels that need packing: all of them unless B's rows are contiguous, then only a partial last one.
+        int lastWidth = n - (j1 - 1) * nr;
+        int firstPacked = bRows ? (lastWidth < nr ? j1 - 1 : j1) : j0;
+        ref float panels = ref Scratch(_panels, slot, (j1 - firstPacked) * k * nr);
+        ref float rowsOfA = ref Scratch(_rowsOfA, slot, k * mr);
+        ref float tile = ref Scratch(_tile, slot, mr * nr);
+        for (int j = firstPacked; j < j1; j++) Pack(b, ref Unsafe.Add(ref panels, (j - firstPacked) * k * nr), j * nr, Math.Min(nr, n - j * nr), nr, k);
+
+        ref float a0 = ref MemoryMarshal.GetArrayDataReference(a.Data);
+        ref float b0 = ref MemoryMarshal.GetArrayDataReference(b.Data);
+        ref float c0 = ref MemoryMarshal.GetArrayDataReference(c.Data);
+        for (int row = m0; row < m1; row += mr)
+        {
+            int rows = Math.Min(mr, m1 - row), height = TileFor(rows, mr);
+            ref float aTile = ref Unsafe.Add(ref a0, a.Offset + row * a.Row);
+            int aRow = a.Row, aColumn = a.Column;
+            if (rows < height)
+            {
+                // A partial row block: its rows copied k-major and padded with zero rows, so the tile reads `height` rows.
+                for (int p = 0; p < k; p++)
+                    for (int r = 0; r < height; r++) Unsafe.Add(ref rowsOfA, p * height + r) = r < rows ? Unsafe.Add(ref aTile, r * a.Row + p * a.Column) : 0f;
+                aTile = ref rowsOfA; aRow = 1; aColumn = height;
+            }
+            for (int j = j0; j < j1; j++)
+            {
+                int col = j * nr, width = Math.Min(nr, n - col);
+                ref float bPanel = ref j >= firstPacked ? ref Unsafe.Add(ref panels, (j - firstPacked) * k * nr) : ref Unsafe.Add(ref b0, b.Offset + col);
+                int bRow = j >= firstPacked ? nr : b.Row;
+                if (rows == height && width == nr && cRows)
+                    Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref Unsafe.Add(ref c0, c.Offset + row * c.Row + col), c.Row, k);
+                else
+                {
+                    Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref tile, nr, k);
+                    for (int r = 0; r < rows; r++)
+                        for (int q = 0; q < width; q++) Unsafe.Add(ref c0, c.Offset + (row + r) * c.Row + (col + q) * c.Column) = Unsafe.Add(ref tile, r * nr + q);
+                }
+            }
+        }
+    }
+
+    static ref float Scratch(float[][] buffers, int slot, int length)
+    {
+        if (buffers[slot].Length < length) buffers[slot] = new float[length];
+        return ref MemoryMarshal.GetArrayDataReference(buffers[slot]);
+    }
+
+    /// <summary>Columns [col, col + width) of B into a k × nr panel, rows contiguous, padded with zero columns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Pack(Strided b, ref float panel, int col, int width, int nr, int k)
+    {
+        ref float b0 = ref MemoryMarshal.GetArrayDataReference(b.Data);
+        if (b.Column == 1)
             for (int p = 0; p < k; p++)
             {
-                ref float bRow = ref Unsafe.Add(ref b, p * n + col);
-                V bv0 = V.Load(ref bRow), bv1 = V.Load(ref Unsafe.Add(ref bRow, w));
-                int ak = p * sk;
-                V a0 = V.Broadcast(Unsafe.Add(ref a, r0 + ak)); c00 = V.MultiplyAdd(a0, bv0, c00); c01 = V.MultiplyAdd(a0, bv1, c01);
-                V a1 = V.Broadcast(Unsafe.Add(ref a, r1 + ak)); c10 = V.MultiplyAdd(a1, bv0, c10); c11 = V.MultiplyAdd(a1, bv1, c11);
-                V a2 = V.Broadcast(Unsafe.Add(ref a, r2 + ak)); c20 = V.MultiplyAdd(a2, bv0, c20); c21 = V.MultiplyAdd(a2, bv1, c21);
-                V a3 = V.Broadcast(Unsafe.Add(ref a, r3 + ak)); c30 = V.MultiplyAdd(a3, bv0, c30); c31 = V.MultiplyAdd(a3, bv1, c31);
+                var to = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref panel, p * nr), nr);
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref b0, b.Offset + p * b.Row + col), width).CopyTo(to);
+                to[width..].Clear();
             }
-            ref float out0 = ref Unsafe.Add(ref c, m * n + col);
-            c00.Store(ref out0); c01.Store(ref Unsafe.Add(ref out0, w));
-            c10.Store(ref Unsafe.Add(ref out0, n)); c11.Store(ref Unsafe.Add(ref out0, n + w));
-            c20.Store(ref Unsafe.Add(ref out0, 2 * n)); c21.Store(ref Unsafe.Add(ref out0, 2 * n + w));
-            c30.Store(ref Unsafe.Add(ref out0, 3 * n)); c31.Store(ref Unsafe.Add(ref out0, 3 * n + w));
-        }
-        for (; col + w <= n; col += w)
-        {
-            V c0 = V.Zero, c1 = V.Zero, c2 = V.Zero, c3 = V.Zero;
-            for (int p = 0; p < k; p++)
+        else
+            // Column q of the panel is row (col + q) of Bᵀ, read contiguously when B.Row is 1 (Wᵀ) and written with a stride
+            // of nr; 64 rows of the panel (8 KB with AVX-512) at a time, so the strided writes stay in the L1 cache.
+            for (int p0 = 0; p0 < k; p0 += 64)
             {
-                V bv = V.Load(ref Unsafe.Add(ref b, p * n + col));
-                int ak = p * sk;
-                c0 = V.MultiplyAdd(V.Broadcast(Unsafe.Add(ref a, r0 + ak)), bv, c0);
-                c1 = V.MultiplyAdd(V.Broadcast(Unsafe.Add(ref a, r1 + ak)), bv, c1);
-                c2 = V.MultiplyAdd(V.Broadcast(Unsafe.Add(ref a, r2 + ak)), bv, c2);
-                c3 = V.MultiplyAdd(V.Broadcast(Unsafe.Add(ref a, r3 + ak)), bv, c3);
+                int p1 = Math.Min(k, p0 + 64);
+                for (int q = 0; q < nr; q++)
+                {
+                    ref float to = ref Unsafe.Add(ref panel, q);
+                    if (q >= width) { for (int p = p0; p < p1; p++) Unsafe.Add(ref to, p * nr) = 0f; continue; }
+                    ref float from = ref Unsafe.Add(ref b0, b.Offset + (col + q) * b.Column);
+                    for (int p = p0; p < p1; p++) Unsafe.Add(ref to, p * nr) = Unsafe.Add(ref from, p * b.Row);
+                }
             }
-            ref float out0 = ref Unsafe.Add(ref c, m * n + col);
-            c0.Store(ref out0); c1.Store(ref Unsafe.Add(ref out0, n)); c2.Store(ref Unsafe.Add(ref out0, 2 * n)); c3.Store(ref Unsafe.Add(ref out0, 3 * n));
+    }
+
+    static void Tile<V>(int rows, ref float a, int sm, int sk, ref float b, int ldb, ref float c, int ldc, int k) where V : struct, IVector<V>
+    {
+        switch (rows)
+        {
+            case 8: Tile8x2<V>(ref a, sm, sk, ref b, ldb, ref c, ldc, k); break;
+            case 6: Tile6x2<V>(ref a, sm, sk, ref b, ldb, ref c, ldc, k); break;
+            case 4: Tile4x2<V>(ref a, sm, sk, ref b, ldb, ref c, ldc, k); break;
+            case 2: Tile2x2<V>(ref a, sm, sk, ref b, ldb, ref c, ldc, k); break;
+            case 1: Tile1x2<V>(ref a, sm, sk, ref b, ldb, ref c, ldc, k); break;
+            default: throw new ArgumentOutOfRangeException(nameof(rows));
         }
-        for (int row = m; row < m + TileRows; row++) ScalarColumns(ref a, sm, sk, ref b, ref c, row, col, n, k);
+    }
+
+    /// <summary>The tile height for a row block of <paramref name="rows"/> ≤ mr rows: exact for 1, 2, 4 and mr, else
+    /// the next of these up (the block is then padded with zero rows).</summary>
+    static int TileFor(int rows, int mr) => rows switch { 1 or 2 or 4 => rows, 3 => 4, _ => mr };
+
+    // The micro-kernels, written out in full so that the JIT keeps every accumulator in a register. A(r, p) is
+    // a[r·sm + p·sk]; row p of the B panel starts at b[p·ldb]; row r of the tile is stored at c[r·ldc].
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile8x2<V>(ref float a, int sm, int sk, ref float b, int ldb, ref float c, int ldc, int k) where V : struct, IVector<V>
+    {
+        int w = V.Width;
+        V c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
+        c00 = V.Zero; c01 = V.Zero; c10 = V.Zero; c11 = V.Zero; c20 = V.Zero; c21 = V.Zero; c30 = V.Zero; c31 = V.Zero; c40 = V.Zero; c41 = V.Zero; c50 = V.Zero; c51 = V.Zero; c60 = V.Zero; c61 = V.Zero; c70 = V.Zero; c71 = V.Zero;
+        int o1 = 1 * sm;
+        int o2 = 2 * sm;
+        int o3 = 3 * sm;
+        int o4 = 4 * sm;
+        int o5 = 5 * sm;
+        int o6 = 6 * sm;
+        int o7 = 7 * sm;
+        for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
+        {
+            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, 1 * w));
+            { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o1)); c10 = V.MultiplyAdd(x, b0, c10); c11 = V.MultiplyAdd(x, b1, c11); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o2)); c20 = V.MultiplyAdd(x, b0, c20); c21 = V.MultiplyAdd(x, b1, c21); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o3)); c30 = V.MultiplyAdd(x, b0, c30); c31 = V.MultiplyAdd(x, b1, c31); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o4)); c40 = V.MultiplyAdd(x, b0, c40); c41 = V.MultiplyAdd(x, b1, c41); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o5)); c50 = V.MultiplyAdd(x, b0, c50); c51 = V.MultiplyAdd(x, b1, c51); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o6)); c60 = V.MultiplyAdd(x, b0, c60); c61 = V.MultiplyAdd(x, b1, c61); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o7)); c70 = V.MultiplyAdd(x, b0, c70); c71 = V.MultiplyAdd(x, b1, c71); }
+        }
+        { ref float row = ref Unsafe.Add(ref c, 0 * ldc); c00.Store(ref Unsafe.Add(ref row, 0 * w)); c01.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 1 * ldc); c10.Store(ref Unsafe.Add(ref row, 0 * w)); c11.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 2 * ldc); c20.Store(ref Unsafe.Add(ref row, 0 * w)); c21.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 3 * ldc); c30.Store(ref Unsafe.Add(ref row, 0 * w)); c31.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 4 * ldc); c40.Store(ref Unsafe.Add(ref row, 0 * w)); c41.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 5 * ldc); c50.Store(ref Unsafe.Add(ref row, 0 * w)); c51.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 6 * ldc); c60.Store(ref Unsafe.Add(ref row, 0 * w)); c61.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 7 * ldc); c70.Store(ref Unsafe.Add(ref row, 0 * w)); c71.Store(ref Unsafe.Add(ref row, 1 * w)); }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void OneRow<V>(ref float a, int sm, int sk, ref float b, ref float c, int m, int n, int k) where V : struct, IVector<V>
+    static void Tile6x2<V>(ref float a, int sm, int sk, ref float b, int ldb, ref float c, int ldc, int k) where V : struct, IVector<V>
     {
-        int w = V.Width, col = 0, r = m * sm;
-        for (; col + w <= n; col += w)
+        int w = V.Width;
+        V c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        c00 = V.Zero; c01 = V.Zero; c10 = V.Zero; c11 = V.Zero; c20 = V.Zero; c21 = V.Zero; c30 = V.Zero; c31 = V.Zero; c40 = V.Zero; c41 = V.Zero; c50 = V.Zero; c51 = V.Zero;
+        int o1 = 1 * sm;
+        int o2 = 2 * sm;
+        int o3 = 3 * sm;
+        int o4 = 4 * sm;
+        int o5 = 5 * sm;
+        for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
         {
-            V acc = V.Zero;
-            for (int p = 0; p < k; p++) acc = V.MultiplyAdd(V.Broadcast(Unsafe.Add(ref a, r + p * sk)), V.Load(ref Unsafe.Add(ref b, p * n + col)), acc);
-            acc.Store(ref Unsafe.Add(ref c, m * n + col));
+            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, 1 * w));
+            { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o1)); c10 = V.MultiplyAdd(x, b0, c10); c11 = V.MultiplyAdd(x, b1, c11); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o2)); c20 = V.MultiplyAdd(x, b0, c20); c21 = V.MultiplyAdd(x, b1, c21); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o3)); c30 = V.MultiplyAdd(x, b0, c30); c31 = V.MultiplyAdd(x, b1, c31); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o4)); c40 = V.MultiplyAdd(x, b0, c40); c41 = V.MultiplyAdd(x, b1, c41); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o5)); c50 = V.MultiplyAdd(x, b0, c50); c51 = V.MultiplyAdd(x, b1, c51); }
         }
-        ScalarColumns(ref a, sm, sk, ref b, ref c, m, col, n, k);
+        { ref float row = ref Unsafe.Add(ref c, 0 * ldc); c00.Store(ref Unsafe.Add(ref row, 0 * w)); c01.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 1 * ldc); c10.Store(ref Unsafe.Add(ref row, 0 * w)); c11.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 2 * ldc); c20.Store(ref Unsafe.Add(ref row, 0 * w)); c21.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 3 * ldc); c30.Store(ref Unsafe.Add(ref row, 0 * w)); c31.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 4 * ldc); c40.Store(ref Unsafe.Add(ref row, 0 * w)); c41.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 5 * ldc); c50.Store(ref Unsafe.Add(ref row, 0 * w)); c51.Store(ref Unsafe.Add(ref row, 1 * w)); }
     }
 
-    /// <summary>Columns [from, n) of row m, one at a time, with the same fused multiply-add per term as the vector paths.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void ScalarColumns(ref float a, int sm, int sk, ref float b, ref float c, int m, int from, int n, int k)
+    static void Tile4x2<V>(ref float a, int sm, int sk, ref float b, int ldb, ref float c, int ldc, int k) where V : struct, IVector<V>
     {
-        for (int col = from; col < n; col++)
+        int w = V.Width;
+        V c00, c01, c10, c11, c20, c21, c30, c31;
+        c00 = V.Zero; c01 = V.Zero; c10 = V.Zero; c11 = V.Zero; c20 = V.Zero; c21 = V.Zero; c30 = V.Zero; c31 = V.Zero;
+        int o1 = 1 * sm;
+        int o2 = 2 * sm;
+        int o3 = 3 * sm;
+        for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
         {
-            float acc = 0f;
-            for (int p = 0; p < k; p++) acc = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, m * sm + p * sk), Unsafe.Add(ref b, p * n + col), acc);
-            Unsafe.Add(ref c, m * n + col) = acc;
+            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, 1 * w));
+            { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o1)); c10 = V.MultiplyAdd(x, b0, c10); c11 = V.MultiplyAdd(x, b1, c11); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o2)); c20 = V.MultiplyAdd(x, b0, c20); c21 = V.MultiplyAdd(x, b1, c21); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o3)); c30 = V.MultiplyAdd(x, b0, c30); c31 = V.MultiplyAdd(x, b1, c31); }
         }
+        { ref float row = ref Unsafe.Add(ref c, 0 * ldc); c00.Store(ref Unsafe.Add(ref row, 0 * w)); c01.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 1 * ldc); c10.Store(ref Unsafe.Add(ref row, 0 * w)); c11.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 2 * ldc); c20.Store(ref Unsafe.Add(ref row, 0 * w)); c21.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 3 * ldc); c30.Store(ref Unsafe.Add(ref row, 0 * w)); c31.Store(ref Unsafe.Add(ref row, 1 * w)); }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile2x2<V>(ref float a, int sm, int sk, ref float b, int ldb, ref float c, int ldc, int k) where V : struct, IVector<V>
+    {
+        int w = V.Width;
+        V c00, c01, c10, c11;
+        c00 = V.Zero; c01 = V.Zero; c10 = V.Zero; c11 = V.Zero;
+        int o1 = 1 * sm;
+        for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
+        {
+            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, 1 * w));
+            { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
+            { V x = V.Broadcast(Unsafe.Add(ref a, o1)); c10 = V.MultiplyAdd(x, b0, c10); c11 = V.MultiplyAdd(x, b1, c11); }
+        }
+        { ref float row = ref Unsafe.Add(ref c, 0 * ldc); c00.Store(ref Unsafe.Add(ref row, 0 * w)); c01.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref Unsafe.Add(ref c, 1 * ldc); c10.Store(ref Unsafe.Add(ref row, 0 * w)); c11.Store(ref Unsafe.Add(ref row, 1 * w)); }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Tile1x2<V>(ref float a, int sm, int sk, ref float b, int ldb, ref float c, int ldc, int k) where V : struct, IVector<V>
+    {
+        int w = V.Width;
+        V c00, c01;
+        c00 = V.Zero; c01 = V.Zero;
+        for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
+        {
+            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, 1 * w));
+            { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
+        }
+        { ref float row = ref Unsafe.Add(ref c, 0 * ldc); c00.Store(ref Unsafe.Add(ref row, 0 * w)); c01.Store(ref Unsafe.Add(ref row, 1 * w)); }
     }
 }

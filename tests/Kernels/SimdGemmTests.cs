@@ -1,0 +1,99 @@
+using GpuAe.Simd;
+using Xunit;
+
+namespace GpuAe.Tests.Kernels;
+
+/// <summary>The SIMD GEMM against its definition, bit for bit: every element of C is the in-order chain
+/// acc = fma(A(m,k), B(k,n), acc), k = 0 … K−1, whatever tile, panel, orientation, vector width or thread computes it.</summary>
+public class SimdGemmTests
+{
+    static float[] Chain(Strided a, Strided b, int m, int n, int k)
+    {
+        var c = new float[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float acc = 0f;
+                for (int p = 0; p < k; p++) acc = MathF.FusedMultiplyAdd(a.At(i, p), b.At(p, j), acc);
+                c[i * n + j] = acc;
+            }
+        return c;
+    }
+
+    // Every path: full 8- and 6-row tiles and partial blocks of 1–7 rows (exact 1/2/4-row tiles and padded ones); full and
+    // partial panels; C narrower than a panel (computed transposed: 2, 4 and 9 columns); one row and one column; K = 1;
+    // shapes of the models (128×784→256's three GEMMs are covered by the layer tests).
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 1, 1, 1 }, { 1, 37, 5 }, { 7, 1, 9 }, { 3, 33, 17 }, { 5, 64, 3 }, { 13, 100, 31 }, { 16, 32, 64 },
+        { 128, 4, 256 }, { 128, 2, 30 }, { 4, 256, 128 }, { 256, 2, 128 }, { 300, 9, 32 }, { 9, 300, 7 }, { 70, 65, 40 },
+    };
+
+    [Theory, MemberData(nameof(Shapes))]
+    public void EveryLayoutVectorPathAndThreadCountGivesTheInOrderFmaChain(int m, int n, int k)
+    {
+        var random = new Random(m * 10007 + n * 101 + k);
+        float[] Values(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1))];
+        // Operands placed at an odd offset in a larger array, each read row-major or transposed.
+        var aData = Values(m * k + 3); var bData = Values(k * n + 5);
+        foreach (bool aTransposed in new[] { false, true })
+            foreach (bool bTransposed in new[] { false, true })
+            {
+                Strided a = aTransposed ? new(aData, 3, 1, m) : new(aData, 3, k, 1);
+                Strided b = bTransposed ? new(bData, 5, 1, k) : new(bData, 5, n, 1);
+                var expected = Chain(a, b, m, n, k);
+                foreach (var path in new[] { VectorPath.Vector512, VectorPath.Vector256, VectorPath.Scalar })
+                    foreach (int threads in new[] { 1, 2, 3 })
+                    {
+                        using var workers = new Workers(threads);
+                        var c = new float[m * n + 2];
+                        c[0] = c[^1] = 42f;
+                        new SimdGemm(threads).Multiply(path, workers, a, b, new(c, 1, n, 1), m, n, k);
+                        var what = $"{m}×{n}×{k}, A{(aTransposed ? "ᵀ" : "")}·B{(bTransposed ? "ᵀ" : "")}, {path}, {threads} threads";
+                        Assert.True(c[0] == 42f && c[^1] == 42f, $"{what}: wrote outside C");
+                        for (int i = 0; i < expected.Length; i++)
+                            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(c[i + 1]),
+                                $"{what}: C[{i / n},{i % n}] = {c[i + 1]:R}, the chain gives {expected[i]:R}");
+                    }
+            }
+    }
+}
+
+public class WorkersTests
+{
+    [Fact]
+    public void EveryBlockRunsOnceOnItsOwnThreadAlsoAfterTheWorkersSleep()
+    {
+        using var workers = new Workers(3);
+        foreach (int pause in new[] { 0, 0, 20, 0, 20 })   // 20 ms: past the spinning, so the workers sleep and are woken
+        {
+            Thread.Sleep(pause);
+            var runs = new int[3]; var threads = new int[3];
+            workers.Run(3, i => { Interlocked.Increment(ref runs[i]); threads[i] = Environment.CurrentManagedThreadId; });
+            Assert.Equal([1, 1, 1], runs);
+            Assert.Equal(Environment.CurrentManagedThreadId, threads[0]);
+            Assert.Equal(3, threads.Distinct().Count());
+        }
+        var two = new int[3];
+        workers.Run(2, i => two[i]++);
+        Assert.Equal([1, 1, 0], two);
+    }
+
+    [Fact]
+    public void AnExceptionInAWorkerReachesTheCallerAfterEveryBlockFinished()
+    {
+        using var workers = new Workers(2);
+        int finished = 0;
+        var e = Assert.Throws<AggregateException>(() => workers.Run(2, i =>
+        {
+            if (i == 1) throw new InvalidOperationException("block 1");
+            Thread.Sleep(10);
+            Interlocked.Increment(ref finished);
+        }));
+        Assert.Equal("block 1", e.InnerException!.Message);
+        Assert.Equal(1, finished);
+        var again = new int[2];
+        workers.Run(2, i => again[i]++);                      // still usable
+        Assert.Equal([1, 1], again);
+    }
+}
