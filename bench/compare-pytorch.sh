@@ -1,30 +1,54 @@
 #!/usr/bin/env bash
-# Times one training epoch (60,000 images, batch 128, 2 threads) of GpuAe and of PyTorch back to back on this
-# machine and prints the ratios. Needs Debian's PyTorch: apt-get install python3-torch (and libopenblas0-pthread
-# for the OpenBLAS row). Usage: bench/compare-pytorch.sh [ae|vae] [gpuae devices...]   (default: ae cpu simd)
+# GpuAe's SIMD backend against the strongest PyTorch CPU run on this machine, one after the other, 2 threads:
+#  - PyTorch with OpenBLAS told its core type (OpenBLAS 0.3.21 misdetects some processors, e.g. a virtual Xeon as
+#    Prescott: 36 instead of 168 GFLOP/s), set here from the processor's flags: SkylakeX with AVX-512, Haswell with
+#    AVX2; its convolutions run on oneDNN (PyTorch's default);
+#  - every GEMM shape of each model's training step, ours (gpuae bench --gemms) beside PyTorch's matmul (gemm_peer.py),
+#    both the median of 200 calls timed one by one;
+#  - one training epoch of each model on the real data (ours: `gpuae train --epochs 1`, the epoch's training seconds;
+#    PyTorch: bench/pytorch_epoch.py, eager, after a warm-up of a few steps), and the ratio.
+# Needs Debian's PyTorch and OpenBLAS: apt-get install python3-torch libopenblas0-pthread.
+# Usage: bench/compare-pytorch.sh [models...]   (default: ae vae conv-ae conv-vae)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=${1:-ae}; shift || true
-devices=("${@:-cpu}")
-[ $# -eq 0 ] && devices=(cpu simd)
+models=("$@")
+[ $# -eq 0 ] && models=(ae vae conv-ae conv-vae)
+py=/usr/bin/python3
+openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
+if ! $py -c 'import torch' 2>/dev/null || [ ! -e "$openblas/libblas.so.3" ]; then
+  echo "compare-pytorch.sh needs Debian's PyTorch and OpenBLAS: apt-get install python3-torch libopenblas0-pthread" >&2
+  exit 1
+fi
+if grep -qw avx512f /proc/cpuinfo; then core=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then core=Haswell; else core=""; fi
+export OPENBLAS_NUM_THREADS=2 LD_LIBRARY_PATH=$openblas
+[ -n "$core" ] && export OPENBLAS_CORETYPE=$core
 dotnet build src/Cli -c Release -v quiet -nologo >/dev/null
 gpuae() { dotnet src/Cli/bin/Release/net10.0/gpuae.dll "$@"; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# PyTorch with the reference BLAS Debian ships (forced even if OpenBLAS is installed), then with OpenBLAS if present.
-torch_ref=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/blas /usr/bin/python3 bench/pytorch_epoch.py --model "$model" --threads 2 | cut -d' ' -f1)
-echo "PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') eager, reference BLAS, 2 threads: ${torch_ref} s per $model epoch"
-torch_openblas=""
-if ls /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 >/dev/null 2>&1; then
-  torch_openblas=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/pytorch_epoch.py --model "$model" --threads 2 | cut -d' ' -f1)
-  echo "PyTorch eager, OpenBLAS, 2 threads: ${torch_openblas} s per $model epoch"
-fi
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; $(date -u +%F) commit $(git rev-parse --short HEAD)"
+$py - <<'EOF'
+import ctypes, torch
+blas = ctypes.CDLL("libopenblas.so.0")
+blas.openblas_get_corename.restype = blas.openblas_get_config.restype = ctypes.c_char_p
+print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads by default; BLAS: {blas.openblas_get_config().decode()}, "
+      f"core type used: {blas.openblas_get_corename().decode()}; convolutions: oneDNN {torch.backends.mkldnn.is_available()}")
+EOF
+echo "OPENBLAS_CORETYPE=${core:-(unset: no AVX2 or AVX-512)} (auto-detection would pick: $(env -u OPENBLAS_CORETYPE $py -c 'import ctypes; b=ctypes.CDLL("libopenblas.so.0"); b.openblas_get_corename.restype=ctypes.c_char_p; print(b.openblas_get_corename().decode())'))"
+echo "GpuAe: $(gpuae devices | grep -m1 '^simd' || echo 'SIMD host backend')"
 
-for device in "${devices[@]}"; do
-  gpuae train "$model" --epochs 1 --device "$device" --json --out "$tmp/$device" > "$tmp/$device.json"
-  ours=$(/usr/bin/python3 -c "import json,sys; print(json.loads(open('$tmp/$device.json').read().splitlines()[-1])['seconds'])")
-  line="GpuAe --device $device: ${ours} s per $model epoch; ratio to PyTorch (reference BLAS) $(/usr/bin/python3 -c "print(f'{$ours/$torch_ref:.3f}')")"
-  [ -n "$torch_openblas" ] && line="$line, to PyTorch (OpenBLAS) $(/usr/bin/python3 -c "print(f'{$ours/$torch_openblas:.3f}')")"
-  echo "$line"
+for model in "${models[@]}"; do
+  echo
+  echo "== $model: every GEMM of a training step (batch 128), 2 threads, µs and GFLOP/s, median of 200 calls"
+  gpuae bench --device simd --model "$model" --gemms --steps 5 > "$tmp/bench.txt"
+  awk '$1=="gemm"{print $2, $3, $4, $5}' "$tmp/bench.txt" | $py bench/gemm_peer.py --threads 2 > "$tmp/peer.txt"
+  awk '$1=="gemm"{print $2, $3, $4, $5, $6, $7, $8}' "$tmp/bench.txt" > "$tmp/ours.txt"
+  paste -d' ' "$tmp/ours.txt" "$tmp/peer.txt" | awk '
+    BEGIN { printf "  %-6s %6s %6s %6s %6s | %9s %8s | %9s %8s | %s\n", "layout", "M", "N", "K", "calls", "ours µs", "GFLOP/s", "OpenBLAS", "GFLOP/s", "ours/OpenBLAS time" }
+    { printf "  %-6s %6d %6d %6d %6d | %9.1f %8.1f | %9.1f %8.1f | %.2f\n", $1, $2, $3, $4, $5, $6, $7, $12, $13, $6 / $12 }'
+  peer=$($py bench/pytorch_epoch.py --model "$model" --threads 2 | cut -d' ' -f1)
+  gpuae train "$model" --epochs 1 --device simd --json --out "$tmp/run-$model" > "$tmp/$model.json"
+  ours=$($py -c "import json; print(json.loads(open('$tmp/$model.json').read().splitlines()[-1])['seconds'])")
+  echo "$model epoch (60,000 real images, batch 128, 2 threads): GpuAe --device simd ${ours} s, PyTorch (OpenBLAS ${core:-auto}, oneDNN) ${peer} s: ratio $($py -c "print(f'{$ours/$peer:.3f}')")"
 done

@@ -64,8 +64,19 @@ public sealed class SimdBackend : IBackend
         });
     }
 
-    /// <summary>C = A·B through strides; see <see cref="SimdGemm"/>.</summary>
-    void Gemm(Strided a, Strided b, Strided c, int m, int n, int k) => _gemm.Multiply(_path, _workers, a, b, c, m, n, k);
+    /// <summary>C[m,n] = A·B, every operand read through its strides; see <see cref="SimdGemm"/>. Every GEMM of the
+    /// backend goes through here.</summary>
+    public void Gemm(Strided a, Strided b, Strided c, int m, int n, int k)
+    {
+        Multiplying?.Invoke(Layout(a, b), m, n, k);
+        _gemm.Multiply(_path, _workers, a, b, c, m, n, k);
+    }
+
+    /// <summary>Called with (layout, M, N, K) before every GEMM: lets `gpuae bench --gemms` list a training step's shapes.</summary>
+    public Action<string, int, int, int>? Multiplying { get; set; }
+
+    /// <summary>"A·B", "A·Bᵀ" or "Aᵀ·B": which operands are read transposed (C is always row-major).</summary>
+    public static string Layout(Strided a, Strided b) => $"A{(a.Column == 1 ? "" : "ᵀ")}·B{(b.Column == 1 ? "" : "ᵀ")}";
 
     // ---- dense layers ----------------------------------------------------------------------------------------
 
@@ -83,9 +94,14 @@ public sealed class SimdBackend : IBackend
         Gemm(new(A(dy), dy.Offset, outFeatures, 1), new(A(w), w.Offset, inFeatures, 1), new(A(dx), dx.Offset, inFeatures, 1), rows, inFeatures, outFeatures);
         if (reluOutput is not { } mask) return;
         var dxv = A(dx); var maskv = A(mask);
+        int dxOffset = dx.Offset, maskOffset = mask.Offset;
         ForBlocks(rows * inFeatures, 1024, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
-            for (int i = start; i < end; i++) if (!(maskv[mask.Offset + i] > 0f)) dxv[dx.Offset + i] = 0f;
+            int i = start, w = Vector<float>.Count;
+            for (; i + w <= end; i += w)
+                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(maskv, maskOffset + i), Vector<float>.Zero), new Vector<float>(dxv, dxOffset + i), Vector<float>.Zero)
+                    .CopyTo(dxv, dxOffset + i);
+            for (; i < end; i++) if (!(maskv[maskOffset + i] > 0f)) dxv[dxOffset + i] = 0f;
         });
     }
 
@@ -102,10 +118,13 @@ public sealed class SimdBackend : IBackend
         Shapes.Rows("column sums", rows, cols, ("dy", dy, false)); Shapes.Rows("column sums", 1, cols, ("db", db, false));
         var dyv = S(dy); var dbv = S(db)[..cols];
         dbv.Clear();
+        int w = Vector<float>.Count;
         for (int r = 0; r < rows; r++)
         {
             var row = dyv.Slice(r * cols, cols);
-            for (int c = 0; c < cols; c++) dbv[c] += row[c];
+            int c = 0;
+            for (; c + w <= cols; c += w) (new Vector<float>(dbv[c..]) + new Vector<float>(row[c..])).CopyTo(dbv[c..]);
+            for (; c < cols; c++) dbv[c] += row[c];
         }
     }
 
@@ -176,15 +195,27 @@ public sealed class SimdBackend : IBackend
     {
         Shapes.Rows("bias", rows, cols, ("y", y, false)); Shapes.Rows("bias", 1, cols, ("bias", bias, false));
         var yv = A(y); var bv = A(bias);
+        int yOffset = y.Offset, bOffset = bias.Offset;
         bool relu = activation == Activation.Relu;
         ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
+            int w = Vector<float>.Count;
             for (int r = start; r < end; r++)
-                for (int o = 0, at = y.Offset + r * cols; o < cols; o++, at++)
+            {
+                int row = yOffset + r * cols, o = 0;
+                // ReLU as "keep v only where v > 0": NaN and −0 become +0, as in the scalar tail.
+                for (; o + w <= cols; o += w)
                 {
-                    float v = yv[at] + bv[bias.Offset + o];
-                    yv[at] = relu && !(v > 0f) ? 0f : v;
+                    var v = new Vector<float>(yv, row + o) + new Vector<float>(bv, bOffset + o);
+                    if (relu) v = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), v, Vector<float>.Zero);
+                    v.CopyTo(yv, row + o);
                 }
+                for (; o < cols; o++)
+                {
+                    float v = yv[row + o] + bv[bOffset + o];
+                    yv[row + o] = relu && !(v > 0f) ? 0f : v;
+                }
+            }
         });
     }
 

@@ -84,7 +84,7 @@ public sealed class SimdGemm
         ref float panels = ref Scratch(_panels, slot, (j1 - firstPacked) * k * nr);
         ref float rowsOfA = ref Scratch(_rowsOfA, slot, k * mr);
         ref float tile = ref Scratch(_tile, slot, mr * nr);
-        for (int j = firstPacked; j < j1; j++) Pack(b, ref Unsafe.Add(ref panels, (j - firstPacked) * k * nr), j * nr, Math.Min(nr, n - j * nr), nr, k);
+        for (int j = firstPacked; j < j1; j++) Pack<V>(b, ref Unsafe.Add(ref panels, (j - firstPacked) * k * nr), j * nr, Math.Min(nr, n - j * nr), nr, k);
 
         ref float a0 = ref MemoryMarshal.GetArrayDataReference(a.Data);
         ref float b0 = ref MemoryMarshal.GetArrayDataReference(b.Data);
@@ -126,9 +126,10 @@ public sealed class SimdGemm
 
     /// <summary>Columns [col, col + width) of B into a k × nr panel, rows contiguous, padded with zero columns.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Pack(Strided b, ref float panel, int col, int width, int nr, int k)
+    static void Pack<V>(Strided b, ref float panel, int col, int width, int nr, int k) where V : struct, IVector<V>
     {
         ref float b0 = ref MemoryMarshal.GetArrayDataReference(b.Data);
+        int w = V.Width;
         if (b.Column == 1)
             for (int p = 0; p < k; p++)
             {
@@ -136,20 +137,18 @@ public sealed class SimdGemm
                 MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref b0, b.Offset + p * b.Row + col), width).CopyTo(to);
                 to[width..].Clear();
             }
-        else
-            // Column q of the panel is row (col + q) of Bᵀ, read contiguously when B.Row is 1 (Wᵀ) and written with a stride
-            // of nr; 64 rows of the panel (8 KB with AVX-512) at a time, so the strided writes stay in the L1 cache.
-            for (int p0 = 0; p0 < k; p0 += 64)
+        else if (width == nr && w > 1)
+            // A full panel of Bᵀ (W[n, k] read as B(k, n)): each vector of a panel row gathers w elements a column apart.
+            for (int p = 0; p < k; p++)
             {
-                int p1 = Math.Min(k, p0 + 64);
-                for (int q = 0; q < nr; q++)
-                {
-                    ref float to = ref Unsafe.Add(ref panel, q);
-                    if (q >= width) { for (int p = p0; p < p1; p++) Unsafe.Add(ref to, p * nr) = 0f; continue; }
-                    ref float from = ref Unsafe.Add(ref b0, b.Offset + (col + q) * b.Column);
-                    for (int p = p0; p < p1; p++) Unsafe.Add(ref to, p * nr) = Unsafe.Add(ref from, p * b.Row);
-                }
+                ref float from = ref Unsafe.Add(ref b0, b.Offset + p * b.Row + col * b.Column);
+                ref float to = ref Unsafe.Add(ref panel, p * nr);
+                for (int q = 0; q < nr; q += w) V.Gather(ref Unsafe.Add(ref from, q * b.Column), b.Column).Store(ref Unsafe.Add(ref to, q));
             }
+        else
+            for (int p = 0; p < k; p++)
+                for (int q = 0; q < nr; q++)
+                    Unsafe.Add(ref panel, p * nr + q) = q < width ? Unsafe.Add(ref b0, b.Offset + p * b.Row + (col + q) * b.Column) : 0f;
     }
 
     static void Tile<V>(int rows, ref float a, int sm, int sk, ref float b, int ldb, ref float c, int ldc, int k) where V : struct, IVector<V>

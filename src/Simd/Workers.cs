@@ -1,13 +1,13 @@
 namespace GpuAe.Simd;
 
 /// <summary>
-/// The SIMD backend's threads: the caller runs block 0 of a parallel loop and fixed worker threads run blocks 1…N−1.
-/// A training step is ~30 short loops back to back (a 32-row GEMM takes 10–20 µs), and Parallel.For spent 6–12 µs
-/// per loop handing work to the thread pool and waiting for it (measured on the 2-core development machine). A
-/// worker here spins on a generation counter for a while after each loop, so the next loop starts in well under a
-/// microsecond; after ~1 ms with no work it sleeps on a semaphore and the next loop wakes it.
-/// Which thread runs which block is fixed (block i on thread i), so anything a block computes does not depend on
-/// scheduling.
+/// The SIMD backend's threads: the caller and fixed worker threads share the blocks of a parallel loop. A training step
+/// is ~30 short loops back to back (a 32-row GEMM takes 10–20 µs), and Parallel.For spent 6–12 µs per loop handing work
+/// to the thread pool and waiting for it (measured on the 2-core development machine). A worker here spins on the loop
+/// counter for ~1 ms after each loop, so the next loop starts in well under a microsecond, and then sleeps on a
+/// semaphore until a loop wakes it. Blocks are claimed from a shared counter, the caller included, so a worker the
+/// operating system has not scheduled (a busy machine) delays nothing: the caller runs its blocks. A block's work
+/// must depend only on its index (scratch memory included), never on the thread that runs it.
 /// </summary>
 public sealed class Workers : IDisposable
 {
@@ -15,7 +15,8 @@ public sealed class Workers : IDisposable
     readonly SemaphoreSlim[] _wake;
     readonly int[] _sleeping;                 // 1 while worker i is (about to be) blocked on _wake[i]
     Action<int> _body = _ => { };
-    int _blocks, _pending, _generation;
+    int _blocks, _finished;
+    long _state;                              // the loop's number (high 32 bits) and its next unclaimed block (low 32)
     volatile bool _stopping;
     Exception? _failure;
 
@@ -37,26 +38,39 @@ public sealed class Workers : IDisposable
 
     public int Count { get; }
 
-    /// <summary>Runs body(0) … body(blocks − 1), block 0 on the calling thread, and returns when all have finished;
-    /// rethrows the first exception a block threw. Not reentrant: one loop at a time.</summary>
+    /// <summary>Runs body(0) … body(blocks − 1), each once, on the calling thread and the workers, and returns when all
+    /// have finished; rethrows the first exception a block threw. Not reentrant: one loop at a time.</summary>
     public void Run(int blocks, Action<int> body)
     {
-        if (blocks > Count) throw new ArgumentOutOfRangeException(nameof(blocks), $"{blocks} blocks for {Count} threads");
         if (blocks <= 1) { if (blocks == 1) body(0); return; }
         _body = body;
         _blocks = blocks;
         _failure = null;
-        Volatile.Write(ref _pending, blocks - 1);
-        Interlocked.Increment(ref _generation);                 // publishes _body and _blocks to the spinning workers
-        for (int i = 0; i < blocks - 1; i++)
+        Volatile.Write(ref _finished, 0);
+        int loop = (int)(Volatile.Read(ref _state) >> 32) + 1;
+        Interlocked.Exchange(ref _state, (long)loop << 32);    // publishes _body and _blocks with the new loop number
+        for (int i = 0; i < Math.Min(blocks - 1, _threads.Length); i++)
             if (Interlocked.CompareExchange(ref _sleeping[i], 0, 1) == 1) _wake[i].Release();
-        try { body(0); }
-        finally
-        {
-            var wait = new SpinWait();
-            while (Volatile.Read(ref _pending) != 0) wait.SpinOnce(sleep1Threshold: -1);
-        }
+        Work(loop);
+        var wait = new SpinWait();
+        while (Volatile.Read(ref _finished) != blocks) wait.SpinOnce(sleep1Threshold: -1);
         if (_failure is { } failure) throw new AggregateException(failure);
+    }
+
+    /// <summary>Claims and runs blocks of loop <paramref name="loop"/> until none is left (or another loop began).</summary>
+    void Work(int loop)
+    {
+        while (true)
+        {
+            long state = Volatile.Read(ref _state);
+            int block = (int)state;
+            if ((int)(state >> 32) != loop || block >= _blocks) return;
+            if (Interlocked.CompareExchange(ref _state, state + 1, state) != state) continue;
+            // A successful claim means loop `loop` is unfinished, so _body is still its body.
+            try { _body(block); }
+            catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
+            Interlocked.Increment(ref _finished);
+        }
     }
 
     void Loop(int index)
@@ -64,37 +78,34 @@ public sealed class Workers : IDisposable
         int seen = 0;
         while (true)
         {
-            int generation = WaitForWork(index, seen);
+            int loop = WaitForLoop(index, seen);
             if (_stopping) return;
-            seen = generation;
-            if (index + 1 < _blocks)
-            {
-                try { _body(index + 1); }
-                catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
-                Interlocked.Decrement(ref _pending);
-            }
+            seen = loop;
+            Work(loop);
         }
     }
 
-    int WaitForWork(int index, int seen)
+    int LoopNumber => (int)(Volatile.Read(ref _state) >> 32);
+
+    int WaitForLoop(int index, int seen)
     {
         long spinUntil = Environment.TickCount64 + 1;          // ~1 ms of spinning at most before sleeping
-        int spins = 0;
+        var spin = new SpinWait();
         while (true)
         {
-            int generation = Volatile.Read(ref _generation);
-            if (generation != seen || _stopping) return generation;
-            if (++spins < 20_000 || Environment.TickCount64 <= spinUntil) { Thread.SpinWait(8); continue; }
+            int loop = LoopNumber;
+            if (loop != seen || _stopping) return loop;
+            if (Environment.TickCount64 <= spinUntil) { spin.SpinOnce(sleep1Threshold: -1); continue; }
             Interlocked.Exchange(ref _sleeping[index], 1);          // a full fence: the read below cannot pass it
-            generation = Volatile.Read(ref _generation);
-            if (generation != seen || _stopping)
+            loop = LoopNumber;
+            if (loop != seen || _stopping)
             {
                 // Work arrived while going to sleep: take back the flag, or consume the wake-up the caller already sent.
                 if (Interlocked.CompareExchange(ref _sleeping[index], 0, 1) != 1) _wake[index].Wait();
-                return generation;
+                return loop;
             }
             _wake[index].Wait();
-            spins = 0;
+            spin.Reset();
             spinUntil = Environment.TickCount64 + 1;
         }
     }

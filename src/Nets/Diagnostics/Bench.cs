@@ -1,3 +1,4 @@
+using GpuAe.Simd;
 using System.Diagnostics;
 using GpuAe.Kernels;
 using GpuAe.Nets.Data;
@@ -109,6 +110,46 @@ public static class Bench
             model.TrainStep(x, batch, step, acc);
             backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(step, 1e-3f));
         };
+    }
+
+    /// <summary>One GEMM shape of a training step: its layout (<see cref="SimdBackend.Layout"/>), how many times a step
+    /// runs it, and the median time of one call timed on its own.</summary>
+    public sealed record GemmTiming(string Layout, int M, int N, int K, int CallsPerStep, double Microseconds)
+    {
+        public double GigaFlops => 2.0 * M * N * K / Microseconds / 1e3;
+    }
+
+    /// <summary>Every GEMM shape of the model's training step on the SIMD backend, each timed alone: random operands in
+    /// its layout, <paramref name="calls"/> calls timed one by one after a warm-up, the median. bench/gemm_peer.py times
+    /// PyTorch's matmul on the same shapes the same way.</summary>
+    public static List<GemmTiming> Gemms(SimdBackend backend, string kind, int batch, int calls = 200)
+    {
+        var seen = new List<(string Layout, int M, int N, int K)>();
+        backend.Multiplying = (layout, m, n, k) => seen.Add((layout, m, n, k));
+        try { SyntheticStep(backend, kind, batch)(1); }
+        finally { backend.Multiplying = null; }
+        var timings = new List<GemmTiming>();
+        foreach (var group in seen.GroupBy(s => s))
+        {
+            var (layout, m, n, k) = group.Key;
+            bool aT = layout.StartsWith("Aᵀ"), bT = layout.EndsWith("Bᵀ");
+            var random = new Random(1);
+            float[] Values(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)random.NextDouble() - 0.5f)];
+            Strided a = aT ? new(Values(k * m), 0, 1, m) : new(Values(m * k), 0, k, 1);
+            Strided b = bT ? new(Values(n * k), 0, 1, k) : new(Values(k * n), 0, n, 1);
+            Strided c = new(new float[m * n], 0, n, 1);
+            for (int i = 0; i < 40; i++) backend.Gemm(a, b, c, m, n, k);
+            var each = new double[calls];
+            for (int i = 0; i < calls; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                backend.Gemm(a, b, c, m, n, k);
+                each[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+            Array.Sort(each);
+            timings.Add(new(layout, m, n, k, group.Count(), each[calls / 2]));
+        }
+        return timings;
     }
 
     /// <summary>Milliseconds per training step (forward, backward, Adam) of the model on synthetic data.</summary>
