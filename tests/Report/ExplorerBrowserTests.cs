@@ -137,9 +137,9 @@ public class ExplorerBrowserTests : TempFolderTest
         Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
         await tab.ScreenshotAsync(ScreenshotPath, new ScreenshotOptions { FullPage = true });
 
-        Assert.True(errors.Count == 0, string.Join("\n", errors));
         var foreign = requests.Where(r => r != url && !r.StartsWith("data:", StringComparison.Ordinal) && !r.StartsWith("blob:", StringComparison.Ordinal)).ToList();
         Assert.True(foreign.Count == 0, $"the page requested {string.Join(", ", foreign)}");
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
         Assert.Contains(url, requests);
     }
 }
