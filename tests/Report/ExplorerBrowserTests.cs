@@ -134,6 +134,10 @@ public class ExplorerBrowserTests : TempFolderTest
         var onSneaker = await tab.EvaluateFunctionAsync<double[]>("i => explorer.planes.vae.toClient(...explorer.planes.vae.code(i))", sneaker);
         await tab.Mouse.MoveAsync((decimal)onSneaker[0], (decimal)onSneaker[1]);
         await tab.EvaluateExpressionAsync("new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)))");
+        // The two planes side by side (the comparison the page is for) and the page within the screenshot's 1,600 pixels.
+        var tops = await tab.EvaluateFunctionAsync<double[]>("() => Array.from(document.querySelectorAll('.plane'), p => p.getBoundingClientRect().top)");
+        Assert.True(tops.Length == 2 && tops[0] == tops[1], $"the planes are not side by side (tops {string.Join(", ", tops)})");
+        Assert.InRange(await tab.EvaluateExpressionAsync<int>("document.documentElement.scrollWidth"), 1, 1460);
         Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
         await tab.ScreenshotAsync(ScreenshotPath, new ScreenshotOptions { FullPage = true });
 
