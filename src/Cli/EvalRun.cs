@@ -16,8 +16,7 @@ public sealed record EvalRun(string Path, int IwaeSamples, int Batch, string Dev
     {
         if (IwaeSamples < 0) throw new UserError($"--iwae-k must be 0 or more (got {IwaeSamples})");
         if (Batch < 1) throw new UserError($"--batch must be at least 1 (got {Batch})");
-        string checkpoint = Directory.Exists(Path) ? System.IO.Path.Combine(Path, Checkpoint.FileName) : Path;
-        if (!File.Exists(checkpoint)) throw new UserError($"checkpoint not found: {checkpoint}");
+        string checkpoint = Checkpoint.Find(Path);
         var test = FashionMnist.LoadSplit(FashionMnist.ResolveFolder(DataFolder), "t10k");
 
         using var backend = Backends.Open(Device);

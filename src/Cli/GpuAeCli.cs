@@ -24,6 +24,7 @@ public static class GpuAeCli
         root.Subcommands.Add(DevicesCommand(stdout));
         root.Subcommands.Add(BenchCommand(stdout));
         root.Subcommands.Add(EvalCommand(stdout));
+        root.Subcommands.Add(DecodeCommand(stdout));
         root.Subcommands.Add(CheckCommand(stdout));
         root.Subcommands.Add(ReportCommand(stdout, args));
 
@@ -104,6 +105,17 @@ public static class GpuAeCli
         var command = new Command("eval", "Evaluate a saved model on the 10,000 test images; writes eval.json beside it") { path, iwaeK, batch, device, data };
         command.SetAction(r => new EvalRun(r.GetValue(path)!, r.GetValue(iwaeK), r.GetValue(batch),
             r.GetValue(device)!, r.GetValue(data)).Execute(stdout));
+        return command;
+    }
+
+    static Command DecodeCommand(TextWriter stdout)
+    {
+        var path = new Argument<string>("checkpoint") { Description = "a model.safetensors file of an autoencoder, or the run folder holding one" };
+        var z = new Option<string>("--z") { Description = "the latent point, one number per dimension, comma-separated: \"0.5,-1.2\" for a 2-D model", Required = true };
+        var output = new Option<string?>("--out") { Description = "write the image as an 8-bit grey 28×28 PNG (default: print its 28 rows of values in [0, 1])" };
+        var device = DeviceOption();
+        var command = new Command("decode", "Decode one latent point with a saved autoencoder's decoder (what the latent explorer draws)") { path, z, output, device };
+        command.SetAction(r => new DecodeRun(r.GetValue(path)!, r.GetValue(z)!, r.GetValue(output), r.GetValue(device)!).Execute(stdout));
         return command;
     }
 

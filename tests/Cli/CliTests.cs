@@ -310,4 +310,54 @@ public class CliTests : TempFolderTest
         var resumed = Run("train", "vae", "--latent", "2", "--resume", Folder, "--epochs", "2", "--limit", "256", "--device", "simd");
         Assert.True(resumed.Exit == 0, resumed.Err);
     }
+
+    static readonly string Vae2d = Path.Combine(Repository.Root, "reports", "runs", "vae-2d-seed42");
+
+    /// <summary>The decoder written out by hand in double precision from the checkpoint's tensors:
+    /// sigmoid(W2·ReLU(W0·z + b0) + b2).</summary>
+    static double[] HandDecoded(string run, float[] z)
+    {
+        var t = SafeTensors.Read(Path.Combine(run, Checkpoint.FileName)).Tensors;
+        var (w0, b0, w2, b2) = (t["decoder.0.weight"].Data, t["decoder.0.bias"].Data, t["decoder.2.weight"].Data, t["decoder.2.bias"].Data);
+        int hidden = b0.Length, latent = z.Length;
+        var h = Enumerable.Range(0, hidden).Select(j => Math.Max(0, b0[j] + Enumerable.Range(0, latent).Sum(k => (double)w0[j * latent + k] * z[k]))).ToArray();
+        return [.. Enumerable.Range(0, b2.Length).Select(p => 1 / (1 + Math.Exp(-(b2[p] + Enumerable.Range(0, hidden).Sum(j => w2[p * hidden + j] * h[j])))))];
+    }
+
+    [Fact]
+    public void DecodePrintsTheDecodersImageAndWritesItAsAGreyPng()
+    {
+        var (exit, output, error) = Run("decode", Vae2d, "--z", "-0.5,1.25", "--device", "simd");
+        Assert.True(exit == 0, error);
+        var rows = output.Trim().Split('\n');
+        Assert.Equal(28, rows.Length);
+        Assert.All(rows, r => Assert.Equal(28, r.Trim().Split(' ').Length));
+        var printed = rows.SelectMany(r => r.Trim().Split(' ')).Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        // float32 sums in the backend's order against double ones: ~1e-6; the values are printed to 6 decimals.
+        var expected = HandDecoded(Vae2d, [-0.5f, 1.25f]);
+        Assert.All(expected.Zip(printed), p => Assert.InRange(p.Second, p.First - 2e-6, p.First + 2e-6));
+
+        string png = Path.Combine(Folder, "decoded.png");
+        var written = Run("decode", Vae2d, "--z=-0.5,1.25", "--device", "simd", "--out", png);
+        Assert.True(written.Exit == 0, written.Err);
+        using var bitmap = SkiaSharp.SKBitmap.Decode(png);
+        Assert.Equal((28, 28), (bitmap.Width, bitmap.Height));
+        // 8-bit: each grey level is round(255·value) of the printed image, give or take the printing's 6 decimals.
+        Assert.All(bitmap.Pixels.Zip(printed), p => Assert.InRange(p.First.Red, Math.Round(255 * p.Second) - 1, Math.Round(255 * p.Second) + 1));
+        Assert.All(bitmap.Pixels, p => Assert.True(p.Red == p.Green && p.Green == p.Blue));
+    }
+
+    [Theory]
+    [InlineData("0.5", "--z gives 1 number(s) but the model's latent has 2 dimensions")]
+    [InlineData("0.5,x", "'x' is not a finite number")]
+    [InlineData("0.5,NaN", "'NaN' is not a finite number")]
+    public void DecodeRefusesALatentPointOfTheWrongShape(string z, string expected) =>
+        AssertUserError(Run("decode", Vae2d, "--z", z, "--device", "simd"), expected);
+
+    [Fact]
+    public void DecodeRefusesAClassifierAndAMissingCheckpoint()
+    {
+        AssertUserError(Run("decode", Repository.Classifier, "--z", "0,0", "--device", "simd"), "has no decoder");
+        AssertUserError(Run("decode", Path.Combine(Folder, "nothing"), "--z", "0,0", "--device", "simd"), "checkpoint not found");
+    }
 }

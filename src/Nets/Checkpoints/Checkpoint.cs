@@ -60,6 +60,13 @@ public static class Checkpoint
         return contents.Metadata;
     }
 
+    /// <summary>The checkpoint a command was pointed at: a model.safetensors file, or the run folder holding one.</summary>
+    public static string Find(string runOrFile)
+    {
+        string path = Directory.Exists(runOrFile) ? Path.Combine(runOrFile, FileName) : runOrFile;
+        return File.Exists(path) ? path : throw new UserError($"checkpoint not found: {path}");
+    }
+
     public static string Get(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
         metadata.TryGetValue(key, out var v) ? v : throw new UserError($"{path} lacks '{key}' in its metadata: it was not written by gpuae");
 

@@ -136,6 +136,10 @@ public static class ReportBuilder
         log.WriteLine("gpuae: drawing figures");
         ReportFigures figures;
         using (backend.Scope()) figures = DrawFigures(backend, study, figureRuns, train, test, o, output);
+        // The interactive page of the two 2-D latents (the first seed's runs, as the figures).
+        Explorer.Write(Path.Combine(output, Explorer.FileName), backend, test,
+            [.. new[] { new ConfigKey("vae", 2, 1f), new ConfigKey("ae", 2, 1f) }.Select(c => figureRuns[c])
+                .Select(m => new ExplorerPlane(m.Result.Key.Folder, m.Model, m.Latents))]);
         var widths = o.LatentSizes.Order().ToArray();
         Figures.LatentSizes(Path.Combine(output, GenerationPng), widths,
         [
@@ -148,7 +152,7 @@ public static class ReportBuilder
         var files = new List<string>(FigureFiles);
         if (o.BetaValues.Any(b => b != 1f)) files.AddRange(SweepFigureFiles);
         if (o.LatentSizes.Count > 1) files.AddRange(LatentFigureFiles);
-        files.AddRange(["metrics.csv", "metrics.json", "REPORT.md"]);
+        files.AddRange([Explorer.FileName, "metrics.csv", "metrics.json", "REPORT.md"]);
         var summary = new ReportSummary(study, figures, scorer, backend.DeviceName, files);
         WriteMetrics(output, summary);
         File.WriteAllText(Path.Combine(output, "REPORT.md"), ReportText.Write(summary, o, train.Count, test.Count));
