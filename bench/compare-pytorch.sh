@@ -5,8 +5,9 @@
 #    AVX2; its convolutions run on oneDNN (PyTorch's default);
 #  - every GEMM shape of each model's training step, ours (gpuae bench --gemms) beside PyTorch's matmul (gemm_peer.py),
 #    both the median of 200 calls timed one by one;
-#  - one training epoch of each model on the real data (ours: `gpuae train --epochs 1`, the epoch's training seconds;
-#    PyTorch: bench/pytorch_epoch.py, eager, after a warm-up of a few steps), and the ratio.
+#  - one training epoch of each model on the real data (ours: the second epoch of `gpuae train --epochs 2`, its training
+#    seconds, so that .NET's compilation of the first steps is not counted; PyTorch: bench/pytorch_epoch.py, eager, after a
+#    warm-up of a few steps), and the ratio.
 # Needs Debian's PyTorch and OpenBLAS: apt-get install python3-torch libopenblas0-pthread.
 # Usage: bench/compare-pytorch.sh [models...]   (default: ae vae conv-ae conv-vae)
 set -euo pipefail
@@ -48,7 +49,7 @@ for model in "${models[@]}"; do
     BEGIN { printf "  %-6s %6s %6s %6s %6s | %9s %8s | %9s %8s | %s\n", "layout", "M", "N", "K", "calls", "ours µs", "GFLOP/s", "OpenBLAS", "GFLOP/s", "ours/OpenBLAS time" }
     { printf "  %-6s %6d %6d %6d %6d | %9.1f %8.1f | %9.1f %8.1f | %.2f\n", $1, $2, $3, $4, $5, $6, $7, $12, $13, $6 / $12 }'
   peer=$($py bench/pytorch_epoch.py --model "$model" --threads 2 | cut -d' ' -f1)
-  gpuae train "$model" --epochs 1 --device simd --json --out "$tmp/run-$model" > "$tmp/$model.json"
+  gpuae train "$model" --epochs 2 --device simd --json --out "$tmp/run-$model" > "$tmp/$model.json"
   ours=$($py -c "import json; print(json.loads(open('$tmp/$model.json').read().splitlines()[-1])['seconds'])")
   echo "$model epoch (60,000 real images, batch 128, 2 threads): GpuAe --device simd ${ours} s, PyTorch (OpenBLAS ${core:-auto}, oneDNN) ${peer} s: ratio $($py -c "print(f'{$ours/$peer:.3f}')")"
 done

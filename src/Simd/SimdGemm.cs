@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace GpuAe.Simd;
 
@@ -62,8 +64,8 @@ public sealed class SimdGemm
         // Split the panels between threads when there are enough (each thread packs only its own), else the rows.
         bool byPanels = panels >= workers.Count;
         int units = byPanels ? panels : rowBlocks, blocks = Math.Min(workers.Count, units);
-        // Small products stay on one thread: handing work over costs more than it saves below ~0.5 MFLOP.
-        if ((long)m * n * k < 1L << 18) blocks = 1;
+        // Small products stay on one thread: below ~65,000 multiply-adds (a few µs) a second thread costs more than it saves.
+        if ((long)m * n * k < 1L << 16) blocks = 1;
         workers.Run(blocks, block =>
         {
             int start = (int)((long)units * block / blocks), end = (int)((long)units * (block + 1) / blocks);
@@ -84,7 +86,7 @@ public sealed class SimdGemm
         ref float panels = ref Scratch(_panels, slot, (j1 - firstPacked) * k * nr);
         ref float rowsOfA = ref Scratch(_rowsOfA, slot, k * mr);
         ref float tile = ref Scratch(_tile, slot, mr * nr);
-        for (int j = firstPacked; j < j1; j++) Pack<V>(b, ref Unsafe.Add(ref panels, (j - firstPacked) * k * nr), j * nr, Math.Min(nr, n - j * nr), nr, k);
+        for (int j = firstPacked; j < j1; j++) Pack(b, ref Unsafe.Add(ref panels, (j - firstPacked) * k * nr), j * nr, Math.Min(nr, n - j * nr), nr, k);
 
         ref float a0 = ref MemoryMarshal.GetArrayDataReference(a.Data);
         ref float b0 = ref MemoryMarshal.GetArrayDataReference(b.Data);
@@ -126,10 +128,9 @@ public sealed class SimdGemm
 
     /// <summary>Columns [col, col + width) of B into a k × nr panel, rows contiguous, padded with zero columns.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Pack<V>(Strided b, ref float panel, int col, int width, int nr, int k) where V : struct, IVector<V>
+    static void Pack(Strided b, ref float panel, int col, int width, int nr, int k)
     {
         ref float b0 = ref MemoryMarshal.GetArrayDataReference(b.Data);
-        int w = V.Width;
         if (b.Column == 1)
             for (int p = 0; p < k; p++)
             {
@@ -137,18 +138,42 @@ public sealed class SimdGemm
                 MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref b0, b.Offset + p * b.Row + col), width).CopyTo(to);
                 to[width..].Clear();
             }
-        else if (width == nr && w > 1)
-            // A full panel of Bᵀ (W[n, k] read as B(k, n)): each vector of a panel row gathers w elements a column apart.
-            for (int p = 0; p < k; p++)
-            {
-                ref float from = ref Unsafe.Add(ref b0, b.Offset + p * b.Row + col * b.Column);
-                ref float to = ref Unsafe.Add(ref panel, p * nr);
-                for (int q = 0; q < nr; q += w) V.Gather(ref Unsafe.Add(ref from, q * b.Column), b.Column).Store(ref Unsafe.Add(ref to, q));
-            }
+        else if (b.Row == 1 && width == nr && nr % 8 == 0 && Avx.IsSupported)
+        {
+            // Wᵀ (B(k, n) = W[n, k], rows of W contiguous): 8×8 blocks transposed in registers, 8 rows of W in, 8 panel rows out.
+            int p = 0;
+            for (; p + 8 <= k; p += 8)
+                for (int q = 0; q < nr; q += 8)
+                    Transpose8x8(ref Unsafe.Add(ref b0, b.Offset + p + (col + q) * b.Column), b.Column, ref Unsafe.Add(ref panel, p * nr + q), nr);
+            for (; p < k; p++)
+                for (int q = 0; q < nr; q++) Unsafe.Add(ref panel, p * nr + q) = Unsafe.Add(ref b0, b.Offset + p + (col + q) * b.Column);
+        }
         else
             for (int p = 0; p < k; p++)
                 for (int q = 0; q < nr; q++)
                     Unsafe.Add(ref panel, p * nr + q) = q < width ? Unsafe.Add(ref b0, b.Offset + p * b.Row + (col + q) * b.Column) : 0f;
+    }
+
+    /// <summary>to[i·toStride + j] = from[j·fromStride + i] for an 8×8 block: the unpack / shuffle / lane-swap transpose.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8x8(ref float from, int fromStride, ref float to, int toStride)
+    {
+        Vector256<float> r0 = Vector256.LoadUnsafe(ref from), r1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref from, fromStride)),
+            r2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref from, 2 * fromStride)), r3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref from, 3 * fromStride)),
+            r4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref from, 4 * fromStride)), r5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref from, 5 * fromStride)),
+            r6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref from, 6 * fromStride)), r7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref from, 7 * fromStride));
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
+            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref to);
+        Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref Unsafe.Add(ref to, toStride));
+        Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref Unsafe.Add(ref to, 2 * toStride));
+        Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref Unsafe.Add(ref to, 3 * toStride));
+        Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref Unsafe.Add(ref to, 4 * toStride));
+        Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref Unsafe.Add(ref to, 5 * toStride));
+        Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref Unsafe.Add(ref to, 6 * toStride));
+        Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref Unsafe.Add(ref to, 7 * toStride));
     }
 
     static void Tile<V>(int rows, ref float a, int sm, int sk, ref float b, int ldb, ref float c, int ldc, int k) where V : struct, IVector<V>

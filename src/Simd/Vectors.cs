@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace GpuAe.Simd;
 
@@ -14,8 +13,6 @@ public interface IVector<TSelf> where TSelf : struct, IVector<TSelf>
     static abstract TSelf Zero { get; }
     static abstract TSelf Load(ref float source);
     static abstract TSelf Broadcast(float value);
-    /// <summary>Element i from first[i·stride]: a column of a row-major matrix (for packing Wᵀ).</summary>
-    static abstract TSelf Gather(ref float first, int stride);
     /// <summary>a·b + c</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
     void Store(ref float destination);
@@ -29,10 +26,6 @@ public readonly struct Vec512(Vector512<float> v) : IVector<Vec512>
     public static Vec512 Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Load(ref float source) => new(Vector512.LoadUnsafe(ref source));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 Broadcast(float value) => new(Vector512.Create(value));
-    // .NET has no 512-bit gather: two AVX2 gathers.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vec512 Gather(ref float first, int stride) =>
-        new(Vector512.Create(Vec256.Gather(ref first, stride).Value, Vec256.Gather(ref Unsafe.Add(ref first, 8 * stride), stride).Value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512 MultiplyAdd(Vec512 a, Vec512 b, Vec512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public void Store(ref float destination) => _v.StoreUnsafe(ref destination);
 }
@@ -45,15 +38,6 @@ public readonly struct Vec256(Vector256<float> v) : IVector<Vec256>
     public static Vec256 Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Load(ref float source) => new(Vector256.LoadUnsafe(ref source));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 Broadcast(float value) => new(Vector256.Create(value));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Vec256 Gather(ref float first, int stride)
-    {
-        if (!Avx2.IsSupported)
-            return new(Vector256.Create(first, Unsafe.Add(ref first, stride), Unsafe.Add(ref first, 2 * stride), Unsafe.Add(ref first, 3 * stride),
-                Unsafe.Add(ref first, 4 * stride), Unsafe.Add(ref first, 5 * stride), Unsafe.Add(ref first, 6 * stride), Unsafe.Add(ref first, 7 * stride)));
-        fixed (float* p = &first) return new(Avx2.GatherVector256(p, Vector256<int>.Indices * stride, 4));
-    }
-    internal Vector256<float> Value => _v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256 MultiplyAdd(Vec256 a, Vec256 b, Vec256 c) => new(Vector256.FusedMultiplyAdd(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public void Store(ref float destination) => _v.StoreUnsafe(ref destination);
 }
@@ -66,7 +50,6 @@ public readonly struct Vec1(float v) : IVector<Vec1>
     public static Vec1 Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec1 Load(ref float source) => new(source);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec1 Broadcast(float value) => new(value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec1 Gather(ref float first, int stride) => new(first);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec1 MultiplyAdd(Vec1 a, Vec1 b, Vec1 c) => new(MathF.FusedMultiplyAdd(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public void Store(ref float destination) => destination = _v;
 }
