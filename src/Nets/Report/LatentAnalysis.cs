@@ -1,3 +1,4 @@
+using Vector = System.Numerics.Vector;
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra.Factorization;
 
@@ -86,28 +87,52 @@ public static class LatentAnalysis
     /// majority vote, ties to the nearest): how strongly the latent space groups images by class.</summary>
     public static double KnnAccuracy(float[] data, byte[] labels, int count, int dims, int k = 5)
     {
+        // The points stored dimension-major, so that one vector holds one coordinate of w consecutive candidates: each
+        // candidate's distance is still Σ_d (double)(x_i,d − x_j,d)², the float difference widened, added in d order,
+        // exactly as one at a time, so the neighbours (ties included) do not depend on the vector width.
+        int w = System.Numerics.Vector<float>.Count;
+        var byDim = new float[dims * count];
+        for (int j = 0; j < count; j++)
+            for (int d = 0; d < dims; d++) byDim[d * count + j] = data[j * dims + d];
         int correct = 0;
-        var lockObject = new object();
         Parallel.For(0, count, () => 0, (i, _, local) =>
         {
             var best = new (double Distance, byte Label)[k];
             Array.Fill(best, (double.MaxValue, (byte)0));
-            for (int j = 0; j < count; j++)
+            void Offer(int j, double dist)
             {
-                if (j == i) continue;
-                double dist = 0;
-                for (int d = 0; d < dims; d++) { double diff = data[i * dims + d] - data[j * dims + d]; dist += diff * diff; }
-                if (dist >= best[k - 1].Distance) continue;
+                if (j == i || dist >= best[k - 1].Distance) return;
                 int at = k - 1;
                 while (at > 0 && best[at - 1].Distance > dist) { best[at] = best[at - 1]; at--; }
                 best[at] = (dist, labels[j]);
+            }
+            Span<double> block = stackalloc double[w];
+            int j = 0;
+            for (; j + w <= count; j += w)
+            {
+                System.Numerics.Vector<double> low = System.Numerics.Vector<double>.Zero, high = System.Numerics.Vector<double>.Zero;
+                for (int d = 0; d < dims; d++)
+                {
+                    var diff = new System.Numerics.Vector<float>(data[i * dims + d]) - new System.Numerics.Vector<float>(byDim, d * count + j);
+                    Vector.Widen(diff, out var lo, out var hi);
+                    low += lo * lo;
+                    high += hi * hi;
+                }
+                low.CopyTo(block); high.CopyTo(block[System.Numerics.Vector<double>.Count..]);
+                for (int l = 0; l < w; l++) Offer(j + l, block[l]);
+            }
+            for (; j < count; j++)
+            {
+                double dist = 0;
+                for (int d = 0; d < dims; d++) { double diff = data[i * dims + d] - data[j * dims + d]; dist += diff * diff; }
+                Offer(j, dist);
             }
             var votes = new int[256];
             foreach (var (_, label) in best) votes[label]++;
             byte predicted = best[0].Label;
             foreach (var (_, label) in best) if (votes[label] > votes[predicted]) predicted = label;
             return local + (predicted == labels[i] ? 1 : 0);
-        }, local => { lock (lockObject) correct += local; });
+        }, local => Interlocked.Add(ref correct, local));
         return (double)correct / count;
     }
 }
