@@ -64,8 +64,9 @@ public sealed class SimdGemm
         // Split the panels between threads when there are enough (each thread packs only its own), else the rows.
         bool byPanels = panels >= workers.Count;
         int units = byPanels ? panels : rowBlocks, blocks = Math.Min(workers.Count, units);
-        // Small products stay on one thread: below ~65,000 multiply-adds (a few µs) a second thread costs more than it saves.
-        if ((long)m * n * k < 1L << 16) blocks = 1;
+        // Small products stay on one thread: below ~65,000 multiply-adds (a few µs) a second thread costs more than it saves;
+        // so do short sums (K < 8) over fewer than 65,536 outputs, a pass that mostly writes C (128×256×2: 3 µs alone, 10 on two).
+        if ((long)m * n * k < 1L << 16 || (k < 8 && (long)m * n < 1L << 16)) blocks = 1;
         workers.Run(blocks, block =>
         {
             int start = (int)((long)units * block / blocks), end = (int)((long)units * (block + 1) / blocks);
