@@ -222,7 +222,7 @@ public static class GpuAeCli
         var steps = new Option<int>("--steps") { Description = "timed repetitions per measurement (each measured three times; the fastest is shown)", DefaultValueFactory = _ => 20 };
         var epoch = new Option<bool>("--epoch") { Description = "also time a whole epoch (60,000 synthetic images; on CUDA its steps replayed from a CUDA graph, as in training) and a 10,000-image evaluation" };
         var timeline = new Option<bool>("--timeline") { Description = "ILGPU devices: also print the device time of every operation inside a training step (profiling markers between the backend calls; median of --steps steps)" };
-        var gemms = new Option<bool>("--gemms") { Description = "SIMD backend: also time every GEMM shape of the model's training step on its own (median of 200 calls); bench/compare-pytorch.sh sets PyTorch's matmul on the same shapes beside these" };
+        var gemms = new Option<bool>("--gemms") { Description = "SIMD backend: instead, time every GEMM shape of the model's training step on its own (median of 200 calls); bench/compare-pytorch.sh sets PyTorch's matmul on the same shapes beside these" };
         var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, timeline, gemms };
         command.SetAction(r =>
         {
@@ -235,6 +235,15 @@ public static class GpuAeCli
             if (r.GetValue(gemms) && backend is not GpuAe.Simd.SimdBackend)
                 throw new UserError("--gemms times the SIMD backend's GEMM: use --device simd");
             stdout.WriteLine($"device: {backend.DeviceName}");
+            if (r.GetValue(gemms))
+            {
+                // One line per shape, fields separated by spaces, for bench/compare-pytorch.sh.
+                stdout.WriteLine($"{kind} GEMM shapes of a training step (batch {b}), each timed alone (median of 200 calls):");
+                stdout.WriteLine($"  {"GEMM layout",-12} {"M",6} {"N",6} {"K",6} {"calls/step",10} {"µs",10} {"GFLOP/s",8}");
+                foreach (var g in Bench.Gemms((GpuAe.Simd.SimdBackend)backend, kind, b))
+                    stdout.WriteLine($"  gemm {g.Layout,-7} {g.M,6} {g.N,6} {g.K,6} {g.CallsPerStep,10} {g.Microseconds,10:F1} {g.GigaFlops,8:F1}");
+                return 0;
+            }
             // 2 flops per multiply-add, ×3 for the forward and the two backward GEMMs of every layer.
             double flopsPerImage = 6.0 * Models.Create(backend, new ModelSpec(kind), 1, 1).MultiplyAddsPerImage;
             stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10} {"host ms",10}");
@@ -248,14 +257,6 @@ public static class GpuAeCli
             {
                 var (train, eval) = Bench.Epoch(backend, kind, b);
                 stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}{(backend is IlgpuBackend { IsCuda: true } ? ", steps replayed as CUDA graphs" : "")}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
-            }
-            if (r.GetValue(gemms))
-            {
-                // One line per shape, fields separated by spaces, for bench/compare-pytorch.sh.
-                stdout.WriteLine($"{kind} GEMM shapes of a training step, each timed alone (median of 200 calls):");
-                stdout.WriteLine($"  {"GEMM layout",-12} {"M",6} {"N",6} {"K",6} {"calls/step",10} {"µs",10} {"GFLOP/s",8}");
-                foreach (var g in Bench.Gemms((GpuAe.Simd.SimdBackend)backend, kind, b))
-                    stdout.WriteLine($"  gemm {g.Layout,-7} {g.M,6} {g.N,6} {g.K,6} {g.CallsPerStep,10} {g.Microseconds,10:F1} {g.GigaFlops,8:F1}");
             }
             if (r.GetValue(timeline))
             {

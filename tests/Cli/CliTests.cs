@@ -199,6 +199,22 @@ public class CliTests : TempFolderTest
         Assert.Contains("host ms", output);
     }
 
+    /// <summary>`bench --gemms` lists the VAE step's GEMMs with their layouts, the 2- and 4-wide ones included, in the
+    /// space-separated form bench/compare-pytorch.sh reads, and only on the SIMD backend.</summary>
+    [Fact]
+    public void BenchGemmsListsEveryGemmShapeOfTheStep()
+    {
+        var (exit, output, error) = Run("bench", "--device", "simd", "--model", "vae", "--gemms");
+        Assert.True(exit == 0, error);
+        var shapes = output.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(f => f.Length == 8 && f[0] == "gemm")
+            .Select(f => $"{f[1]} {f[2]} {f[3]} {f[4]}").ToList();
+        // The 784 → 256 → 4 encoder and 2 → 256 → 784 decoder: forward x·Wᵀ, dX = dY·W, dW = dYᵀ·X per layer (no dX for the first).
+        foreach (var shape in new[] { "A·Bᵀ 128 256 784", "A·Bᵀ 128 4 256", "A·Bᵀ 128 256 2", "A·B 128 2 256", "Aᵀ·B 4 256 128", "Aᵀ·B 256 784 128" })
+            Assert.Contains(shape, shapes);
+        Assert.Equal(11, shapes.Count);
+        AssertUserError(Run("bench", "--device", "cpu", "--gemms"), "--gemms times the SIMD backend's GEMM");
+    }
+
     [Fact]
     public void TimelineIsRefusedWithoutAnIlgpuDevice() =>
         AssertUserError(Run("bench", "--device", "simd", "--timeline"), "--timeline needs an ILGPU device");
