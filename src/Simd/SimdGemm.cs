@@ -16,9 +16,9 @@ public readonly record struct Strided(float[] Data, int Offset, int Row, int Col
 /// C[M,N] = Σ_k A(m,k)·B(k,n) on the host with SIMD, in the manner of BLIS/OpenBLAS: C is cut into register tiles of
 /// <c>MR</c> rows × <c>NR</c> columns (NR = 2 vectors); a tile keeps its MR·2 accumulators in registers for the whole K
 /// loop and takes, per k, two vectors of B and MR broadcast elements of A. B is read straight from memory when its rows
-/// are contiguous, and otherwise (Wᵀ in a forward layer, a partial last panel) first packed into K×NR panels, which
-/// removes the transpose the forward pass used to make and the cache-set conflicts of reading a 1 KB-strided
-/// column block. When C is narrower than one panel (the 2-, 4- and 9-wide outputs of the models) the product is
+/// are contiguous, and otherwise (Wᵀ in a forward layer, by 8×8 register transposes; a partial last panel) first packed
+/// into K×NR panels, which removes the transpose the forward pass used to make and the cache-set conflicts of reading a
+/// 1 KB-strided column block. When C is narrower than one panel (the 2-, 4- and 9-wide outputs of the models) the product is
 /// computed transposed, Cᵀ = Bᵀ·Aᵀ, so that the vectors run along the long side instead of falling to scalar code.
 ///
 /// Every element of C is one accumulator that takes its K products in order, each through one fused multiply-add:
@@ -28,8 +28,9 @@ public readonly record struct Strided(float[] Data, int Offset, int Row, int Col
 /// </summary>
 public sealed class SimdGemm
 {
-    // Per-thread scratch, grown on demand and kept: packed B panels, a zero-padded copy of a partial row block of A,
-    // and one tile for outputs that are written through a temporary (partial tiles, transposed C).
+    // Scratch per block of a parallel loop (block i uses slot i, whichever thread runs it), grown on demand and kept:
+    // packed B panels, a zero-padded copy of a partial row block of A, and one tile for outputs written through a
+    // temporary (partial tiles, transposed C).
     readonly float[][] _panels, _rowsOfA, _tile;
 
     public SimdGemm(int threads)
@@ -75,7 +76,7 @@ public sealed class SimdGemm
         });
     }
 
-    /// <summary>Rows [m0, m1) × panels [j0, j1) of C, on thread <paramref name="slot"/>.</summary>
+    /// <summary>Rows [m0, m1) × panels [j0, j1) of C, with the scratch of block <paramref name="slot"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Block<V>(int slot, Strided a, Strided b, Strided c, int m, int n, int k, int m0, int m1, int j0, int j1) where V : struct, IVector<V>
     {
@@ -203,16 +204,10 @@ public sealed class SimdGemm
         int w = V.Width;
         V c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
         c00 = V.Zero; c01 = V.Zero; c10 = V.Zero; c11 = V.Zero; c20 = V.Zero; c21 = V.Zero; c30 = V.Zero; c31 = V.Zero; c40 = V.Zero; c41 = V.Zero; c50 = V.Zero; c51 = V.Zero; c60 = V.Zero; c61 = V.Zero; c70 = V.Zero; c71 = V.Zero;
-        int o1 = 1 * sm;
-        int o2 = 2 * sm;
-        int o3 = 3 * sm;
-        int o4 = 4 * sm;
-        int o5 = 5 * sm;
-        int o6 = 6 * sm;
-        int o7 = 7 * sm;
+        int o1 = sm, o2 = 2 * sm, o3 = 3 * sm, o4 = 4 * sm, o5 = 5 * sm, o6 = 6 * sm, o7 = 7 * sm;
         for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
         {
-            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, 1 * w));
+            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, w));
             { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
             { V x = V.Broadcast(Unsafe.Add(ref a, o1)); c10 = V.MultiplyAdd(x, b0, c10); c11 = V.MultiplyAdd(x, b1, c11); }
             { V x = V.Broadcast(Unsafe.Add(ref a, o2)); c20 = V.MultiplyAdd(x, b0, c20); c21 = V.MultiplyAdd(x, b1, c21); }
@@ -222,14 +217,14 @@ public sealed class SimdGemm
             { V x = V.Broadcast(Unsafe.Add(ref a, o6)); c60 = V.MultiplyAdd(x, b0, c60); c61 = V.MultiplyAdd(x, b1, c61); }
             { V x = V.Broadcast(Unsafe.Add(ref a, o7)); c70 = V.MultiplyAdd(x, b0, c70); c71 = V.MultiplyAdd(x, b1, c71); }
         }
-        { ref float row = ref Unsafe.Add(ref c, 0 * ldc); c00.Store(ref Unsafe.Add(ref row, 0 * w)); c01.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 1 * ldc); c10.Store(ref Unsafe.Add(ref row, 0 * w)); c11.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 2 * ldc); c20.Store(ref Unsafe.Add(ref row, 0 * w)); c21.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 3 * ldc); c30.Store(ref Unsafe.Add(ref row, 0 * w)); c31.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 4 * ldc); c40.Store(ref Unsafe.Add(ref row, 0 * w)); c41.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 5 * ldc); c50.Store(ref Unsafe.Add(ref row, 0 * w)); c51.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 6 * ldc); c60.Store(ref Unsafe.Add(ref row, 0 * w)); c61.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 7 * ldc); c70.Store(ref Unsafe.Add(ref row, 0 * w)); c71.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref c; c00.Store(ref row); c01.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, ldc); c10.Store(ref row); c11.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, 2 * ldc); c20.Store(ref row); c21.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, 3 * ldc); c30.Store(ref row); c31.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, 4 * ldc); c40.Store(ref row); c41.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, 5 * ldc); c50.Store(ref row); c51.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, 6 * ldc); c60.Store(ref row); c61.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, 7 * ldc); c70.Store(ref row); c71.Store(ref Unsafe.Add(ref row, w)); }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -238,14 +233,10 @@ public sealed class SimdGemm
         int w = V.Width;
         V c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         c00 = V.Zero; c01 = V.Zero; c10 = V.Zero; c11 = V.Zero; c20 = V.Zero; c21 = V.Zero; c30 = V.Zero; c31 = V.Zero; c40 = V.Zero; c41 = V.Zero; c50 = V.Zero; c51 = V.Zero;
-        int o1 = 1 * sm;
-        int o2 = 2 * sm;
-        int o3 = 3 * sm;
-        int o4 = 4 * sm;
-        int o5 = 5 * sm;
+        int o1 = sm, o2 = 2 * sm, o3 = 3 * sm, o4 = 4 * sm, o5 = 5 * sm;
         for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
         {
-            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, 1 * w));
+            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, w));
             { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
             { V x = V.Broadcast(Unsafe.Add(ref a, o1)); c10 = V.MultiplyAdd(x, b0, c10); c11 = V.MultiplyAdd(x, b1, c11); }
             { V x = V.Broadcast(Unsafe.Add(ref a, o2)); c20 = V.MultiplyAdd(x, b0, c20); c21 = V.MultiplyAdd(x, b1, c21); }
@@ -253,12 +244,12 @@ public sealed class SimdGemm
             { V x = V.Broadcast(Unsafe.Add(ref a, o4)); c40 = V.MultiplyAdd(x, b0, c40); c41 = V.MultiplyAdd(x, b1, c41); }
             { V x = V.Broadcast(Unsafe.Add(ref a, o5)); c50 = V.MultiplyAdd(x, b0, c50); c51 = V.MultiplyAdd(x, b1, c51); }
         }
-        { ref float row = ref Unsafe.Add(ref c, 0 * ldc); c00.Store(ref Unsafe.Add(ref row, 0 * w)); c01.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 1 * ldc); c10.Store(ref Unsafe.Add(ref row, 0 * w)); c11.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 2 * ldc); c20.Store(ref Unsafe.Add(ref row, 0 * w)); c21.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 3 * ldc); c30.Store(ref Unsafe.Add(ref row, 0 * w)); c31.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 4 * ldc); c40.Store(ref Unsafe.Add(ref row, 0 * w)); c41.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 5 * ldc); c50.Store(ref Unsafe.Add(ref row, 0 * w)); c51.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref c; c00.Store(ref row); c01.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, ldc); c10.Store(ref row); c11.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, 2 * ldc); c20.Store(ref row); c21.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, 3 * ldc); c30.Store(ref row); c31.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, 4 * ldc); c40.Store(ref row); c41.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, 5 * ldc); c50.Store(ref row); c51.Store(ref Unsafe.Add(ref row, w)); }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -267,21 +258,19 @@ public sealed class SimdGemm
         int w = V.Width;
         V c00, c01, c10, c11, c20, c21, c30, c31;
         c00 = V.Zero; c01 = V.Zero; c10 = V.Zero; c11 = V.Zero; c20 = V.Zero; c21 = V.Zero; c30 = V.Zero; c31 = V.Zero;
-        int o1 = 1 * sm;
-        int o2 = 2 * sm;
-        int o3 = 3 * sm;
+        int o1 = sm, o2 = 2 * sm, o3 = 3 * sm;
         for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
         {
-            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, 1 * w));
+            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, w));
             { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
             { V x = V.Broadcast(Unsafe.Add(ref a, o1)); c10 = V.MultiplyAdd(x, b0, c10); c11 = V.MultiplyAdd(x, b1, c11); }
             { V x = V.Broadcast(Unsafe.Add(ref a, o2)); c20 = V.MultiplyAdd(x, b0, c20); c21 = V.MultiplyAdd(x, b1, c21); }
             { V x = V.Broadcast(Unsafe.Add(ref a, o3)); c30 = V.MultiplyAdd(x, b0, c30); c31 = V.MultiplyAdd(x, b1, c31); }
         }
-        { ref float row = ref Unsafe.Add(ref c, 0 * ldc); c00.Store(ref Unsafe.Add(ref row, 0 * w)); c01.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 1 * ldc); c10.Store(ref Unsafe.Add(ref row, 0 * w)); c11.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 2 * ldc); c20.Store(ref Unsafe.Add(ref row, 0 * w)); c21.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 3 * ldc); c30.Store(ref Unsafe.Add(ref row, 0 * w)); c31.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref c; c00.Store(ref row); c01.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, ldc); c10.Store(ref row); c11.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, 2 * ldc); c20.Store(ref row); c21.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, 3 * ldc); c30.Store(ref row); c31.Store(ref Unsafe.Add(ref row, w)); }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -290,15 +279,15 @@ public sealed class SimdGemm
         int w = V.Width;
         V c00, c01, c10, c11;
         c00 = V.Zero; c01 = V.Zero; c10 = V.Zero; c11 = V.Zero;
-        int o1 = 1 * sm;
+        int o1 = sm;
         for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
         {
-            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, 1 * w));
+            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, w));
             { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
             { V x = V.Broadcast(Unsafe.Add(ref a, o1)); c10 = V.MultiplyAdd(x, b0, c10); c11 = V.MultiplyAdd(x, b1, c11); }
         }
-        { ref float row = ref Unsafe.Add(ref c, 0 * ldc); c00.Store(ref Unsafe.Add(ref row, 0 * w)); c01.Store(ref Unsafe.Add(ref row, 1 * w)); }
-        { ref float row = ref Unsafe.Add(ref c, 1 * ldc); c10.Store(ref Unsafe.Add(ref row, 0 * w)); c11.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref c; c00.Store(ref row); c01.Store(ref Unsafe.Add(ref row, w)); }
+        { ref float row = ref Unsafe.Add(ref c, ldc); c10.Store(ref row); c11.Store(ref Unsafe.Add(ref row, w)); }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -309,9 +298,9 @@ public sealed class SimdGemm
         c00 = V.Zero; c01 = V.Zero;
         for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
         {
-            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, 1 * w));
+            V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, w));
             { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
         }
-        { ref float row = ref Unsafe.Add(ref c, 0 * ldc); c00.Store(ref Unsafe.Add(ref row, 0 * w)); c01.Store(ref Unsafe.Add(ref row, 1 * w)); }
+        { ref float row = ref c; c00.Store(ref row); c01.Store(ref Unsafe.Add(ref row, w)); }
     }
 }
