@@ -257,6 +257,10 @@ public static class GpuAeCli
             {
                 var (train, eval) = Bench.Epoch(backend, kind, b);
                 stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}{(backend is IlgpuBackend { IsCuda: true } ? ", steps replayed as CUDA graphs" : "")}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
+                // The epoch against the same number of steps back to back: what the epoch loop itself costs (batch
+                // assembly, the step record, the NaN watch), measured right after it.
+                double steps = Bench.StepsBackToBack(backend, kind, b, stepsPerEpoch);
+                stdout.WriteLine($"{kind} {stepsPerEpoch} synthetic steps back to back: {steps:F3} s; the measured epoch takes {100 * (train / steps - 1):+0.0;-0.0} % more");
             }
             if (r.GetValue(timeline))
             {

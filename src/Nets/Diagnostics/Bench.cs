@@ -160,6 +160,21 @@ public static class Bench
         return Time(backend, () => runStep(++step), steps);
     }
 
+    /// <summary>Seconds for <paramref name="steps"/> synthetic training steps run back to back once, as an epoch runs
+    /// them: the sum of its operations that <see cref="Epoch"/> is compared with. (The fastest of three short runs,
+    /// <see cref="Step"/>, is biased low for that comparison: hot caches, and none of this VM's slow stretches.)</summary>
+    public static double StepsBackToBack(IBackend backend, string kind, int batch, int steps)
+    {
+        var runStep = SyntheticStep(backend, kind, batch);
+        long step = 0;
+        for (int i = 0; i < 40; i++) runStep(++step);
+        backend.Synchronize();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++) runStep(++step);
+        backend.Synchronize();
+        return clock.Elapsed.TotalSeconds;
+    }
+
     static readonly Dictionary<(int Count, ulong Seed), Dataset> SyntheticSets = [];
 
     /// <summary>Images of uniform pixels, made once per process (47 million draws for the training set: seconds on
