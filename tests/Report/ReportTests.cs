@@ -54,7 +54,7 @@ public class ReportTests : TempFolderTest
         double mean = (losses[0] + losses[1]) / 2, sd = Math.Abs(losses[0] - losses[1]) / Math.Sqrt(2);
         var report = File.ReadAllText(Out("REPORT.md"));
         Assert.Contains($"| VAE | 2 | 1 | 1 | {mean.ToString(F, CultureInfo.InvariantCulture)} ± {sd.ToString(F, CultureInfo.InvariantCulture)} |", report);
-        foreach (var figure in summary.Files.Where(f => f.EndsWith(".png"))) Assert.Contains($"({figure})", report);
+        foreach (var figure in summary.Files.Where(f => f.EndsWith(".png") || f.EndsWith(".html"))) Assert.Contains($"({figure})", report);
 
         // --from-runs with every run folder: nothing is trained and metrics.csv comes out identical (but for seconds_per_epoch,
         // which a run's metrics.csv keeps to the millisecond).

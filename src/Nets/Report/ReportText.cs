@@ -178,6 +178,9 @@ public static class ReportText
         Line();
         Line("![The 2-D latents: the VAE's means beside the 2-D AE's codes](latent_scatter.png)");
         Line();
+        Line("To move through these two planes and watch each decoder answer, open [explorer.html](explorer.html) (the same " +
+             "runs; self-contained, it decodes in the page).");
+        Line();
         Line("![The notebook AE's codes by PCA beside the VAE's means](ae_latent_pca.png)");
         Line();
         var sds = s.Figures.VaeMuSds; var mean = s.Figures.VaeMuMean;
