@@ -39,10 +39,10 @@ public sealed class SimdGemm
         for (int i = 0; i < threads; i++) { _panels[i] = []; _rowsOfA[i] = []; _tile[i] = []; }
     }
 
-    /// <summary>Tile rows for a vector path: 8 × 2 vectors of 16 = 16 accumulators + 2 of B + 1 broadcast of the 32
+    /// <summary>Tile rows for a vector type: 8 × 2 vectors of 16 = 16 accumulators + 2 of B + 1 broadcast of the 32
     /// AVX-512 registers; 6 × 2 vectors of 8 = 12 + 3 of the 16 AVX2 registers. 8 × 2 measured fastest of 4×2 (the old
     /// kernel), 6×4, 8×3, 12×2 and 14×2 on the AE's GEMM shapes (dev machine, AMD EPYC, AVX-512).</summary>
-    public static int TileRows(VectorPath path) => path == VectorPath.Vector256 ? 6 : 8;
+    static int TileRows<V>() where V : struct, IVector<V> => typeof(V) == typeof(Vec256) ? 6 : 8;
 
     public void Multiply(VectorPath path, Workers workers, Strided a, Strided b, Strided c, int m, int n, int k)
     {
@@ -60,7 +60,7 @@ public sealed class SimdGemm
         int nr = 2 * V.Width;
         // Narrower than a panel and taller than wide: run the vectors down the rows of C instead.
         if (n < nr && m > n) { (a, b, c, m, n) = (b.Transposed, a.Transposed, c.Transposed, n, m); }
-        int mr = TileRows(typeof(V) == typeof(Vec256) ? VectorPath.Vector256 : VectorPath.Vector512);
+        int mr = TileRows<V>();
         int panels = (n + nr - 1) / nr, rowBlocks = (m + mr - 1) / mr;
         // Split the panels between threads when there are enough (each thread packs only its own), else the rows.
         bool byPanels = panels >= workers.Count;
@@ -71,16 +71,16 @@ public sealed class SimdGemm
         workers.Run(blocks, block =>
         {
             int start = (int)((long)units * block / blocks), end = (int)((long)units * (block + 1) / blocks);
-            if (byPanels) Block<V>(block, a, b, c, m, n, k, 0, m, start, end);
-            else Block<V>(block, a, b, c, m, n, k, start * mr, Math.Min(m, end * mr), 0, panels);
+            if (byPanels) Block<V>(block, a, b, c, n, k, 0, m, start, end);
+            else Block<V>(block, a, b, c, n, k, start * mr, Math.Min(m, end * mr), 0, panels);
         });
     }
 
     /// <summary>Rows [m0, m1) × panels [j0, j1) of C, with the scratch of block <paramref name="slot"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Block<V>(int slot, Strided a, Strided b, Strided c, int m, int n, int k, int m0, int m1, int j0, int j1) where V : struct, IVector<V>
+    void Block<V>(int slot, Strided a, Strided b, Strided c, int n, int k, int m0, int m1, int j0, int j1) where V : struct, IVector<V>
     {
-        int nr = 2 * V.Width, mr = TileRows(typeof(V) == typeof(Vec256) ? VectorPath.Vector256 : VectorPath.Vector512);
+        int nr = 2 * V.Width, mr = TileRows<V>();
         bool bRows = b.Column == 1, cRows = c.Column == 1;
         // Panels that need packing: all of them unless B's rows are contiguous, then only a partial last one.
         int lastWidth = n - (j1 - 1) * nr;
@@ -140,20 +140,19 @@ public sealed class SimdGemm
                 MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref b0, b.Offset + p * b.Row + col), width).CopyTo(to);
                 to[width..].Clear();
             }
-        else if (b.Row == 1 && width == nr && nr % 8 == 0 && Avx.IsSupported)
-        {
-            // Wᵀ (B(k, n) = W[n, k], rows of W contiguous): 8×8 blocks transposed in registers, 8 rows of W in, 8 panel rows out.
-            int p = 0;
-            for (; p + 8 <= k; p += 8)
-                for (int q = 0; q < nr; q += 8)
-                    Transpose8x8(ref Unsafe.Add(ref b0, b.Offset + p + (col + q) * b.Column), b.Column, ref Unsafe.Add(ref panel, p * nr + q), nr);
-            for (; p < k; p++)
-                for (int q = 0; q < nr; q++) Unsafe.Add(ref panel, p * nr + q) = Unsafe.Add(ref b0, b.Offset + p + (col + q) * b.Column);
-        }
         else
-            for (int p = 0; p < k; p++)
+        {
+            int p = 0;
+            // Wᵀ (B(k, n) = W[n, k], rows of W contiguous): 8×8 blocks transposed in registers, 8 rows of W in, 8 panel
+            // rows out; what is left (a partial panel, K's last rows, other strides) one element at a time.
+            if (b.Row == 1 && width == nr && nr % 8 == 0 && Avx.IsSupported)
+                for (; p + 8 <= k; p += 8)
+                    for (int q = 0; q < nr; q += 8)
+                        Transpose8x8(ref Unsafe.Add(ref b0, b.Offset + p + (col + q) * b.Column), b.Column, ref Unsafe.Add(ref panel, p * nr + q), nr);
+            for (; p < k; p++)
                 for (int q = 0; q < nr; q++)
                     Unsafe.Add(ref panel, p * nr + q) = q < width ? Unsafe.Add(ref b0, b.Offset + p * b.Row + (col + q) * b.Column) : 0f;
+        }
     }
 
     /// <summary>to[i·toStride + j] = from[j·fromStride + i] for an 8×8 block: the unpack / shuffle / lane-swap transpose.</summary>

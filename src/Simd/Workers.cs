@@ -47,7 +47,7 @@ public sealed class Workers : IDisposable
         _blocks = blocks;
         _failure = null;
         Volatile.Write(ref _finished, 0);
-        int loop = (int)(Volatile.Read(ref _state) >> 32) + 1;
+        int loop = LoopNumber + 1;
         Interlocked.Exchange(ref _state, (long)loop << 32);    // publishes _body and _blocks with the new loop number
         for (int i = 0; i < Math.Min(blocks - 1, _threads.Length); i++)
             if (Interlocked.CompareExchange(ref _sleeping[i], 0, 1) == 1) _wake[i].Release();
