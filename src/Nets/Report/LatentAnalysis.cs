@@ -1,4 +1,6 @@
 using Vector = System.Numerics.Vector;
+using Doubles = System.Numerics.Vector<double>;
+using Floats = System.Numerics.Vector<float>;
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra.Factorization;
 
@@ -90,7 +92,7 @@ public static class LatentAnalysis
         // The points stored dimension-major, so that one vector holds one coordinate of w consecutive candidates: each
         // candidate's distance is still Σ_d (double)(x_i,d − x_j,d)², the float difference widened, added in d order,
         // exactly as one at a time, so the neighbours (ties included) do not depend on the vector width.
-        int w = System.Numerics.Vector<float>.Count;
+        int w = Floats.Count;
         var byDim = new float[dims * count];
         for (int j = 0; j < count; j++)
             for (int d = 0; d < dims; d++) byDim[d * count + j] = data[j * dims + d];
@@ -110,15 +112,15 @@ public static class LatentAnalysis
             int j = 0;
             for (; j + w <= count; j += w)
             {
-                System.Numerics.Vector<double> low = System.Numerics.Vector<double>.Zero, high = System.Numerics.Vector<double>.Zero;
+                Doubles low = Doubles.Zero, high = Doubles.Zero;
                 for (int d = 0; d < dims; d++)
                 {
-                    var diff = new System.Numerics.Vector<float>(data[i * dims + d]) - new System.Numerics.Vector<float>(byDim, d * count + j);
+                    var diff = new Floats(data[i * dims + d]) - new Floats(byDim, d * count + j);
                     Vector.Widen(diff, out var lo, out var hi);
                     low += lo * lo;
                     high += hi * hi;
                 }
-                low.CopyTo(block); high.CopyTo(block[System.Numerics.Vector<double>.Count..]);
+                low.CopyTo(block); high.CopyTo(block[Doubles.Count..]);
                 for (int l = 0; l < w; l++) Offer(j + l, block[l]);
             }
             for (; j < count; j++)
