@@ -62,9 +62,13 @@ public static class AdamKernels
         for (int i = vectors * Vec8.Length + thread; i < p.IntLength; i += threads) UpdateOne(i, p, g, m, v, s);
     }
 
-    static void UpdateOne(int i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s)
+    static void UpdateOne(int i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s) =>
+        Apply(i, g[i], p, m, v, s);
+
+    /// <summary>The update of parameter i from its gradient: the one rule every Adam kernel applies (the fused step's
+    /// weight-gradient epilogue too, <see cref="FusedDense"/>).</summary>
+    internal static void Apply(int i, float grad, ArrayView<float> p, ArrayView<float> m, ArrayView<float> v, AdamStep s)
     {
-        float grad = g[i];
         float mi = s.Beta1 * m[i] + (1f - s.Beta1) * grad;
         float vi = s.Beta2 * v[i] + (1f - s.Beta2) * grad * grad;
         m[i] = mi;

@@ -315,23 +315,12 @@ public static class Gemm
     public static void SharedTiled(GemmArgs g, ArrayView<float> a, ArrayView<float> b,
         ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
     {
-        var sharedA = SharedMemory.Allocate<float>(GroupTile * SharedStride); // [k][m]
-        var sharedB = SharedMemory.Allocate<float>(GroupTile * SharedStride); // [k][n]
-        int tx = Group.IdxX, ty = Group.IdxY, thread = ty * GroupThreads + tx;
+        var sharedA = SharedMemory.Allocate<float>(SharedTileLength); // [k][m]
+        var sharedB = SharedMemory.Allocate<float>(SharedTileLength); // [k][n]
+        int tx = Group.IdxX, ty = Group.IdxY;
         int m0 = Grid.IdxY * GroupTile, n0 = Grid.IdxX * GroupTile;
         int kBegin = Grid.IdxZ * g.KPerSplit, kEnd = Math.Min(g.K, kBegin + g.KPerSplit);
-        var next = new StagedTiles();
-        next.Load(g, a, b, m0, n0, kBegin, kEnd, thread);
-        var rowsA = sharedA.SubView(ty);
-        var colsB = sharedB.SubView(tx);
-        var p = new Products2x2();
-        for (int k0 = kBegin; k0 < kEnd; k0 += GroupTile)
-        {
-            // The first barrier: everyone has finished multiplying the previous tiles; the second: this one is stored.
-            Group.Barrier(); next.Store(g, sharedA, sharedB, thread); Group.Barrier();
-            if (k0 + GroupTile < kEnd) next.Load(g, a, b, m0, n0, k0 + GroupTile, kEnd, thread);
-            p.MultiplyTile(rowsA, colsB);
-        }
+        var p = MultiplyGroupTile(g, a, b, m0, n0, kBegin, kEnd, sharedA, sharedB);
         var output = c.SubView(Grid.IdxZ * g.M * g.N, g.M * g.N);
         int mA = m0 + ty, mB = mA + GroupThreads, nA = n0 + tx, nB = nA + GroupThreads;
         if (mA < g.M && nA < g.N) Store(g, mA, nA, p.C00, bias, mask, output);
@@ -344,6 +333,32 @@ public static class Gemm
             if (mA < g.M) bias[Grid.IdxZ * g.M + mA] = p.RowSum0;
             if (mB < g.M) bias[Grid.IdxZ * g.M + mB] = p.RowSum1;
         }
+    }
+
+    /// <summary>Floats of one shared tile of <see cref="MultiplyGroupTile"/> (32 × 33, padded).</summary>
+    internal const int SharedTileLength = GroupTile * SharedStride;
+
+    /// <summary>The 16 × 16 group's 32 × 32 tile of C at (m0, n0), summed over k in [kBegin, kEnd), before any epilogue:
+    /// this thread's 2 × 2 results and its two rows' sums of A (rows m0 + ty, m0 + ty + 16; columns n0 + tx,
+    /// n0 + tx + 16). sharedA and sharedB: <see cref="SharedTileLength"/> floats each, allocated by the kernel.
+    /// The core of <see cref="SharedTiled"/>, shared with the fused step's weight gradients (<see cref="FusedDense"/>).</summary>
+    internal static Products2x2 MultiplyGroupTile(GemmArgs g, ArrayView<float> a, ArrayView<float> b, int m0, int n0, int kBegin, int kEnd,
+        ArrayView<float> sharedA, ArrayView<float> sharedB)
+    {
+        int tx = Group.IdxX, ty = Group.IdxY, thread = ty * GroupThreads + tx;
+        var next = new StagedTiles();
+        next.Load(g, a, b, m0, n0, kBegin, kEnd, thread);
+        var rowsA = sharedA.SubView(ty);
+        var colsB = sharedB.SubView(tx);
+        var p = new Products2x2();
+        for (int k0 = kBegin; k0 < kEnd; k0 += GroupTile)
+        {
+            // The first barrier: everyone has finished multiplying the previous tiles; the second: this one is stored.
+            Group.Barrier(); next.Store(g, sharedA, sharedB, thread); Group.Barrier();
+            if (k0 + GroupTile < kEnd) next.Load(g, a, b, m0, n0, k0 + GroupTile, kEnd, thread);
+            p.MultiplyTile(rowsA, colsB);
+        }
+        return p;
     }
 
     /// <summary>A thread's share of one 32-deep tile of A and of B in <see cref="SharedTiled"/>, in registers between its
@@ -367,7 +382,7 @@ public static class Gemm
     }
 
     /// <summary>A thread's 2 × 2 results in <see cref="SharedTiled"/> and the sums of its two rows of A.</summary>
-    struct Products2x2
+    internal struct Products2x2
     {
         public float C00, C01, C10, C11, RowSum0, RowSum1;
 

@@ -54,7 +54,15 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index1D, int, ArrayView<float>, int, int, ArrayView<float>> _negativeLogMeanExp;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> _softmaxCrossEntropy;
 
+    readonly Action<KernelConfig, DenseStepArgs, ArrayView<float>, ArrayView<int>, ArrayView<int>, StepNumber, StepNumber, ArrayView<float>, ArrayView<float>>? _stepRows;
+    readonly Action<KernelConfig, DenseStepArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<float>, ArrayView<int>, NonFiniteCheck, ArrayView<int>, AdamSource>? _stepUpdate;
+
     public KernelSet KernelSet { get; }
+
+    /// <summary>Whether the dense models train by <see cref="FusedDenseStep"/> (two launches a step) rather than kernel by
+    /// kernel: on the GPU kernel set where groups of 256 threads fit, unless the benchmark turns it off to compare.</summary>
+    public bool FusesDenseSteps { get => _fusesDenseSteps && _stepRows is not null; set => _fusesDenseSteps = value; }
+    bool _fusesDenseSteps = true;
 
     /// <summary>The shared-memory GEMM splits K when C has fewer 32 × 32 tiles than this: by default the number of
     /// multiprocessors, so that every one gets work. Tests raise it to exercise the split path on small shapes.</summary>
@@ -89,6 +97,11 @@ public sealed class IlgpuBackend : IBackend
             _addSplits = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, GemmArgs, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.Gemm.AddSplits);
             _columnSums = accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSums);
             _sigmoidBce = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
+            if (accelerator.MaxNumThreadsPerGroup >= FusedDense.GroupSize)
+            {
+                _stepRows = accelerator.LoadStreamKernel<DenseStepArgs, ArrayView<float>, ArrayView<int>, ArrayView<int>, StepNumber, StepNumber, ArrayView<float>, ArrayView<float>>(FusedDense.StepRows);
+                _stepUpdate = accelerator.LoadStreamKernel<DenseStepArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<float>, ArrayView<int>, NonFiniteCheck, ArrayView<int>, AdamSource>(FusedDense.StepUpdate);
+            }
         }
         SplitBelowGroups = accelerator.NumMultiprocessors;
         _reduceGroup = 1;
@@ -411,6 +424,37 @@ public sealed class IlgpuBackend : IBackend
             : (_unused, _unusedIndex, default(NonFiniteCheck));
         adam(threads, threads, View(parameters), View(gradients), View(firstMoment), View(secondMoment), step, sums, flag, check, record, source);
         Launched?.Invoke($"Adam {parameters.Length}");
+    }
+
+    /// <summary>
+    /// A whole training step of the dense AE or VAE in two launches (<see cref="FusedDense"/>): the batch of
+    /// <paramref name="rows"/> gathered from data by order from firstRow, forward, loss, every gradient (also stored in
+    /// gradients), Adam on every parameter, the batch's loss added to the watched sum and checked. What the unfused
+    /// launches do between <see cref="GatherRows"/> and <see cref="Adam"/>, to float rounding; work: the layout's
+    /// <see cref="DenseStepLayout.WorkLength"/> floats. Only where <see cref="FusesDenseSteps"/>.
+    /// </summary>
+    public void FusedDenseStep(DenseStepLayout layout, Tensor work, int rows, float klWeight, ulong seed, Tensor data, IndexTensor order,
+        StepValue firstRow, StepValue step, Tensor parameters, Tensor gradients, Tensor firstMoment, Tensor secondMoment, AdamStep adam,
+        NonFiniteWatch watch, IndexTensor? stepRecord)
+    {
+        if (_stepRows is null || _stepUpdate is null) throw new InvalidOperationException("the fused dense step needs the GPU kernel set");
+        if (!layout.Fits) throw new ArgumentException($"the fused dense step does not take {layout}");
+        if (rows < 1 || rows > layout.MaxRows) throw new ArgumentOutOfRangeException(nameof(rows), $"{rows} rows for a layout of {layout.MaxRows}");
+        if (work.Length < layout.WorkLength) throw new ArgumentException($"work holds {work.Length} floats, the layout needs {layout.WorkLength}");
+        Shapes.GatherRows(order, firstRow, rows, layout.Features, data, work);
+        Shapes.Adam(parameters, gradients, firstMoment, secondMoment, watch, stepRecord);
+        var args = layout.Arguments(rows, klWeight, seed);
+        var record = RecordView(stepRecord);
+        int groups = (rows + FusedDense.RowsPerGroup - 1) / FusedDense.RowsPerGroup;
+        _stepRows(new KernelConfig(groups, FusedDense.GroupSize), args, View(data), View(order), record, firstRow.Argument, step.Argument,
+            View(parameters), View(work));
+        Launched?.Invoke($"fused step: rows {rows}×{layout.Features}");
+        var check = new NonFiniteCheck { Slot = watch.Slot, Step = (int)Math.Min(watch.Step, int.MaxValue), Enabled = 1 };
+        var source = new AdamSource { FromRecord = stepRecord is null ? 0 : 1 };
+        int side = Kernels.Gemm.GroupThreads;
+        _stepUpdate(new KernelConfig(new Index3D(layout.UpdateGroups, 1, 1), new Index3D(side, side, 1)), args, View(parameters), View(gradients),
+            View(firstMoment), View(secondMoment), adam, View(work), View(watch.Sums), View(watch.Flag), check, record, source);
+        Launched?.Invoke($"fused step: dW, db, Adam {parameters.Length}");
     }
 
     public void BeginStep(IndexTensor schedule, IndexTensor record)

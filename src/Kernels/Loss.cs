@@ -53,7 +53,7 @@ public static class Loss
     }
 
     /// <summary>BCE of one pixel from its logit l and target x, and diff = sigmoid(l) − x (the logit's gradient).</summary>
-    static float PixelBce(float l, float x, out float diff)
+    internal static float PixelBce(float l, float x, out float diff)
     {
         float e = MathF.Exp(-MathF.Abs(l));                       // in (0, 1]: never overflows
         float s = l >= 0f ? 1f / (1f + e) : e / (1f + e);          // sigmoid(l), stable on both sides

@@ -45,7 +45,7 @@ public class PtxCompileTests
     public void TheKernelListHoldsEveryKernelTheBackendLoads()
     {
         var names = KernelMethods().Select(m => m.Name).ToHashSet();
-        foreach (var kernel in new[] { "SharedTiled", "AddSplits", "PackedTiled", "SigmoidBceRows", "AccumulateSum", "Update", "Im2Col", "ReparameterizeBackward", "LogWeights" })
+        foreach (var kernel in new[] { "SharedTiled", "AddSplits", "StepRows", "StepUpdate", "PackedTiled", "SigmoidBceRows", "AccumulateSum", "Update", "Im2Col", "ReparameterizeBackward", "LogWeights" })
             Assert.Contains(kernel, names);
     }
 
@@ -59,10 +59,11 @@ public class PtxCompileTests
 
     /// <summary>The GPU GEMMs' inner loops as written: ILGPU does not unroll loops, and a loop over a struct indexer
     /// became a jump table per element (brx.idx) in the tile copies; a local array would live in local memory.</summary>
-    [Theory, InlineData(nameof(Gemm.SharedTiled))]
-    public void GpuGemmsHaveNoJumpTablesOrLocalMemory(string name)
+    [Theory, InlineData(typeof(Gemm), nameof(Gemm.SharedTiled)), InlineData(typeof(FusedDense), nameof(FusedDense.StepRows)),
+     InlineData(typeof(FusedDense), nameof(FusedDense.StepUpdate))]
+    public void GpuGemmsHaveNoJumpTablesOrLocalMemory(Type type, string name)
     {
-        string ptx = CompileToPtx(typeof(Gemm).GetMethod(name)!);
+        string ptx = CompileToPtx(type.GetMethod(name)!);
         Assert.DoesNotContain("brx.idx", ptx);
         Assert.DoesNotContain(".local", ptx);
         Assert.Contains("ld.shared.f32", ptx);

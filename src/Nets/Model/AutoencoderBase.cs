@@ -11,7 +11,7 @@ public enum Architecture { Dense, Conv }
 /// models differ only between encoder output and latent: the AE's code is its encoder output; the VAE samples z
 /// from (μ, log σ²).
 /// </summary>
-public abstract class AutoencoderBase : IModel
+public abstract class AutoencoderBase : IModel, IFusedStep
 {
     protected readonly IBackend Backend;
     readonly Sequential _encoder, _decoder;
@@ -53,6 +53,7 @@ public abstract class AutoencoderBase : IModel
         _logits = backend.Allocate(maxRows * features); _dLogits = backend.Allocate(maxRows * features);
         EncoderOutput = backend.Allocate(maxRows * encoderOutput); DEncoderOutput = backend.Allocate(maxRows * encoderOutput);
         RowBce = backend.Allocate(maxRows); RowSquaredError = backend.Allocate(maxRows);
+        _fusedLayout = new(FusedLayout);
     }
 
     /// <summary>The notebook's layers with PyTorch's nn.Sequential names: encoder features→hidden ReLU→output,
@@ -86,6 +87,37 @@ public abstract class AutoencoderBase : IModel
     }
 
     public virtual void Initialise(ulong seed) => Parameters.Initialise(Backend, seed);
+
+    /// <summary>The dense layers as the fused step takes them, when it takes them (null for conv, or widths past its limits).</summary>
+    DenseStepLayout? FusedLayout()
+    {
+        if (Architecture != Architecture.Dense) return null;
+        var layers = _encoder.Layers.Concat(_decoder.Layers).Cast<DenseLayer>().ToArray();
+        bool variational = this is VariationalAutoencoder;
+        var layout = new DenseStepLayout(MaxRows, Features, Hidden, layers[1].Out, layers[2].In, variational,
+            !variational && layers[1].Activation == Activation.Relu,
+            layers[0].Weight.Offset, layers[0].Bias.Offset, layers[1].Weight.Offset, layers[1].Bias.Offset,
+            layers[2].Weight.Offset, layers[2].Bias.Offset, layers[3].Weight.Offset, layers[3].Bias.Offset);
+        return layout.Fits ? layout : null;
+    }
+    readonly Lazy<DenseStepLayout?> _fusedLayout;
+    Tensor? _fusedWork; // allocated by the first fused step (never inside a CUDA graph's capture: see Trainer)
+
+    public bool Fuses => Backend is IlgpuBackend { FusesDenseSteps: true } && _fusedLayout.Value is not null;
+
+    public void TrainFused(Tensor data, IndexTensor order, StepValue firstRow, int rows, StepValue step, AdamStep adam, NonFiniteWatch watch,
+        IndexTensor? record)
+    {
+        var layout = _fusedLayout.Value ?? throw new InvalidOperationException($"{Kind} has no fused step");
+        _fusedWork ??= Backend.Allocate(layout.WorkLength);
+        var (klWeight, seed) = NoiseOfStep(step.Value);
+        var p = Parameters;
+        ((IlgpuBackend)Backend).FusedDenseStep(layout, _fusedWork.Value, rows, klWeight, seed, data, order, firstRow, step,
+            p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, adam, watch, record);
+    }
+
+    /// <summary>The KL weight and the noise seed of a training step: the VAE's; the AE has neither.</summary>
+    protected virtual (float KlWeight, ulong Seed) NoiseOfStep(long step) => (0f, 0UL);
 
     public virtual long FixedLaunchesFromStep => 1;
     public abstract void TrainStep(Tensor x, int rows, StepValue step, Tensor accumulator);

@@ -8,6 +8,9 @@ public sealed class DenseLayer : ILayer
     readonly ParameterSet _parameters;
     readonly Parameter _weight, _bias;
 
+    /// <summary>Where W[out, in] and the bias live in the parameter buffer.</summary>
+    public Parameter Weight => _weight;
+    public Parameter Bias => _bias;
     public int In { get; }
     public int Out { get; }
     public Activation Activation { get; }

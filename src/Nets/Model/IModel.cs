@@ -51,3 +51,17 @@ public interface IModel
     /// <summary>images[rows, Features] in [0,1] decoded from latent[rows, LatentSize].</summary>
     void Decode(Tensor latent, int rows, Tensor images);
 }
+
+/// <summary>A model whose whole training step, Adam included, the backend can run fused: two launches instead of one per
+/// layer and loss (see IlgpuBackend.FusedDenseStep).</summary>
+public interface IFusedStep
+{
+    /// <summary>Whether <see cref="TrainFused"/> runs here: a dense AE or VAE on a backend that fuses dense steps.</summary>
+    bool Fuses { get; }
+
+    /// <summary>What the trainer's gather, <see cref="IModel.TrainStep"/> and Adam do, fused: the batch of
+    /// <paramref name="rows"/> taken from data in the order from firstRow, every gradient, Adam on every parameter, and
+    /// the batch's summed loss added to watch.Sums[watch.Slot] and checked there.</summary>
+    void TrainFused(Tensor data, IndexTensor order, StepValue firstRow, int rows, StepValue step, AdamStep adam, NonFiniteWatch watch,
+        IndexTensor? record);
+}

@@ -49,6 +49,8 @@ public sealed class VariationalAutoencoder : AutoencoderBase
     /// <summary>β during the KL warm-up: linear from β/warmupSteps at step 1 to β at the last warm-up step.</summary>
     public float KlWeight(long step) => WarmupSteps <= 0 ? Beta : Beta * (float)Math.Min(1.0, (double)step / WarmupSteps);
 
+    protected override (float KlWeight, ulong Seed) NoiseOfStep(long step) => (KlWeight(step), Seed);
+
     /// <summary>The KL weight stops changing at the warm-up's last step (see <see cref="KlWeight"/>).</summary>
     public override long FixedLaunchesFromStep => Math.Max(1, WarmupSteps);
 

@@ -153,6 +153,13 @@ public sealed class Trainer : IDisposable
     {
         StepValue Recorded(long value, int field) => new(value, _stepRecord, field);
         _backend.BeginStep(_schedule, _stepRecord);
+        var adam = AdamStep.At(Step, _options.LearningRate);
+        var watch = new NonFiniteWatch(_accumulator, (int)Slot.TrainLoss, _nonFiniteStep, Step);
+        if (_model is IFusedStep { Fuses: true } fused)
+        {
+            fused.TrainFused(_trainImages, _order, Recorded(start, StepRecord.FirstRow), rows, Recorded(Step, StepRecord.Step), adam, watch, _stepRecord);
+            return;
+        }
         _backend.GatherRows(_trainImages, _order, Recorded(start, StepRecord.FirstRow), rows, _model.Features, _batch);
         if (_model is ISupervised supervised)
         {
@@ -161,8 +168,7 @@ public sealed class Trainer : IDisposable
         }
         _model.TrainStep(_batch, rows, Recorded(Step, StepRecord.Step), _accumulator);
         var p = _model.Parameters;
-        _backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(Step, _options.LearningRate),
-            new NonFiniteWatch(_accumulator, (int)Slot.TrainLoss, _nonFiniteStep, Step), _stepRecord);
+        _backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, adam, watch, _stepRecord);
     }
 
     /// <summary>Per-step numbers of the steps from <paramref name="firstRow"/> to the epoch's end, and the record's

@@ -1,0 +1,384 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GpuAe.Kernels;
+
+/// <summary>
+/// The dense AE's or VAE's layers as the fused step sees them: encoder Features→Hidden ReLU→EncoderOut, then the AE's
+/// code (EncoderOut = Latent, through a ReLU or not) or the VAE's z sampled from (μ, log σ²) (EncoderOut = 2·Latent),
+/// decoder Latent→Hidden ReLU→Features logits, sigmoid + BCE. W0…W3 and B0…B3: where each layer's weight W[out, in]
+/// and bias start in the model's parameter buffer. MaxRows: the batch the work buffer is laid out for.
+/// </summary>
+public readonly record struct DenseStepLayout(int MaxRows, int Features, int Hidden, int EncoderOut, int Latent, bool Variational, bool CodeRelu,
+    int W0, int B0, int W1, int B1, int W2, int B2, int W3, int B3)
+{
+    /// <summary>Whether the fused step's shared-memory buffers hold these widths (<see cref="FusedDense"/>'s limits).</summary>
+    public bool Fits => Features <= FusedDense.MaxFeatures && Hidden <= FusedDense.MaxHidden && EncoderOut <= FusedDense.MaxEncoderOut
+        && Latent <= EncoderOut && EncoderOut == (Variational ? 2 * Latent : Latent) && Features > 0 && Hidden > 0 && Latent > 0;
+
+    // The work buffer: every activation and gradient the weight gradients need, MaxRows rows each, then the row losses.
+    int X => 0;
+    int H1 => X + MaxRows * Features;
+    int Enc => H1 + MaxRows * Hidden;
+    int Z => Enc + MaxRows * EncoderOut;
+    int H2 => Z + MaxRows * Latent;
+    int DLogits => H2 + MaxRows * Hidden;
+    int DH2 => DLogits + MaxRows * Features;
+    int DEnc => DH2 + MaxRows * Hidden;
+    int DH1 => DEnc + MaxRows * EncoderOut;
+    int RowBce => DH1 + MaxRows * Hidden;
+    int RowSquaredError => RowBce + MaxRows;
+    int RowKl => RowSquaredError + MaxRows;
+
+    /// <summary>Floats of the work buffer.</summary>
+    public int WorkLength => RowKl + MaxRows;
+
+    static int Tiles(int outputs, int inputs) => (outputs + Gemm.GroupTile - 1) / Gemm.GroupTile * ((inputs + Gemm.GroupTile - 1) / Gemm.GroupTile);
+
+    /// <summary>Groups of the update launch: every 32 × 32 tile of the four weight gradients, and one for the loss sum.</summary>
+    public int UpdateGroups => Tiles(Hidden, Features) + Tiles(EncoderOut, Hidden) + Tiles(Hidden, Latent) + Tiles(Features, Hidden) + 1;
+
+    /// <summary>The kernels' arguments for a batch of <paramref name="rows"/> (the batch-mean loss: gradients scaled by
+    /// 1/rows) with the VAE's KL weight and noise seed.</summary>
+    public DenseStepArgs Arguments(int rows, float klWeight, ulong seed)
+    {
+        int tiles0 = Tiles(Hidden, Features), tiles1 = Tiles(EncoderOut, Hidden), tiles2 = Tiles(Hidden, Latent);
+        return new DenseStepArgs
+        {
+            Rows = rows, Features = Features, Hidden = Hidden, EncoderOut = EncoderOut, Latent = Latent,
+            Variational = Variational ? 1 : 0, CodeRelu = CodeRelu ? 1 : 0,
+            GradScale = 1f / rows, KlWeight = klWeight, KlWeightOverRows = klWeight / rows, Seed = seed,
+            W0 = W0, B0 = B0, W1 = W1, B1 = B1, W2 = W2, B2 = B2, W3 = W3, B3 = B3,
+            X = X, H1 = H1, Enc = Enc, Z = Variational ? Z : Enc, H2 = H2, DLogits = DLogits, DH2 = DH2, DEnc = DEnc, DH1 = DH1,
+            RowBce = RowBce, RowSquaredError = RowSquaredError, RowKl = RowKl,
+            Tiles1 = tiles0, Tiles2 = tiles0 + tiles1, Tiles3 = tiles0 + tiles1 + tiles2, LossGroup = UpdateGroups - 1,
+        };
+    }
+}
+
+/// <summary>What both fused kernels read: the widths, the per-batch constants, and offsets into the parameter buffer
+/// (W0…B3) and the work buffer (X…RowKl); see <see cref="DenseStepLayout"/>, which fills it. Z is the decoder's input:
+/// the VAE's sample, or the AE's code (= Enc). Tiles1…Tiles3: the update launch's first group of layers 1, 2 and 3;
+/// LossGroup: its last group, which sums the batch's loss.</summary>
+public struct DenseStepArgs
+{
+    public int Rows, Features, Hidden, EncoderOut, Latent, Variational, CodeRelu;
+    public float GradScale, KlWeight, KlWeightOverRows;
+    public ulong Seed;
+    public int W0, B0, W1, B1, W2, B2, W3, B3;
+    public int X, H1, Enc, Z, H2, DLogits, DH2, DEnc, DH1, RowBce, RowSquaredError, RowKl;
+    public int Tiles1, Tiles2, Tiles3, LossGroup;
+}
+
+/// <summary>
+/// A whole training step of the dense AE or VAE, Adam included, in two launches instead of fourteen or more (on an
+/// H200 the unfused step was 98 µs of 4–18 µs kernels: launch- and latency-bound, BENCHMARKS.md).
+/// <list type="number">
+/// <item><see cref="StepRows"/>: one group of 256 threads owns <see cref="RowsPerGroup"/> rows of the batch and takes
+/// them through everything that is row by row: the gather from the shuffled order, the four layers' forward passes, the
+/// VAE's sampling, sigmoid + BCE, and the input gradients back to the first hidden layer, all in shared memory (the
+/// weights, 0.8 MB, are read through the caches). It writes what the weight gradients need to the work buffer.</item>
+/// <item><see cref="StepUpdate"/>: each group takes one 32 × 32 tile of one layer's weight gradient dW = dYᵀ·X over the
+/// batch (the shared-memory GEMM's core, <see cref="Gemm.MultiplyGroupTile"/>), its bias gradient as the row sums of
+/// dYᵀ, and applies Adam to those parameters at once; the last group adds the batch's loss to the running sum and
+/// checks it (<see cref="NonFiniteWatch"/>).</item>
+/// </list>
+/// Same arithmetic as the unfused kernels up to the order of float sums. GPU kernel set only: on the CPU accelerator a
+/// group barrier is an operating-system wait.
+/// </summary>
+public static class FusedDense
+{
+    /// <summary>Rows of the batch one group of <see cref="StepRows"/> owns (its threads compute all of them per weight read).</summary>
+    public const int RowsPerGroup = 4;
+    /// <summary>Threads per group of both kernels.</summary>
+    public const int GroupSize = 256;
+    /// <summary>Widths the shared buffers of <see cref="StepRows"/> hold: 4 × (1024 + 2·512 + 64 + 2·32 + 512) floats, 43 KB.</summary>
+    public const int MaxFeatures = 1024, MaxHidden = 512, MaxEncoderOut = 64;
+    const int MaxLatent = MaxEncoderOut / 2; // the VAE's; the AE's code stays in the encoder-output buffer
+    const int R = RowsPerGroup;
+
+    /// <summary>Launch with grid ceil(rows / <see cref="RowsPerGroup"/>) and group <see cref="GroupSize"/>. The batch's first
+    /// row in the order and the step (the VAE's noise) are given at launch or read from the step record.</summary>
+    public static void StepRows(DenseStepArgs a, ArrayView<float> data, ArrayView<int> order, ArrayView<int> record, StepNumber firstRow,
+        StepNumber step, ArrayView<float> p, ArrayView<float> work)
+    {
+        var sx = SharedMemory.Allocate<float>(R * MaxFeatures);   // the images, then dLogits
+        var sh1 = SharedMemory.Allocate<float>(R * MaxHidden);    // h1, then dh1
+        var sh2 = SharedMemory.Allocate<float>(R * MaxHidden);    // h2, then dh2
+        var se = SharedMemory.Allocate<float>(R * MaxEncoderOut); // encoder output (code, or μ | log σ²), then its gradient
+        var sz = SharedMemory.Allocate<float>(R * MaxLatent);     // the VAE's z, then dz
+        var sn = SharedMemory.Allocate<float>(R * MaxLatent);     // the VAE's noise
+        var partials = SharedMemory.Allocate<float>(2 * R * GroupSize); // per row: BCE, squared error
+        int t = Group.IdxX, r0 = Grid.IdxX * R, rowsHere = Math.Min(R, a.Rows - r0);
+        int F = a.Features, H = a.Hidden, E = a.EncoderOut, D = a.Latent;
+
+        // The batch's rows, gathered from the shuffled order (zeros past the batch's end), kept for dW of layer 0.
+        int start = (int)firstRow.In(record);
+        for (int i = t; i < R * F; i += GroupSize)
+        {
+            int r = i / F, c = i - r * F;
+            float value = r < rowsHere ? data[order[start + r0 + r] * F + c] : 0f;
+            sx[i] = value;
+            if (r < rowsHere) work[a.X + (r0 + r) * F + c] = value;
+        }
+        Group.Barrier();
+
+        // ---- forward ----
+        RowsTimes(t, sx, F, p, a.W0, 1, F, H, a.B0, Relu, sh1, work, a.H1 + r0 * H, rowsHere);
+        Group.Barrier();
+        RowsTimes(t, sh1, H, p, a.W1, 1, H, E, a.B1, a.CodeRelu != 0 ? Relu : None, se, work, a.Enc + r0 * E, rowsHere);
+        Group.Barrier();
+        var decoderInput = se;
+        if (a.Variational != 0)
+        {
+            ulong stream = Sampling.NoiseStream + (ulong)step.In(record);
+            for (int i = t; i < R * D; i += GroupSize)
+            {
+                int r = i / D, c = i - r * D;
+                float noise = Sampling.Normal(a.Seed, stream, (ulong)((r0 + r) * D + c)); // as NormalNoise numbers the batch
+                float logVariance = Sampling.ClampLogVariance(se[r * E + D + c]);
+                float z = se[r * E + c] + MathF.Exp(0.5f * logVariance) * noise;
+                sn[i] = noise;
+                sz[i] = z;
+                if (r < rowsHere) work[a.Z + (r0 + r) * D + c] = z;
+            }
+            Group.Barrier();
+            decoderInput = sz;
+        }
+        RowsTimes(t, decoderInput, D, p, a.W2, 1, D, H, a.B2, Relu, sh2, work, a.H2 + r0 * H, rowsHere);
+        Group.Barrier();
+        LogitsAndLoss(t, a, p, sh2, sx, partials, work, r0, rowsHere);
+        Group.Barrier();
+
+        // ---- backward: input gradients; the ReLU masks are the activations they overwrite ----
+        RowsTimes(t, sx, F, p, a.W3, H, 1, H, -1, Mask, sh2, work, a.DH2 + r0 * H, rowsHere);
+        Group.Barrier();
+        if (a.Variational != 0)
+        {
+            RowsTimes(t, sh2, H, p, a.W2, D, 1, D, -1, None, sz, work, -1, rowsHere);
+            Group.Barrier();
+            if (t < rowsHere) ReparameterizeBackwardRow(a, t, se, sz, sn, work, r0);
+        }
+        else RowsTimes(t, sh2, H, p, a.W2, D, 1, D, -1, a.CodeRelu != 0 ? Mask : None, se, work, a.DEnc + r0 * E, rowsHere);
+        Group.Barrier();
+        RowsTimes(t, se, E, p, a.W1, H, 1, H, -1, Mask, sh1, work, a.DH1 + r0 * H, rowsHere);
+    }
+
+    const int None = 0, Relu = 1, Mask = 2;
+
+    /// <summary>
+    /// c[r, n] = epilogue(Σ_k s[r·K + k] · B(k, n)) for the group's R rows and n &lt; N, with B(k, n) = w[wAt + k·strideK +
+    /// n·strideN] (W[out, in] with strides (1, in) is Wᵀ: the forward pass; with (in, 1) it is W: an input gradient), k in
+    /// order. Epilogue: + w[biasAt + n] when biasAt ≥ 0, then ReLU, or Mask: keep where c's current value (the ReLU output
+    /// the gradient flows back through) is &gt; 0. Rows below rowsHere are also written to global[globalAt + r·N + n]
+    /// when globalAt ≥ 0. Wide outputs give a thread a column for all R rows (one weight read per R multiply-adds);
+    /// narrow ones a (row, column) each, so that more threads work.
+    /// </summary>
+    static void RowsTimes(int t, ArrayView<float> s, int K, ArrayView<float> w, int wAt, int strideK, int strideN, int N, int biasAt, int epilogue,
+        ArrayView<float> c, ArrayView<float> global, int globalAt, int rowsHere)
+    {
+        if (N >= GroupSize / 2)
+        {
+            for (int n = t; n < N; n += GroupSize)
+            {
+                float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
+                int at = wAt + n * strideN;
+                for (int k = 0; k < K; k++)
+                {
+                    float b = w[at + k * strideK];
+                    c0 += s[k] * b; c1 += s[K + k] * b; c2 += s[2 * K + k] * b; c3 += s[3 * K + k] * b;
+                }
+                Finish(0, n, c0, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+                Finish(1, n, c1, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+                Finish(2, n, c2, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+                Finish(3, n, c3, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+            }
+            return;
+        }
+        for (int i = t; i < R * N; i += GroupSize)
+        {
+            int r = i / N, n = i - r * N, at = wAt + n * strideN;
+            float sum = 0f;
+            for (int k = 0; k < K; k++) sum += s[r * K + k] * w[at + k * strideK];
+            Finish(r, n, sum, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+        }
+    }
+
+    static void Finish(int r, int n, float v, ArrayView<float> w, int biasAt, int epilogue, ArrayView<float> c, int N,
+        ArrayView<float> global, int globalAt, int rowsHere)
+    {
+        if (biasAt >= 0) v += w[biasAt + n];
+        if (epilogue == Relu) v = v > 0f ? v : 0f;
+        if (epilogue == Mask && !(c[r * N + n] > 0f)) v = 0f;
+        c[r * N + n] = v;
+        if (globalAt >= 0 && r < rowsHere) global[globalAt + r * N + n] = v;
+    }
+
+    /// <summary>The last layer (Hidden → Features logits) and the loss on it, as <see cref="Loss.SigmoidBceRows"/>: each
+    /// thread takes a pixel column for the R rows, turns its logit into the BCE and squared error against the image in
+    /// sx and writes dLogit = (sigmoid − x)/rows over the image (the same thread read it); per row the partial sums
+    /// are added in a fixed order (<see cref="SumPartials"/>).</summary>
+    static void LogitsAndLoss(int t, DenseStepArgs a, ArrayView<float> p, ArrayView<float> sh2, ArrayView<float> sx, ArrayView<float> partials,
+        ArrayView<float> work, int r0, int rowsHere)
+    {
+        int F = a.Features, H = a.Hidden;
+        var bce = new Vec4();
+        var squaredError = new Vec4();
+        for (int n = t; n < F; n += GroupSize)
+        {
+            float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
+            int at = a.W3 + n * H;
+            for (int k = 0; k < H; k++)
+            {
+                float b = p[at + k];
+                c0 += sh2[k] * b; c1 += sh2[H + k] * b; c2 += sh2[2 * H + k] * b; c3 += sh2[3 * H + k] * b;
+            }
+            float bias = p[a.B3 + n];
+            bce.E0 += PixelLoss(a, 0, n, c0 + bias, sx, work, r0, rowsHere, ref squaredError.E0);
+            bce.E1 += PixelLoss(a, 1, n, c1 + bias, sx, work, r0, rowsHere, ref squaredError.E1);
+            bce.E2 += PixelLoss(a, 2, n, c2 + bias, sx, work, r0, rowsHere, ref squaredError.E2);
+            bce.E3 += PixelLoss(a, 3, n, c3 + bias, sx, work, r0, rowsHere, ref squaredError.E3);
+        }
+        Group.Barrier(); // nobody reads partials any more (a group's barriers are few: each is an operating-system wait on the CPU accelerator)
+        partials[t] = bce.E0; partials[GroupSize + t] = bce.E1; partials[2 * GroupSize + t] = bce.E2; partials[3 * GroupSize + t] = bce.E3;
+        partials[4 * GroupSize + t] = squaredError.E0; partials[5 * GroupSize + t] = squaredError.E1;
+        partials[6 * GroupSize + t] = squaredError.E2; partials[7 * GroupSize + t] = squaredError.E3;
+        SumPartials(t, partials, 2 * R);
+        if (t < rowsHere)
+        {
+            work[a.RowBce + r0 + t] = partials[t * GroupSize];
+            work[a.RowSquaredError + r0 + t] = partials[(R + t) * GroupSize];
+        }
+    }
+
+    static float PixelLoss(DenseStepArgs a, int r, int n, float logit, ArrayView<float> sx, ArrayView<float> work, int r0, int rowsHere,
+        ref float squaredError)
+    {
+        int at = r * a.Features + n;
+        float bce = Loss.PixelBce(logit, sx[at], out float diff);
+        squaredError += diff * diff;
+        float gradient = diff * a.GradScale;
+        sx[at] = gradient;
+        if (r < rowsHere) work[a.DLogits + (r0 + r) * a.Features + n] = gradient;
+        return bce;
+    }
+
+    /// <summary>partials[q·256] = Σ_i partials[q·256 + i] over i &lt; 256 for each quantity q &lt; quantities (≤ 16), in a
+    /// fixed order (so reruns are bit-identical): 16 threads per quantity each add 16 in order, then one adds those 16.
+    /// Three barriers rather than a tree's eight; the caller has stored the partials, the last barrier makes the sums visible.</summary>
+    static void SumPartials(int t, ArrayView<float> partials, int quantities)
+    {
+        Group.Barrier();
+        if (t < quantities * 16)
+        {
+            int at = t / 16 * GroupSize + t % 16 * 16;
+            float sum = partials[at];
+            for (int i = 1; i < 16; i++) sum += partials[at + i];
+            partials[at] = sum;
+        }
+        Group.Barrier();
+        if (t < quantities)
+        {
+            int at = t * GroupSize;
+            float sum = partials[at];
+            for (int i = 1; i < 16; i++) sum += partials[at + i * 16];
+            partials[at] = sum;
+        }
+        Group.Barrier();
+    }
+
+    /// <summary>Row r of the group: the VAE's encoder-output gradient from dz, as <see cref="Sampling.ReparameterizeBackward"/>
+    /// (se: μ | log σ², overwritten by dμ | dlog σ²), and the row's KL.</summary>
+    static void ReparameterizeBackwardRow(DenseStepArgs a, int r, ArrayView<float> se, ArrayView<float> sz, ArrayView<float> sn,
+        ArrayView<float> work, int r0)
+    {
+        int D = a.Latent, E = a.EncoderOut;
+        float kl = 0f;
+        for (int j = 0; j < D; j++)
+        {
+            int muAt = r * E + j, logVarAt = muAt + D, zAt = r * D + j;
+            float mu = se[muAt], rawLogVariance = se[logVarAt];
+            float logVariance = Sampling.ClampLogVariance(rawLogVariance);
+            float variance = MathF.Exp(logVariance), sigma = MathF.Exp(0.5f * logVariance);
+            kl += Sampling.Kl(mu, logVariance);
+            float dMu = sz[zAt] + a.KlWeightOverRows * mu;
+            bool inside = rawLogVariance >= Sampling.MinLogVariance && rawLogVariance <= Sampling.MaxLogVariance;
+            float dLogVariance = inside ? sz[zAt] * sn[zAt] * 0.5f * sigma + a.KlWeightOverRows * 0.5f * (variance - 1f) : 0f;
+            se[muAt] = dMu;
+            se[logVarAt] = dLogVariance;
+            work[a.DEnc + (r0 + r) * E + j] = dMu;
+            work[a.DEnc + (r0 + r) * E + D + j] = dLogVariance;
+        }
+        work[a.RowKl + r0 + r] = kl;
+    }
+
+    /// <summary>
+    /// Launch with grid <see cref="DenseStepLayout.UpdateGroups"/> and group (16, 16). Group i &lt; LossGroup: one 32 × 32
+    /// tile of one layer's dW[out, in] = dY[rows, out]ᵀ · X[rows, in] from the work buffer, and for the first column of
+    /// tiles its rows of db = Σ_rows dY; each gradient is stored in g (for checks and tests) and its parameter
+    /// updated by Adam at once. The last group adds Σ rowBce + klWeight·Σ rowKl to sums[check.Slot] and flags a
+    /// non-finite sum. Adam's bias corrections and the watch's step come from the launch or the step record.
+    /// </summary>
+    public static void StepUpdate(DenseStepArgs a, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s,
+        ArrayView<float> work, ArrayView<float> sums, ArrayView<int> flag, NonFiniteCheck check, ArrayView<int> record, AdamSource source)
+    {
+        var sharedA = SharedMemory.Allocate<float>(Gemm.SharedTileLength);
+        var sharedB = SharedMemory.Allocate<float>(Gemm.SharedTileLength);
+        source.Resolve(record, ref s, ref check);
+        int group = Grid.IdxX;
+        if (group == a.LossGroup)
+        {
+            SumLoss(a, work, sharedA, sums, flag, check);
+            return;
+        }
+        // Which layer: its sizes, parameters, and the gradient and input it multiplies.
+        int first = 0, outputs = a.Hidden, inputs = a.Features, wAt = a.W0, bAt = a.B0, dyAt = a.DH1, xAt = a.X;
+        if (group >= a.Tiles3) { first = a.Tiles3; outputs = a.Features; inputs = a.Hidden; wAt = a.W3; bAt = a.B3; dyAt = a.DLogits; xAt = a.H2; }
+        else if (group >= a.Tiles2) { first = a.Tiles2; outputs = a.Hidden; inputs = a.Latent; wAt = a.W2; bAt = a.B2; dyAt = a.DH2; xAt = a.Z; }
+        else if (group >= a.Tiles1) { first = a.Tiles1; outputs = a.EncoderOut; inputs = a.Hidden; wAt = a.W1; bAt = a.B1; dyAt = a.DEnc; xAt = a.H1; }
+        int tilesN = (inputs + Gemm.GroupTile - 1) / Gemm.GroupTile, tile = group - first;
+        int tm = tile / tilesN, tn = tile - tm * tilesN;
+        var gemm = GemmArgs.BackwardWeights(a.Rows, inputs, outputs, GemmEpilogue.RowSums);
+        int m0 = tm * Gemm.GroupTile, n0 = tn * Gemm.GroupTile;
+        var products = Gemm.MultiplyGroupTile(gemm, work.SubView(dyAt), work.SubView(xAt), m0, n0, 0, a.Rows, sharedA, sharedB);
+        int tx = Group.IdxX, ty = Group.IdxY;
+        int mA = m0 + ty, mB = mA + Gemm.GroupThreads, nA = n0 + tx, nB = nA + Gemm.GroupThreads;
+        if (mA < outputs && nA < inputs) Update(wAt + mA * inputs + nA, products.C00, p, g, m, v, s);
+        if (mA < outputs && nB < inputs) Update(wAt + mA * inputs + nB, products.C01, p, g, m, v, s);
+        if (mB < outputs && nA < inputs) Update(wAt + mB * inputs + nA, products.C10, p, g, m, v, s);
+        if (mB < outputs && nB < inputs) Update(wAt + mB * inputs + nB, products.C11, p, g, m, v, s);
+        if (tn == 0 && tx == 0)
+        {
+            if (mA < outputs) Update(bAt + mA, products.RowSum0, p, g, m, v, s);
+            if (mB < outputs) Update(bAt + mB, products.RowSum1, p, g, m, v, s);
+        }
+    }
+
+    static void Update(int i, float gradient, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s)
+    {
+        g[i] = gradient;
+        AdamKernels.Apply(i, gradient, p, m, v, s);
+    }
+
+    /// <summary>sums[slot] += Σ rowBce + klWeight·Σ rowKl over the batch (strided partial sums, then <see cref="SumPartials"/>), then
+    /// the watch's check of the running sum.</summary>
+    static void SumLoss(DenseStepArgs a, ArrayView<float> work, ArrayView<float> partials, ArrayView<float> sums, ArrayView<int> flag,
+        NonFiniteCheck check)
+    {
+        int t = Group.IdxY * Gemm.GroupThreads + Group.IdxX;
+        float bce = 0f, kl = 0f;
+        for (int r = t; r < a.Rows; r += GroupSize)
+        {
+            bce += work[a.RowBce + r];
+            if (a.Variational != 0) kl += work[a.RowKl + r];
+        }
+        partials[t] = bce;
+        partials[GroupSize + t] = kl;
+        SumPartials(t, partials, 2);
+        if (t == 0)
+        {
+            sums[check.Slot] += partials[0] + a.KlWeight * partials[GroupSize];
+            if (check.Enabled != 0) Loss.FlagIfNonFinite(sums[check.Slot], flag, check.Step);
+        }
+    }
+}
