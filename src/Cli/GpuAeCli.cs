@@ -249,28 +249,38 @@ public static class GpuAeCli
             stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10} {"host ms",10}");
             foreach (var k in Bench.Kernels(backend, b, n))
                 stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10} {k.HostMilliseconds,10:F3}");
-            var step = Bench.Step(backend, kind, b, n);
-            double stepMs = step.Milliseconds;
-            int stepsPerEpoch = (60000 + b - 1) / b;
-            stdout.WriteLine($"{kind} training step (batch {b}, launched kernel by kernel): {stepMs:F3} ms (host {step.HostMilliseconds:F3} ms to issue it) → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
-            if (r.GetValue(epoch))
+            // Where the step is fused (dense models, GPU kernel set) everything below runs twice, fused then kernel by
+            // kernel, so that one run compares them on the same device.
+            var ilgpu = backend as IlgpuBackend;
+            bool fuses = ilgpu is { FusesDenseSteps: true } && Models.Create(backend, new ModelSpec(kind), 1, 1) is IFusedStep { Fuses: true };
+            foreach (bool fused in fuses ? new[] { true, false } : [false])
             {
-                var (train, eval) = Bench.Epoch(backend, kind, b);
-                stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}{(backend is IlgpuBackend { IsCuda: true } ? ", steps replayed as CUDA graphs" : "")}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
-                // The epoch against the same number of steps back to back: what the epoch loop itself costs (batch
-                // assembly, the step record, the NaN watch), measured right after it.
-                double steps = Bench.StepsBackToBack(backend, kind, b, stepsPerEpoch);
-                stdout.WriteLine($"{kind} {stepsPerEpoch} synthetic steps back to back: {steps:F3} s; the measured epoch takes {100 * (train / steps - 1):+0.0;-0.0} % more");
+                if (ilgpu is not null) ilgpu.FusesDenseSteps = fused;
+                string how = fused ? "fused: 2 launches" : "launched kernel by kernel";
+                var step = Bench.Step(backend, kind, b, n);
+                double stepMs = step.Milliseconds;
+                int stepsPerEpoch = (60000 + b - 1) / b;
+                stdout.WriteLine($"{kind} training step (batch {b}, {how}): {stepMs:F3} ms (host {step.HostMilliseconds:F3} ms to issue it) → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
+                if (r.GetValue(epoch))
+                {
+                    var (train, eval) = Bench.Epoch(backend, kind, b);
+                    stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}, {how}{(ilgpu is { IsCuda: true } ? ", steps replayed as CUDA graphs" : "")}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
+                    // The epoch against the same number of steps back to back: what the epoch loop itself costs (the step
+                    // record, the NaN watch), measured right after it.
+                    double steps = Bench.StepsBackToBack(backend, kind, b, stepsPerEpoch);
+                    stdout.WriteLine($"{kind} {stepsPerEpoch} synthetic steps back to back ({how}): {steps:F3} s; the measured epoch takes {100 * (train / steps - 1):+0.0;-0.0} % more");
+                }
+                if (r.GetValue(timeline))
+                {
+                    var entries = Timeline.Step(ilgpu!, kind, b, n);
+                    double total = entries.Sum(e => e.Microseconds);
+                    stdout.WriteLine($"{kind} training step on the device ({how}), operation by operation (µs, median of {n} steps; each includes the gap before it):");
+                    foreach (var e in entries)
+                        stdout.WriteLine($"  {e.Operation,-50} {e.Microseconds,9:F1} {100 * e.Microseconds / total,6:F1} %");
+                    stdout.WriteLine($"  {"total",-50} {total,9:F1}");
+                }
             }
-            if (r.GetValue(timeline))
-            {
-                var entries = Timeline.Step((IlgpuBackend)backend, kind, b, n);
-                double total = entries.Sum(e => e.Microseconds);
-                stdout.WriteLine($"{kind} training step on the device, operation by operation (µs, median of {n} steps; each includes the gap before it):");
-                foreach (var e in entries)
-                    stdout.WriteLine($"  {e.Operation,-50} {e.Microseconds,9:F1} {100 * e.Microseconds / total,6:F1} %");
-                stdout.WriteLine($"  {"total",-50} {total,9:F1}");
-            }
+            if (ilgpu is not null) ilgpu.FusesDenseSteps = true;
             stdout.WriteLine($"peak memory held as tensors: {backend.PeakAllocatedBytes / (1024.0 * 1024):F0} MiB");
             return 0;
         });

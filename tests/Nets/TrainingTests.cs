@@ -99,7 +99,6 @@ public class TrainingTests
         var images = DeviceImages.Upload(be, train).Images;
         var order = be.AllocateIndices(train.Count); var rowsOut = be.Allocate(batch * train.Features);
         var accumulator = be.Allocate((int)Slot.Count); var flag = be.AllocateIndices(1);
-        var p = model.Parameters;
         long step = 0;
         foreach (var (epoch, fromRow) in epochs)
         {
@@ -108,15 +107,8 @@ public class TrainingTests
             {
                 int rows = Math.Min(batch, train.Count - start);
                 step++;
-                var watch = new NonFiniteWatch(accumulator, (int)Slot.TrainLoss, flag, step);
-                if (model is IFusedStep { Fuses: true } fused) // as the trainer does
-                {
-                    fused.TrainFused(images, order, start, rows, step, AdamStep.At(step, lr), watch, null);
-                    continue;
-                }
-                be.GatherRows(images, order, start, rows, train.Features, rowsOut);
-                model.TrainStep(rowsOut, rows, step, accumulator);
-                be.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(step, lr), watch, null);
+                TrainingStep.Launch(be, model, images, order, start, rows, step, rowsOut, AdamStep.At(step, lr),
+                    new NonFiniteWatch(accumulator, (int)Slot.TrainLoss, flag, step), null);
             }
         }
         var flagged = new int[1];

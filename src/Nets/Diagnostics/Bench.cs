@@ -95,21 +95,22 @@ public static class Bench
         yield return Result("Adam", $"{parameterCount} parameters", Time(backend, () => backend.Adam(p, g, m, v, AdamStep.At(1, 1e-3f)), repeats));
     }
 
-    /// <summary>A training step of a fresh model on a constant synthetic batch, with Adam: call it with the step number.
-    /// Everything goes through <paramref name="backend"/> (the timeline passes one that marks each call).</summary>
+    /// <summary>A training step of a fresh model on a constant synthetic batch, with Adam, as the trainer launches it
+    /// (<see cref="TrainingStep"/>: fused where the backend fuses): call it with the step number. Everything goes
+    /// through <paramref name="backend"/> (the timeline passes one that marks each call).</summary>
     internal static Action<long> SyntheticStep(IBackend backend, string kind, int batch)
     {
         var model = Models.Create(backend, new ModelSpec(kind), batch, stepsPerEpoch: 1);
         model.Initialise(1);
-        var x = backend.Allocate(batch * model.Features);
-        backend.Fill(x, 0.3f);
+        var images = backend.Allocate(batch * model.Features);
+        backend.Fill(images, 0.3f);
+        var order = backend.AllocateIndices(batch);
+        backend.Upload(order, [.. Enumerable.Range(0, batch)]);
+        var batchRows = backend.Allocate(batch * model.Features);
         var acc = backend.Allocate((int)Slot.Count);
-        var p = model.Parameters;
-        return step =>
-        {
-            model.TrainStep(x, batch, step, acc);
-            backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, AdamStep.At(step, 1e-3f));
-        };
+        var flag = backend.AllocateIndices(1);
+        return step => TrainingStep.Launch(backend, model, images, order, 0, batch, step, batchRows, AdamStep.At(step, 1e-3f),
+            new NonFiniteWatch(acc, (int)Slot.TrainLoss, flag, step), null);
     }
 
     /// <summary>One GEMM shape of a training step: its layout (<see cref="SimdBackend.Layout"/>), how many times a step

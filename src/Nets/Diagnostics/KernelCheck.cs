@@ -224,6 +224,27 @@ public static class KernelCheck
                 return [(float)m.TrainLoss, (float)m.TestLoss, (float)m.TestMse, trainer.Step];
             });
         }
+        foreach (var kind in new[] { "ae", "vae" })
+        {
+            // Two steps as the trainer launches them: on the GPU kernel set the fused step (gather, forward, loss, every
+            // gradient and Adam in two launches), against the reference's kernel-by-kernel step.
+            yield return ($"{kind}: step as trained (GPU: fused), Adam", "2 steps, batch 128", be =>
+            {
+                var model = Models.Create(be, new ModelSpec(kind), 128, 1);
+                model.Initialise(5);
+                var images = Up(be, Unit(300 * 784, 21));
+                var order = be.AllocateIndices(300);
+                be.Upload(order, Enumerable.Range(0, 300).Select(i => (i * 7919) % 300).ToArray());
+                var batch = be.Allocate(128 * 784); var acc = be.Allocate((int)Slot.Count); var flag = be.AllocateIndices(1);
+                for (int step = 1; step <= 2; step++)
+                    TrainingStep.Launch(be, model, images, order, 100 * (step - 1), 128, step, batch, AdamStep.At(step, 1e-3f),
+                        new NonFiniteWatch(acc, (int)Slot.TrainLoss, flag, step), null);
+                var flagged = new int[1];
+                be.Download(flag, flagged);
+                var p = model.Parameters;
+                return [.. Down(be, p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, acc), flagged[0]];
+            });
+        }
         foreach (var kind in ModelSpec.AutoencoderKinds)
         {
             int batch = kind.StartsWith("conv") ? 16 : 128; // the scalar reference's conv step takes seconds at 128

@@ -146,29 +146,21 @@ public sealed class Trainer : IDisposable
         return (new EpochMetrics(from.Epoch, seconds, sums[(int)Slot.TrainLoss] / _trainCount, test.Loss, test.Bce, test.Kl, test.Mse, test.BceMu, test.Accuracy), null);
     }
 
-    /// <summary>The step's launches: the record moved to this step's schedule entry, batch assembly, forward and
-    /// backward, Adam; the numbers that change per step are read from the record on the device. (The host's values
-    /// passed beside them are what a backend without a record would use; <see cref="StepValue"/>.)</summary>
+    /// <summary>The step's launches: the record moved to this step's schedule entry, then <see cref="TrainingStep"/>
+    /// (batch assembly, forward and backward, Adam: fused into two launches for the dense models on GPUs); the numbers
+    /// that change per step are read from the record on the device. (The host's values passed beside them are what a
+    /// backend without a record would use; <see cref="StepValue"/>.)</summary>
     void LaunchStep(int start, int rows)
     {
         StepValue Recorded(long value, int field) => new(value, _stepRecord, field);
         _backend.BeginStep(_schedule, _stepRecord);
-        var adam = AdamStep.At(Step, _options.LearningRate);
-        var watch = new NonFiniteWatch(_accumulator, (int)Slot.TrainLoss, _nonFiniteStep, Step);
-        if (_model is IFusedStep { Fuses: true } fused)
-        {
-            fused.TrainFused(_trainImages, _order, Recorded(start, StepRecord.FirstRow), rows, Recorded(Step, StepRecord.Step), adam, watch, _stepRecord);
-            return;
-        }
-        _backend.GatherRows(_trainImages, _order, Recorded(start, StepRecord.FirstRow), rows, _model.Features, _batch);
         if (_model is ISupervised supervised)
         {
             _backend.GatherRows(_trainTargets!.Value, _order, Recorded(start, StepRecord.FirstRow), rows, Classifier.Classes, _targetBatch!.Value);
             supervised.UseTargets(_targetBatch.Value); // the evaluation between epochs hands it the test set's
         }
-        _model.TrainStep(_batch, rows, Recorded(Step, StepRecord.Step), _accumulator);
-        var p = _model.Parameters;
-        _backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, adam, watch, _stepRecord);
+        TrainingStep.Launch(_backend, _model, _trainImages, _order, Recorded(start, StepRecord.FirstRow), rows, Recorded(Step, StepRecord.Step),
+            _batch, AdamStep.At(Step, _options.LearningRate), new NonFiniteWatch(_accumulator, (int)Slot.TrainLoss, _nonFiniteStep, Step), _stepRecord);
     }
 
     /// <summary>Per-step numbers of the steps from <paramref name="firstRow"/> to the epoch's end, and the record's
