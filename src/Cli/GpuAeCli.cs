@@ -263,8 +263,8 @@ public static class GpuAeCli
                 stdout.WriteLine($"{kind} training step (batch {b}, {how}): {stepMs:F3} ms (host {step.HostMilliseconds:F3} ms to issue it) → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
                 if (r.GetValue(epoch))
                 {
-                    var (train, eval) = Bench.Epoch(backend, kind, b);
-                    stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}, {how}{(ilgpu is { IsCuda: true } ? ", steps replayed as CUDA graphs" : "")}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s); evaluation of 10,000 images: {eval:F3} s");
+                    var (train, eval, loss) = Bench.Epoch(backend, kind, b);
+                    stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}, {how}{(ilgpu is { IsCuda: true } ? ", steps replayed as CUDA graphs" : "")}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s), training loss {loss:F4}; evaluation of 10,000 images: {eval:F3} s");
                     // The epoch against the same number of steps back to back: what the epoch loop itself costs (the step
                     // record, the NaN watch), measured right after it.
                     double steps = Bench.StepsBackToBack(backend, kind, b, stepsPerEpoch);
