@@ -249,10 +249,16 @@ public static class GpuAeCli
             stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10} {"host ms",10}");
             foreach (var k in Bench.Kernels(backend, b, n))
                 stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10} {k.HostMilliseconds,10:F3}");
-            // Where the step is fused (dense models, GPU kernel set) everything below runs twice, fused then kernel by
-            // kernel, so that one run compares them on the same device.
+            // Where the step can be fused (dense models, GPU kernel set) everything below runs twice, fused then kernel by
+            // kernel, so that one run compares them on the same device (training itself does not fuse yet: see
+            // IlgpuBackend.FusesDenseSteps).
             var ilgpu = backend as IlgpuBackend;
-            bool fuses = ilgpu is { FusesDenseSteps: true } && Models.Create(backend, new ModelSpec(kind), 1, 1) is IFusedStep { Fuses: true };
+            bool fuses = false;
+            if (ilgpu is { CanFuseDenseSteps: true })
+            {
+                ilgpu.FusesDenseSteps = true;
+                fuses = Models.Create(backend, new ModelSpec(kind), 1, 1) is IFusedStep { Fuses: true };
+            }
             foreach (bool fused in fuses ? new[] { true, false } : [false])
             {
                 if (ilgpu is not null) ilgpu.FusesDenseSteps = fused;
@@ -280,7 +286,7 @@ public static class GpuAeCli
                     stdout.WriteLine($"  {"total",-50} {total,9:F1}");
                 }
             }
-            if (ilgpu is not null) ilgpu.FusesDenseSteps = true;
+            if (ilgpu is not null) ilgpu.FusesDenseSteps = false;
             stdout.WriteLine($"peak memory held as tensors: {backend.PeakAllocatedBytes / (1024.0 * 1024):F0} MiB");
             return 0;
         });

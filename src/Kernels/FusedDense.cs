@@ -181,27 +181,64 @@ public static class FusedDense
         {
             for (int n = t; n < N; n += GroupSize)
             {
-                float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
-                int at = wAt + n * strideN;
-                for (int k = 0; k < K; k++)
-                {
-                    float b = w[at + k * strideK];
-                    c0 += s[k] * b; c1 += s[K + k] * b; c2 += s[2 * K + k] * b; c3 += s[3 * K + k] * b;
-                }
-                Finish(0, n, c0, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
-                Finish(1, n, c1, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
-                Finish(2, n, c2, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
-                Finish(3, n, c3, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+                var sums = Column4(s, K, w, wAt + n * strideN, strideK);
+                Finish(0, n, sums.E0, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+                Finish(1, n, sums.E1, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+                Finish(2, n, sums.E2, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+                Finish(3, n, sums.E3, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
             }
             return;
         }
         for (int i = t; i < R * N; i += GroupSize)
         {
-            int r = i / N, n = i - r * N, at = wAt + n * strideN;
-            float sum = 0f;
-            for (int k = 0; k < K; k++) sum += s[r * K + k] * w[at + k * strideK];
-            Finish(r, n, sum, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+            int r = i / N, n = i - r * N;
+            Finish(r, n, Row1(s.SubView(r * K), K, w, wAt + n * strideN, strideK), w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
         }
+    }
+
+    // The weight loops. A GPU thread waits at the first use of a value it loads, and ILGPU does not unroll loops: one
+    // weight at a time, every step would wait a round trip to L2 (~0.3–0.5 µs: 784 of them for the last layer's input
+    // gradient). So eight weights are loaded before any is used, eight loads in flight per thread; the multiply-adds
+    // still go in k order.
+
+    /// <summary>Σ_k s[r·K + k]·w[at + k·strideK] for the four rows r, k in order.</summary>
+    static Vec4 Column4(ArrayView<float> s, int K, ArrayView<float> w, int at, int strideK)
+    {
+        var sums = new Vec4();
+        int k = 0;
+        for (; k + Vec8.Length <= K; k += Vec8.Length)
+        {
+            var b = Load8(w, at + k * strideK, strideK);
+            sums.E0 = Dot8(sums.E0, s.SubView(k), b); sums.E1 = Dot8(sums.E1, s.SubView(K + k), b);
+            sums.E2 = Dot8(sums.E2, s.SubView(2 * K + k), b); sums.E3 = Dot8(sums.E3, s.SubView(3 * K + k), b);
+        }
+        for (; k < K; k++)
+        {
+            float b = w[at + k * strideK];
+            sums.E0 += s[k] * b; sums.E1 += s[K + k] * b; sums.E2 += s[2 * K + k] * b; sums.E3 += s[3 * K + k] * b;
+        }
+        return sums;
+    }
+
+    /// <summary>Σ_k s[k]·w[at + k·strideK], k in order.</summary>
+    static float Row1(ArrayView<float> s, int K, ArrayView<float> w, int at, int strideK)
+    {
+        float sum = 0f;
+        int k = 0;
+        for (; k + Vec8.Length <= K; k += Vec8.Length) sum = Dot8(sum, s.SubView(k), Load8(w, at + k * strideK, strideK));
+        for (; k < K; k++) sum += s[k] * w[at + k * strideK];
+        return sum;
+    }
+
+    static Vec8 Load8(ArrayView<float> w, int at, int stride) => new(w[at], w[at + stride], w[at + 2 * stride], w[at + 3 * stride],
+        w[at + 4 * stride], w[at + 5 * stride], w[at + 6 * stride], w[at + 7 * stride]);
+
+    /// <summary>sum + s[0]·b.E0 + … + s[7]·b.E7, added in that order.</summary>
+    static float Dot8(float sum, ArrayView<float> s, in Vec8 b)
+    {
+        sum += s[0] * b.E0; sum += s[1] * b.E1; sum += s[2] * b.E2; sum += s[3] * b.E3;
+        sum += s[4] * b.E4; sum += s[5] * b.E5; sum += s[6] * b.E6; sum += s[7] * b.E7;
+        return sum;
     }
 
     static void Finish(int r, int n, float v, ArrayView<float> w, int biasAt, int epilogue, ArrayView<float> c, int N,
@@ -226,18 +263,12 @@ public static class FusedDense
         var squaredError = new Vec4();
         for (int n = t; n < F; n += GroupSize)
         {
-            float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
-            int at = a.W3 + n * H;
-            for (int k = 0; k < H; k++)
-            {
-                float b = p[at + k];
-                c0 += sh2[k] * b; c1 += sh2[H + k] * b; c2 += sh2[2 * H + k] * b; c3 += sh2[3 * H + k] * b;
-            }
+            var logits = Column4(sh2, H, p, a.W3 + n * H, 1);
             float bias = p[a.B3 + n];
-            bce.E0 += PixelLoss(a, 0, n, c0 + bias, sx, work, r0, rowsHere, ref squaredError.E0);
-            bce.E1 += PixelLoss(a, 1, n, c1 + bias, sx, work, r0, rowsHere, ref squaredError.E1);
-            bce.E2 += PixelLoss(a, 2, n, c2 + bias, sx, work, r0, rowsHere, ref squaredError.E2);
-            bce.E3 += PixelLoss(a, 3, n, c3 + bias, sx, work, r0, rowsHere, ref squaredError.E3);
+            bce.E0 += PixelLoss(a, 0, n, logits.E0 + bias, sx, work, r0, rowsHere, ref squaredError.E0);
+            bce.E1 += PixelLoss(a, 1, n, logits.E1 + bias, sx, work, r0, rowsHere, ref squaredError.E1);
+            bce.E2 += PixelLoss(a, 2, n, logits.E2 + bias, sx, work, r0, rowsHere, ref squaredError.E2);
+            bce.E3 += PixelLoss(a, 3, n, logits.E3 + bias, sx, work, r0, rowsHere, ref squaredError.E3);
         }
         Group.Barrier(); // nobody reads partials any more (a group's barriers are few: each is an operating-system wait on the CPU accelerator)
         partials[t] = bce.E0; partials[GroupSize + t] = bce.E1; partials[2 * GroupSize + t] = bce.E2; partials[3 * GroupSize + t] = bce.E3;

@@ -59,10 +59,14 @@ public sealed class IlgpuBackend : IBackend
 
     public KernelSet KernelSet { get; }
 
+    /// <summary>Whether <see cref="FusedDenseStep"/> can run here: the GPU kernel set, with groups of 256 threads.</summary>
+    public bool CanFuseDenseSteps => _stepRows is not null;
+
     /// <summary>Whether the dense models train by <see cref="FusedDenseStep"/> (two launches a step) rather than kernel by
-    /// kernel: on the GPU kernel set where groups of 256 threads fit, unless the benchmark turns it off to compare.</summary>
-    public bool FusesDenseSteps { get => _fusesDenseSteps && _stepRows is not null; set => _fusesDenseSteps = value; }
-    bool _fusesDenseSteps = true;
+    /// kernel. Off until a GPU measurement shows the fused step faster: no lent GPU has run it yet (BENCHMARKS.md);
+    /// `gpuae bench` times both in one run and `gpuae check` checks it; the tests turn it on.</summary>
+    public bool FusesDenseSteps { get => _fusesDenseSteps && CanFuseDenseSteps; set => _fusesDenseSteps = value; }
+    bool _fusesDenseSteps;
 
     /// <summary>The shared-memory GEMM splits K when C has fewer 32 × 32 tiles than this: by default the number of
     /// multiprocessors, so that every one gets work. Tests raise it to exercise the split path on small shapes.</summary>
@@ -438,6 +442,7 @@ public sealed class IlgpuBackend : IBackend
         NonFiniteWatch watch, IndexTensor? stepRecord)
     {
         if (_stepRows is null || _stepUpdate is null) throw new InvalidOperationException("the fused dense step needs the GPU kernel set");
+        // (It runs whether or not FusesDenseSteps is on: that only says whether the models ask for it.)
         if (!layout.Fits) throw new ArgumentException($"the fused dense step does not take {layout}");
         if (rows < 1 || rows > layout.MaxRows) throw new ArgumentOutOfRangeException(nameof(rows), $"{rows} rows for a layout of {layout.MaxRows}");
         if (work.Length < layout.WorkLength) throw new ArgumentException($"work holds {work.Length} floats, the layout needs {layout.WorkLength}");
