@@ -486,23 +486,61 @@ public static class Gemm
         }
     }
 
-    /// <summary>db[n] = Σ_r dy[r, n] over dy[rows, cols]. A group of (DimX columns × DimY row phases) threads: thread (x, y)
-    /// sums rows y, y + DimY, … of column x (neighbouring threads read neighbouring addresses), then the DimY partial
-    /// sums are added in a fixed tree (deterministic). Launch with grid ceil(cols / DimX), DimX·DimY ≤ 256, DimY a power of two.</summary>
-    public static void ColumnSums(ArrayView<float> dy, int rows, int cols, ArrayView<float> db)
+    /// <summary>Rows of dy one thread of <see cref="ColumnSumsSplit"/> adds up: few, so that every group is short and the
+    /// rows spread over the whole chip.</summary>
+    public const int ColumnSumRowsPerThread = 4;
+
+    /// <summary>The row phases of <see cref="ColumnSumsSplit"/>: the largest power of two with phases·width ≤ 256, where
+    /// width = min(cols, 256) is the columns a group takes.</summary>
+    public static int ColumnSumPhases(int cols)
     {
-        var partials = SharedMemory.Allocate<float>(Loss.MaxGroup);
-        int x = Group.IdxX, y = Group.IdxY, width = Group.DimX, phases = Group.DimY;
-        int n = Grid.IdxX * width + x;
+        int phases = 1;
+        while (phases * 2 * Math.Min(cols, Loss.MaxGroup) <= Loss.MaxGroup) phases *= 2;
+        return phases;
+    }
+
+    /// <summary>
+    /// The GPU set's column sums db[c] = Σ_r dy[r, c] over dy[rows, cols], first of two launches: group (g, b) takes
+    /// columns b·256 … (at most 256 of them, width w) and the rows from g·P·<see cref="ColumnSumRowsPerThread"/> with
+    /// P = <see cref="ColumnSumPhases"/>(cols); thread t adds up column t % w at rows t / w, + P, … (neighbouring threads
+    /// read neighbouring floats), then the P sums of each column are added in a fixed tree into partials[g·cols + c].
+    /// A convolution's bias gradient sums batch × pixels rows (100,352 for the decoder's last layer) of a few columns:
+    /// spread over many short groups, it is one pass over dy. Launch with grid (ceil(rows / (P·ColumnSumRowsPerThread)),
+    /// ceil(cols / 256)) and group 256.
+    /// </summary>
+    public static void ColumnSumsSplit(ArrayView<float> dy, int rows, int cols, ArrayView<float> partials)
+    {
+        var sums = SharedMemory.Allocate<float>(Loss.MaxGroup);
+        int t = Group.IdxX, phases = ColumnSumPhases(cols), width = Math.Min(cols, Loss.MaxGroup);
+        int phase = t / width, c = Grid.IdxY * Loss.MaxGroup + t - phase * width;
+        int begin = Grid.IdxX * phases * ColumnSumRowsPerThread, end = Math.Min(rows, begin + phases * ColumnSumRowsPerThread);
         float sum = 0f;
-        if (n < cols)
-            for (int r = y; r < rows; r += phases) sum += dy[r * cols + n];
-        partials[y * width + x] = sum;
+        if (phase < phases && c < cols)
+            for (int r = begin + phase; r < end; r += phases) sum += dy[r * cols + c];
+        sums[t] = sum;
         for (int half = phases / 2; half > 0; half /= 2)
         {
             Group.Barrier();
-            if (y < half) partials[y * width + x] += partials[(y + half) * width + x];
+            if (phase < half) sums[t] += sums[t + half * width];
         }
-        if (y == 0 && n < cols) db[n] = partials[x];
+        Group.Barrier();
+        if (t < width && c < cols) partials[Grid.IdxX * cols + c] = sums[t];
+    }
+
+    /// <summary>The second launch of the column sums: db[c] = Σ_g partials[g·cols + c] over the first launch's
+    /// <paramref name="groups"/> row groups, one group per column (grid cols, group 256): strided, then a fixed tree.</summary>
+    public static void ColumnSumsFinish(ArrayView<float> partials, int groups, int cols, ArrayView<float> db)
+    {
+        var sums = SharedMemory.Allocate<float>(Loss.MaxGroup);
+        int t = Group.IdxX, threads = Group.DimX, c = Grid.IdxX;
+        float sum = 0f;
+        for (int g = t; g < groups; g += threads) sum += partials[g * cols + c];
+        sums[t] = sum;
+        for (int half = threads / 2; half > 0; half /= 2)
+        {
+            Group.Barrier();
+            if (t < half) sums[t] += sums[t + half];
+        }
+        if (t == 0) db[c] = sums[0];
     }
 }

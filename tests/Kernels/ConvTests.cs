@@ -102,9 +102,9 @@ public class ConvTests
         Assert.True(Math.Abs(left - right) <= 1e-4 * (1 + Math.Abs(left)), $"⟨im2col x, c⟩ = {left}, ⟨x, col2im c⟩ = {right}");
     }
 
-    // A short matrix, and a tall one: above 1,024 rows GPUs sum columns as a split-K GEMM against a vector of ones
-    // (with either GPU GEMM, hence the GEMM backends).
-    public static IEnumerable<object[]> BiasShapes => TestBackends.Cross([37, 11], [3000, 5]);
+    // A short matrix, a tall one (the GPU set's column sums split it over many groups; 3000 rows of 1 column: 3 groups
+    // of 1,024, the last partial) and one wider than a group (its columns in two blocks).
+    public static IEnumerable<object[]> BiasShapes => TestBackends.Cross([37, 11], [3000, 5], [3000, 1], [70, 300]);
 
     [Theory, MemberData(nameof(BiasShapes))]
     public void AddBiasAppliesTheActivationInPlaceAndColumnSumsAddRowsUp(string backend, int rows, int cols)
