@@ -198,20 +198,27 @@ public static class FusedDense
 
     // The weight loops. A GPU thread waits at the first use of a value it loads, and ILGPU does not unroll loops: one
     // weight at a time, every step would wait a round trip to L2 (~0.3–0.5 µs: 784 of them for the last layer's input
-    // gradient). So eight weights are loaded before any is used, eight loads in flight per thread; the multiply-adds
-    // still go in k order.
+    // gradient, whose weights no thread reads twice). So 32 weights are loaded before any is used (32 loads in flight
+    // per thread, 32 KB per group), then 8 at a time for the rest; the multiply-adds still go
+    // in k order.
 
     /// <summary>Σ_k s[r·K + k]·w[at + k·strideK] for the four rows r, k in order.</summary>
     static Vec4 Column4(ArrayView<float> s, int K, ArrayView<float> w, int at, int strideK)
     {
         var sums = new Vec4();
         int k = 0;
-        for (; k + Vec8.Length <= K; k += Vec8.Length)
+        for (; k + 4 * Vec8.Length <= K; k += 4 * Vec8.Length)
         {
-            var b = Load8(w, at + k * strideK, strideK);
-            sums.E0 = Dot8(sums.E0, s.SubView(k), b); sums.E1 = Dot8(sums.E1, s.SubView(K + k), b);
-            sums.E2 = Dot8(sums.E2, s.SubView(2 * K + k), b); sums.E3 = Dot8(sums.E3, s.SubView(3 * K + k), b);
+            var b0 = Load8(w, at + k * strideK, strideK);
+            var b1 = Load8(w, at + (k + 8) * strideK, strideK);
+            var b2 = Load8(w, at + (k + 16) * strideK, strideK);
+            var b3 = Load8(w, at + (k + 24) * strideK, strideK);
+            sums = Dot8Rows(sums, s, K, k, b0);
+            sums = Dot8Rows(sums, s, K, k + 8, b1);
+            sums = Dot8Rows(sums, s, K, k + 16, b2);
+            sums = Dot8Rows(sums, s, K, k + 24, b3);
         }
+        for (; k + Vec8.Length <= K; k += Vec8.Length) sums = Dot8Rows(sums, s, K, k, Load8(w, at + k * strideK, strideK));
         for (; k < K; k++)
         {
             float b = w[at + k * strideK];
@@ -220,11 +227,26 @@ public static class FusedDense
         return sums;
     }
 
+    static Vec4 Dot8Rows(Vec4 sums, ArrayView<float> s, int K, int k, in Vec8 b) => new()
+    {
+        E0 = Dot8(sums.E0, s.SubView(k), b), E1 = Dot8(sums.E1, s.SubView(K + k), b),
+        E2 = Dot8(sums.E2, s.SubView(2 * K + k), b), E3 = Dot8(sums.E3, s.SubView(3 * K + k), b),
+    };
+
     /// <summary>Σ_k s[k]·w[at + k·strideK], k in order.</summary>
     static float Row1(ArrayView<float> s, int K, ArrayView<float> w, int at, int strideK)
     {
         float sum = 0f;
         int k = 0;
+        for (; k + 4 * Vec8.Length <= K; k += 4 * Vec8.Length)
+        {
+            var b0 = Load8(w, at + k * strideK, strideK);
+            var b1 = Load8(w, at + (k + 8) * strideK, strideK);
+            var b2 = Load8(w, at + (k + 16) * strideK, strideK);
+            var b3 = Load8(w, at + (k + 24) * strideK, strideK);
+            sum = Dot8(sum, s.SubView(k), b0); sum = Dot8(sum, s.SubView(k + 8), b1);
+            sum = Dot8(sum, s.SubView(k + 16), b2); sum = Dot8(sum, s.SubView(k + 24), b3);
+        }
         for (; k + Vec8.Length <= K; k += Vec8.Length) sum = Dot8(sum, s.SubView(k), Load8(w, at + k * strideK, strideK));
         for (; k < K; k++) sum += s[k] * w[at + k * strideK];
         return sum;
