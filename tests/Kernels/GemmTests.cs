@@ -55,7 +55,8 @@ public class GemmTests
     // exactly one tile, a single row, the AE's widest layer on a small batch, and all-multiples of 8 (every operand of
     // the CPU kernel set's packing then goes through its whole-vector paths), and two tiles of 64 along M and N in every
     // GEMM of a layer (70 rows, 40 → 65).
-    public static IEnumerable<object[]> Shapes => TestBackends.Cross([13, 19, 11], [8, 8, 8], [1, 5, 3], [37, 50, 9], [5, 784, 256], [6, 40, 33], [16, 24, 40], [70, 40, 65]);
+    // [300, 9, 32]: a conv-like weight gradient (K = 300 rows, C 32 × 9: one tile), split ten ways on cpu-shared.
+    public static IEnumerable<object[]> Shapes => TestBackends.Cross([13, 19, 11], [8, 8, 8], [1, 5, 3], [37, 50, 9], [5, 784, 256], [6, 40, 33], [16, 24, 40], [70, 40, 65], [300, 9, 32]);
 
     // float32 sums of up to 784 terms of size ~1 against a double reference: 1e-5 relative is ~100 ulps of headroom.
     const double Tolerance = 1e-5;
