@@ -27,8 +27,7 @@ public readonly record struct DenseStepLayout(int MaxRows, int Features, int Hid
     int DEnc => DH2 + MaxRows * Hidden;
     int DH1 => DEnc + MaxRows * EncoderOut;
     int RowBce => DH1 + MaxRows * Hidden;
-    int RowSquaredError => RowBce + MaxRows;
-    int RowKl => RowSquaredError + MaxRows;
+    int RowKl => RowBce + MaxRows;
 
     /// <summary>Floats of the work buffer.</summary>
     public int WorkLength => RowKl + MaxRows;
@@ -50,7 +49,7 @@ public readonly record struct DenseStepLayout(int MaxRows, int Features, int Hid
             GradScale = 1f / rows, KlWeight = klWeight, KlWeightOverRows = klWeight / rows, Seed = seed,
             W0 = W0, B0 = B0, W1 = W1, B1 = B1, W2 = W2, B2 = B2, W3 = W3, B3 = B3,
             X = X, H1 = H1, Enc = Enc, Z = Variational ? Z : Enc, H2 = H2, DLogits = DLogits, DH2 = DH2, DEnc = DEnc, DH1 = DH1,
-            RowBce = RowBce, RowSquaredError = RowSquaredError, RowKl = RowKl,
+            RowBce = RowBce, RowKl = RowKl,
             Tiles1 = tiles0, Tiles2 = tiles0 + tiles1, Tiles3 = tiles0 + tiles1 + tiles2, LossGroup = UpdateGroups - 1,
         };
     }
@@ -66,7 +65,7 @@ public struct DenseStepArgs
     public float GradScale, KlWeight, KlWeightOverRows;
     public ulong Seed;
     public int W0, B0, W1, B1, W2, B2, W3, B3;
-    public int X, H1, Enc, Z, H2, DLogits, DH2, DEnc, DH1, RowBce, RowSquaredError, RowKl;
+    public int X, H1, Enc, Z, H2, DLogits, DH2, DEnc, DH1, RowBce, RowKl;
     public int Tiles1, Tiles2, Tiles3, LossGroup;
 }
 
@@ -77,7 +76,7 @@ public struct DenseStepArgs
 /// <item><see cref="StepRows"/>: one group of 256 threads owns <see cref="RowsPerGroup"/> rows of the batch and takes
 /// them through everything that is row by row: the gather from the shuffled order, the four layers' forward passes, the
 /// VAE's sampling, sigmoid + BCE, and the input gradients back to the first hidden layer, all in shared memory (the
-/// weights, 0.8 MB, are read through the caches). It writes what the weight gradients need to the work buffer.</item>
+/// weights, 1.6 MB for the AE, are read through the caches). It writes what the weight gradients need to the work buffer.</item>
 /// <item><see cref="StepUpdate"/>: each group takes one 32 × 32 tile of one layer's weight gradient dW = dYᵀ·X over the
 /// batch (the shared-memory GEMM's core, <see cref="Gemm.MultiplyGroupTile"/>), its bias gradient as the row sums of
 /// dYᵀ, and applies Adam to those parameters at once; the last group adds the batch's loss to the running sum and
@@ -92,8 +91,10 @@ public static class FusedDense
     public const int RowsPerGroup = 4;
     /// <summary>Threads per group of both kernels.</summary>
     public const int GroupSize = 256;
-    /// <summary>Widths the shared buffers of <see cref="StepRows"/> hold: 4 × (1024 + 2·512 + 64 + 2·32 + 512) floats, 43 KB.</summary>
+    /// <summary>Widths the shared buffers of <see cref="StepRows"/> hold.</summary>
     public const int MaxFeatures = 1024, MaxHidden = 512, MaxEncoderOut = 64;
+    /// <summary>Bytes of shared memory <see cref="StepRows"/> takes: 4 × (1024 + 2·512 + 64 + 2·32 + 256) floats.</summary>
+    public const int SharedBytes = sizeof(float) * R * (MaxFeatures + 2 * MaxHidden + MaxEncoderOut + 2 * MaxLatent + GroupSize);
     const int MaxLatent = MaxEncoderOut / 2; // the VAE's; the AE's code stays in the encoder-output buffer
     const int R = RowsPerGroup;
 
@@ -108,18 +109,20 @@ public static class FusedDense
         var se = SharedMemory.Allocate<float>(R * MaxEncoderOut); // encoder output (code, or μ | log σ²), then its gradient
         var sz = SharedMemory.Allocate<float>(R * MaxLatent);     // the VAE's z, then dz
         var sn = SharedMemory.Allocate<float>(R * MaxLatent);     // the VAE's noise
-        var partials = SharedMemory.Allocate<float>(2 * R * GroupSize); // per row: BCE, squared error
+        var partials = SharedMemory.Allocate<float>(R * GroupSize);     // per row: the threads' BCE sums
         int t = Group.IdxX, r0 = Grid.IdxX * R, rowsHere = Math.Min(R, a.Rows - r0);
         int F = a.Features, H = a.Hidden, E = a.EncoderOut, D = a.Latent;
 
         // The batch's rows, gathered from the shuffled order (zeros past the batch's end), kept for dW of layer 0.
         int start = (int)firstRow.In(record);
-        for (int i = t; i < R * F; i += GroupSize)
+        int o0 = Source(order, start, r0, 0, rowsHere), o1 = Source(order, start, r0, 1, rowsHere);
+        int o2 = Source(order, start, r0, 2, rowsHere), o3 = Source(order, start, r0, 3, rowsHere);
+        for (int i = t; i < R * F; i += 4 * GroupSize) // four loads in flight before the stores
         {
-            int r = i / F, c = i - r * F;
-            float value = r < rowsHere ? data[order[start + r0 + r] * F + c] : 0f;
-            sx[i] = value;
-            if (r < rowsHere) work[a.X + (r0 + r) * F + c] = value;
+            float v0 = Pixel(data, F, i, o0, o1, o2, o3), v1 = Pixel(data, F, i + GroupSize, o0, o1, o2, o3);
+            float v2 = Pixel(data, F, i + 2 * GroupSize, o0, o1, o2, o3), v3 = Pixel(data, F, i + 3 * GroupSize, o0, o1, o2, o3);
+            KeepPixel(a, i, v0, sx, work, r0, rowsHere); KeepPixel(a, i + GroupSize, v1, sx, work, r0, rowsHere);
+            KeepPixel(a, i + 2 * GroupSize, v2, sx, work, r0, rowsHere); KeepPixel(a, i + 3 * GroupSize, v3, sx, work, r0, rowsHere);
         }
         Group.Barrier();
 
@@ -147,8 +150,7 @@ public static class FusedDense
         }
         RowsTimes(t, decoderInput, D, p, a.W2, 1, D, H, a.B2, Relu, sh2, work, a.H2 + r0 * H, rowsHere);
         Group.Barrier();
-        LogitsAndLoss(t, a, p, sh2, sx, partials, work, r0, rowsHere);
-        Group.Barrier();
+        LogitsAndLoss(t, a, p, sh2, sx, partials, work, r0, rowsHere); // ends with a barrier
 
         // ---- backward: input gradients; the ReLU masks are the activations they overwrite ----
         RowsTimes(t, sx, F, p, a.W3, H, 1, H, -1, Mask, sh2, work, a.DH2 + r0 * H, rowsHere);
@@ -162,6 +164,25 @@ public static class FusedDense
         else RowsTimes(t, sh2, H, p, a.W2, D, 1, D, -1, a.CodeRelu != 0 ? Mask : None, se, work, a.DEnc + r0 * E, rowsHere);
         Group.Barrier();
         RowsTimes(t, se, E, p, a.W1, H, 1, H, -1, Mask, sh1, work, a.DH1 + r0 * H, rowsHere);
+    }
+
+    /// <summary>The data row of the group's row r: order[start + r0 + r], or −1 past the batch's end.</summary>
+    static int Source(ArrayView<int> order, int start, int r0, int r, int rowsHere) => r < rowsHere ? order[start + r0 + r] : -1;
+
+    /// <summary>Element i of the group's R × F images: data[source row, i % F], 0 past the batch's end or past R × F.</summary>
+    static float Pixel(ArrayView<float> data, int F, int i, int o0, int o1, int o2, int o3)
+    {
+        int r = i / F;
+        int source = r == 0 ? o0 : r == 1 ? o1 : r == 2 ? o2 : r == 3 ? o3 : -1;
+        return source >= 0 ? data[source * F + i - r * F] : 0f;
+    }
+
+    static void KeepPixel(DenseStepArgs a, int i, float value, ArrayView<float> sx, ArrayView<float> work, int r0, int rowsHere)
+    {
+        if (i >= R * a.Features) return;
+        sx[i] = value;
+        int r = i / a.Features;
+        if (r < rowsHere) work[a.X + r0 * a.Features + i] = value;
     }
 
     const int None = 0, Relu = 1, Mask = 2;
@@ -282,34 +303,25 @@ public static class FusedDense
     {
         int F = a.Features, H = a.Hidden;
         var bce = new Vec4();
-        var squaredError = new Vec4();
         for (int n = t; n < F; n += GroupSize)
         {
             var logits = Column4(sh2, H, p, a.W3 + n * H, 1);
             float bias = p[a.B3 + n];
-            bce.E0 += PixelLoss(a, 0, n, logits.E0 + bias, sx, work, r0, rowsHere, ref squaredError.E0);
-            bce.E1 += PixelLoss(a, 1, n, logits.E1 + bias, sx, work, r0, rowsHere, ref squaredError.E1);
-            bce.E2 += PixelLoss(a, 2, n, logits.E2 + bias, sx, work, r0, rowsHere, ref squaredError.E2);
-            bce.E3 += PixelLoss(a, 3, n, logits.E3 + bias, sx, work, r0, rowsHere, ref squaredError.E3);
+            bce.E0 += PixelLoss(a, 0, n, logits.E0 + bias, sx, work, r0, rowsHere);
+            bce.E1 += PixelLoss(a, 1, n, logits.E1 + bias, sx, work, r0, rowsHere);
+            bce.E2 += PixelLoss(a, 2, n, logits.E2 + bias, sx, work, r0, rowsHere);
+            bce.E3 += PixelLoss(a, 3, n, logits.E3 + bias, sx, work, r0, rowsHere);
         }
-        Group.Barrier(); // nobody reads partials any more (a group's barriers are few: each is an operating-system wait on the CPU accelerator)
         partials[t] = bce.E0; partials[GroupSize + t] = bce.E1; partials[2 * GroupSize + t] = bce.E2; partials[3 * GroupSize + t] = bce.E3;
-        partials[4 * GroupSize + t] = squaredError.E0; partials[5 * GroupSize + t] = squaredError.E1;
-        partials[6 * GroupSize + t] = squaredError.E2; partials[7 * GroupSize + t] = squaredError.E3;
-        SumPartials(t, partials, 2 * R);
-        if (t < rowsHere)
-        {
-            work[a.RowBce + r0 + t] = partials[t * GroupSize];
-            work[a.RowSquaredError + r0 + t] = partials[(R + t) * GroupSize];
-        }
+        SumPartials(t, partials, R);
+        if (t < rowsHere) work[a.RowBce + r0 + t] = partials[t * GroupSize];
     }
 
-    static float PixelLoss(DenseStepArgs a, int r, int n, float logit, ArrayView<float> sx, ArrayView<float> work, int r0, int rowsHere,
-        ref float squaredError)
+    /// <summary>One pixel's BCE; its logit's gradient replaces the image's pixel in sx (the same thread read it).</summary>
+    static float PixelLoss(DenseStepArgs a, int r, int n, float logit, ArrayView<float> sx, ArrayView<float> work, int r0, int rowsHere)
     {
         int at = r * a.Features + n;
         float bce = Loss.PixelBce(logit, sx[at], out float diff);
-        squaredError += diff * diff;
         float gradient = diff * a.GradScale;
         sx[at] = gradient;
         if (r < rowsHere) work[a.DLogits + (r0 + r) * a.Features + n] = gradient;
@@ -317,16 +329,17 @@ public static class FusedDense
     }
 
     /// <summary>partials[q·256] = Σ_i partials[q·256 + i] over i &lt; 256 for each quantity q &lt; quantities (≤ 16), in a
-    /// fixed order (so reruns are bit-identical): 16 threads per quantity each add 16 in order, then one adds those 16.
-    /// Three barriers rather than a tree's eight; the caller has stored the partials, the last barrier makes the sums visible.</summary>
+    /// fixed order (so reruns are bit-identical): 16 threads per quantity each add every 16th (thread j: j, j + 16, …;
+    /// neighbouring threads read neighbouring banks), then one adds those 16. Three barriers rather than a tree's eight;
+    /// the caller has stored the partials, the last barrier makes the sums visible.</summary>
     static void SumPartials(int t, ArrayView<float> partials, int quantities)
     {
         Group.Barrier();
         if (t < quantities * 16)
         {
-            int at = t / 16 * GroupSize + t % 16 * 16;
+            int at = t / 16 * GroupSize + t % 16;
             float sum = partials[at];
-            for (int i = 1; i < 16; i++) sum += partials[at + i];
+            for (int i = 1; i < 16; i++) sum += partials[at + i * 16];
             partials[at] = sum;
         }
         Group.Barrier();
@@ -334,7 +347,7 @@ public static class FusedDense
         {
             int at = t * GroupSize;
             float sum = partials[at];
-            for (int i = 1; i < 16; i++) sum += partials[at + i * 16];
+            for (int i = 1; i < 16; i++) sum += partials[at + i];
             partials[at] = sum;
         }
         Group.Barrier();

@@ -537,8 +537,7 @@ public static class Gemm
             Group.Barrier();
             if (phase < half) sums[t] += sums[t + half * width];
         }
-        Group.Barrier();
-        if (t < width && c < cols) partials[Grid.IdxX * cols + c] = sums[t];
+        if (t < width && c < cols) partials[Grid.IdxX * cols + c] = sums[t]; // phase 0: this thread's own last sum
     }
 
     /// <summary>The second launch of the column sums: db[c] = Σ_g partials[g·cols + c] over the first launch's

@@ -60,7 +60,8 @@ public sealed class IlgpuBackend : IBackend
 
     public KernelSet KernelSet { get; }
 
-    /// <summary>Whether <see cref="FusedDenseStep"/> can run here: the GPU kernel set, with groups of 256 threads.</summary>
+    /// <summary>Whether <see cref="FusedDenseStep"/> can run here: the GPU kernel set, with groups of 256 threads and
+    /// <see cref="FusedDense.SharedBytes"/> of shared memory (some OpenCL devices have 32 KB).</summary>
     public bool CanFuseDenseSteps => _stepRows is not null;
 
     /// <summary>Whether the dense models train by <see cref="FusedDenseStep"/> (two launches a step) rather than kernel by
@@ -103,7 +104,7 @@ public sealed class IlgpuBackend : IBackend
             _columnSumsSplit = accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSumsSplit);
             _columnSumsFinish = accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(Kernels.Gemm.ColumnSumsFinish);
             _sigmoidBce = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
-            if (accelerator.MaxNumThreadsPerGroup >= FusedDense.GroupSize)
+            if (accelerator.MaxNumThreadsPerGroup >= FusedDense.GroupSize && accelerator.MaxSharedMemoryPerGroup >= FusedDense.SharedBytes)
             {
                 _stepRows = accelerator.LoadStreamKernel<DenseStepArgs, ArrayView<float>, ArrayView<int>, ArrayView<int>, StepNumber, StepNumber, ArrayView<float>, ArrayView<float>>(FusedDense.StepRows);
                 _stepUpdate = accelerator.LoadStreamKernel<DenseStepArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<float>, ArrayView<int>, NonFiniteCheck, ArrayView<int>, AdamSource>(FusedDense.StepUpdate);
@@ -357,6 +358,11 @@ public sealed class IlgpuBackend : IBackend
     public void ColumnSums(Tensor dy, int rows, int outFeatures, Tensor db)
     {
         Shapes.Rows("column sums", rows, outFeatures, ("dy", dy, false)); Shapes.Rows("column sums", 1, outFeatures, ("db", db, false));
+        if (rows == 0 || outFeatures == 0)
+        {
+            if (outFeatures > 0) Fill(db.Slice(0, outFeatures), 0f);
+            return;
+        }
         if (_columnSumsPerThread is not null)
         {
             int threads = Threads(outFeatures);
@@ -364,7 +370,7 @@ public sealed class IlgpuBackend : IBackend
         }
         else
         {
-            // Two launches over the whole chip (Gemm.ColumnSumsSplit). The bias gradient of the conv decoder's last layer,
+            // Two launches over the whole chip (Gemm.ColumnSumsSplit; groups of 256, as every kernel of the GPU set). The bias gradient of the conv decoder's last layer,
             // 100,352 rows × 1, took 43 µs on an H200 as a split-K GEMM against a vector of ones, and milliseconds with
             // a group per column.
             int rowsPerGroup = Kernels.Gemm.ColumnSumPhases(outFeatures) * Kernels.Gemm.ColumnSumRowsPerThread;
