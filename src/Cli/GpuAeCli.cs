@@ -262,7 +262,7 @@ public static class GpuAeCli
             foreach (bool fused in fuses ? new[] { true, false } : [false])
             {
                 if (ilgpu is not null) ilgpu.FusesDenseSteps = fused;
-                string how = fused ? "fused: 2 launches" : "launched kernel by kernel";
+                string how = fused ? "fused: 3 launches" : "launched kernel by kernel";
                 var step = Bench.Step(backend, kind, b, n);
                 double stepMs = step.Milliseconds;
                 int stepsPerEpoch = (60000 + b - 1) / b;

@@ -28,9 +28,17 @@ public readonly record struct DenseStepLayout(int MaxRows, int Features, int Hid
     int DH1 => DEnc + MaxRows * EncoderOut;
     int RowBce => DH1 + MaxRows * Hidden;
     int RowKl => RowBce + MaxRows;
+    // Then every weight transposed, W[out, in] as Wᵀ[in, out] (see FusedDense.TransposeWeights).
+    int T0 => RowKl + MaxRows;
+    int T1 => T0 + Features * Hidden;
+    int T2 => T1 + Hidden * EncoderOut;
+    int T3 => T2 + Latent * Hidden;
 
     /// <summary>Floats of the work buffer.</summary>
-    public int WorkLength => RowKl + MaxRows;
+    public int WorkLength => T3 + Hidden * Features;
+
+    /// <summary>Weights of the four layers: the threads of <see cref="FusedDense.TransposeWeights"/>.</summary>
+    public int WeightCount => 2 * Features * Hidden + Hidden * EncoderOut + Latent * Hidden;
 
     static int Tiles(int outputs, int inputs) => (outputs + Gemm.GroupTile - 1) / Gemm.GroupTile * ((inputs + Gemm.GroupTile - 1) / Gemm.GroupTile);
 
@@ -49,14 +57,14 @@ public readonly record struct DenseStepLayout(int MaxRows, int Features, int Hid
             GradScale = 1f / rows, KlWeight = klWeight, KlWeightOverRows = klWeight / rows, Seed = seed,
             W0 = W0, B0 = B0, W1 = W1, B1 = B1, W2 = W2, B2 = B2, W3 = W3, B3 = B3,
             X = X, H1 = H1, Enc = Enc, Z = Variational ? Z : Enc, H2 = H2, DLogits = DLogits, DH2 = DH2, DEnc = DEnc, DH1 = DH1,
-            RowBce = RowBce, RowKl = RowKl,
+            RowBce = RowBce, RowKl = RowKl, T0 = T0, T1 = T1, T2 = T2, T3 = T3,
             Tiles1 = tiles0, Tiles2 = tiles0 + tiles1, Tiles3 = tiles0 + tiles1 + tiles2, LossGroup = UpdateGroups - 1,
         };
     }
 }
 
-/// <summary>What both fused kernels read: the widths, the per-batch constants, and offsets into the parameter buffer
-/// (W0…B3) and the work buffer (X…RowKl); see <see cref="DenseStepLayout"/>, which fills it. Z is the decoder's input:
+/// <summary>What the fused kernels read: the widths, the per-batch constants, and offsets into the parameter buffer
+/// (W0…B3) and the work buffer (X…RowKl; T0…T3: the weights transposed); see <see cref="DenseStepLayout"/>, which fills it. Z is the decoder's input:
 /// the VAE's sample, or the AE's code (= Enc). Tiles1…Tiles3: the update launch's first group of layers 1, 2 and 3;
 /// LossGroup: its last group, which sums the batch's loss.</summary>
 public struct DenseStepArgs
@@ -65,14 +73,15 @@ public struct DenseStepArgs
     public float GradScale, KlWeight, KlWeightOverRows;
     public ulong Seed;
     public int W0, B0, W1, B1, W2, B2, W3, B3;
-    public int X, H1, Enc, Z, H2, DLogits, DH2, DEnc, DH1, RowBce, RowKl;
+    public int X, H1, Enc, Z, H2, DLogits, DH2, DEnc, DH1, RowBce, RowKl, T0, T1, T2, T3;
     public int Tiles1, Tiles2, Tiles3, LossGroup;
 }
 
 /// <summary>
-/// A whole training step of the dense AE or VAE, Adam included, in two launches instead of fourteen or more (on an
+/// A whole training step of the dense AE or VAE, Adam included, in three launches instead of fourteen or more (on an
 /// H200 the unfused step was 98 µs of 4–18 µs kernels: launch- and latency-bound, BENCHMARKS.md).
 /// <list type="number">
+/// <item><see cref="TransposeWeights"/>: the weights as Wᵀ, for reads that neighbouring threads share.</item>
 /// <item><see cref="StepRows"/>: one group of 256 threads owns <see cref="RowsPerGroup"/> rows of the batch and takes
 /// them through everything that is row by row: the gather from the shuffled order, the four layers' forward passes, the
 /// VAE's sampling, sigmoid + BCE, and the input gradients back to the first hidden layer, all in shared memory (the
@@ -97,6 +106,28 @@ public static class FusedDense
     public const int SharedBytes = sizeof(float) * R * (MaxFeatures + 2 * MaxHidden + MaxEncoderOut + 2 * MaxLatent + GroupSize);
     const int MaxLatent = MaxEncoderOut / 2; // the VAE's; the AE's code stays in the encoder-output buffer
     const int R = RowsPerGroup;
+
+    /// <summary>
+    /// work[T_l + i·out + j] = p[W_l + j·in + i]: every layer's W[out, in] copied transposed, the step's first launch
+    /// (grid-stride over <see cref="DenseStepLayout.WeightCount"/> threads). In W's own layout a forward pass has each
+    /// thread walk its own row: the 32 threads of a warp then touch 32 cache lines per load (~100 µs of L1 traffic for
+    /// one 784-wide layer by one group, estimated); in Wᵀ neighbouring threads read neighbouring floats. Copied every
+    /// step (1.7 MB), not kept up to date by the update, so that nothing that writes the parameters can leave it stale.
+    /// </summary>
+    public static void TransposeWeights(Index1D thread, int threads, DenseStepArgs a, ArrayView<float> p, ArrayView<float> work)
+    {
+        int F = a.Features, H = a.Hidden, E = a.EncoderOut, D = a.Latent;
+        int end0 = H * F, end1 = end0 + E * H, end2 = end1 + H * D, end3 = end2 + F * H;
+        for (int e = thread; e < end3; e += threads)
+        {
+            int at = e, outputs = H, inputs = F, wAt = a.W0, tAt = a.T0;
+            if (e >= end2) { at = e - end2; outputs = F; inputs = H; wAt = a.W3; tAt = a.T3; }
+            else if (e >= end1) { at = e - end1; outputs = H; inputs = D; wAt = a.W2; tAt = a.T2; }
+            else if (e >= end0) { at = e - end0; outputs = E; inputs = H; wAt = a.W1; tAt = a.T1; }
+            int j = at / inputs, i = at - j * inputs;
+            work[tAt + i * outputs + j] = p[wAt + at];
+        }
+    }
 
     /// <summary>Launch with grid ceil(rows / <see cref="RowsPerGroup"/>) and group <see cref="GroupSize"/>. The batch's first
     /// row in the order and the step (the VAE's noise) are given at launch or read from the step record.</summary>
@@ -127,9 +158,9 @@ public static class FusedDense
         Group.Barrier();
 
         // ---- forward ----
-        RowsTimes(t, sx, F, p, a.W0, 1, F, H, a.B0, Relu, sh1, work, a.H1 + r0 * H, rowsHere);
+        RowsTimes(t, sx, F, work, a.T0, H, 1, H, p, a.B0, Relu, sh1, work, a.H1 + r0 * H, rowsHere);
         Group.Barrier();
-        RowsTimes(t, sh1, H, p, a.W1, 1, H, E, a.B1, a.CodeRelu != 0 ? Relu : None, se, work, a.Enc + r0 * E, rowsHere);
+        RowsTimes(t, sh1, H, work, a.T1, E, 1, E, p, a.B1, a.CodeRelu != 0 ? Relu : None, se, work, a.Enc + r0 * E, rowsHere);
         Group.Barrier();
         var decoderInput = se;
         if (a.Variational != 0)
@@ -148,22 +179,22 @@ public static class FusedDense
             Group.Barrier();
             decoderInput = sz;
         }
-        RowsTimes(t, decoderInput, D, p, a.W2, 1, D, H, a.B2, Relu, sh2, work, a.H2 + r0 * H, rowsHere);
+        RowsTimes(t, decoderInput, D, work, a.T2, H, 1, H, p, a.B2, Relu, sh2, work, a.H2 + r0 * H, rowsHere);
         Group.Barrier();
         LogitsAndLoss(t, a, p, sh2, sx, partials, work, r0, rowsHere); // ends with a barrier
 
         // ---- backward: input gradients; the ReLU masks are the activations they overwrite ----
-        RowsTimes(t, sx, F, p, a.W3, H, 1, H, -1, Mask, sh2, work, a.DH2 + r0 * H, rowsHere);
+        RowsTimes(t, sx, F, p, a.W3, H, 1, H, p, -1, Mask, sh2, work, a.DH2 + r0 * H, rowsHere);
         Group.Barrier();
         if (a.Variational != 0)
         {
-            RowsTimes(t, sh2, H, p, a.W2, D, 1, D, -1, None, sz, work, -1, rowsHere);
+            RowsTimes(t, sh2, H, p, a.W2, D, 1, D, p, -1, None, sz, work, -1, rowsHere);
             Group.Barrier();
             if (t < rowsHere) ReparameterizeBackwardRow(a, t, se, sz, sn, work, r0);
         }
-        else RowsTimes(t, sh2, H, p, a.W2, D, 1, D, -1, a.CodeRelu != 0 ? Mask : None, se, work, a.DEnc + r0 * E, rowsHere);
+        else RowsTimes(t, sh2, H, p, a.W2, D, 1, D, p, -1, a.CodeRelu != 0 ? Mask : None, se, work, a.DEnc + r0 * E, rowsHere);
         Group.Barrier();
-        RowsTimes(t, se, E, p, a.W1, H, 1, H, -1, Mask, sh1, work, a.DH1 + r0 * H, rowsHere);
+        RowsTimes(t, se, E, p, a.W1, H, 1, H, p, -1, Mask, sh1, work, a.DH1 + r0 * H, rowsHere);
     }
 
     /// <summary>The data row of the group's row r: order[start + r0 + r], or −1 past the batch's end.</summary>
@@ -189,31 +220,32 @@ public static class FusedDense
 
     /// <summary>
     /// c[r, n] = epilogue(Σ_k s[r·K + k] · B(k, n)) for the group's R rows and n &lt; N, with B(k, n) = w[wAt + k·strideK +
-    /// n·strideN] (W[out, in] with strides (1, in) is Wᵀ: the forward pass; with (in, 1) it is W: an input gradient), k in
-    /// order. Epilogue: + w[biasAt + n] when biasAt ≥ 0, then ReLU, or Mask: keep where c's current value (the ReLU output
-    /// the gradient flows back through) is &gt; 0. Rows below rowsHere are also written to global[globalAt + r·N + n]
+    /// n·strideN], k in order: the forward passes read Wᵀ[in, out] from the work buffer, the input gradients W[out, in]
+    /// from the parameters, both with strides (out, 1), so that neighbouring threads (neighbouring n) read neighbouring
+    /// floats. Epilogue: + bias[biasAt + n] when biasAt ≥ 0, then ReLU, or Mask: keep where c's current value (the ReLU
+    /// output the gradient flows back through) is &gt; 0. Rows below rowsHere are also written to global[globalAt + r·N + n]
     /// when globalAt ≥ 0. Wide outputs give a thread a column for all R rows (one weight read per R multiply-adds);
     /// narrow ones a (row, column) each, so that more threads work.
     /// </summary>
-    static void RowsTimes(int t, ArrayView<float> s, int K, ArrayView<float> w, int wAt, int strideK, int strideN, int N, int biasAt, int epilogue,
-        ArrayView<float> c, ArrayView<float> global, int globalAt, int rowsHere)
+    static void RowsTimes(int t, ArrayView<float> s, int K, ArrayView<float> w, int wAt, int strideK, int strideN, int N,
+        ArrayView<float> bias, int biasAt, int epilogue, ArrayView<float> c, ArrayView<float> global, int globalAt, int rowsHere)
     {
         if (N >= GroupSize / 2)
         {
             for (int n = t; n < N; n += GroupSize)
             {
                 var sums = Column4(s, K, w, wAt + n * strideN, strideK);
-                Finish(0, n, sums.E0, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
-                Finish(1, n, sums.E1, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
-                Finish(2, n, sums.E2, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
-                Finish(3, n, sums.E3, w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+                Finish(0, n, sums.E0, bias, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+                Finish(1, n, sums.E1, bias, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+                Finish(2, n, sums.E2, bias, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+                Finish(3, n, sums.E3, bias, biasAt, epilogue, c, N, global, globalAt, rowsHere);
             }
             return;
         }
         for (int i = t; i < R * N; i += GroupSize)
         {
             int r = i / N, n = i - r * N;
-            Finish(r, n, Row1(s.SubView(r * K), K, w, wAt + n * strideN, strideK), w, biasAt, epilogue, c, N, global, globalAt, rowsHere);
+            Finish(r, n, Row1(s.SubView(r * K), K, w, wAt + n * strideN, strideK), bias, biasAt, epilogue, c, N, global, globalAt, rowsHere);
         }
     }
 
@@ -284,10 +316,10 @@ public static class FusedDense
         return sum;
     }
 
-    static void Finish(int r, int n, float v, ArrayView<float> w, int biasAt, int epilogue, ArrayView<float> c, int N,
+    static void Finish(int r, int n, float v, ArrayView<float> bias, int biasAt, int epilogue, ArrayView<float> c, int N,
         ArrayView<float> global, int globalAt, int rowsHere)
     {
-        if (biasAt >= 0) v += w[biasAt + n];
+        if (biasAt >= 0) v += bias[biasAt + n];
         if (epilogue == Relu) v = v > 0f ? v : 0f;
         if (epilogue == Mask && !(c[r * N + n] > 0f)) v = 0f;
         c[r * N + n] = v;
@@ -305,7 +337,7 @@ public static class FusedDense
         var bce = new Vec4();
         for (int n = t; n < F; n += GroupSize)
         {
-            var logits = Column4(sh2, H, p, a.W3 + n * H, 1);
+            var logits = Column4(sh2, H, work, a.T3 + n, F);
             float bias = p[a.B3 + n];
             bce.E0 += PixelLoss(a, 0, n, logits.E0 + bias, sx, work, r0, rowsHere);
             bce.E1 += PixelLoss(a, 1, n, logits.E1 + bias, sx, work, r0, rowsHere);

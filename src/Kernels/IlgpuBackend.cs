@@ -55,6 +55,7 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index1D, int, ArrayView<float>, int, int, ArrayView<float>> _negativeLogMeanExp;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> _softmaxCrossEntropy;
 
+    readonly Action<Index1D, int, DenseStepArgs, ArrayView<float>, ArrayView<float>>? _transposeWeights;
     readonly Action<KernelConfig, DenseStepArgs, ArrayView<float>, ArrayView<int>, ArrayView<int>, StepNumber, StepNumber, ArrayView<float>, ArrayView<float>>? _stepRows;
     readonly Action<KernelConfig, DenseStepArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<float>, ArrayView<int>, NonFiniteCheck, ArrayView<int>, AdamSource>? _stepUpdate;
 
@@ -64,7 +65,7 @@ public sealed class IlgpuBackend : IBackend
     /// <see cref="FusedDense.SharedBytes"/> of shared memory (some OpenCL devices have 32 KB).</summary>
     public bool CanFuseDenseSteps => _stepRows is not null;
 
-    /// <summary>Whether the dense models train by <see cref="FusedDenseStep"/> (two launches a step) rather than kernel by
+    /// <summary>Whether the dense models train by <see cref="FusedDenseStep"/> (three launches a step) rather than kernel by
     /// kernel. Off until a GPU measurement shows the fused step faster: no lent GPU has run it yet (BENCHMARKS.md);
     /// `gpuae bench` times both in one run and `gpuae check` checks it; the tests turn it on.</summary>
     public bool FusesDenseSteps { get => _fusesDenseSteps && CanFuseDenseSteps; set => _fusesDenseSteps = value; }
@@ -106,6 +107,7 @@ public sealed class IlgpuBackend : IBackend
             _sigmoidBce = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Loss.SigmoidBceRows);
             if (accelerator.MaxNumThreadsPerGroup >= FusedDense.GroupSize && accelerator.MaxSharedMemoryPerGroup >= FusedDense.SharedBytes)
             {
+                _transposeWeights = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, DenseStepArgs, ArrayView<float>, ArrayView<float>>(FusedDense.TransposeWeights);
                 _stepRows = accelerator.LoadStreamKernel<DenseStepArgs, ArrayView<float>, ArrayView<int>, ArrayView<int>, StepNumber, StepNumber, ArrayView<float>, ArrayView<float>>(FusedDense.StepRows);
                 _stepUpdate = accelerator.LoadStreamKernel<DenseStepArgs, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamStep, ArrayView<float>, ArrayView<float>, ArrayView<int>, NonFiniteCheck, ArrayView<int>, AdamSource>(FusedDense.StepUpdate);
             }
@@ -428,7 +430,7 @@ public sealed class IlgpuBackend : IBackend
     }
 
     /// <summary>
-    /// A whole training step of the dense AE or VAE in two launches (<see cref="FusedDense"/>): the batch of
+    /// A whole training step of the dense AE or VAE in three launches (<see cref="FusedDense"/>): the batch of
     /// <paramref name="rows"/> gathered from data by order from firstRow, forward, loss, every gradient (also stored in
     /// gradients), Adam on every parameter, the batch's loss added to the watched sum and checked. What the unfused
     /// launches do between <see cref="GatherRows"/> and <see cref="Adam"/>, to float rounding; work: the layout's
@@ -447,6 +449,9 @@ public sealed class IlgpuBackend : IBackend
         Shapes.Adam(parameters, gradients, firstMoment, secondMoment, watch, stepRecord);
         var args = layout.Arguments(rows, klWeight, seed);
         var record = RecordView(stepRecord);
+        int threads = Threads(layout.WeightCount);
+        _transposeWeights!(threads, threads, args, View(parameters), View(work));
+        Launched?.Invoke($"fused step: Wᵀ {layout.WeightCount}");
         int groups = (rows + FusedDense.RowsPerGroup - 1) / FusedDense.RowsPerGroup;
         _stepRows(new KernelConfig(groups, FusedDense.GroupSize), args, View(data), View(order), record, firstRow.Argument, step.Argument,
             View(parameters), View(work));

@@ -45,7 +45,7 @@ public class PtxCompileTests
     public void TheKernelListHoldsEveryKernelTheBackendLoads()
     {
         var names = KernelMethods().Select(m => m.Name).ToHashSet();
-        foreach (var kernel in new[] { "SharedTiled", "AddSplits", "StepRows", "StepUpdate", "PackedTiled", "SigmoidBceRows", "AccumulateSum", "Update", "Im2Col", "ReparameterizeBackward", "LogWeights" })
+        foreach (var kernel in new[] { "SharedTiled", "AddSplits", "TransposeWeights", "StepRows", "StepUpdate", "PackedTiled", "SigmoidBceRows", "AccumulateSum", "Update", "Im2Col", "ReparameterizeBackward", "LogWeights" })
             Assert.Contains(kernel, names);
     }
 

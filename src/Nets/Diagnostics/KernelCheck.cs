@@ -227,7 +227,7 @@ public static class KernelCheck
         foreach (var kind in new[] { "ae", "vae" })
         {
             // Two steps as the trainer launches them, fused where the device can (the GPU kernel set: gather, forward,
-            // loss, every gradient and Adam in two launches), against the reference's kernel-by-kernel step.
+            // loss, every gradient and Adam in three launches), against the reference's kernel-by-kernel step.
             yield return ($"{kind}: fused step (GPU kernel set), Adam", "2 steps, batch 128", be =>
             {
                 using var fusing = Fusing(be);

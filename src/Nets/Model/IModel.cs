@@ -52,7 +52,7 @@ public interface IModel
     void Decode(Tensor latent, int rows, Tensor images);
 }
 
-/// <summary>A model whose whole training step, Adam included, the backend can run fused: two launches instead of one per
+/// <summary>A model whose whole training step, Adam included, the backend can run fused: three launches instead of one per
 /// layer and loss (see IlgpuBackend.FusedDenseStep).</summary>
 public interface IFusedStep
 {
