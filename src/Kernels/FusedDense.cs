@@ -251,8 +251,9 @@ public static class FusedDense
 
     // The weight loops. A GPU thread waits at the first use of a value it loads, and ILGPU does not unroll loops: one
     // weight at a time, every step would wait a round trip to L2 (~0.3–0.5 µs: 784 of them for the last layer's input
-    // gradient, whose weights no thread reads twice). So 32 weights are loaded before any is used (32 loads in flight
-    // per thread, 32 KB per group), then 8 at a time for the rest; the multiply-adds still go
+    // gradient, whose weights no thread reads twice). With one group of 256 threads on a multiprocessor, the loads in
+    // flight set the pace (Little's law: ~64 B a cycle needs ~32 KB in flight at ~500 cycles). So 64 weights are
+    // loaded before any is used (64 KB in flight per group), then 8 at a time for the rest; the multiply-adds still go
     // in k order.
 
     /// <summary>Σ_k s[r·K + k]·w[at + k·strideK] for the four rows r, k in order.</summary>
@@ -260,16 +261,16 @@ public static class FusedDense
     {
         var sums = new Vec4();
         int k = 0;
-        for (; k + 4 * Vec8.Length <= K; k += 4 * Vec8.Length)
+        for (; k + 8 * Vec8.Length <= K; k += 8 * Vec8.Length)
         {
-            var b0 = Load8(w, at + k * strideK, strideK);
-            var b1 = Load8(w, at + (k + 8) * strideK, strideK);
-            var b2 = Load8(w, at + (k + 16) * strideK, strideK);
-            var b3 = Load8(w, at + (k + 24) * strideK, strideK);
-            sums = Dot8Rows(sums, s, K, k, b0);
-            sums = Dot8Rows(sums, s, K, k + 8, b1);
-            sums = Dot8Rows(sums, s, K, k + 16, b2);
-            sums = Dot8Rows(sums, s, K, k + 24, b3);
+            var b0 = Load8(w, at + k * strideK, strideK); var b1 = Load8(w, at + (k + 8) * strideK, strideK);
+            var b2 = Load8(w, at + (k + 16) * strideK, strideK); var b3 = Load8(w, at + (k + 24) * strideK, strideK);
+            var b4 = Load8(w, at + (k + 32) * strideK, strideK); var b5 = Load8(w, at + (k + 40) * strideK, strideK);
+            var b6 = Load8(w, at + (k + 48) * strideK, strideK); var b7 = Load8(w, at + (k + 56) * strideK, strideK);
+            sums = Dot8Rows(sums, s, K, k, b0); sums = Dot8Rows(sums, s, K, k + 8, b1);
+            sums = Dot8Rows(sums, s, K, k + 16, b2); sums = Dot8Rows(sums, s, K, k + 24, b3);
+            sums = Dot8Rows(sums, s, K, k + 32, b4); sums = Dot8Rows(sums, s, K, k + 40, b5);
+            sums = Dot8Rows(sums, s, K, k + 48, b6); sums = Dot8Rows(sums, s, K, k + 56, b7);
         }
         for (; k + Vec8.Length <= K; k += Vec8.Length) sums = Dot8Rows(sums, s, K, k, Load8(w, at + k * strideK, strideK));
         for (; k < K; k++)
@@ -286,19 +287,21 @@ public static class FusedDense
         E2 = Dot8(sums.E2, s.SubView(2 * K + k), b), E3 = Dot8(sums.E3, s.SubView(3 * K + k), b),
     };
 
-    /// <summary>Σ_k s[k]·w[at + k·strideK], k in order.</summary>
+    /// <summary>Σ_k s[k]·w[at + k·strideK], k in order, as <see cref="Column4"/> loads them.</summary>
     static float Row1(ArrayView<float> s, int K, ArrayView<float> w, int at, int strideK)
     {
         float sum = 0f;
         int k = 0;
-        for (; k + 4 * Vec8.Length <= K; k += 4 * Vec8.Length)
+        for (; k + 8 * Vec8.Length <= K; k += 8 * Vec8.Length)
         {
-            var b0 = Load8(w, at + k * strideK, strideK);
-            var b1 = Load8(w, at + (k + 8) * strideK, strideK);
-            var b2 = Load8(w, at + (k + 16) * strideK, strideK);
-            var b3 = Load8(w, at + (k + 24) * strideK, strideK);
+            var b0 = Load8(w, at + k * strideK, strideK); var b1 = Load8(w, at + (k + 8) * strideK, strideK);
+            var b2 = Load8(w, at + (k + 16) * strideK, strideK); var b3 = Load8(w, at + (k + 24) * strideK, strideK);
+            var b4 = Load8(w, at + (k + 32) * strideK, strideK); var b5 = Load8(w, at + (k + 40) * strideK, strideK);
+            var b6 = Load8(w, at + (k + 48) * strideK, strideK); var b7 = Load8(w, at + (k + 56) * strideK, strideK);
             sum = Dot8(sum, s.SubView(k), b0); sum = Dot8(sum, s.SubView(k + 8), b1);
             sum = Dot8(sum, s.SubView(k + 16), b2); sum = Dot8(sum, s.SubView(k + 24), b3);
+            sum = Dot8(sum, s.SubView(k + 32), b4); sum = Dot8(sum, s.SubView(k + 40), b5);
+            sum = Dot8(sum, s.SubView(k + 48), b6); sum = Dot8(sum, s.SubView(k + 56), b7);
         }
         for (; k + Vec8.Length <= K; k += Vec8.Length) sum = Dot8(sum, s.SubView(k), Load8(w, at + k * strideK, strideK));
         for (; k < K; k++) sum += s[k] * w[at + k * strideK];
