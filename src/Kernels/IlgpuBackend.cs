@@ -301,9 +301,7 @@ public sealed class IlgpuBackend : IBackend
         int tile = Kernels.Gemm.GroupTile, side = Kernels.Gemm.GroupThreads;
         var tiles = new Index2D((g.N + tile - 1) / tile, (g.M + tile - 1) / tile);
         int kTiles = (g.K + tile - 1) / tile;
-        // As many splits as fill the chip, down to one 32-deep tile each: a group's steps along K are a serial chain
-        // (barrier, shared loads, multiply-adds), so even the AE's small GEMMs are faster split (BENCHMARKS.md).
-        int splits = Math.Clamp((SplitBelowGroups + tiles.Size - 1) / (int)tiles.Size, 1, kTiles);
+        int splits = Splits((int)tiles.Size, kTiles, SplitBelowGroups);
         g.KPerSplit = (kTiles + splits - 1) / splits * tile;
         splits = (g.K + g.KPerSplit - 1) / g.KPerSplit;
         var group = new Index3D(side, side, 1);
@@ -319,6 +317,24 @@ public sealed class IlgpuBackend : IBackend
             a, b, rowSums > 0 ? partials.SubView(splits * size, splits * rowSums) : _unused, _unused, partials);
         int threads = Threads(size + rowSums);
         _addSplits!(threads, threads, g, splits, partials, bias, mask, c);
+    }
+
+    /// <summary>The most 32-deep tiles of K one group of the shared-memory GEMM multiplies while the chip has room for more groups.</summary>
+    const int LongestChain = 8;
+
+    /// <summary>How many ways the shared-memory GEMM splits K, for C of <paramref name="tiles"/> 32 × 32 tiles and K of
+    /// <paramref name="kTiles"/> tiles. As many splits as fill the chip (one group per multiprocessor: splitBelow),
+    /// down to one 32-deep tile each: a group's steps along K are a serial chain (barrier, shared loads, multiply-adds),
+    /// so even the AE's small GEMMs are faster split (BENCHMARKS.md). Then, where the chip would still hold more groups
+    /// (up to four per multiprocessor), more splits, so that no group chains more than <see cref="LongestChain"/>
+    /// tiles: a conv layer's weight gradient (C 64 × 288: 18 tiles, K = 6,272 positions) took 52 µs on an H200 as 8
+    /// splits of 25 tiles. The dense AE's products split as before.</summary>
+    public static int Splits(int tiles, int kTiles, int splitBelow)
+    {
+        int splits = Math.Clamp((splitBelow + tiles - 1) / tiles, 1, kTiles);
+        if ((kTiles + splits - 1) / splits > LongestChain)
+            splits = Math.Clamp(Math.Min((kTiles + LongestChain - 1) / LongestChain, 4 * splitBelow / tiles), splits, kTiles);
+        return splits;
     }
 
     /// <summary>The first <paramref name="length"/> floats of a scratch buffer, grown if needed (launches run in order,

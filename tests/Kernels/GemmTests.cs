@@ -167,4 +167,18 @@ public class GemmTests
             Values.AssertClose(numeric, analytic, 2e-3, what);
         }
     }
+
+    /// <summary>How the GPU GEMM splits K on a 132-multiprocessor chip: the dense AE's products as before (fill the
+    /// chip), a conv weight gradient's long K (C 64 × 288 = 18 tiles, K = 6,272 = 196 tiles) into chains of at most 8
+    /// tiles while the chip holds four groups per multiprocessor, and a product that fills the chip not at all.</summary>
+    [Theory]
+    [InlineData(32, 25, 5)]    // AE forward 128×784→256: C 4 × 8 tiles
+    [InlineData(200, 4, 1)]    // AE weight gradient 256 × 784, K = 128
+    [InlineData(100, 8, 2)]    // AE input gradient 128 × 784, K = 256
+    [InlineData(18, 196, 25)]  // conv weight gradient 64 × 288, K = 6,272
+    [InlineData(1, 784, 132)]  // conv weight gradient 32 × 9, K = 25,088: one split per multiprocessor, chains of 6
+    [InlineData(392, 9, 1)]    // conv forward 6,272 × 64, K = 288: three waves of tiles already
+    [InlineData(150, 40, 3)]   // more than a wave of tiles, chains of 40: split to 3 (4 × 132 / 150), not to 5
+    public void SplitsFillTheChipAndShortenLongChains(int tiles, int kTiles, int splits) =>
+        Assert.Equal(splits, IlgpuBackend.Splits(tiles, kTiles, 132));
 }
