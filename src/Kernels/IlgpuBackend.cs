@@ -48,8 +48,8 @@ public sealed class IlgpuBackend : IBackend
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _reparameterize;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> _reparameterizeBackward;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, int> _klRows;
-    readonly Action<Index1D, int, ConvGeometry, int, ArrayView<float>, ArrayView<float>> _im2Col;
-    readonly Action<Index1D, int, ConvGeometry, int, ArrayView<float>, int, ArrayView<float>, ArrayView<float>> _col2Im;
+    readonly Action<Index1D, int, SpecializedValue<ConvGeometry>, int, ArrayView<float>, ArrayView<float>> _im2Col;
+    readonly Action<Index1D, int, SpecializedValue<ConvGeometry>, int, ArrayView<float>, int, ArrayView<float>, ArrayView<float>> _col2Im;
     readonly Action<Index1D, int, ArrayView<float>, int, int, ArrayView<float>, int> _addBias;
     readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _logWeights;
     readonly Action<Index1D, int, ArrayView<float>, int, int, ArrayView<float>> _negativeLogMeanExp;
@@ -125,8 +125,8 @@ public sealed class IlgpuBackend : IBackend
         _reparameterize = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Sampling.Reparameterize);
         _reparameterizeBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Sampling.ReparameterizeBackward);
         _klRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, int>(Sampling.KlRows);
-        _im2Col = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ConvGeometry, int, ArrayView<float>, ArrayView<float>>(Conv.Im2Col);
-        _col2Im = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ConvGeometry, int, ArrayView<float>, int, ArrayView<float>, ArrayView<float>>(Conv.Col2Im);
+        _im2Col = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, SpecializedValue<ConvGeometry>, int, ArrayView<float>, ArrayView<float>>(Conv.Im2Col);
+        _col2Im = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, SpecializedValue<ConvGeometry>, int, ArrayView<float>, int, ArrayView<float>, ArrayView<float>>(Conv.Col2Im);
         _addBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>, int>(Conv.AddBias);
         _logWeights = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Iwae.LogWeights);
         _negativeLogMeanExp = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, int, int, ArrayView<float>>(Iwae.NegativeLogMeanExp);
@@ -540,7 +540,7 @@ public sealed class IlgpuBackend : IBackend
     {
         Shapes.Conv("im2col", images, cols, null, count, geometry);
         int threads = Threads(count * geometry.OutPixels * geometry.PatchLength);
-        _im2Col(threads, threads, geometry, count, View(images), View(cols));
+        _im2Col(threads, threads, SpecializedValue.New(geometry), count, View(images), View(cols));
         Launched?.Invoke($"im2col {Images(count, geometry)}");
     }
 
@@ -548,7 +548,7 @@ public sealed class IlgpuBackend : IBackend
     {
         Shapes.Conv("col2im", images, cols, reluOutput, count, geometry);
         int threads = Threads(count * geometry.InPixels * geometry.Channels);
-        _col2Im(threads, threads, geometry, count, View(cols), reluOutput is null ? 0 : 1,
+        _col2Im(threads, threads, SpecializedValue.New(geometry), count, View(cols), reluOutput is null ? 0 : 1,
             reluOutput is { } mask ? View(mask) : _unused, View(images));
         Launched?.Invoke($"col2im {Images(count, geometry)}");
     }
