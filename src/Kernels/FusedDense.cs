@@ -261,16 +261,13 @@ public static class FusedDense
     {
         var sums = new Vec4();
         int k = 0;
-        for (; k + 8 * Vec8.Length <= K; k += 8 * Vec8.Length)
+        for (; k + Weights64.Length <= K; k += Weights64.Length)
         {
-            var b0 = Load8(w, at + k * strideK, strideK); var b1 = Load8(w, at + (k + 8) * strideK, strideK);
-            var b2 = Load8(w, at + (k + 16) * strideK, strideK); var b3 = Load8(w, at + (k + 24) * strideK, strideK);
-            var b4 = Load8(w, at + (k + 32) * strideK, strideK); var b5 = Load8(w, at + (k + 40) * strideK, strideK);
-            var b6 = Load8(w, at + (k + 48) * strideK, strideK); var b7 = Load8(w, at + (k + 56) * strideK, strideK);
-            sums = Dot8Rows(sums, s, K, k, b0); sums = Dot8Rows(sums, s, K, k + 8, b1);
-            sums = Dot8Rows(sums, s, K, k + 16, b2); sums = Dot8Rows(sums, s, K, k + 24, b3);
-            sums = Dot8Rows(sums, s, K, k + 32, b4); sums = Dot8Rows(sums, s, K, k + 40, b5);
-            sums = Dot8Rows(sums, s, K, k + 48, b6); sums = Dot8Rows(sums, s, K, k + 56, b7);
+            var b = Weights64.Load(w, at + k * strideK, strideK);
+            sums = Dot8Rows(sums, s, K, k, b.B0); sums = Dot8Rows(sums, s, K, k + 8, b.B1);
+            sums = Dot8Rows(sums, s, K, k + 16, b.B2); sums = Dot8Rows(sums, s, K, k + 24, b.B3);
+            sums = Dot8Rows(sums, s, K, k + 32, b.B4); sums = Dot8Rows(sums, s, K, k + 40, b.B5);
+            sums = Dot8Rows(sums, s, K, k + 48, b.B6); sums = Dot8Rows(sums, s, K, k + 56, b.B7);
         }
         for (; k + Vec8.Length <= K; k += Vec8.Length) sums = Dot8Rows(sums, s, K, k, Load8(w, at + k * strideK, strideK));
         for (; k < K; k++)
@@ -292,20 +289,31 @@ public static class FusedDense
     {
         float sum = 0f;
         int k = 0;
-        for (; k + 8 * Vec8.Length <= K; k += 8 * Vec8.Length)
+        for (; k + Weights64.Length <= K; k += Weights64.Length)
         {
-            var b0 = Load8(w, at + k * strideK, strideK); var b1 = Load8(w, at + (k + 8) * strideK, strideK);
-            var b2 = Load8(w, at + (k + 16) * strideK, strideK); var b3 = Load8(w, at + (k + 24) * strideK, strideK);
-            var b4 = Load8(w, at + (k + 32) * strideK, strideK); var b5 = Load8(w, at + (k + 40) * strideK, strideK);
-            var b6 = Load8(w, at + (k + 48) * strideK, strideK); var b7 = Load8(w, at + (k + 56) * strideK, strideK);
-            sum = Dot8(sum, s.SubView(k), b0); sum = Dot8(sum, s.SubView(k + 8), b1);
-            sum = Dot8(sum, s.SubView(k + 16), b2); sum = Dot8(sum, s.SubView(k + 24), b3);
-            sum = Dot8(sum, s.SubView(k + 32), b4); sum = Dot8(sum, s.SubView(k + 40), b5);
-            sum = Dot8(sum, s.SubView(k + 48), b6); sum = Dot8(sum, s.SubView(k + 56), b7);
+            var b = Weights64.Load(w, at + k * strideK, strideK);
+            sum = Dot8(sum, s.SubView(k), b.B0); sum = Dot8(sum, s.SubView(k + 8), b.B1);
+            sum = Dot8(sum, s.SubView(k + 16), b.B2); sum = Dot8(sum, s.SubView(k + 24), b.B3);
+            sum = Dot8(sum, s.SubView(k + 32), b.B4); sum = Dot8(sum, s.SubView(k + 40), b.B5);
+            sum = Dot8(sum, s.SubView(k + 48), b.B6); sum = Dot8(sum, s.SubView(k + 56), b.B7);
         }
         for (; k + Vec8.Length <= K; k += Vec8.Length) sum = Dot8(sum, s.SubView(k), Load8(w, at + k * strideK, strideK));
         for (; k < K; k++) sum += s[k] * w[at + k * strideK];
         return sum;
+    }
+
+    /// <summary>64 consecutive weights along k, loaded before any is used.</summary>
+    struct Weights64
+    {
+        public const int Length = 8 * Vec8.Length;
+        public Vec8 B0, B1, B2, B3, B4, B5, B6, B7;
+
+        public static Weights64 Load(ArrayView<float> w, int at, int stride) => new()
+        {
+            B0 = Load8(w, at, stride), B1 = Load8(w, at + 8 * stride, stride), B2 = Load8(w, at + 16 * stride, stride),
+            B3 = Load8(w, at + 24 * stride, stride), B4 = Load8(w, at + 32 * stride, stride), B5 = Load8(w, at + 40 * stride, stride),
+            B6 = Load8(w, at + 48 * stride, stride), B7 = Load8(w, at + 56 * stride, stride),
+        };
     }
 
     static Vec8 Load8(ArrayView<float> w, int at, int stride) => new(w[at], w[at + stride], w[at + 2 * stride], w[at + 3 * stride],
