@@ -85,7 +85,7 @@ public struct DenseStepArgs
 /// <item><see cref="StepRows"/>: one group of 256 threads owns <see cref="RowsPerGroup"/> rows of the batch and takes
 /// them through everything that is row by row: the gather from the shuffled order, the four layers' forward passes, the
 /// VAE's sampling, sigmoid + BCE, and the input gradients back to the first hidden layer, all in shared memory (the
-/// weights, 1.6 MB for the AE, are read through the caches). It writes what the weight gradients need to the work buffer.</item>
+/// weights, 1.7 MB for the AE, are read through the caches). It writes what the weight gradients need to the work buffer.</item>
 /// <item><see cref="StepUpdate"/>: each group takes one 32 × 32 tile of one layer's weight gradient dW = dYᵀ·X over the
 /// batch (the shared-memory GEMM's core, <see cref="Gemm.MultiplyGroupTile"/>), its bias gradient as the row sums of
 /// dYᵀ, and applies Adam to those parameters at once; the last group adds the batch's loss to the running sum and
@@ -337,10 +337,10 @@ public static class FusedDense
         if (globalAt >= 0 && r < rowsHere) global[globalAt + r * N + n] = v;
     }
 
-    /// <summary>The last layer (Hidden → Features logits) and the loss on it, as <see cref="Loss.SigmoidBceRows"/>: each
-    /// thread takes a pixel column for the R rows, turns its logit into the BCE and squared error against the image in
-    /// sx and writes dLogit = (sigmoid − x)/rows over the image (the same thread read it); per row the partial sums
-    /// are added in a fixed order (<see cref="SumPartials"/>).</summary>
+    /// <summary>The last layer (Hidden → Features logits, from Wᵀ) and the loss on it, as <see cref="Loss.SigmoidBceRows"/>
+    /// (less the squared error, which training does not read): each thread takes a pixel column for the R rows, turns
+    /// its logit into the BCE against the image in sx and writes dLogit = (sigmoid − x)/rows over the image (the same
+    /// thread read it); per row the partial sums are added in a fixed order (<see cref="SumPartials"/>).</summary>
     static void LogitsAndLoss(int t, DenseStepArgs a, ArrayView<float> p, ArrayView<float> sh2, ArrayView<float> sx, ArrayView<float> partials,
         ArrayView<float> work, int r0, int rowsHere)
     {
