@@ -388,9 +388,9 @@ public sealed class IlgpuBackend : IBackend
         }
         else
         {
-            // Two launches over the whole chip (Gemm.ColumnSumsSplit; groups of 256, as every kernel of the GPU set). The bias gradient of the conv decoder's last layer,
-            // 100,352 rows × 1, took 43 µs on an H200 as a split-K GEMM against a vector of ones, and milliseconds with
-            // a group per column.
+            // Two launches over the whole chip (Gemm.ColumnSumsSplit; groups of 256, as every kernel of the GPU set).
+            // The bias gradient of the conv decoder's last layer, 100,352 rows × 1, took 43 µs on an H200 as a split-K
+            // GEMM against a vector of ones, and milliseconds with a group per column.
             int rowsPerGroup = Kernels.Gemm.ColumnSumPhases(outFeatures) * Kernels.Gemm.ColumnSumRowsPerThread;
             int groups = (rows + rowsPerGroup - 1) / rowsPerGroup, blocks = (outFeatures + Loss.MaxGroup - 1) / Loss.MaxGroup;
             var partials = Scratch(ref _columnPartials, groups * outFeatures);

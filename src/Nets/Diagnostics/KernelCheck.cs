@@ -230,20 +230,27 @@ public static class KernelCheck
             // loss, every gradient and Adam in three launches), against the reference's kernel-by-kernel step.
             yield return ($"{kind}: fused step (GPU kernel set), Adam", "2 steps, batch 128", be =>
             {
-                using var fusing = Fusing(be);
-                var model = Models.Create(be, new ModelSpec(kind), 128, 1);
-                model.Initialise(5);
-                var images = Up(be, Unit(300 * 784, 21));
-                var order = be.AllocateIndices(300);
-                be.Upload(order, Enumerable.Range(0, 300).Select(i => (i * 7919) % 300).ToArray());
-                var batch = be.Allocate(128 * 784); var acc = be.Allocate((int)Slot.Count); var flag = be.AllocateIndices(1);
-                for (int step = 1; step <= 2; step++)
-                    TrainingStep.Launch(be, model, images, order, 100 * (step - 1), 128, step, batch, AdamStep.At(step, 1e-3f),
-                        new NonFiniteWatch(acc, (int)Slot.TrainLoss, flag, step), null);
-                var flagged = new int[1];
-                be.Download(flag, flagged);
-                var p = model.Parameters;
-                return [.. Down(be, p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, acc), flagged[0]];
+                // Training does not fuse yet (IlgpuBackend.FusesDenseSteps): on for these two steps where the device can.
+                var ilgpu = be as IlgpuBackend;
+                bool wasFusing = ilgpu?.FusesDenseSteps ?? false;
+                if (ilgpu is not null) ilgpu.FusesDenseSteps = true;
+                try
+                {
+                    var model = Models.Create(be, new ModelSpec(kind), 128, 1);
+                    model.Initialise(5);
+                    var images = Up(be, Unit(300 * 784, 21));
+                    var order = be.AllocateIndices(300);
+                    be.Upload(order, Enumerable.Range(0, 300).Select(i => (i * 7919) % 300).ToArray());
+                    var batch = be.Allocate(128 * 784); var acc = be.Allocate((int)Slot.Count); var flag = be.AllocateIndices(1);
+                    for (int step = 1; step <= 2; step++)
+                        TrainingStep.Launch(be, model, images, order, 100 * (step - 1), 128, step, batch, AdamStep.At(step, 1e-3f),
+                            new NonFiniteWatch(acc, (int)Slot.TrainLoss, flag, step), null);
+                    var flagged = new int[1];
+                    be.Download(flag, flagged);
+                    var p = model.Parameters;
+                    return [.. Down(be, p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, acc), flagged[0]];
+                }
+                finally { if (ilgpu is not null) ilgpu.FusesDenseSteps = wasFusing; }
             });
         }
         foreach (var kind in ModelSpec.AutoencoderKinds)
@@ -258,19 +265,6 @@ public static class KernelCheck
                 return Down(be, model.Parameters.Gradients, acc);
             });
         }
-    }
-
-    /// <summary>Turns the fused dense step on for a while where the device has it (training does not use it yet).</summary>
-    static IDisposable? Fusing(IBackend be)
-    {
-        if (be is not IlgpuBackend { CanFuseDenseSteps: true } ilgpu || ilgpu.FusesDenseSteps) return null;
-        ilgpu.FusesDenseSteps = true;
-        return new Restore(() => ilgpu.FusesDenseSteps = false);
-    }
-
-    sealed class Restore(Action undo) : IDisposable
-    {
-        public void Dispose() => undo();
     }
 
     public static IEnumerable<CheckResult> Run(IBackend device, IBackend reference)

@@ -147,7 +147,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>The step's launches: the record moved to this step's schedule entry, then <see cref="TrainingStep"/>
-    /// (batch assembly, forward and backward, Adam: fused into three launches for the dense models on GPUs); the numbers
+    /// (batch assembly, forward and backward, Adam; fused where the backend fuses dense steps); the numbers
     /// that change per step are read from the record on the device. (The host's values passed beside them are what a
     /// backend without a record would use; <see cref="StepValue"/>.)</summary>
     void LaunchStep(int start, int rows)
