@@ -75,6 +75,22 @@ public struct DenseStepArgs
     public int W0, B0, W1, B1, W2, B2, W3, B3;
     public int X, H1, Enc, Z, H2, DLogits, DH2, DEnc, DH1, RowBce, RowKl, T0, T1, T2, T3;
     public int Tiles1, Tiles2, Tiles3, LossGroup;
+
+    /// <summary>Layer l (0…3: encoder.0, encoder.2, decoder.0, decoder.2): its shape, where its weight, bias and Wᵀ
+    /// are, and the output gradient and input whose product is its weight gradient. The one table both
+    /// <see cref="FusedDense.TransposeWeights"/> and <see cref="FusedDense.StepUpdate"/> read.</summary>
+    public readonly DenseStepLayer Layer(int l) =>
+        l == 0 ? new() { Outputs = Hidden, Inputs = Features, W = W0, B = B0, T = T0, Dy = DH1, X = X }
+        : l == 1 ? new() { Outputs = EncoderOut, Inputs = Hidden, W = W1, B = B1, T = T1, Dy = DEnc, X = H1 }
+        : l == 2 ? new() { Outputs = Hidden, Inputs = Latent, W = W2, B = B2, T = T2, Dy = DH2, X = Z }
+        : new() { Outputs = Features, Inputs = Hidden, W = W3, B = B3, T = T3, Dy = DLogits, X = H2 };
+}
+
+/// <summary>One layer of <see cref="DenseStepArgs.Layer"/>: W[Outputs, Inputs] at W, its bias at B and Wᵀ at T (the
+/// parameter and work buffers), and the work buffer's dY[rows, Outputs] at Dy and X[rows, Inputs] at X.</summary>
+public struct DenseStepLayer
+{
+    public int Outputs, Inputs, W, B, T, Dy, X;
 }
 
 /// <summary>
@@ -120,12 +136,11 @@ public static class FusedDense
         int end0 = H * F, end1 = end0 + E * H, end2 = end1 + H * D, end3 = end2 + F * H;
         for (int e = thread; e < end3; e += threads)
         {
-            int at = e, outputs = H, inputs = F, wAt = a.W0, tAt = a.T0;
-            if (e >= end2) { at = e - end2; outputs = F; inputs = H; wAt = a.W3; tAt = a.T3; }
-            else if (e >= end1) { at = e - end1; outputs = H; inputs = D; wAt = a.W2; tAt = a.T2; }
-            else if (e >= end0) { at = e - end0; outputs = E; inputs = H; wAt = a.W1; tAt = a.T1; }
-            int j = at / inputs, i = at - j * inputs;
-            work[tAt + i * outputs + j] = p[wAt + at];
+            int l = e >= end2 ? 3 : e >= end1 ? 2 : e >= end0 ? 1 : 0;
+            int at = e - (l == 3 ? end2 : l == 2 ? end1 : l == 1 ? end0 : 0);
+            var layer = a.Layer(l);
+            int j = at / layer.Inputs, i = at - j * layer.Inputs;
+            work[layer.T + i * layer.Outputs + j] = p[layer.W + at];
         }
     }
 
@@ -441,10 +456,10 @@ public static class FusedDense
             return;
         }
         // Which layer: its sizes, parameters, and the gradient and input it multiplies.
-        int first = 0, outputs = a.Hidden, inputs = a.Features, wAt = a.W0, bAt = a.B0, dyAt = a.DH1, xAt = a.X;
-        if (group >= a.Tiles3) { first = a.Tiles3; outputs = a.Features; inputs = a.Hidden; wAt = a.W3; bAt = a.B3; dyAt = a.DLogits; xAt = a.H2; }
-        else if (group >= a.Tiles2) { first = a.Tiles2; outputs = a.Hidden; inputs = a.Latent; wAt = a.W2; bAt = a.B2; dyAt = a.DH2; xAt = a.Z; }
-        else if (group >= a.Tiles1) { first = a.Tiles1; outputs = a.EncoderOut; inputs = a.Hidden; wAt = a.W1; bAt = a.B1; dyAt = a.DEnc; xAt = a.H1; }
+        int l = group >= a.Tiles3 ? 3 : group >= a.Tiles2 ? 2 : group >= a.Tiles1 ? 1 : 0;
+        int first = l == 3 ? a.Tiles3 : l == 2 ? a.Tiles2 : l == 1 ? a.Tiles1 : 0;
+        var layer = a.Layer(l);
+        int outputs = layer.Outputs, inputs = layer.Inputs, wAt = layer.W, bAt = layer.B, dyAt = layer.Dy, xAt = layer.X;
         int tilesN = (inputs + Gemm.GroupTile - 1) / Gemm.GroupTile, tile = group - first;
         int tm = tile / tilesN, tn = tile - tm * tilesN;
         var gemm = GemmArgs.BackwardWeights(a.Rows, inputs, outputs, GemmEpilogue.RowSums);
