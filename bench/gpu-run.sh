@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine, from the repository root, with publish/gpu carried (made by bench/gpu-prepare.sh). Most
 # important first, so a cut-off run still answers the main questions:
-#  1. every kernel, the step as trained (dense models: fused) and short AE and VAE epochs replayed as CUDA graphs,
-#     against the plain C# reference on CUDA;
+#  1. every kernel, the training step kernel by kernel and (dense models) fused, and short AE and VAE epochs replayed
+#     as CUDA graphs, against the plain C# reference on CUDA;
 #  2. each model: the kernel table, its training step, its epoch (60,000 synthetic images resident, steps replayed as
 #     CUDA graphs, as in training) and the device time of every operation of a step; the dense models twice in the
-#     same process, fused (2 launches a step) and kernel by kernel, with each epoch's training loss;
+#     same process, fused (3 launches a step) and kernel by kernel, with each epoch's training loss;
 #  3. real images (the carried subset: 2,000 training images repeated, 1,000 test images): the AE and the VAE trained
-#     2 epochs on 6,000 rows on CUDA (fused) and on the SIMD host backend (the reference), metrics.csv side by side;
+#     2 epochs on 6,000 rows on CUDA (kernel by kernel, as training runs while IlgpuBackend.FusesDenseSteps is off)
+#     and on the SIMD host backend (the reference), metrics.csv side by side;
 #  4. the fair peer on the same card (bench/gpu_peer.py, a copy of ../shared/peers/gpu_peer.py): each model with every
 #     full-batch step captured as a CUDA graph, and the AE also torch.compile'd inside the graph (on the carried subset:
 #     its epochs have the real set's 60,000 rows, so its times compare; its losses are not Fashion-MNIST's).
