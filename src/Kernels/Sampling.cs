@@ -1,5 +1,4 @@
 using ILGPU;
-using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
 namespace GpuAe.Kernels;
@@ -19,8 +18,12 @@ public static class Sampling
     /// <summary>Keeps the noise streams apart from the streams used for initialisation and shuffling.</summary>
     public const ulong NoiseStream = 0x4E4F_4953_0000_0000UL;
 
+    /// <summary>log σ² clamped to [<see cref="MinLogVariance"/>, <see cref="MaxLogVariance"/>]; NaN stays NaN, so that a
+    /// diverged encoder reaches the loss and the NaN watch on every device. Written with comparisons: XMath.Clamp
+    /// compiles to PTX min.f32/max.f32, which return the operand that is not NaN, so on a GPU it turned NaN into 20
+    /// (and the step's loss stayed finite), while on the CPU Math.Min/Max kept it.</summary>
     public static float ClampLogVariance(float logVariance) =>
-        XMath.Clamp(logVariance, MinLogVariance, MaxLogVariance);
+        logVariance < MinLogVariance ? MinLogVariance : logVariance > MaxLogVariance ? MaxLogVariance : logVariance;
 
     /// <summary>Standard normal number <paramref name="index"/> of (seed, stream), by Box–Muller on two counter uniforms.</summary>
     public static float Normal(ulong seed, ulong stream, ulong index)

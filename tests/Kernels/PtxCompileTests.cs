@@ -57,6 +57,25 @@ public class PtxCompileTests
         Assert.Contains(".entry", ptx);
     }
 
+    /// <summary>A kernel that only clamps log σ², to read the PTX of <see cref="Sampling.ClampLogVariance"/> alone.</summary>
+    public static void ClampLogVariances(Index1D i, ArrayView<float> x) => x[i] = Sampling.ClampLogVariance(x[i]);
+
+    /// <summary>PTX min.f32/max.f32 return the operand that is not NaN: a clamp built from them turns a NaN log σ² into a
+    /// number on a GPU (and hides a diverged VAE from the NaN watch) while the CPU keeps the NaN. The clamp must compile
+    /// to comparisons and selects.</summary>
+    [Fact]
+    public void ClampingLogVarianceKeepsNaNOnAGpu()
+    {
+        string ptx = CompileToPtx(typeof(PtxCompileTests).GetMethod(nameof(ClampLogVariances))!);
+        Assert.DoesNotContain("min.f32", ptx);
+        Assert.DoesNotContain("max.f32", ptx);
+        Assert.Contains("setp", ptx);
+        Assert.True(float.IsNaN(Sampling.ClampLogVariance(float.NaN)));
+        Assert.Equal(Sampling.MaxLogVariance, Sampling.ClampLogVariance(float.PositiveInfinity));
+        Assert.Equal(Sampling.MinLogVariance, Sampling.ClampLogVariance(-1e6f));
+        Assert.Equal(-3.5f, Sampling.ClampLogVariance(-3.5f));
+    }
+
     /// <summary>The GPU GEMMs' inner loops as written: ILGPU does not unroll loops, and a loop over a struct indexer
     /// became a jump table per element (brx.idx) in the tile copies; a local array would live in local memory.</summary>
     [Theory, InlineData(typeof(Gemm), nameof(Gemm.SharedTiled)), InlineData(typeof(FusedDense), nameof(FusedDense.StepRows)),
