@@ -2,6 +2,7 @@ using System.Globalization;
 using GpuAe.Kernels;
 using GpuAe.Nets;
 using GpuAe.Nets.Checkpoints;
+using GpuAe.Nets.Data;
 using GpuAe.Nets.Model;
 using GpuAe.Nets.Report;
 
@@ -10,16 +11,21 @@ namespace GpuAe.Cli;
 /// <summary>`gpuae decode`: the image a saved autoencoder's decoder makes of one latent point, through the project's
 /// own decoder forward on a backend. Prints the 28 rows of values in [0, 1], or writes an 8-bit grey PNG with --out.
 /// The latent explorer's browser test holds the page's JavaScript decoder to it.</summary>
-public sealed record DecodeRun(string Path, string Z, string? Output, string Device)
+public sealed record DecodeRun(string Path, string Z, string? Class, string? Output, string Device)
 {
     public int Execute(TextWriter stdout)
     {
         string checkpoint = Checkpoint.Find(Path);
         using var backend = Backends.Open(Device);
         var (model, _) = Models.Load(backend, checkpoint, batch: 1);
-        if (model is Classifier) throw new UserError($"{checkpoint} holds a classifier, which has no decoder: decode an ae, vae, conv-ae or conv-vae run");
+        if (!model.Kind.HasDecoder)
+            throw new UserError($"{checkpoint} holds a {model.Kind}, which has no decoder: decode a {string.Join(", ", ModelKind.Names(k => k.HasDecoder))} run");
+        if (model.Kind.IsConditional && Class is null)
+            throw new UserError($"a {model.Kind} decodes a point for a class: add --class (a name such as Coat, or 0–9)");
+        if (!model.Kind.IsConditional && Class is not null)
+            throw new UserError($"--class: a {model.Kind} is not conditioned on a class; leave --class out");
         var z = ParseLatent(Z, model.LatentSize);
-        var image = Inference.Decode(backend, model, z, 1);
+        var image = Inference.Decode(backend, model, z, 1, Class is null ? null : [FashionMnist.ClassOf(Class)]);
         if (Output is not null)
         {
             GreyPng.Write(Output, image, Figures.Side, Figures.Side);

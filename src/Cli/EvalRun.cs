@@ -21,11 +21,11 @@ public sealed record EvalRun(string Path, int IwaeSamples, int Batch, string Dev
 
         using var backend = Backends.Open(Device);
         var (model, metadata) = Models.Load(backend, checkpoint, Batch);
-        var evaluator = new Evaluator(backend, model, DeviceImages.Upload(backend, test, targets: model is ISupervised), Batch);
+        var evaluator = new Evaluator(backend, model, DeviceImages.For(backend, model, test), Batch);
         var m = evaluator.Run();
         var results = new Dictionary<string, object>
         {
-            ["checkpoint"] = checkpoint, ["model"] = model.Kind, ["device"] = backend.DeviceName, ["test_images"] = test.Count,
+            ["checkpoint"] = checkpoint, ["model"] = model.Kind.Name, ["device"] = backend.DeviceName, ["test_images"] = test.Count,
             ["test_loss"] = m.Loss, ["test_bce"] = m.Bce, ["test_kl"] = m.Kl, ["test_mse"] = m.Mse, ["test_bce_mu"] = m.BceMu,
         };
         if (model is Classifier)

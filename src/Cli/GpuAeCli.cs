@@ -25,6 +25,7 @@ public static class GpuAeCli
         root.Subcommands.Add(BenchCommand(stdout));
         root.Subcommands.Add(EvalCommand(stdout));
         root.Subcommands.Add(DecodeCommand(stdout));
+        root.Subcommands.Add(SampleCommand(stdout));
         root.Subcommands.Add(CheckCommand(stdout));
         root.Subcommands.Add(ReportCommand(stdout, args));
 
@@ -59,8 +60,8 @@ public static class GpuAeCli
 
     static Command TrainCommand(TextWriter stdout)
     {
-        var model = new Argument<string>("model") { Description = "ae (the dense autoencoder), vae (the variational autoencoder), conv-ae or conv-vae (their convolutional versions), or classifier (the Fashion-MNIST classifier that scores generated images)" };
-        model.AcceptOnlyFromAmong(ModelSpec.Kinds);
+        var model = new Argument<string>("model") { Description = string.Join("; ", ModelKind.All.Select(k => $"{k.Name}: {k.Description}")) };
+        model.AcceptOnlyFromAmong([.. ModelKind.Names()]);
         var epochs = new Option<int>("--epochs") { Description = "training epochs", DefaultValueFactory = _ => 10 };
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
         var lr = new Option<float>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3f };
@@ -113,9 +114,32 @@ public static class GpuAeCli
         var path = new Argument<string>("checkpoint") { Description = "a model.safetensors file of an autoencoder, or the run folder holding one" };
         var z = new Option<string>("--z") { Description = "the latent point, one number per dimension, comma-separated: \"0.5,-1.2\" for a 2-D model", Required = true };
         var output = new Option<string?>("--out") { Description = "write the image as an 8-bit grey 28×28 PNG (default: print its 28 rows of values in [0, 1])" };
+        var cls = ClassOption("cvae: the class to decode the point for");
         var device = DeviceOption();
-        var command = new Command("decode", "Decode one latent point with a saved autoencoder's decoder (what the latent explorer draws)") { path, z, output, device };
-        command.SetAction(r => new DecodeRun(r.GetValue(path)!, r.GetValue(z)!, r.GetValue(output), r.GetValue(device)!).Execute(stdout));
+        var command = new Command("decode", "Decode one latent point with a saved autoencoder's decoder (what the latent explorer draws)") { path, z, cls, output, device };
+        command.SetAction(r => new DecodeRun(r.GetValue(path)!, r.GetValue(z)!, r.GetValue(cls), r.GetValue(output), r.GetValue(device)!).Execute(stdout));
+        return command;
+    }
+
+    static Option<string?> ClassOption(string description) => new("--class")
+    {
+        Description = $"{description}: a Fashion-MNIST class by name ({string.Join(", ", FashionMnist.ClassNames)}) or number 0–9",
+    };
+
+    static Command SampleCommand(TextWriter stdout)
+    {
+        var path = new Argument<string>("checkpoint") { Description = "a model.safetensors file of a VAE (vae, conv-vae, cvae), or the run folder holding one" };
+        var cls = new Option<string[]>("--class")
+        {
+            Description = $"cvae: the classes to sample, one row each, by name ({string.Join(", ", FashionMnist.ClassNames)}) or number 0–9, comma-separated or repeated (default: every class)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var n = new Option<int>("--n") { Description = "images to draw, split evenly over the rows (one row per class for a cvae, rows of ten otherwise)", DefaultValueFactory = _ => 100 };
+        var seed = new Option<ulong>("--seed") { Description = "seed of the prior's draws z ~ N(0, I)", DefaultValueFactory = _ => 1UL };
+        var output = new Option<string>("--out") { Description = "the grid PNG to write", DefaultValueFactory = _ => "samples.png" };
+        var device = DeviceOption();
+        var command = new Command("sample", "Draw images from a saved generative model's prior (per class for a cvae) into one grid PNG") { path, cls, n, seed, output, device };
+        command.SetAction(r => new SampleRun(r.GetValue(path)!, r.GetValue(cls) ?? [], r.GetValue(n), r.GetValue(seed), r.GetValue(output)!, r.GetValue(device)!).Execute(stdout));
         return command;
     }
 
@@ -217,7 +241,7 @@ public static class GpuAeCli
     {
         var device = DeviceOption();
         var model = new Option<string>("--model") { Description = "ae, vae, conv-ae or conv-vae: the model whose training step and epoch are timed", DefaultValueFactory = _ => "ae" };
-        model.AcceptOnlyFromAmong(ModelSpec.AutoencoderKinds);
+        model.AcceptOnlyFromAmong([.. ModelKind.Names(k => k.InStudy)]);
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
         var steps = new Option<int>("--steps") { Description = "timed repetitions per measurement (each measured three times; the fastest is shown)", DefaultValueFactory = _ => 20 };
         var epoch = new Option<bool>("--epoch") { Description = "also time a whole epoch (60,000 synthetic images; on CUDA its steps replayed from a CUDA graph, as in training) and a 10,000-image evaluation" };

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GpuAe.Nets.Model;
 using GpuAe.Nets.Training;
 using GpuAe.Nets;
 using Spectre.Console;
@@ -10,7 +11,7 @@ sealed class QuietReporter : ITrainingReporter
 {
     public void Message(string text) { }
     public void Progress(StepProgress progress) { }
-    public void EpochDone(string model, int epochs, EpochMetrics metrics) { }
+    public void EpochDone(ModelKind model, int epochs, EpochMetrics metrics) { }
 }
 
 /// <summary>--json: one JSON object per line and per epoch, for scripts.</summary>
@@ -18,9 +19,9 @@ sealed class JsonReporter(TextWriter output) : ITrainingReporter
 {
     public void Message(string text) { }
     public void Progress(StepProgress progress) { }
-    public void EpochDone(string model, int epochs, EpochMetrics m) => output.WriteLine(JsonSerializer.Serialize(new
+    public void EpochDone(ModelKind model, int epochs, EpochMetrics m) => output.WriteLine(JsonSerializer.Serialize(new
     {
-        model, epoch = m.Epoch, epochs, seconds = m.Seconds, train_loss = m.TrainLoss, test_loss = m.TestLoss,
+        model = model.Name, epoch = m.Epoch, epochs, seconds = m.Seconds, train_loss = m.TrainLoss, test_loss = m.TestLoss,
         test_bce = m.TestBce, test_kl = m.TestKl, test_mse = m.TestMse,
     }));
 }
@@ -39,7 +40,7 @@ sealed class ProgressBarReporter(ProgressContext context, int rowsPerEpoch) : IT
         _task.Description = Markup.Escape($"epoch {p.Epoch}: loss {p.RunningLoss:F2}, {p.StepsPerSecond:F1} steps/s");
     }
 
-    public void EpochDone(string model, int epochs, EpochMetrics m)
+    public void EpochDone(ModelKind model, int epochs, EpochMetrics m)
     {
         _task ??= context.AddTask("", maxValue: rowsPerEpoch);
         _task.Value = rowsPerEpoch;

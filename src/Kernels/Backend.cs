@@ -123,6 +123,10 @@ public interface IBackend : IDisposable
     /// <summary>destination[r, :] = data[order[start + r], :] for r &lt; rows: assembles a shuffled batch on the device.</summary>
     void GatherRows(Tensor data, IndexTensor order, StepValue start, int rows, int cols, Tensor destination);
 
+    /// <summary>destination[r, DestinationColumn + c] = source[r, SourceColumn + c] for the rows and columns of
+    /// <paramref name="copy"/>; the rest of destination is left alone.</summary>
+    void CopyColumns(Tensor source, Tensor destination, ColumnCopy copy);
+
     /// <summary>y = 1 / (1 + exp(−x)), elementwise: turns decoder logits into images.</summary>
     void Sigmoid(Tensor x, Tensor y);
 

@@ -20,7 +20,7 @@ public sealed record DeviceInfo(string Kind, string Name, bool Usable, string No
 
 /// <summary>Runs every <see cref="IBackend"/> operation as an ILGPU kernel on CUDA, OpenCL or ILGPU's CPU accelerator.
 /// Kernels are compiled once, when the backend is created, and reused for every launch.</summary>
-public sealed class IlgpuBackend : IBackend
+public sealed partial class IlgpuBackend : IBackend
 {
     readonly Context _context;
     readonly Accelerator _accelerator;

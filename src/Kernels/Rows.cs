@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace GpuAe.Kernels;
 
 /// <summary>
-/// Data movement and elementwise kernels: batch assembly, sigmoid, fill. Elementwise kernels are grid-stride loops
+/// Data movement and elementwise kernels: batch assembly, column blocks, sigmoid, fill. Elementwise kernels are grid-stride loops
 /// launched on at most the device's thread count: ILGPU's CPU accelerator pays about a microsecond per simulated
 /// thread group, so one thread per element made Adam alone cost 120 ms a step there; a GPU is just as fast either way.
 /// </summary>
@@ -23,6 +23,19 @@ public static class Rows
         }
     }
 
+    /// <summary>destination[r, copy.DestinationColumn + c] = source[r, copy.SourceColumn + c] for r &lt; copy.Rows and
+    /// c &lt; copy.Columns, rows of copy.SourceWidth and copy.DestinationWidth floats; grid-stride over the copied
+    /// elements. Appends a condition to a batch (the conditional VAE's [x | y] and [z | y]) and takes a block back out
+    /// of a gradient (dz from d[z | y]): a copy is its own adjoint, with source and destination swapped.</summary>
+    public static void CopyColumns(Index1D thread, int threads, ArrayView<float> source, ArrayView<float> destination, ColumnCopy copy)
+    {
+        for (int i = thread; i < copy.Rows * copy.Columns; i += threads)
+        {
+            int r = i / copy.Columns, c = i - r * copy.Columns;
+            destination[r * copy.DestinationWidth + copy.DestinationColumn + c] = source[r * copy.SourceWidth + copy.SourceColumn + c];
+        }
+    }
+
     public static void Sigmoid(Index1D thread, int threads, ArrayView<float> x, ArrayView<float> y)
     {
         for (int i = thread; i < y.IntLength; i += threads) y[i] = 1f / (1f + MathF.Exp(-x[i]));
@@ -33,3 +46,7 @@ public static class Rows
         for (int i = thread; i < destination.IntLength; i += threads) destination[i] = value;
     }
 }
+
+/// <summary>A block of columns copied between two row-major matrices (see <see cref="Rows.CopyColumns"/>): columns
+/// [SourceColumn, SourceColumn + Columns) of rows SourceWidth wide into [DestinationColumn, …) of rows DestinationWidth wide.</summary>
+public readonly record struct ColumnCopy(int Rows, int Columns, int SourceWidth, int SourceColumn, int DestinationWidth, int DestinationColumn);

@@ -25,6 +25,17 @@ public static class Shapes
         Need(op, "y", y, (long)rows * outFeatures, shape);
     }
 
+    public static void CopyColumns(Tensor source, Tensor destination, ColumnCopy c)
+    {
+        string shape = $"{c.Rows} rows, columns [{c.SourceColumn}, {c.SourceColumn + c.Columns}) of {c.SourceWidth} into [{c.DestinationColumn}, {c.DestinationColumn + c.Columns}) of {c.DestinationWidth}";
+        if (c.Rows < 0 || c.Columns < 0 || c.SourceColumn < 0 || c.DestinationColumn < 0 ||
+            c.SourceColumn + c.Columns > c.SourceWidth || c.DestinationColumn + c.Columns > c.DestinationWidth)
+            throw new ArgumentException($"copy columns: {shape} does not fit the rows");
+        if (c.Rows == 0 || c.Columns == 0) return;
+        Need("copy columns", "source", source, (long)(c.Rows - 1) * c.SourceWidth + c.SourceColumn + c.Columns, shape);
+        Need("copy columns", "destination", destination, (long)(c.Rows - 1) * c.DestinationWidth + c.DestinationColumn + c.Columns, shape);
+    }
+
     public static void DenseForward(Tensor x, Tensor w, Tensor b, Tensor y, int rows, int inFeatures, int outFeatures)
     {
         Dense("dense forward", x, w, y, rows, inFeatures, outFeatures);

@@ -368,6 +368,14 @@ public sealed class SimdBackend : IBackend
             Array.Copy(A(data), data.Offset + o[order.Offset + start + r] * cols, A(destination), destination.Offset + r * cols, cols);
     }
 
+    public void CopyColumns(Tensor source, Tensor destination, ColumnCopy copy)
+    {
+        Shapes.CopyColumns(source, destination, copy);
+        for (int r = 0; r < copy.Rows; r++)
+            Array.Copy(A(source), source.Offset + r * copy.SourceWidth + copy.SourceColumn,
+                A(destination), destination.Offset + r * copy.DestinationWidth + copy.DestinationColumn, copy.Columns);
+    }
+
     public void Sigmoid(Tensor x, Tensor y)
     {
         Shapes.Rows("sigmoid", 1, y.Length, ("x", x, false));

@@ -183,7 +183,7 @@ public class CliTests : TempFolderTest
         var (exit, output, error) = Run("check", "--device", device);
         Assert.True(exit == 0, output + error);
         Assert.Contains("all kernels agree with the reference", output);
-        foreach (var kernel in new[] { "dense forward (Relu)", "dense backward dW, db", "sigmoid + BCE + gradient", "Adam", "IWAE", "vae: whole training step", "step record: begin step", "vae: epoch by the step record" })
+        foreach (var kernel in new[] { "dense forward (Relu)", "dense backward dW, db", "sigmoid + BCE + gradient", "Adam", "IWAE", "vae: whole training step", "step record: begin step", "vae: epoch by the step record", "copy columns", "cvae: whole training step" })
             Assert.Contains(kernel, output);
     }
 
@@ -369,6 +369,42 @@ public class CliTests : TempFolderTest
     [InlineData("0.5,NaN", "'NaN' is not a finite number")]
     public void DecodeRefusesALatentPointOfTheWrongShape(string z, string expected) =>
         AssertUserError(Run("decode", Vae2d, "--z", z, "--device", "simd"), expected);
+
+    /// <summary>A CVAE trained for one epoch on 512 images: `decode --class` gives what a hand-written decoder of
+    /// [z | one-hot class] gives, `sample` writes one labelled row per class, and every misuse is one line with exit 2.</summary>
+    [Fact]
+    public void ACvaeDecodesAndSamplesPerClass()
+    {
+        string run = Path.Combine(Folder, "cvae");
+        var trained = Run("train", "cvae", "--epochs", "1", "--limit", "512", "--device", "simd", "--out", run, "--quiet");
+        Assert.True(trained.Exit == 0, trained.Err);
+
+        var (exit, output, error) = Run("decode", run, "--z", "0.25,-1", "--class", "Coat", "--device", "simd");
+        Assert.True(exit == 0, error);
+        var printed = output.Trim().Split('\n').SelectMany(r => r.Trim().Split(' ')).Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        float[] input = [0.25f, -1f, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0]; // Coat is class 4
+        var expected = HandDecoded(run, input);
+        Assert.All(expected.Zip(printed), p => Assert.InRange(p.Second, p.First - 2e-6, p.First + 2e-6));
+        var byNumber = Run("decode", run, "--z", "0.25,-1", "--class", "4", "--device", "simd");
+        Assert.Equal(output, byNumber.Out);
+        Assert.NotEqual(output, Run("decode", run, "--z", "0.25,-1", "--class", "trouser", "--device", "simd").Out);
+
+        string grid = Path.Combine(Folder, "grid.png");
+        var sampled = Run("sample", run, "--n", "30", "--class", "Bag,Sneaker", "--class", "Dress", "--out", grid, "--device", "simd");
+        Assert.True(sampled.Exit == 0, sampled.Err);
+        string row = Path.Combine(Folder, "row.png");
+        Assert.Equal(0, Run("sample", run, "--n", "10", "--class", "Bag", "--out", row, "--device", "simd").Exit);
+        using (var three = SkiaSharp.SKBitmap.Decode(grid))
+        using (var one = SkiaSharp.SKBitmap.Decode(row))
+            Assert.True(three.Height > one.Height + 100, $"three rows {three.Width}×{three.Height}, one row {one.Width}×{one.Height}");
+
+        AssertUserError(Run("decode", run, "--z", "0,0", "--device", "simd"), "add --class");
+        AssertUserError(Run("decode", Vae2d, "--z", "0,0", "--class", "Coat", "--device", "simd"), "is not conditioned on a class");
+        AssertUserError(Run("sample", run, "--class", "Hat", "--device", "simd"), "'Hat' is not a Fashion-MNIST class");
+        AssertUserError(Run("sample", run, "--n", "25", "--device", "simd"), "does not split into 10 equal rows");
+        AssertUserError(Run("sample", Vae2d, "--class", "Coat", "--device", "simd"), "is not conditioned on a class");
+        AssertUserError(Run("sample", Repository.Classifier, "--device", "simd"), "has no prior to sample");
+    }
 
     [Fact]
     public void DecodeRefusesAClassifierAndAMissingCheckpoint()

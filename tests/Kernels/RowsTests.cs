@@ -22,6 +22,36 @@ public class RowsTests
         Assert.Equal(expected, be.Down(batch));
     }
 
+    /// <summary>A block of 3 columns of rows 5 wide into columns 4..6 of rows 9 wide, for 7 rows: every copied value lands
+    /// where the plain loop puts it, and every other value of the destination (its sentinels) is left alone.</summary>
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void CopyColumnsMovesTheBlockAndNothingElse(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        var source = Values.Random(8 * 5, 43);
+        var sentinels = Enumerable.Range(0, 8 * 9).Select(i => -1000f - i).ToArray();
+        var destination = be.Up(sentinels);
+        var copy = new ColumnCopy(Rows: 7, Columns: 3, SourceWidth: 5, SourceColumn: 1, DestinationWidth: 9, DestinationColumn: 4);
+        be.CopyColumns(be.Up(source), destination, copy);
+        var expected = (float[])sentinels.Clone();
+        for (int r = 0; r < 7; r++)
+            for (int c = 0; c < 3; c++)
+                expected[r * 9 + 4 + c] = source[r * 5 + 1 + c];
+        Assert.Equal(expected, be.Down(destination));
+    }
+
+    [Theory]
+    [InlineData(2, 3, 5, 3, 9, 0)]   // source columns 3..5 past a row of 5
+    [InlineData(2, 3, 5, 0, 9, 7)]   // destination columns 7..9 past a row of 9
+    [InlineData(9, 3, 5, 0, 9, 0)]   // 9 rows of 5 from a source of 40 values
+    public void CopyColumnsRefusesABlockOutsideTheRows(int rows, int columns, int sourceWidth, int sourceColumn, int destinationWidth, int destinationColumn)
+    {
+        var be = TestBackends.Get("simd512");
+        var e = Assert.Throws<ArgumentException>(() => be.CopyColumns(be.Allocate(8 * 5), be.Allocate(8 * 9),
+            new ColumnCopy(rows, columns, sourceWidth, sourceColumn, destinationWidth, destinationColumn)));
+        Assert.StartsWith("copy columns:", e.Message);
+    }
+
     [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
     public void SigmoidAndFillMatchReference(string backend)
     {

@@ -16,7 +16,7 @@ public class CheckpointTests : TempFolderTest
         public readonly List<string> Messages = [];
         public void Message(string text) => Messages.Add(text);
         public void Progress(StepProgress progress) => onProgress?.Invoke(progress);
-        public void EpochDone(string model, int epochs, EpochMetrics metrics) { }
+        public void EpochDone(ModelKind model, int epochs, EpochMetrics metrics) { }
     }
 
     static readonly Dataset Train = RealData.Train.Take(640);

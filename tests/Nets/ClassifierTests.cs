@@ -66,7 +66,7 @@ public class ClassifierTests
     {
         var be = TestBackends.Get("simd512");
         var (model, _) = Models.Load(be, Path.Combine(Repository.Classifier, GpuAe.Nets.Checkpoints.Checkpoint.FileName), 128);
-        var accuracy = new Evaluator(be, model, DeviceImages.Upload(be, RealData.Test, targets: true), 128).Run().Accuracy;
+        var accuracy = new Evaluator(be, model, DeviceImages.Upload(be, RealData.Test, Classifier.Classes), 128).Run().Accuracy;
         Assert.Equal(10000, RealData.Test.Count);
         Assert.True(accuracy >= 0.90, $"test accuracy {accuracy:P2}");
     }

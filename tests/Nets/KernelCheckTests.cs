@@ -90,6 +90,7 @@ public class KernelCheckTests
             inner.Adam(parameters, gradients, firstMoment, secondMoment, step, watch, stepRecord);
         public void BeginStep(IndexTensor schedule, IndexTensor record) => inner.BeginStep(schedule, record);
         public void GatherRows(Tensor data, IndexTensor order, StepValue start, int rows, int cols, Tensor destination) => inner.GatherRows(data, order, start, rows, cols, destination);
+        public void CopyColumns(Tensor source, Tensor destination, ColumnCopy copy) => inner.CopyColumns(source, destination, copy);
         public void Sigmoid(Tensor x, Tensor y) => inner.Sigmoid(x, y);
         public void NormalNoise(Tensor noise, ulong seed, StepValue step) => inner.NormalNoise(noise, seed, step);
         public void Reparameterize(Tensor enc, Tensor noise, Tensor z, int rows, int latent) => inner.Reparameterize(enc, noise, z, rows, latent);

@@ -35,7 +35,7 @@ public static class Checkpoint
     public static IReadOnlyDictionary<string, string> Load(string path, IBackend backend, IModel model, bool withMoments = false)
     {
         var contents = SafeTensors.Read(path);
-        if (contents.Metadata.TryGetValue("model", out var kind) && kind != model.Kind)
+        if (contents.Metadata.TryGetValue("model", out var kind) && kind != model.Kind.Name)
             throw new UserError($"{path} holds a '{kind}' model, not '{model.Kind}'");
         var p = model.Parameters;
         float[] Gather(string prefix)

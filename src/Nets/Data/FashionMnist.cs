@@ -42,6 +42,17 @@ public static class FashionMnist
     public static readonly string[] ClassNames =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
+    /// <summary>The class a user names: its name in any case ("coat", "Ankle boot"), or its number 0–9.</summary>
+    public static int ClassOf(string text)
+    {
+        string t = text.Trim();
+        int named = Array.FindIndex(ClassNames, n => string.Equals(n, t, StringComparison.OrdinalIgnoreCase));
+        if (named >= 0) return named;
+        if (int.TryParse(t, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int index) && index < ClassNames.Length)
+            return index;
+        throw new UserError($"--class: '{text}' is not a Fashion-MNIST class: use a name ({string.Join(", ", ClassNames)}) or its number 0–9");
+    }
+
     /// <summary>--data wins, then $GPUAE_DATA, then the Debian package's folder.</summary>
     public static string ResolveFolder(string? option)
     {

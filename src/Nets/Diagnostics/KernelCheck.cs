@@ -118,6 +118,13 @@ public static class KernelCheck
                 return Down(be, d, loss, correct);
             });
             yield return ("sigmoid", $"{rows}×{cols}", be => { var y = be.Allocate(rows * cols); be.Sigmoid(Up(be, logits), y); return Down(be, y); });
+            yield return ("copy columns ([x | y])", $"{rows}×{cols} + {rows}×10", be =>
+            {
+                var joined = Up(be, Random(rows * (cols + 10), 23));
+                be.CopyColumns(Up(be, targets), joined, new ColumnCopy(rows, cols, cols, 0, cols + 10, 0));
+                be.CopyColumns(Up(be, labels), joined, new ColumnCopy(rows, 10, 10, 0, cols + 10, cols));
+                return Down(be, joined);
+            });
             yield return ("accumulate sum", $"{rows}", be =>
             {
                 var acc = Up(be, [1f, 2f]);
@@ -253,13 +260,15 @@ public static class KernelCheck
                 finally { if (ilgpu is not null) ilgpu.FusesDenseSteps = wasFusing; }
             });
         }
-        foreach (var kind in ModelSpec.AutoencoderKinds)
+        foreach (var kind in ModelKind.All.Where(k => k.HasDecoder))
         {
-            int batch = kind.StartsWith("conv") ? 16 : 128; // the scalar reference's conv step takes seconds at 128
+            int batch = kind.Architecture == Architecture.Conv ? 16 : 128; // the scalar reference's conv step takes seconds at 128
             yield return ($"{kind}: whole training step (all gradients, loss)", $"batch {batch}", be =>
             {
-                var model = Models.Create(be, new ModelSpec(kind), batch, 1);
+                var model = Models.Create(be, new ModelSpec(kind.Name), batch, 1);
                 model.Initialise(5);
+                if (model is ISupervised supervised)
+                    supervised.UseTargets(Up(be, [.. Enumerable.Range(0, batch * supervised.TargetWidth).Select(i => i % supervised.TargetWidth == i / supervised.TargetWidth % supervised.TargetWidth ? 1f : 0f)]));
                 var acc = be.Allocate((int)Slot.Count);
                 model.TrainStep(Up(be, Unit(batch * 784, 15)), batch, 2, acc);
                 return Down(be, model.Parameters.Gradients, acc);

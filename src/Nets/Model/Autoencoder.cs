@@ -11,7 +11,7 @@ public sealed class Autoencoder(IBackend backend, int maxRows, Activation codeAc
     int features = 784, int hidden = 256, int codeSize = 32, Architecture architecture = Architecture.Dense)
     : AutoencoderBase(backend, architecture, maxRows, features, hidden, codeSize, codeActivation, codeSize)
 {
-    public override string Kind => KindOf("ae");
+    public override ModelKind Kind => Architecture == Architecture.Conv ? ModelKind.ConvAe : ModelKind.Ae;
     public int CodeSize { get; } = codeSize;
     public Activation CodeActivation { get; } = codeActivation;
     public override int LatentSize => CodeSize;

@@ -9,61 +9,73 @@ public enum Architecture { Dense, Conv }
 /// What the AE and the VAE share, whichever the architecture: an encoder network features→encoder output, a decoder
 /// network latent→logits (the sigmoid is fused into the loss), and every buffer allocated once for MaxRows rows. The
 /// models differ only between encoder output and latent: the AE's code is its encoder output; the VAE samples z
-/// from (μ, log σ²).
+/// from (μ, log σ²). A conditional model (<see cref="ConditionWidth"/> &gt; 0) appends its condition, one row per image,
+/// to the encoder's input and to the latent at the decoder's input: [x | y] and [z | y].
 /// </summary>
 public abstract class AutoencoderBase : IModel, IFusedStep
 {
     protected readonly IBackend Backend;
     readonly Sequential _encoder, _decoder;
     readonly Tensor _logits, _dLogits; // [MaxRows, Features]
+    readonly Tensor _encoderInput, _decoderInput, _dDecoderInput; // [x | y] and [z | y] and its gradient, when conditional
+    readonly int _latent;
     protected readonly Tensor EncoderOutput, DEncoderOutput, RowBce, RowSquaredError;
 
-    public abstract string Kind { get; }
+    public abstract ModelKind Kind { get; }
     public abstract int LatentSize { get; }
     public ParameterSet Parameters { get; } = new();
     public Architecture Architecture { get; }
     public int Features { get; }
     public int MaxRows { get; }
     public int Hidden { get; }
+    /// <summary>Width of the condition appended to the encoder's input and to the latent (0: unconditional).</summary>
+    public int ConditionWidth { get; }
+    /// <summary>The condition of the images the next call gets, [rows, ConditionWidth] (conditional models only).</summary>
+    protected Tensor? Condition { get; set; }
     public long MultiplyAddsPerImage => _encoder.Layers.Concat(_decoder.Layers).Sum(l => l.MultiplyAdds);
-
-    /// <summary>"ae"/"vae" for the dense models, "conv-ae"/"conv-vae" for the convolutional ones.</summary>
-    protected string KindOf(string model) => Architecture == Architecture.Conv ? "conv-" + model : model;
 
     /// <summary>The architecture's entries of <see cref="Config"/>; the models add theirs.</summary>
     protected Dictionary<string, string> BaseConfig() => new()
     {
-        ["model"] = Kind, ["features"] = $"{Features}", ["hidden"] = $"{Hidden}",
+        ["model"] = Kind.Name, ["features"] = $"{Features}", ["hidden"] = $"{Hidden}",
         ["architecture"] = Architecture == Architecture.Conv ? "conv" : "dense",
     };
     public abstract IReadOnlyDictionary<string, string> Config { get; }
 
     protected AutoencoderBase(IBackend backend, Architecture architecture, int maxRows, int features, int hidden,
-        int encoderOutput, Activation encoderActivation, int latent)
+        int encoderOutput, Activation encoderActivation, int latent, int conditionWidth = 0)
     {
+        if (conditionWidth > 0 && architecture != Architecture.Dense) throw new ArgumentException("only the dense models take a condition");
         Backend = backend;
         Architecture = architecture;
         MaxRows = maxRows;
         Features = features;
         Hidden = hidden;
+        ConditionWidth = conditionWidth;
+        _latent = latent;
         (_encoder, _decoder) = architecture == Architecture.Conv
             ? ConvNetworks(features, encoderOutput, encoderActivation, latent)
-            : DenseNetworks(features, hidden, encoderOutput, encoderActivation, latent);
+            : DenseNetworks(features + conditionWidth, hidden, encoderOutput, encoderActivation, latent + conditionWidth, features);
         Parameters.Allocate(backend);
         _logits = backend.Allocate(maxRows * features); _dLogits = backend.Allocate(maxRows * features);
+        if (conditionWidth > 0)
+        {
+            _encoderInput = backend.Allocate(maxRows * (features + conditionWidth));
+            _decoderInput = backend.Allocate(maxRows * (latent + conditionWidth)); _dDecoderInput = backend.Allocate(maxRows * (latent + conditionWidth));
+        }
         EncoderOutput = backend.Allocate(maxRows * encoderOutput); DEncoderOutput = backend.Allocate(maxRows * encoderOutput);
         RowBce = backend.Allocate(maxRows); RowSquaredError = backend.Allocate(maxRows);
         _fusedLayout = new(FusedLayout);
     }
 
-    /// <summary>The notebook's layers with PyTorch's nn.Sequential names: encoder features→hidden ReLU→output,
-    /// decoder latent→hidden ReLU→features.</summary>
-    (Sequential, Sequential) DenseNetworks(int features, int hidden, int encoderOutput, Activation encoderActivation, int latent) => (
+    /// <summary>The notebook's layers with PyTorch's nn.Sequential names: encoder input (the image, and the condition if
+    /// any)→hidden ReLU→output, decoder input (the latent, and the condition if any)→hidden ReLU→features.</summary>
+    (Sequential, Sequential) DenseNetworks(int encoderInput, int hidden, int encoderOutput, Activation encoderActivation, int decoderInput, int features) => (
         new Sequential(Backend, MaxRows,
-            new DenseLayer(Parameters, "encoder.0", features, hidden, Activation.Relu),
+            new DenseLayer(Parameters, "encoder.0", encoderInput, hidden, Activation.Relu),
             new DenseLayer(Parameters, "encoder.2", hidden, encoderOutput, encoderActivation)),
         new Sequential(Backend, MaxRows,
-            new DenseLayer(Parameters, "decoder.0", latent, hidden, Activation.Relu),
+            new DenseLayer(Parameters, "decoder.0", decoderInput, hidden, Activation.Relu),
             new DenseLayer(Parameters, "decoder.2", hidden, features, Activation.None)));
 
     /// <summary>Encoder 28×28×1 → conv 3×3 stride 2 → 14×14×32 ReLU → conv 3×3 stride 2 → 7×7×64 ReLU → dense to the
@@ -91,7 +103,7 @@ public abstract class AutoencoderBase : IModel, IFusedStep
     /// <summary>The dense layers as the fused step takes them, when it takes them (null for conv, or widths past its limits).</summary>
     DenseStepLayout? FusedLayout()
     {
-        if (Architecture != Architecture.Dense) return null;
+        if (Architecture != Architecture.Dense || ConditionWidth > 0) return null;
         var layers = _encoder.Layers.Concat(_decoder.Layers).Cast<DenseLayer>().ToArray();
         bool variational = this is VariationalAutoencoder;
         var layout = new DenseStepLayout(MaxRows, Features, Hidden, layers[1].Out, layers[2].In, variational,
@@ -125,26 +137,48 @@ public abstract class AutoencoderBase : IModel, IFusedStep
     public abstract void Encode(Tensor x, int rows, Tensor latent);
 
     /// <summary>The encoder's output for x[rows] into <paramref name="output"/> (normally EncoderOutput).</summary>
-    protected void RunEncoder(Tensor x, int rows, Tensor output) => _encoder.Forward(Backend, x, output, rows);
+    protected void RunEncoder(Tensor x, int rows, Tensor output) => _encoder.Forward(Backend, Conditioned(x, _encoderInput, Features, rows), output, rows);
 
     /// <summary>Decodes latent[rows] to logits and scores them against x: RowBce, RowSquaredError and the logits'
     /// gradient of the batch-mean loss.</summary>
     protected void DecodeAndScore(Tensor latent, Tensor x, int rows)
     {
-        _decoder.Forward(Backend, latent, _logits, rows);
+        _decoder.Forward(Backend, Conditioned(latent, _decoderInput, _latent, rows), _logits, rows);
         Backend.SigmoidBce(_logits, x, _dLogits, RowBce, RowSquaredError, rows, Features, 1f / rows);
     }
 
-    /// <summary>Decoder gradients, and dLatent (masked by the latent itself when it came out of a ReLU).</summary>
-    protected void BackwardDecoder(Tensor latent, Tensor dLatent, bool latentIsRelu, int rows) =>
-        _decoder.Backward(Backend, latent, _dLogits, dLatent, latentIsRelu ? latent : null, rows);
+    /// <summary>Decoder gradients, and dLatent (masked by the latent itself when it came out of a ReLU). A conditional
+    /// decoder's input gradient is d[z | y]; dLatent is its first columns.</summary>
+    protected void BackwardDecoder(Tensor latent, Tensor dLatent, bool latentIsRelu, int rows)
+    {
+        if (ConditionWidth == 0)
+        {
+            _decoder.Backward(Backend, latent, _dLogits, dLatent, latentIsRelu ? latent : null, rows);
+            return;
+        }
+        _decoder.Backward(Backend, _decoderInput, _dLogits, _dDecoderInput, null, rows);
+        Backend.CopyColumns(_dDecoderInput, dLatent, new ColumnCopy(rows, _latent, _latent + ConditionWidth, 0, _latent, 0));
+    }
 
-    /// <summary>Encoder gradients from DEncoderOutput.</summary>
-    protected void BackwardEncoder(Tensor x, int rows) => _encoder.Backward(Backend, x, DEncoderOutput, null, null, rows);
+    /// <summary>Encoder gradients from DEncoderOutput, for the input the last <see cref="RunEncoder"/> took.</summary>
+    protected void BackwardEncoder(Tensor x, int rows) =>
+        _encoder.Backward(Backend, ConditionWidth == 0 ? x : _encoderInput, DEncoderOutput, null, null, rows);
+
+    /// <summary>input[rows, width] as the network takes it: itself, or [input | condition] assembled in
+    /// <paramref name="joined"/> for a conditional model.</summary>
+    Tensor Conditioned(Tensor input, Tensor joined, int width, int rows)
+    {
+        if (ConditionWidth == 0) return input;
+        var condition = Condition ?? throw new InvalidOperationException($"the {Kind} needs its condition (UseTargets) before it encodes or decodes");
+        int joinedWidth = width + ConditionWidth;
+        Backend.CopyColumns(input, joined, new ColumnCopy(rows, width, width, 0, joinedWidth, 0));
+        Backend.CopyColumns(condition, joined, new ColumnCopy(rows, ConditionWidth, ConditionWidth, 0, joinedWidth, width));
+        return joined;
+    }
 
     public void Decode(Tensor latent, int rows, Tensor images)
     {
-        _decoder.Forward(Backend, latent, _logits, rows);
+        _decoder.Forward(Backend, Conditioned(latent, _decoderInput, _latent, rows), _logits, rows);
         Backend.Sigmoid(_logits.Slice(0, rows * Features), images.Slice(0, rows * Features));
     }
 

@@ -28,14 +28,14 @@ public sealed class Classifier : IModel, ISupervised
     readonly Tensor _featureRows, _dFeatures, _logits, _dLogits, _rowLoss, _rowCorrect;
     Tensor? _targets;
 
-    public string Kind => "classifier";
+    public ModelKind Kind => ModelKind.ClassifierKind;
     public ParameterSet Parameters { get; } = new();
     public int Features { get; }
     public int MaxRows { get; }
     public int TargetWidth => Classes;
     public IReadOnlyDictionary<string, string> Config => new Dictionary<string, string>
     {
-        ["model"] = Kind, ["features"] = $"{Features}", ["classes"] = $"{Classes}", ["hidden"] = $"{FeatureWidth}", ["architecture"] = "conv",
+        ["model"] = Kind.Name, ["features"] = $"{Features}", ["classes"] = $"{Classes}", ["hidden"] = $"{FeatureWidth}", ["architecture"] = "conv",
     };
     public long FixedLaunchesFromStep => 1;
     public long MultiplyAddsPerImage => _features.Layers.Concat(_head.Layers).Sum(l => l.MultiplyAdds);

@@ -11,8 +11,8 @@ public enum Slot { TrainLoss = 0, Bce = 1, Kl = 2, SquaredError = 3, BceMu = 4, 
 /// <summary>What the one trainer needs from a model (the AE and the VAE alike).</summary>
 public interface IModel
 {
-    /// <summary>"ae", "vae", "conv-ae" or "conv-vae": the name on the command line and in checkpoints.</summary>
-    string Kind { get; }
+    /// <summary>Its entry in the registry of model kinds (the name on the command line and in checkpoints).</summary>
+    ModelKind Kind { get; }
     ParameterSet Parameters { get; }
     int Features { get; }
     int MaxRows { get; }

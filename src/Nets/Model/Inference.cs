@@ -39,6 +39,33 @@ public static class Inference
         })];
     }
 
-    public static float[] Decode(IBackend backend, IModel model, float[] latents, int count) =>
-        Batched(backend, latents, count, model.LatentSize, model.Features, model.MaxRows, model.Decode);
+    /// <summary>images[count, Features] decoded from latents[count, LatentSize]; a conditional model decodes row i with
+    /// the one-hot row of classes[i].</summary>
+    public static float[] Decode(IBackend backend, IModel model, float[] latents, int count, int[]? classes = null)
+    {
+        if (model is not ISupervised { TargetWidth: > 0 } conditional)
+            return classes is null ? Batched(backend, latents, count, model.LatentSize, model.Features, model.MaxRows, model.Decode)
+                : throw new ArgumentException($"a {model.Kind} is not conditioned on a class");
+        if (classes is null || classes.Length < count) throw new ArgumentException($"a {model.Kind} decodes with a class per latent");
+        int width = conditional.TargetWidth;
+        var oneHot = new float[(long)count * width];
+        for (int i = 0; i < count; i++) oneHot[i * width + classes[i]] = 1f;
+        var condition = backend.Allocate(model.MaxRows * width);
+        int start = 0;
+        return Batched(backend, latents, count, model.LatentSize, model.Features, model.MaxRows, (z, rows, images) =>
+        {
+            backend.Upload(condition, oneHot.AsSpan(start * width, rows * width));
+            conditional.UseTargets(condition);
+            model.Decode(z, rows, images);
+            start += rows;
+        });
+    }
+
+    /// <summary>Keeps the prior's samples apart from training, evaluation and the other streams of the generator.</summary>
+    public const ulong PriorStream = 0x5052_494F_0000_0000UL;
+
+    /// <summary>z[count, dimensions] ~ N(0, I) from the counter generator keyed by <paramref name="seed"/>: the same points
+    /// on every device and run.</summary>
+    public static float[] PriorLatents(int count, int dimensions, ulong seed) =>
+        [.. Enumerable.Range(0, count * dimensions).Select(i => Sampling.Normal(seed, PriorStream, (ulong)i))];
 }

@@ -4,49 +4,107 @@ using GpuAe.Nets.Checkpoints;
 
 namespace GpuAe.Nets.Model;
 
+/// <summary>What a model is, for everything outside it: the trainer, checkpoints, the report, the command line.</summary>
+public enum ModelFamily
+{
+    /// <summary>A deterministic code, trained on reconstruction alone.</summary>
+    Autoencoder,
+    /// <summary>q(z|x) = N(μ, σ²), z sampled, trained on the negative ELBO: has a KL term, an IWAE bound, a prior to sample.</summary>
+    Variational,
+    /// <summary>A variational autoencoder of p(x|y): the one-hot class y appended to the encoder's input and to z.</summary>
+    ConditionalVariational,
+    /// <summary>Predicts the class; its features score generated images.</summary>
+    Classifier,
+}
+
+/// <summary>
+/// One entry of the registry of model kinds: the name on the command line and in checkpoints, its family, its
+/// architecture, the factory that builds it, and what follows from the family (labels, a KL term, a prior, a decoder).
+/// Code asks the entry, never the spelling of the name. A new model is one entry in <see cref="All"/>.
+/// </summary>
+public sealed record ModelKind(string Name, string Label, ModelFamily Family, Architecture Architecture, string Description,
+    Func<IBackend, ModelSpec, int, long, IModel> Factory)
+{
+    /// <summary>Has μ and log σ², a KL term, an ELBO and an IWAE bound, training noise and a prior N(0, I) to sample.</summary>
+    public bool IsVariational => Family is ModelFamily.Variational or ModelFamily.ConditionalVariational;
+    /// <summary>Conditioned on the class: needs it to encode, decode and sample.</summary>
+    public bool IsConditional => Family == ModelFamily.ConditionalVariational;
+    /// <summary>Trained and evaluated with the one-hot labels gathered beside the images.</summary>
+    public bool NeedsLabels => Family is ModelFamily.ConditionalVariational or ModelFamily.Classifier;
+    /// <summary>Width of the condition appended to the encoder's input and to z (the one-hot class), 0 for none.</summary>
+    public int ConditionWidth => IsConditional ? Classifier.Classes : 0;
+    /// <summary>Has a decoder: `gpuae decode` works, reconstructions exist.</summary>
+    public bool HasDecoder => Family != ModelFamily.Classifier;
+    /// <summary>Draws images from its prior N(0, I): `gpuae sample`.</summary>
+    public bool SamplesPrior => IsVariational;
+    /// <summary>One of the unconditional autoencoders the study (`gpuae report --models`) trains and compares.</summary>
+    public bool InStudy => Family is ModelFamily.Autoencoder or ModelFamily.Variational;
+    /// <summary>The latent explorer draws its plane (dense, 2-D latent) and decodes it in the page.</summary>
+    public bool Explorable => Architecture == Architecture.Dense && InStudy;
+
+    /// <summary>The dense kind of the same family: what a conv model is compared with.</summary>
+    public ModelKind DenseCounterpart => All.First(k => k.Family == Family && k.Architecture == Architecture.Dense);
+
+    public override string ToString() => Name;
+
+    public static readonly ModelKind Ae = new("ae", "AE", ModelFamily.Autoencoder, Architecture.Dense,
+        "the dense autoencoder (the notebook's)", (b, s, batch, _) => new Autoencoder(b, batch, s.CodeActivation, codeSize: s.LatentSize));
+    public static readonly ModelKind Vae = new("vae", "VAE", ModelFamily.Variational, Architecture.Dense,
+        "the variational autoencoder (the notebook's)", (b, s, batch, warmup) => new VariationalAutoencoder(b, batch, s.LatentSize, s.Beta, warmup));
+    public static readonly ModelKind ConvAe = new("conv-ae", "conv-AE", ModelFamily.Autoencoder, Architecture.Conv,
+        "the convolutional autoencoder",
+        (b, s, batch, _) => new Autoencoder(b, batch, s.CodeActivation, codeSize: s.LatentSize, architecture: Architecture.Conv));
+    public static readonly ModelKind ConvVae = new("conv-vae", "conv-VAE", ModelFamily.Variational, Architecture.Conv,
+        "the convolutional VAE",
+        (b, s, batch, warmup) => new VariationalAutoencoder(b, batch, s.LatentSize, s.Beta, warmup, architecture: Architecture.Conv));
+    public static readonly ModelKind Cvae = new("cvae", "CVAE", ModelFamily.ConditionalVariational, Architecture.Dense,
+        "the conditional VAE (the class appended to the encoder's input and to z)",
+        (b, s, batch, warmup) => new ConditionalVae(b, batch, s.LatentSize, s.Beta, warmup));
+    public static readonly ModelKind ClassifierKind = new("classifier", "classifier", ModelFamily.Classifier, Architecture.Conv,
+        "the Fashion-MNIST classifier that scores generated images", (b, _, batch, _) => new Classifier(b, batch));
+
+    /// <summary>Every kind, in the order the command line lists them.</summary>
+    public static readonly IReadOnlyList<ModelKind> All = [Ae, Vae, ConvAe, ConvVae, Cvae, ClassifierKind];
+
+    public static IEnumerable<string> Names(Func<ModelKind, bool>? where = null) => All.Where(where ?? (_ => true)).Select(k => k.Name);
+
+    /// <summary>The kind of a name, or null.</summary>
+    public static ModelKind? Find(string name) => All.FirstOrDefault(k => k.Name == name);
+
+    /// <summary>The kind of a name; an unknown one is a user error naming the known ones.</summary>
+    public static ModelKind Named(string name) =>
+        Find(name) ?? throw new UserError($"unknown model '{name}': use {string.Join(", ", Names())}");
+}
+
 /// <summary>What defines a model on the command line: its kind and the flags that shape it. Latent is the width of the
-/// latent, one flag for both families: the AE's code (default 32, the notebook's) or the VAE's z (default 2).</summary>
+/// latent, one flag for every family: the AE's code (default 32, the notebook's) or the VAE's z (default 2).</summary>
 public sealed record ModelSpec(string Kind, Activation CodeActivation = Activation.Relu, int? Latent = null, float Beta = 1f, int KlWarmupEpochs = 0)
 {
     public const int DefaultAeCode = 32, DefaultVaeLatent = 2;
-    public int LatentSize => Latent ?? (IsVae ? DefaultVaeLatent : DefaultAeCode);
 
-    /// <summary>The autoencoders (the study's models) and the classifier that scores their samples.</summary>
-    public static readonly string[] AutoencoderKinds = ["ae", "vae", "conv-ae", "conv-vae"];
-    public static readonly string[] Kinds = [.. AutoencoderKinds, "classifier"];
-
-    /// <summary>True for the VAEs (dense or convolutional): the one place that decides it from a kind's name.</summary>
-    public static bool IsVaeKind(string kind) => kind.EndsWith("vae", StringComparison.Ordinal);
-    public bool IsVae => IsVaeKind(Kind);
-    public Architecture Architecture => Kind.StartsWith("conv-", StringComparison.Ordinal) ? Architecture.Conv : Architecture.Dense;
+    /// <summary>The registry's entry for <see cref="Kind"/>.</summary>
+    public ModelKind Model => ModelKind.Named(Kind);
+    public int LatentSize => Latent ?? (Model.IsVariational ? DefaultVaeLatent : DefaultAeCode);
 }
 
 public static class Models
 {
     public static IModel Create(IBackend backend, ModelSpec spec, int batch, int stepsPerEpoch) =>
-        Create(backend, spec, batch, (long)spec.KlWarmupEpochs * stepsPerEpoch);
-
-    static IModel Create(IBackend backend, ModelSpec spec, int batch, long warmupSteps)
-    {
-        if (!ModelSpec.Kinds.Contains(spec.Kind))
-            throw new UserError($"unknown model '{spec.Kind}': use {string.Join(", ", ModelSpec.Kinds)}");
-        if (spec.Kind == "classifier") return new Classifier(backend, batch);
-        return spec.IsVae
-            ? new VariationalAutoencoder(backend, batch, spec.LatentSize, spec.Beta, warmupSteps, architecture: spec.Architecture)
-            : new Autoencoder(backend, batch, spec.CodeActivation, codeSize: spec.LatentSize, architecture: spec.Architecture);
-    }
+        spec.Model.Factory(backend, spec, batch, (long)spec.KlWarmupEpochs * stepsPerEpoch);
 
     /// <summary>The model spec a checkpoint's metadata describes.</summary>
     public static ModelSpec SpecOf(IReadOnlyDictionary<string, string> metadata, string path)
     {
-        string kind = Checkpoint.Get(metadata, "model", path);
-        if (!ModelSpec.Kinds.Contains(kind)) throw new UserError($"{path} holds an unknown model kind '{kind}'");
-        if (kind == "classifier") return new ModelSpec(kind);
-        return ModelSpec.IsVaeKind(kind)
-            ? new ModelSpec(kind, Latent: (int)Checkpoint.GetLong(metadata, "latent", path),
-                Beta: float.Parse(Checkpoint.Get(metadata, "beta", path), CultureInfo.InvariantCulture))
-            : new ModelSpec(kind, Checkpoint.Get(metadata, "code_activation", path) == "linear" ? Activation.None : Activation.Relu,
-                (int)Checkpoint.GetLong(metadata, "code", path));
+        string name = Checkpoint.Get(metadata, "model", path);
+        var kind = ModelKind.Find(name) ?? throw new UserError($"{path} holds an unknown model kind '{name}'");
+        return kind.Family switch
+        {
+            ModelFamily.Classifier => new ModelSpec(name),
+            ModelFamily.Autoencoder => new ModelSpec(name, Checkpoint.Get(metadata, "code_activation", path) == "linear" ? Activation.None : Activation.Relu,
+                (int)Checkpoint.GetLong(metadata, "code", path)),
+            _ => new ModelSpec(name, Latent: (int)Checkpoint.GetLong(metadata, "latent", path),
+                Beta: float.Parse(Checkpoint.Get(metadata, "beta", path), CultureInfo.InvariantCulture)),
+        };
     }
 
     /// <summary>Rebuilds the architecture a checkpoint describes and loads its weights (and Adam's moments when asked).</summary>
@@ -54,7 +112,7 @@ public static class Models
     {
         var metadata = SafeTensors.Read(path).Metadata;
         var spec = SpecOf(metadata, path);
-        var model = Create(backend, spec, batch, spec.IsVae ? Checkpoint.GetLong(metadata, "warmup_steps", path) : 0);
+        var model = spec.Model.Factory(backend, spec, batch, spec.Model.IsVariational ? Checkpoint.GetLong(metadata, "warmup_steps", path) : 0);
         if (model is VariationalAutoencoder vae) vae.Seed = (ulong)Checkpoint.GetLong(metadata, "seed", path);
         Checkpoint.Load(path, backend, model, withMoments);
         return (model, metadata);

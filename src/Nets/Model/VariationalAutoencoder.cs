@@ -10,12 +10,12 @@ namespace GpuAe.Nets.Model;
 /// klWeight = β, ramped linearly from 0 over the warm-up steps. Same layers, kernels and trainer as the AE; with
 /// <see cref="Architecture.Conv"/> the convolutional encoder and decoder (conv-vae).
 /// </summary>
-public sealed class VariationalAutoencoder : AutoencoderBase
+public class VariationalAutoencoder : AutoencoderBase
 {
     // [MaxRows, D] noise, latent and its gradient; zero noise turns the reparameterisation into "copy μ".
     readonly Tensor _noise, _zeroNoise, _z, _dz, _rowKl;
 
-    public override string Kind => KindOf("vae");
+    public override ModelKind Kind => Architecture == Architecture.Conv ? ModelKind.ConvVae : ModelKind.Vae;
     public int Latent { get; }
     public float Beta { get; }
     public long WarmupSteps { get; }
@@ -30,7 +30,11 @@ public sealed class VariationalAutoencoder : AutoencoderBase
 
     public VariationalAutoencoder(IBackend backend, int maxRows, int latent = 2, float beta = 1f, long warmupSteps = 0,
         int features = 784, int hidden = 256, Architecture architecture = Architecture.Dense)
-        : base(backend, architecture, maxRows, features, hidden, 2 * latent, Activation.None, latent)
+        : this(backend, maxRows, latent, beta, warmupSteps, features, hidden, architecture, conditionWidth: 0) { }
+
+    protected VariationalAutoencoder(IBackend backend, int maxRows, int latent, float beta, long warmupSteps,
+        int features, int hidden, Architecture architecture, int conditionWidth)
+        : base(backend, architecture, maxRows, features, hidden, 2 * latent, Activation.None, latent, conditionWidth)
     {
         Latent = latent;
         Beta = beta;

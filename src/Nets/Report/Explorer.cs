@@ -62,7 +62,7 @@ public static class Explorer
                 bool vae = model is VariationalAutoencoder;
                 return new
                 {
-                    key = model.Kind, run = p.Run, prior = vae, hidden = model.Hidden, features = model.Features,
+                    key = model.Kind.Name, run = p.Run, prior = vae, hidden = model.Hidden, features = model.Features,
                     title = vae ? "VAE, 2-D: μ of each test image" : "AE, 2-D (linear code): code of each test image",
                     axes = vae ? new[] { "μ₁", "μ₂" } : ["code₁", "code₂"],
                     decoder = Floats(DecoderWeights(backend, model)), codes = Floats(p.Codes),

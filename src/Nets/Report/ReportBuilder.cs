@@ -56,11 +56,9 @@ public static class ReportBuilder
     /// <summary>The figure of the latent sizes, drawn when the study has more than one.</summary>
     public static readonly string[] LatentFigureFiles = [LatentSizesPng];
 
-    /// <summary>Streams of the counter generator for the report's own samples (apart from training and evaluation noise).</summary>
-    const ulong PriorStream = 0x5052_494F_0000_0000UL, FittedStream = 0x4649_5454_0000_0000UL;
-
-    /// <summary>"AE", "VAE", "conv-AE", "conv-VAE": row labels and legends.</summary>
-    public static string ShortNameOf(string kind) => kind switch { "ae" => "AE", "vae" => "VAE", "conv-ae" => "conv-AE", "conv-vae" => "conv-VAE", _ => kind };
+    /// <summary>The stream of the counter generator for the AE's samples (apart from training and evaluation noise, and the
+    /// prior's: <see cref="Inference.PriorStream"/>).</summary>
+    const ulong FittedStream = 0x4649_5454_0000_0000UL;
 
     public static void Validate(ReportOptions o)
     {
@@ -75,7 +73,8 @@ public static class ReportBuilder
         if (!(o.ManifoldLow > 0 && o.ManifoldLow < o.ManifoldHigh && o.ManifoldHigh < 1))
             throw new UserError($"--manifold-p must be two probabilities 0 < low < high < 1 (got {o.ManifoldLow}, {o.ManifoldHigh})");
         foreach (var kind in o.ModelKinds)
-            if (!ModelSpec.AutoencoderKinds.Contains(kind)) throw new UserError($"--models: unknown model '{kind}': use {string.Join(", ", ModelSpec.AutoencoderKinds)}");
+            if (ModelKind.Find(kind) is not { InStudy: true })
+                throw new UserError($"--models: '{kind}' is not a model of the study: use {string.Join(", ", ModelKind.Names(k => k.InStudy))}");
         if (!o.ModelKinds.Contains("ae") || !o.ModelKinds.Contains("vae"))
             throw new UserError("--models must include ae and vae (the report compares everything with the notebook's two models)");
         if (o.ModelKinds.Distinct().Count() != o.ModelKinds.Count) throw new UserError("--models lists a model twice");
@@ -112,7 +111,7 @@ public static class ReportBuilder
         Validate(o);
         string output = TrainingSession.PrepareOutput(o.OutputFolder);
         var available = FindRuns(o.FromRuns);
-        var testImages = DeviceImages.Upload(backend, test, targets: true); // the classifier's accuracy needs the labels
+        var testImages = DeviceImages.Upload(backend, test, Classifier.Classes); // the classifier's accuracy needs the labels
         var scorer = LoadScorer(backend, o, train, test, testImages, log);
         var runs = new List<RunResult>();
         var figureRuns = new Dictionary<ConfigKey, Evaluated>();
@@ -200,8 +199,8 @@ public static class ReportBuilder
             if (!File.Exists(checkpoint)) throw new UserError($"--from-runs: no {Checkpoint.FileName} in {folder}");
             var metadata = SafeTensors.Read(checkpoint).Metadata;
             var spec = Models.SpecOf(metadata, checkpoint);
-            var key = new RunKey(spec.Kind, spec.LatentSize, spec.IsVae ? spec.Beta : 1f, (ulong)Checkpoint.GetLong(metadata, "seed", checkpoint),
-                spec.IsVae ? Activation.None : spec.CodeActivation);
+            var key = new RunKey(spec.Kind, spec.LatentSize, spec.Model.IsVariational ? spec.Beta : 1f, (ulong)Checkpoint.GetLong(metadata, "seed", checkpoint),
+                spec.Model.IsVariational ? Activation.None : spec.CodeActivation);
             found.TryAdd(key, folder);
         }
         return found;
@@ -250,7 +249,7 @@ public static class ReportBuilder
         int d = model.LatentSize;
         float[] z;
         if (model is VariationalAutoencoder)
-            z = [.. Enumerable.Range(0, count * d).Select(i => Sampling.Normal(seed, PriorStream, (ulong)i))];
+            z = Inference.PriorLatents(count, d, seed);
         else
             z = LatentAnalysis.FittedGaussianSamples(Inference.Encode(backend, model, train.Pixels, train.Count), train.Count, d, count, seed, FittedStream);
         return Inference.Decode(backend, model, z, count);
@@ -276,7 +275,7 @@ public static class ReportBuilder
         var shown = new List<Evaluated> { notebookAe, ae2, vae2 };
         if (aeWide is not null) shown.Add(aeWide);
         if (vaeWide is not null) shown.Add(vaeWide);
-        shown.AddRange(runs.Values.Where(r => r.Result.Key is { Kind: "conv-ae" or "conv-vae", Beta: 1f } k && (k.Latent == 2 || k.Latent == wide)));
+        shown.AddRange(runs.Values.Where(r => r.Result.Key is { Model.Architecture: Architecture.Conv, Beta: 1f } k && (k.Latent == 2 || k.Latent == wide)));
         var grid = examples.Select(i => Row(test.Pixels, i, f)).ToList();
         var rowNames = new List<string> { "original" };
         foreach (var m in shown)

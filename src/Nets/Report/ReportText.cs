@@ -41,7 +41,7 @@ public static class ReportText
         ConfigKey Vae(int d, float beta = 1f) => new("vae", d, beta);
         Stat St(ConfigKey c, Func<RunResult, double?> f) => study.Stat(c, f);
         Stat BceMu(ConfigKey c) => St(c, r => r.Test.BceMu);
-        static string TableName(ConfigKey c) => ReportBuilder.ShortNameOf(c.Kind) + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)" : "");
+        static string TableName(ConfigKey c) => c.Model.Label + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)" : "");
         var t = new StringBuilder();
         void Line(string text = "") => t.AppendLine(text);
 
@@ -50,7 +50,7 @@ public static class ReportText
         string sweep = o.BetaValues.Any(b => b != 1f)
             ? $", a β sweep of the 2-D VAE (β = {string.Join(", ", o.BetaValues.Order().Select(b => Study.Number(b)))}, {o.SweepEpochs} epochs each)" : "";
         Line($"Made by `{o.CommandLine}` on {s.Device}: {seeds} seed{(seeds > 1 ? "s" : "")} ({string.Join(", ", o.SeedValues)}), batch {o.Batch}, " +
-             $"the notebook's AE ({o.NotebookAeEpochs} epochs), {string.Join(", ", o.ModelKinds.Select(ReportBuilder.ShortNameOf))} at latent widths " +
+             $"the notebook's AE ({o.NotebookAeEpochs} epochs), {string.Join(", ", o.ModelKinds.Select(k => ModelKind.Named(k).Label))} at latent widths " +
              $"{string.Join(", ", o.LatentSizes.Order())} ({o.Epochs} epochs each){sweep}, {trainCount:N0} training and {testCount:N0} test images. " +
              "Every number and figure below comes from that run. Tables give the mean ± the sample standard deviation over the seeds; " +
              $"figures show the first seed ({o.Seed}) unless their title says otherwise.");
@@ -110,7 +110,7 @@ public static class ReportText
              $"same budget as the VAEs ({o.Epochs} epochs), so that at equal width the AE and the VAE differ only in their objective.");
         Line("- **VAE**: 784 → 256 (ReLU) → μ and log σ² (d each) → z = μ + σ·ε with ε ~ N(0, I) → 256 (ReLU) → 784 (sigmoid); the loss adds " +
              "β·KL(q(z|x) ‖ N(0, I)) = −½ β Σ (1 + log σ² − μ² − σ²) to the BCE; the notebook's has d = 2 and β = 1.");
-        if (o.ModelKinds.Any(k => k.StartsWith("conv-", StringComparison.Ordinal)))
+        if (o.ModelKinds.Any(k => ModelKind.Named(k).Architecture == Architecture.Conv))
             Line("- **conv-AE, conv-VAE**: the same latents, losses and budgets with convolutional encoders and decoders: 28×28×1 → 3×3 " +
                  "convolution, stride 2 → 14×14×32 (ReLU) → the same → 7×7×64 (ReLU) → dense to the code or to μ and log σ²; the decoder mirrors " +
                  "it with transposed convolutions.");
@@ -164,12 +164,12 @@ public static class ReportText
                  $"its sampled −ELBO is {string.Join(", ", sizes.Select(d => $"{St(Vae(d), r => r.Test.Loss).Format("F1")} at {d}-D"))}.");
             Line();
         }
-        foreach (var conv in o.ModelKinds.Where(k => k.StartsWith("conv-", StringComparison.Ordinal)))
+        foreach (var conv in o.ModelKinds.Select(ModelKind.Named).Where(k => k.Architecture == Architecture.Conv))
         {
-            string dense = conv["conv-".Length..];
-            Line($"**Convolutions** ({ReportBuilder.ShortNameOf(conv)} against the dense {ReportBuilder.ShortNameOf(dense)}): " +
-                 string.Join("; ", o.LatentSizes.Order().Select(d => Lower($"{d}-D BCE", ReportBuilder.ShortNameOf(conv), BceMu(new(conv, d, 1f)),
-                     ReportBuilder.ShortNameOf(dense), BceMu(new(dense, d, 1f)), "F1"))) + ".");
+            var dense = conv.DenseCounterpart;
+            Line($"**Convolutions** ({conv.Label} against the dense {dense.Label}): " +
+                 string.Join("; ", o.LatentSizes.Order().Select(d => Lower($"{d}-D BCE", conv.Label, BceMu(new(conv.Name, d, 1f)),
+                     dense.Label, BceMu(new(dense.Name, d, 1f)), "F1"))) + ".");
             Line();
         }
 

@@ -9,7 +9,8 @@ namespace GpuAe.Nets.Report;
 /// it means nothing) from a seed; Code is the AE's code activation (linear in the study, ReLU for the notebook's AE).</summary>
 public sealed record RunKey(string Kind, int Latent, float Beta, ulong Seed, Activation Code = Activation.None)
 {
-    public bool IsVae => ModelSpec.IsVaeKind(Kind);
+    public ModelKind Model => ModelKind.Named(Kind);
+    public bool IsVae => Model.IsVariational;
     public ConfigKey Config => new(Kind, Latent, Beta, Code);
     public ModelSpec Spec => new(Kind, Code, Latent, Beta);
     /// <summary>The run's folder under OUT/runs: "vae-2d-seed42", "vae-2d-beta4-seed43".</summary>
@@ -19,11 +20,12 @@ public sealed record RunKey(string Kind, int Latent, float Beta, ulong Seed, Act
 /// <summary>What the seeds of one configuration share: the row of the report's table.</summary>
 public sealed record ConfigKey(string Kind, int Latent, float Beta, Activation Code = Activation.None)
 {
-    public bool IsVae => ModelSpec.IsVaeKind(Kind);
+    public ModelKind Model => ModelKind.Named(Kind);
+    public bool IsVae => Model.IsVariational;
     bool ReluCode => !IsVae && Code == Activation.Relu;
     public string Slug => $"{Kind}-{Latent}d" + (ReluCode ? "-relu" : "") + (Beta == 1f ? "" : $"-beta{Study.Number(Beta)}");
     /// <summary>"AE, 2-D", "AE, 32-D, ReLU code", "VAE, 2-D, β = 4".</summary>
-    public string Label => $"{ReportBuilder.ShortNameOf(Kind)}, {Latent}-D" + (ReluCode ? ", ReLU code" : "") + (Beta == 1f ? "" : $", β = {Study.Number(Beta)}");
+    public string Label => $"{Model.Label}, {Latent}-D" + (ReluCode ? ", ReLU code" : "") + (Beta == 1f ? "" : $", β = {Study.Number(Beta)}");
 }
 
 /// <summary>One run's numbers on the test set. Test: the loss terms (VAE: sampled negative ELBO, its sampled BCE, the KL;
@@ -77,8 +79,6 @@ public sealed class Study(IReadOnlyList<RunResult> runs)
     public IReadOnlyList<ConfigKey> Configs => [.. Runs.Select(r => r.Key.Config).Distinct()];
 
     public IEnumerable<RunResult> Of(ConfigKey config) => Runs.Where(r => r.Key.Config == config);
-
-    public bool Has(ConfigKey config) => Runs.Any(r => r.Key.Config == config);
 
     /// <summary>Mean ± sd over the seeds of one number of a configuration's runs (runs without it are skipped).</summary>
     public Stat Stat(ConfigKey config, Func<RunResult, double?> value) =>

@@ -4,28 +4,32 @@ using GpuAe.Nets.Model;
 
 namespace GpuAe.Nets.Training;
 
-/// <summary>Images resident on the device, [Count, Features], and, for a supervised model, their one-hot labels
-/// [Count, Classes].</summary>
-public sealed record DeviceImages(Tensor Images, Tensor? Targets, int Count, int Features)
+/// <summary>Images resident on the device, [Count, Features], and, for a model that needs them, their one-hot labels
+/// [Count, TargetWidth].</summary>
+public sealed record DeviceImages(Tensor Images, Tensor? Targets, int Count, int Features, int TargetWidth)
 {
-    /// <summary>The images, and their one-hot labels when <paramref name="targets"/> (only a classifier needs them).</summary>
-    public static DeviceImages Upload(IBackend backend, Dataset data, bool targets = false)
+    /// <summary>The images, and their one-hot labels of <paramref name="targetWidth"/> classes when it is not 0 (a model
+    /// that needs its labels: <see cref="ISupervised.TargetWidth"/>).</summary>
+    public static DeviceImages Upload(IBackend backend, Dataset data, int targetWidth = 0)
     {
         var tensor = backend.Allocate(data.Count * data.Features);
         backend.Upload(tensor, data.Pixels);
         Tensor? labels = null;
-        if (targets)
+        if (targetWidth > 0)
         {
-            labels = backend.Allocate(data.Count * Classifier.Classes);
-            backend.Upload(labels.Value, data.OneHot(Classifier.Classes));
+            labels = backend.Allocate(data.Count * targetWidth);
+            backend.Upload(labels.Value, data.OneHot(targetWidth));
         }
-        return new DeviceImages(tensor, labels, data.Count, data.Features);
+        return new DeviceImages(tensor, labels, data.Count, data.Features, targetWidth);
     }
+
+    /// <summary>The images, with the labels <paramref name="model"/> needs, if any.</summary>
+    public static DeviceImages For(IBackend backend, IModel model, Dataset data) => Upload(backend, data, (model as ISupervised)?.TargetWidth ?? 0);
 
     public Tensor Rows(int start, int rows) => Images.Slice(start * Features, rows * Features);
     public Tensor TargetRows(int start, int rows) =>
-        (Targets ?? throw new InvalidOperationException("these images were uploaded without their labels: DeviceImages.Upload(…, targets: true)"))
-            .Slice(start * Classifier.Classes, rows * Classifier.Classes);
+        (Targets ?? throw new InvalidOperationException("these images were uploaded without their labels: DeviceImages.Upload(…, targetWidth)"))
+            .Slice(start * TargetWidth, rows * TargetWidth);
 }
 
 /// <summary>Test-set evaluation in batches on the device, with one read-back at the end. Its buffers are allocated once.</summary>
@@ -46,7 +50,7 @@ public sealed class Evaluator(IBackend backend, IModel model, DeviceImages test,
         backend.Download(_accumulator, sums);
         double bce = sums[(int)Slot.Bce] / test.Count, kl = sums[(int)Slot.Kl] / test.Count;
         return new EvalMetrics(bce + kl, bce, kl, sums[(int)Slot.SquaredError] / ((double)test.Count * test.Features), sums[(int)Slot.BceMu] / test.Count,
-            model is ISupervised ? sums[(int)Slot.Correct] / test.Count : double.NaN);
+            model.Kind.Family == ModelFamily.Classifier ? sums[(int)Slot.Correct] / test.Count : double.NaN);
     }
 
     /// <summary>The k-sample importance-weighted bound on the BCE objective, in nats per image, over the test set, with
@@ -59,6 +63,7 @@ public sealed class Evaluator(IBackend backend, IModel model, DeviceImages test,
         for (int start = 0; start < test.Count; start += batch)
         {
             int rows = Math.Min(batch, test.Count - start);
+            if (model is ISupervised supervised) supervised.UseTargets(test.TargetRows(start, rows));
             vae.ImportanceWeightedBound(test.Rows(start, rows), rows, start, samples, logWeights, accumulator, 0);
         }
         var sum = new float[1];

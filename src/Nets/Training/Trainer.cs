@@ -72,11 +72,11 @@ public sealed class Trainer : IDisposable
         _model = model;
         _options = options;
         _trainCount = train.Count;
-        bool supervised = model is ISupervised;
-        var trainSet = DeviceImages.Upload(backend, train, supervised);
+        int targets = (model as ISupervised)?.TargetWidth ?? 0;
+        var trainSet = DeviceImages.For(backend, model, train);
         (_trainImages, _trainTargets) = (trainSet.Images, trainSet.Targets);
-        if (supervised) _targetBatch = backend.Allocate(options.Batch * Classifier.Classes);
-        _evaluator = new Evaluator(backend, model, DeviceImages.Upload(backend, test, supervised), options.Batch);
+        if (targets > 0) _targetBatch = backend.Allocate(options.Batch * targets);
+        _evaluator = new Evaluator(backend, model, DeviceImages.For(backend, model, test), options.Batch);
         _batch = backend.Allocate(options.Batch * model.Features);
         _order = backend.AllocateIndices(train.Count);
         _nonFiniteStep = backend.AllocateIndices(1);
@@ -156,7 +156,7 @@ public sealed class Trainer : IDisposable
         _backend.BeginStep(_schedule, _stepRecord);
         if (_model is ISupervised supervised)
         {
-            _backend.GatherRows(_trainTargets!.Value, _order, Recorded(start, StepRecord.FirstRow), rows, Classifier.Classes, _targetBatch!.Value);
+            _backend.GatherRows(_trainTargets!.Value, _order, Recorded(start, StepRecord.FirstRow), rows, supervised.TargetWidth, _targetBatch!.Value);
             supervised.UseTargets(_targetBatch.Value); // the evaluation between epochs hands it the test set's
         }
         TrainingStep.Launch(_backend, _model, _trainImages, _order, Recorded(start, StepRecord.FirstRow), rows, Recorded(Step, StepRecord.Step),

@@ -11,7 +11,7 @@ public interface ITrainingReporter
 {
     void Message(string text);
     void Progress(StepProgress progress);
-    void EpochDone(string model, int epochs, EpochMetrics metrics);
+    void EpochDone(ModelKind model, int epochs, EpochMetrics metrics);
 }
 
 /// <summary>One line per epoch, as CI logs and pipes want it.</summary>
@@ -19,14 +19,14 @@ public sealed class LineReporter(TextWriter output) : ITrainingReporter
 {
     public void Message(string text) => output.WriteLine(text);
     public void Progress(StepProgress progress) { }
-    public void EpochDone(string model, int epochs, EpochMetrics m) => output.WriteLine(FormatEpoch(model, epochs, m));
+    public void EpochDone(ModelKind model, int epochs, EpochMetrics m) => output.WriteLine(FormatEpoch(model, epochs, m));
 
-    public static string FormatEpoch(string model, int epochs, EpochMetrics m)
+    public static string FormatEpoch(ModelKind model, int epochs, EpochMetrics m)
     {
         if (!double.IsNaN(m.TestAccuracy))
             return string.Create(CultureInfo.InvariantCulture,
                 $"{model} epoch {m.Epoch,3}/{epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F4}  test loss {m.TestLoss,8:F4}  test accuracy {m.TestAccuracy * 100:F2} %");
-        string kl = ModelSpec.IsVaeKind(model) ? string.Create(CultureInfo.InvariantCulture, $" (BCE {m.TestBce:F3} + KL {m.TestKl:F3})") : "";
+        string kl = model.IsVariational ? string.Create(CultureInfo.InvariantCulture, $" (BCE {m.TestBce:F3} + KL {m.TestKl:F3})") : "";
         return string.Create(CultureInfo.InvariantCulture,
             $"{model} epoch {m.Epoch,3}/{epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F3}  test loss {m.TestLoss,8:F3}{kl}  test MSE {m.TestMse:F5}");
     }
@@ -79,8 +79,8 @@ public static class TrainingSession
         PrepareOutput(outputFolder);
         var model = Models.Create(backend, spec, options.Batch, StepsPerEpoch(train.Count, options.Batch));
         model.Initialise(options.Seed);
-        MetricsCsv.Start(Path.Combine(outputFolder, "metrics.csv"), accuracy: model is ISupervised);
-        return Continue(backend, model, spec.Kind, options, train, test, outputFolder, new EpochPosition(1, 0, 0f), 0, [], reporter, cancel);
+        MetricsCsv.Start(Path.Combine(outputFolder, "metrics.csv"), accuracy: model.Kind.Family == ModelFamily.Classifier);
+        return Continue(backend, model, options, train, test, outputFolder, new EpochPosition(1, 0, 0f), 0, [], reporter, cancel);
     }
 
     /// <summary>Continues the run whose checkpoint is in <paramref name="folder"/>, up to <paramref name="epochs"/> epochs
@@ -109,15 +109,15 @@ public static class TrainingSession
         string metricsPath = Path.Combine(folder, "metrics.csv");
         // Keep the epochs the checkpoint holds; drop any line written after it (a kill between the two writes).
         var history = MetricsCsv.Read(metricsPath).Where(m => m.Epoch <= completed).ToList();
-        MetricsCsv.Start(metricsPath, accuracy: model is ISupervised);
+        MetricsCsv.Start(metricsPath, accuracy: model.Kind.Family == ModelFamily.Classifier);
         foreach (var m in history) MetricsCsv.Append(metricsPath, m);
         reporter.Message($"gpuae: resuming {model.Kind} from {path} at epoch {position.Epoch}, step {Checkpoint.GetLong(metadata, "step", path)}");
-        return Continue(backend, model, model.Kind, options, train, test, folder, position, Checkpoint.GetLong(metadata, "step", path), history, reporter, cancel);
+        return Continue(backend, model, options, train, test, folder, position, Checkpoint.GetLong(metadata, "step", path), history, reporter, cancel);
     }
 
     static int StepsPerEpoch(int count, int batch) => (count + batch - 1) / batch;
 
-    static (IModel, List<EpochMetrics>) Continue(IBackend backend, IModel model, string kind, TrainOptions options, Dataset train, Dataset test,
+    static (IModel, List<EpochMetrics>) Continue(IBackend backend, IModel model, TrainOptions options, Dataset train, Dataset test,
         string folder, EpochPosition position, long step, List<EpochMetrics> history, ITrainingReporter reporter, CancellationToken cancel)
     {
         // The trainer's tensors (its copies of the data sets, the batch, the schedule) are freed when the run ends; the
@@ -125,7 +125,7 @@ public static class TrainingSession
         using var trainerMemory = backend.Scope();
         using var trainer = new Trainer(backend, model, train, test, options) { Step = step };
         string metricsPath = Path.Combine(folder, "metrics.csv"), checkpoint = Path.Combine(folder, Checkpoint.FileName);
-        reporter.Message($"gpuae: training {kind} on {backend.DeviceName}: {train.Count} images, batch {options.Batch}, lr {options.LearningRate}, seed {options.Seed}"
+        reporter.Message($"gpuae: training {model.Kind} on {backend.DeviceName}: {train.Count} images, batch {options.Batch}, lr {options.LearningRate}, seed {options.Seed}"
             + (trainer.ReplaysCudaGraphs ? ", steps replayed as CUDA graphs" : ""));
         while (position.Epoch <= options.Epochs)
         {
@@ -149,7 +149,7 @@ public static class TrainingSession
             history.Add(done!);
             MetricsCsv.Append(metricsPath, done!);
             Save(backend, model, options, train, test, trainer.Step, new EpochPosition(done!.Epoch + 1, 0, 0f), checkpoint);
-            reporter.EpochDone(kind, options.Epochs, done);
+            reporter.EpochDone(model.Kind, options.Epochs, done);
             position = new EpochPosition(done.Epoch + 1, 0, 0f);
         }
         reporter.Message($"gpuae: wrote {metricsPath} and {checkpoint}");
