@@ -24,7 +24,7 @@ public static class TestBackends
         ["cpu"] = new(() => IlgpuBackend.Open("cpu")),
         // Splits K whenever C has fewer than 64 tiles, so the test shapes take the split-K path GPUs take on the AE's shapes.
         // Trains the dense models by the fused step (FusedDense), which GPUs do not use by default yet.
-        ["cpu-shared"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu); b.SplitBelowGroups = 64; b.FusesDenseSteps = true; return b; }),
+        ["cpu-shared"] = new(() => { var b = IlgpuBackend.Open("cpu", KernelSet.Gpu, fuseDenseSteps: true); b.SplitBelowGroups = 64; return b; }),
         ["simd512"] = new(() => new SimdBackend(VectorPath.Vector512)),
         ["simd256"] = new(() => new SimdBackend(VectorPath.Vector256)),
         ["scalar"] = new(() => new SimdBackend(VectorPath.Scalar)),

@@ -254,7 +254,7 @@ public static class GpuAeCli
             if (b < 1 || n < 1) throw new UserError("--batch and --steps must be at least 1");
             string kind = r.GetValue(model)!;
             using var backend = Backends.Open(r.GetValue(device)!);
-            if (r.GetValue(timeline) && backend is not IlgpuBackend)
+            if (r.GetValue(timeline) && backend is not ILaunchTimeline)
                 throw new UserError("--timeline needs an ILGPU device (its profiling markers): use --device cpu, cuda or opencl");
             if (r.GetValue(gemms) && backend is not GpuAe.Simd.SimdBackend)
                 throw new UserError("--gemms times the SIMD backend's GEMM: use --device simd");
@@ -273,36 +273,30 @@ public static class GpuAeCli
             stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10} {"host ms",10}");
             foreach (var k in Bench.Kernels(backend, b, n))
                 stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10} {k.HostMilliseconds,10:F3}");
-            // Where the step can be fused (dense models, GPU kernel set) everything below runs twice, fused then kernel by
-            // kernel, so that one run compares them on the same device (training itself does not fuse yet: see
-            // IlgpuBackend.FusesDenseSteps).
-            var ilgpu = backend as IlgpuBackend;
-            bool fuses = false;
-            if (ilgpu is { CanFuseDenseSteps: true })
+            // Where the step can be fused (dense models, GPU kernel set) everything below runs twice, on a second backend
+            // opened to fuse, then kernel by kernel, so that one run compares them on the same device (training itself
+            // does not fuse yet: see IFusedDenseSteps).
+            using var fusing = Backends.OpenFused(r.GetValue(device)!);
+            bool fuses = fusing is not null && Models.Create(fusing, new ModelSpec(kind), 1, 1) is IFusedStep { Fuses: true };
+            foreach (var (on, fused) in fuses ? new[] { (fusing!, true), (backend, false) } : [(backend, false)])
             {
-                ilgpu.FusesDenseSteps = true;
-                fuses = Models.Create(backend, new ModelSpec(kind), 1, 1) is IFusedStep { Fuses: true };
-            }
-            foreach (bool fused in fuses ? new[] { true, false } : [false])
-            {
-                if (ilgpu is not null) ilgpu.FusesDenseSteps = fused;
                 string how = fused ? "fused: 3 launches" : "launched kernel by kernel";
-                var step = Bench.Step(backend, kind, b, n);
+                var step = Bench.Step(on, kind, b, n);
                 double stepMs = step.Milliseconds;
                 int stepsPerEpoch = (60000 + b - 1) / b;
                 stdout.WriteLine($"{kind} training step (batch {b}, {how}): {stepMs:F3} ms (host {step.HostMilliseconds:F3} ms to issue it) → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
                 if (r.GetValue(epoch))
                 {
-                    var (train, eval, loss) = Bench.Epoch(backend, kind, b);
-                    stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}, {how}{(ilgpu is { IsCuda: true } ? ", steps replayed as CUDA graphs" : "")}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s), training loss {loss:F4}; evaluation of 10,000 images: {eval:F3} s");
+                    var (train, eval, loss) = Bench.Epoch(on, kind, b);
+                    stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}, {how}{(on is IGraphReplay { ReplaysGraphs: true } ? ", steps replayed as CUDA graphs" : "")}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s), training loss {loss:F4}; evaluation of 10,000 images: {eval:F3} s");
                     // The epoch against the same number of steps back to back: what the epoch loop itself costs (the step
                     // record, the NaN watch), measured right after it.
-                    double steps = Bench.StepsBackToBack(backend, kind, b, stepsPerEpoch);
+                    double steps = Bench.StepsBackToBack(on, kind, b, stepsPerEpoch);
                     stdout.WriteLine($"{kind} {stepsPerEpoch} synthetic steps back to back ({how}): {steps:F3} s; the measured epoch takes {100 * (train / steps - 1):+0.0;-0.0} % more");
                 }
                 if (r.GetValue(timeline))
                 {
-                    var entries = Timeline.Step(ilgpu!, kind, b, n);
+                    var entries = Timeline.Step(on, kind, b, n);
                     double total = entries.Sum(e => e.Microseconds);
                     stdout.WriteLine($"{kind} training step on the device ({how}), operation by operation (µs, median of {n} steps; each includes the gap before it):");
                     foreach (var e in entries)
@@ -310,7 +304,6 @@ public static class GpuAeCli
                     stdout.WriteLine($"  {"total",-50} {total,9:F1}");
                 }
             }
-            if (ilgpu is not null) ilgpu.FusesDenseSteps = false;
             stdout.WriteLine($"peak memory held as tensors: {backend.PeakAllocatedBytes / (1024.0 * 1024):F0} MiB");
             return 0;
         });
@@ -324,11 +317,12 @@ public static class GpuAeCli
         command.SetAction(r =>
         {
             using var backend = Backends.Open(r.GetValue(device)!);
+            using var fused = Backends.OpenFused(r.GetValue(device)!);
             using var reference = new GpuAe.Simd.SimdBackend(GpuAe.Simd.VectorPath.Scalar, threads: 1);
             stdout.WriteLine($"device: {backend.DeviceName}; reference: {reference.DeviceName}");
             stdout.WriteLine($"{"kernel",-48} {"shape",-18} {"max rel. error",14}  result");
             int failed = 0;
-            foreach (var c in KernelCheck.Run(backend, reference))
+            foreach (var c in KernelCheck.Run(backend, reference, fused))
             {
                 if (!c.Passed) failed++;
                 stdout.WriteLine($"{c.Kernel,-48} {c.Shape,-18} {c.MaxError,14:E2}  {(c.Passed ? "ok" : c.Error is { } error ? $"FAIL (threw {error})" : $"FAIL (tolerance {c.Tolerance:E0})")}");

@@ -20,7 +20,7 @@ public sealed record DeviceInfo(string Kind, string Name, bool Usable, string No
 
 /// <summary>Runs every <see cref="IBackend"/> operation as an ILGPU kernel on CUDA, OpenCL or ILGPU's CPU accelerator.
 /// Kernels are compiled once, when the backend is created, and reused for every launch.</summary>
-public sealed partial class IlgpuBackend : IBackend
+public sealed partial class IlgpuBackend : IBackend, ILaunchTimeline, IGraphReplay, IFusedDenseSteps
 {
     readonly Context _context;
     readonly Accelerator _accelerator;
@@ -66,10 +66,11 @@ public sealed partial class IlgpuBackend : IBackend
     public bool CanFuseDenseSteps => _stepRows is not null;
 
     /// <summary>Whether the dense models train by <see cref="FusedDenseStep"/> (three launches a step) rather than kernel by
-    /// kernel. Off until a GPU measurement shows the fused step faster: no lent GPU has run it yet (BENCHMARKS.md);
-    /// `gpuae bench` times both in one run and `gpuae check` checks it; the tests turn it on.</summary>
-    public bool FusesDenseSteps { get => _fusesDenseSteps && CanFuseDenseSteps; set => _fusesDenseSteps = value; }
-    bool _fusesDenseSteps;
+    /// kernel: asked for at <see cref="Open"/>, where the device can. Off by default until a GPU measurement shows the
+    /// fused step faster: no lent GPU has run it yet (BENCHMARKS.md); `gpuae bench` times both in one run and
+    /// `gpuae check` checks it, each on a second backend opened fused; the tests open one.</summary>
+    public bool FusesDenseSteps => _fusesDenseSteps && CanFuseDenseSteps;
+    readonly bool _fusesDenseSteps;
 
     /// <summary>The shared-memory GEMM splits K when C has fewer 32 × 32 tiles than this: by default the number of
     /// multiprocessors, so that every one gets work. Tests raise it to exercise the split path on small shapes.</summary>
@@ -83,8 +84,9 @@ public sealed partial class IlgpuBackend : IBackend
     // the packed GEMM's operands.
     MemoryBuffer1D<float, Stride1D.Dense>? _splitPartials, _panelsA, _panelsB;
 
-    IlgpuBackend(Context context, Accelerator accelerator, KernelSet kernels)
+    IlgpuBackend(Context context, Accelerator accelerator, KernelSet kernels, bool fuseDenseSteps)
     {
+        _fusesDenseSteps = fuseDenseSteps;
         _context = context;
         _accelerator = accelerator;
         _unused = AllocateBuffer<float>(1).View;
@@ -133,7 +135,7 @@ public sealed partial class IlgpuBackend : IBackend
         _softmaxCrossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(Loss.SoftmaxCrossEntropyRows);
     }
 
-    public bool IsCuda => _accelerator.AcceleratorType == AcceleratorType.Cuda;
+    public bool ReplaysGraphs => _accelerator.AcceleratorType == AcceleratorType.Cuda;
 
     public string DeviceName => _accelerator.AcceleratorType switch
     {
@@ -187,7 +189,8 @@ public sealed partial class IlgpuBackend : IBackend
 
     /// <summary>Opens cpu|cuda|opencl. Which device `auto` means is decided in one place, GpuAe.Nets.Backends.</summary>
     /// <param name="kernels">forces one kernel set; the GPU set on cpu runs on a GPU-shaped CPU accelerator.</param>
-    public static IlgpuBackend Open(string kind, KernelSet kernels = KernelSet.Auto)
+    /// <param name="fuseDenseSteps">the dense models train by the fused step where the device can (<see cref="FusesDenseSteps"/>).</param>
+    public static IlgpuBackend Open(string kind, KernelSet kernels = KernelSet.Auto, bool fuseDenseSteps = false)
     {
         var context = CreateContext(kind == "cpu" && kernels == KernelSet.Gpu ? GpuShapedCpuDevice() : null);
         try
@@ -204,7 +207,7 @@ public sealed partial class IlgpuBackend : IBackend
                 var found = string.Join("; ", ListDevices().Select(d => $"{d.Kind}: {d.Name}{(d.Usable ? "" : " (unusable: " + d.Note + ")")}"));
                 throw new UserError($"no usable {kind} device; devices found: {found}. Run `gpuae devices` for details or use --device cpu");
             }
-            return new IlgpuBackend(context, chosen.CreateAccelerator(context), kernels);
+            return new IlgpuBackend(context, chosen.CreateAccelerator(context), kernels, fuseDenseSteps);
         }
         catch
         {
@@ -265,7 +268,7 @@ public sealed partial class IlgpuBackend : IBackend
     public ProfilingMarker AddProfilingMarker() => _accelerator.AddProfilingMarker();
 
     /// <summary>Records the launches <paramref name="record"/> makes as a CUDA graph (CUDA only; see <see cref="CudaGraph"/>).</summary>
-    public CudaGraph CaptureCudaGraph(Action record) => CudaGraph.Capture(_accelerator, record);
+    public CudaGraph CaptureGraph(Action record) => CudaGraph.Capture(_accelerator, record);
 
     /// <summary>Threads for a grid-stride elementwise kernel: never more than the device runs at once.</summary>
     int Threads(int elements) => Math.Max(1, Math.Min(elements, _accelerator.MaxNumThreads));

@@ -231,35 +231,6 @@ public static class KernelCheck
                 return [(float)m.TrainLoss, (float)m.TestLoss, (float)m.TestMse, trainer.Step];
             });
         }
-        foreach (var kind in new[] { "ae", "vae" })
-        {
-            // Two steps as the trainer launches them, fused where the device can (the GPU kernel set: gather, forward,
-            // loss, every gradient and Adam in three launches), against the reference's kernel-by-kernel step.
-            yield return ($"{kind}: fused step (GPU kernel set), Adam", "2 steps, batch 128", be =>
-            {
-                // Training does not fuse yet (IlgpuBackend.FusesDenseSteps): on for these two steps where the device can.
-                var ilgpu = be as IlgpuBackend;
-                bool wasFusing = ilgpu?.FusesDenseSteps ?? false;
-                if (ilgpu is not null) ilgpu.FusesDenseSteps = true;
-                try
-                {
-                    var model = Models.Create(be, new ModelSpec(kind), 128, 1);
-                    model.Initialise(5);
-                    var images = Up(be, Unit(300 * 784, 21));
-                    var order = be.AllocateIndices(300);
-                    be.Upload(order, Enumerable.Range(0, 300).Select(i => (i * 7919) % 300).ToArray());
-                    var batch = be.Allocate(128 * 784); var acc = be.Allocate((int)Slot.Count); var flag = be.AllocateIndices(1);
-                    for (int step = 1; step <= 2; step++)
-                        TrainingStep.Launch(be, model, images, order, 100 * (step - 1), 128, step, batch, AdamStep.At(step, 1e-3f),
-                            new NonFiniteWatch(acc, (int)Slot.TrainLoss, flag, step), null);
-                    var flagged = new int[1];
-                    be.Download(flag, flagged);
-                    var p = model.Parameters;
-                    return [.. Down(be, p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, acc), flagged[0]];
-                }
-                finally { if (ilgpu is not null) ilgpu.FusesDenseSteps = wasFusing; }
-            });
-        }
         foreach (var kind in ModelKind.All.Where(k => k.HasDecoder))
         {
             int batch = kind.Architecture == Architecture.Conv ? 16 : 128; // the scalar reference's conv step takes seconds at 128
@@ -276,15 +247,44 @@ public static class KernelCheck
         }
     }
 
-    public static IEnumerable<CheckResult> Run(IBackend device, IBackend reference)
+    /// <summary>Two steps as the trainer launches them, on a backend opened to fuse them where the device can (the GPU
+    /// kernel set: gather, forward, loss, every gradient and Adam in three launches), against the reference's
+    /// kernel-by-kernel step.</summary>
+    static IEnumerable<(string Kernel, string Shape, Func<IBackend, float[]> Run)> FusedCases()
     {
-        foreach (var (kernel, shape, run) in Cases())
+        foreach (var kind in new[] { "ae", "vae" })
+        {
+            yield return ($"{kind}: fused step (GPU kernel set), Adam", "2 steps, batch 128", be =>
+            {
+                var model = Models.Create(be, new ModelSpec(kind), 128, 1);
+                model.Initialise(5);
+                var images = Up(be, Unit(300 * 784, 21));
+                var order = be.AllocateIndices(300);
+                be.Upload(order, Enumerable.Range(0, 300).Select(i => (i * 7919) % 300).ToArray());
+                var batch = be.Allocate(128 * 784); var acc = be.Allocate((int)Slot.Count); var flag = be.AllocateIndices(1);
+                for (int step = 1; step <= 2; step++)
+                    TrainingStep.Launch(be, model, images, order, 100 * (step - 1), 128, step, batch, AdamStep.At(step, 1e-3f),
+                        new NonFiniteWatch(acc, (int)Slot.TrainLoss, flag, step), null);
+                var flagged = new int[1];
+                be.Download(flag, flagged);
+                var p = model.Parameters;
+                return [.. Down(be, p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, acc), flagged[0]];
+            });
+        }
+    }
+
+    /// <param name="fused">the device opened to fuse dense steps (Backends.OpenFused), for the fused-step rows; without
+    /// it they run on <paramref name="device"/>.</param>
+    public static IEnumerable<CheckResult> Run(IBackend device, IBackend reference, IBackend? fused = null)
+    {
+        foreach (var (kernel, shape, run, onFused) in Cases().Select(c => (c.Kernel, c.Shape, c.Run, false))
+                     .Concat(FusedCases().Select(c => (c.Kernel, c.Shape, c.Run, true))))
         {
             var expected = run(reference);
             float[] actual = [];
             string? thrown = null;
             // One kernel failing on a new device or driver says nothing about the others: report it and go on.
-            try { actual = run(device); }
+            try { actual = run(onFused ? fused ?? device : device); }
             catch (Exception e) when (e is not UserError) { thrown = $"{e.GetType().Name}: {e.Message}"; }
             if (thrown is not null)
             {

@@ -8,23 +8,24 @@ public sealed record TimelineEntry(string Operation, double Microseconds);
 
 /// <summary>
 /// Where the device spends a training step: a profiling marker (on CUDA an event, timed by the GPU itself) after every
-/// backend call of the step (the backend's <see cref="IlgpuBackend.Launched"/> hook), so that the time between two markers is that call's kernels plus the gap before them.
+/// backend call of the step (<see cref="ILaunchTimeline.Launched"/>), so that the time between two markers is that call's kernels plus the gap before them.
 /// Per-kernel benchmarks time each kernel alone, repeated; this times them in the order and with the data of a real
 /// step. The measured steps are queued behind a backlog of unmarked ones so that the host, slowed by the markers, is
 /// still ahead of the device: the gaps are then the device's own.
 /// </summary>
 public static class Timeline
 {
-    public static IReadOnlyList<TimelineEntry> Step(IlgpuBackend backend, string kind, int batch = 128, int steps = 20)
+    public static IReadOnlyList<TimelineEntry> Step(IBackend backend, string kind, int batch = 128, int steps = 20)
     {
+        var timeline = backend as ILaunchTimeline ?? throw new ArgumentException($"{backend.DeviceName} has no launch timeline");
         var marks = new List<(string Operation, ProfilingMarker Marker)>();
         bool marking = false;
-        backend.Launched = operation => { if (marking) marks.Add((operation, backend.AddProfilingMarker())); };
-        try { return Measure(backend, kind, batch, steps, marks, () => marking = true); }
-        finally { backend.Launched = null; }
+        timeline.Launched = operation => { if (marking) marks.Add((operation, timeline.AddProfilingMarker())); };
+        try { return Measure(timeline, backend, kind, batch, steps, marks, () => marking = true); }
+        finally { timeline.Launched = null; }
     }
 
-    static IReadOnlyList<TimelineEntry> Measure(IlgpuBackend backend, string kind, int batch, int steps,
+    static IReadOnlyList<TimelineEntry> Measure(ILaunchTimeline timeline, IBackend backend, string kind, int batch, int steps,
         List<(string Operation, ProfilingMarker Marker)> marks, Action startMarking)
     {
         var runStep = Bench.SyntheticStep(backend, kind, batch);
@@ -37,7 +38,7 @@ public static class Timeline
         var perStep = new List<List<(string, ProfilingMarker)>>();
         for (int s = 0; s < steps; s++)
         {
-            marks.Add(("start", backend.AddProfilingMarker()));
+            marks.Add(("start", timeline.AddProfilingMarker()));
             RunStep();
             perStep.Add([.. marks]);
             marks.Clear();
@@ -45,13 +46,13 @@ public static class Timeline
         backend.Synchronize();
         // The median over the steps of each operation's time (the first marker of a step only opens it).
         var first = perStep[0];
-        var timeline = new List<TimelineEntry>();
+        var entries = new List<TimelineEntry>();
         for (int i = 1; i < first.Count; i++)
         {
             var times = perStep.Select(m => m[i].Item2.MeasureFrom(m[i - 1].Item2).TotalMicroseconds).Order().ToArray();
-            timeline.Add(new(first[i].Item1, times[times.Length / 2]));
+            entries.Add(new(first[i].Item1, times[times.Length / 2]));
         }
         foreach (var m in perStep.SelectMany(m => m)) m.Item2.Dispose();
-        return timeline;
+        return entries;
     }
 }

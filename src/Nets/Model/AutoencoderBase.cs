@@ -105,7 +105,7 @@ public abstract class AutoencoderBase : IModel, IFusedStep
     {
         if (Architecture != Architecture.Dense || ConditionWidth > 0) return null;
         var layers = _encoder.Layers.Concat(_decoder.Layers).Cast<DenseLayer>().ToArray();
-        bool variational = this is VariationalAutoencoder;
+        bool variational = Kind.IsVariational;
         var layout = new DenseStepLayout(MaxRows, Features, Hidden, layers[1].Out, layers[2].In, variational,
             !variational && layers[1].Activation == Activation.Relu,
             layers[0].Weight.Offset, layers[0].Bias.Offset, layers[1].Weight.Offset, layers[1].Bias.Offset,
@@ -115,7 +115,7 @@ public abstract class AutoencoderBase : IModel, IFusedStep
     readonly Lazy<DenseStepLayout?> _fusedLayout;
     Tensor? _fusedWork; // allocated by the first fused step (never inside a CUDA graph's capture: see Trainer)
 
-    public bool Fuses => Backend is IlgpuBackend { FusesDenseSteps: true } && _fusedLayout.Value is not null;
+    public bool Fuses => Backend is IFusedDenseSteps { FusesDenseSteps: true } && _fusedLayout.Value is not null;
 
     public void TrainFused(Tensor data, IndexTensor order, StepValue firstRow, int rows, StepValue step, AdamStep adam, NonFiniteWatch watch,
         IndexTensor? record)
@@ -124,7 +124,7 @@ public abstract class AutoencoderBase : IModel, IFusedStep
         _fusedWork ??= Backend.Allocate(layout.WorkLength);
         var (klWeight, seed) = NoiseOfStep(step.Value);
         var p = Parameters;
-        ((IlgpuBackend)Backend).FusedDenseStep(layout, _fusedWork.Value, rows, klWeight, seed, data, order, firstRow, step,
+        ((IFusedDenseSteps)Backend).FusedDenseStep(layout, _fusedWork.Value, rows, klWeight, seed, data, order, firstRow, step,
             p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, adam, watch, record);
     }
 

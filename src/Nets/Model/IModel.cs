@@ -53,10 +53,10 @@ public interface IModel
 }
 
 /// <summary>A model whose whole training step, Adam included, the backend can run fused: three launches instead of one per
-/// layer and loss (see IlgpuBackend.FusedDenseStep).</summary>
+/// layer and loss (see <see cref="IFusedDenseSteps"/>). The dense unconditional AE and VAE offer it.</summary>
 public interface IFusedStep
 {
-    /// <summary>Whether <see cref="TrainFused"/> runs here: a dense AE or VAE on a backend that fuses dense steps.</summary>
+    /// <summary>Whether <see cref="TrainFused"/> runs here: a model that offers it on a backend opened to fuse dense steps.</summary>
     bool Fuses { get; }
 
     /// <summary>What the trainer's gather, <see cref="IModel.TrainStep"/> and Adam do, fused: the batch of

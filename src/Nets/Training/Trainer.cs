@@ -83,7 +83,7 @@ public sealed class Trainer : IDisposable
         _accumulator = backend.Allocate((int)Slot.Count);
         _schedule = backend.AllocateIndices((train.Count + options.Batch - 1) / options.Batch * StepRecord.EntryLength);
         _stepRecord = backend.AllocateIndices(StepRecord.Length);
-        ReplaysCudaGraphs = backend is IlgpuBackend { IsCuda: true };
+        ReplaysCudaGraphs = backend is IGraphReplay { ReplaysGraphs: true };
     }
 
     /// <summary>The row order of epoch <paramref name="epoch"/>: Fisher–Yates driven by (seed, epoch), the same everywhere.</summary>
@@ -185,7 +185,7 @@ public sealed class Trainer : IDisposable
     {
         bool replayable = ReplaysCudaGraphs && rows == _options.Batch && Step >= _model.FixedLaunchesFromStep;
         if (replayable && _graph is null && _fullStepLaunched)
-            _graph = ((IlgpuBackend)_backend).CaptureCudaGraph(() => LaunchStep(start, rows));
+            _graph = ((IGraphReplay)_backend).CaptureGraph(() => LaunchStep(start, rows));
         if (replayable && _graph is not null)
         {
             _graph.Launch();

@@ -7,8 +7,8 @@ namespace GpuAe.Nets.Training;
 /// One training step's launches, once the step's numbers are known (or in the step record): the batch gathered from the
 /// resident images in the shuffled order, forward and backward, Adam, and the batch's loss added to the watched sum
 /// (watch.Slot is <see cref="Slot.TrainLoss"/>). Fused into three launches where the model asks for it
-/// (<see cref="IFusedStep.Fuses"/>: a dense model on a GPU-kernel-set backend whose FusesDenseSteps is on, which
-/// training does not turn on yet), otherwise kernel by kernel. The trainer, the
+/// (<see cref="IFusedStep.Fuses"/>: a dense model on a backend opened to fuse dense steps, which training does not
+/// ask for yet), otherwise kernel by kernel. The trainer, the
 /// benchmark and `gpuae check` all step through here.
 /// </summary>
 public static class TrainingStep
