@@ -3,7 +3,7 @@
 #  - PyTorch with OpenBLAS told its core type (OpenBLAS 0.3.21 misdetects some processors, e.g. a virtual Xeon as
 #    Prescott: 36 instead of 168 GFLOP/s), set here from the processor's flags: SkylakeX with AVX-512, Haswell with
 #    AVX2; its convolutions run on oneDNN (PyTorch's default);
-#  - every GEMM shape of each model's training step, ours (gpuae bench --gemms) beside PyTorch's matmul (gemm_peer.py),
+#  - every GEMM shape of each model's training step, ours (gpuae bench gemms) beside PyTorch's matmul (gemm_peer.py),
 #    each the median of 200 calls timed one by one, each side's best of 3 alternating rounds;
 #  - one training epoch of each model on the real data (ours: the second epoch of `gpuae train --epochs 2`, its training
 #    seconds, so that .NET's compilation of the first steps is not counted; PyTorch: bench/pytorch_epoch.py, eager, after a
@@ -45,7 +45,7 @@ for model in "${models[@]}"; do
   # Alternating rounds, each side's fastest kept: this VM's speed changes in stretches of tens of seconds (epochs of
   # 0.82 s and 1.9 s in one run, both threads busy), which a single round would charge to whichever side ran then.
   for round in 1 2 3; do
-    gpuae bench --device simd --model "$model" --gemms > "$tmp/ours-$round.txt"
+    gpuae bench gemms --model "$model" > "$tmp/ours-$round.txt"
     awk '$1=="gemm"{print $2, $3, $4, $5}' "$tmp/ours-$round.txt" | $py bench/gemm_peer.py --threads 2 > "$tmp/peer-$round.txt"
   done
   $py - "$tmp" <<'PY'

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch's matmul on GEMM shapes read from stdin, timed like `gpuae bench --gemms` times ours, for compare-pytorch.sh.
+"""PyTorch's matmul on GEMM shapes read from stdin, timed like `gpuae bench gemms` times ours, for compare-pytorch.sh.
 
 Each input line: LAYOUT M N K, LAYOUT one of A·B, A·Bᵀ, Aᵀ·B (which operand is read transposed; C is M×N). Each
 shape: random operands in that layout (A·Bᵀ is x @ w.t() with w[N,K], as nn.Linear runs it; Aᵀ·B is dy.t() @ x),

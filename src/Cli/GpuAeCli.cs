@@ -47,11 +47,29 @@ public static class GpuAeCli
         }
     }
 
-    static Option<string> DeviceOption() => new("--device")
+    static Option<string> DeviceOption()
     {
-        Description = "auto (CUDA, then a usable OpenCL device, then simd), cpu (ILGPU's CPU accelerator), cuda, opencl or simd (the host SIMD backend)",
-        DefaultValueFactory = _ => "auto",
-    };
+        var device = new Option<string>("--device")
+        {
+            Description = "auto (CUDA, then a usable OpenCL device, then simd), cpu (ILGPU's CPU accelerator), cuda, opencl or simd (the host SIMD backend)",
+            DefaultValueFactory = _ => "auto",
+        };
+        device.AcceptOnlyFromAmong(Backends.Names);
+        return device;
+    }
+
+    /// <summary>The one list syntax: values separated by commas, spaces (several words after the flag) or both, e.g.
+    /// `--latents 2,8,32`, `--latents 2 8 32` or `--from-runs runs/*` as the shell expands it.</summary>
+    static Option<string[]> ListOption(string name, string description, string[]? defaults = null)
+    {
+        var option = new Option<string[]>(name) { Description = description, AllowMultipleArgumentsPerToken = true };
+        if (defaults is not null) option.DefaultValueFactory = _ => defaults;
+        return option;
+    }
+
+    /// <summary>A list option's values, commas split, empty entries dropped.</summary>
+    internal static string[] Values(string[]? given) =>
+        [.. (given ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
 
     static Option<string?> DataOption() => new("--data")
     {
@@ -146,21 +164,21 @@ public static class GpuAeCli
     static Command ReportCommand(TextWriter stdout, string[] args)
     {
         var d = new ReportOptions(); // the committed study's settings are the defaults
-        string List<T>(IEnumerable<T> values) => string.Join(",", values.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)));
+        string[] Texts<T>(IEnumerable<T> values) => [.. values.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)!)];
         var aeEpochs = new Option<int>("--notebook-ae-epochs") { Description = "epochs of the notebook's AE (32-D ReLU code; the notebook's budget)", DefaultValueFactory = _ => d.NotebookAeEpochs };
         var vaeEpochs = new Option<int>("--epochs") { Description = "epochs of every other run: AE and VAE at each latent width (the notebook VAE's budget)", DefaultValueFactory = _ => d.Epochs };
         var batch = new Option<int>("--batch") { Description = "batch size for every model", DefaultValueFactory = _ => d.Batch };
         var seed = new Option<ulong>("--seed") { Description = "first seed (weights, shuffling, training noise, samples); the others follow it", DefaultValueFactory = _ => d.Seed };
         var seeds = new Option<int>("--seeds") { Description = "seeds per configuration: the tables give mean ± sd over them, the figures show the first", DefaultValueFactory = _ => d.Seeds };
-        var latents = new Option<string>("--latents") { Description = "latent widths, comma-separated: AE and VAE are trained at each (must include 2, for the latent figures)", DefaultValueFactory = _ => List(d.LatentSizes) };
+        var latents = ListOption("--latents", "latent widths: AE and VAE are trained at each (must include 2, for the latent figures)", Texts(d.LatentSizes));
         var limit = new Option<int?>("--limit") { Description = "train on the first N training images only (quick runs, tests)" };
         var output = new Option<string>("--out") { Description = "report folder (the default is git-ignored; the committed study is in reports/)", DefaultValueFactory = _ => d.OutputFolder };
-        var fromRuns = new Option<string[]>("--from-runs") { Description = "finished runs to use instead of training: each is matched to the study's runs by its checkpoint (model, latent, β, seed); runs not given are trained", AllowMultipleArgumentsPerToken = true };
+        var fromRuns = ListOption("--from-runs", "finished runs to use instead of training: each is matched to the study's runs by its checkpoint (model, latent, β, seed); runs not given are trained");
         var iwaeK = new Option<int>("--iwae-k") { Description = "importance samples for the VAEs' IWAE bound", DefaultValueFactory = _ => d.IwaeK };
         var manifoldN = new Option<int>("--manifold-n") { Description = "the latent manifold is an n×n grid", DefaultValueFactory = _ => d.ManifoldN };
-        var manifoldP = new Option<double[]>("--manifold-p") { Description = "lowest and highest probability of the manifold's normal quantiles", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [d.ManifoldLow, d.ManifoldHigh] };
-        var models = new Option<string>("--models") { Description = "models to train and compare, comma-separated: ae and vae, optionally conv-ae and conv-vae", DefaultValueFactory = _ => List(d.ModelKinds) };
-        var betas = new Option<string>("--betas") { Description = "β sweep of the 2-D VAE, comma-separated (1 alone: no sweep)", DefaultValueFactory = _ => List(d.BetaValues) };
+        var manifoldP = ListOption("--manifold-p", "lowest and highest probability of the manifold's normal quantiles", Texts([d.ManifoldLow, d.ManifoldHigh]));
+        var models = ListOption("--models", $"models to train and compare: ae and vae, optionally {string.Join(" and ", ModelKind.Names(k => k.InStudy && k.Architecture == Architecture.Conv))}", [.. d.ModelKinds]);
+        var betas = ListOption("--betas", "β sweep of the 2-D VAE (1 alone: no sweep)", Texts(d.BetaValues));
         var betaEpochs = new Option<int?>("--beta-epochs") { Description = "epochs of each β-sweep VAE (default: --epochs)" };
         var samples = new Option<int>("--samples") { Description = "images generated per run to score generation (Fréchet distance, class coverage, near-empty share)", DefaultValueFactory = _ => d.Samples };
         var classifier = new Option<string>("--classifier") { Description = "folder of the `gpuae train classifier` run whose features score generated images", DefaultValueFactory = _ => d.ClassifierFolder };
@@ -170,19 +188,15 @@ public static class GpuAeCli
         { aeEpochs, vaeEpochs, batch, seed, seeds, latents, limit, output, fromRuns, iwaeK, manifoldN, manifoldP, models, betas, betaEpochs, classifier, samples, device, data };
         command.SetAction(r =>
         {
-            var p = r.GetValue(manifoldP)!;
+            var runs = r.GetResult(fromRuns) is null ? null : Values(r.GetValue(fromRuns));
+            var p = ParseNumbers(Values(r.GetValue(manifoldP)), "--manifold-p", "0.05,0.95", double.Parse);
             if (p.Length != 2) throw new UserError($"--manifold-p takes two probabilities, low and high (got {p.Length})");
             var options = new ReportOptions(r.GetValue(aeEpochs), r.GetValue(vaeEpochs), r.GetValue(batch), r.GetValue(seed), r.GetValue(output)!,
-                r.GetValue(fromRuns), r.GetValue(iwaeK), r.GetValue(manifoldN), p[0], p[1], CommandLine(args, r.GetValue(fromRuns)),
-                SplitList(r.GetValue(models)!), ParseNumbers(r.GetValue(betas)!, "--betas", "0.5,1,2,4", float.Parse), r.GetValue(betaEpochs),
-                r.GetValue(seeds), ParseNumbers(r.GetValue(latents)!, "--latents", "2,8,32", (text, style, culture) => int.Parse(text, style, culture)),
+                runs, r.GetValue(iwaeK), r.GetValue(manifoldN), p[0], p[1], CommandLine(args, runs),
+                Values(r.GetValue(models)), ParseNumbers(Values(r.GetValue(betas)), "--betas", "0.5,1,2,4", float.Parse), r.GetValue(betaEpochs),
+                r.GetValue(seeds), ParseNumbers(Values(r.GetValue(latents)), "--latents", "2,8,32", (text, style, culture) => int.Parse(text, style, culture)),
                 r.GetValue(classifier)!, r.GetValue(samples));
-            ReportBuilder.Validate(options);
-            if (options.Batch < 1) throw new UserError($"--batch must be at least 1 (got {options.Batch})");
-            var (train, test) = Data.Load(r.GetValue(data), r.GetValue(limit));
-            using var backend = Backends.Open(r.GetValue(device)!);
-            ReportBuilder.Build(backend, train, test, options, stdout);
-            return 0;
+            return new ReportRun(options, r.GetValue(device)!, r.GetValue(data), r.GetValue(limit)).Execute(stdout);
         });
         return command;
     }
@@ -192,16 +206,14 @@ public static class GpuAeCli
     static string CommandLine(string[] args, string[]? fromRuns)
     {
         var parents = (fromRuns ?? []).Select(f => Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(f))).Distinct().ToArray();
-        if (fromRuns is not { Length: > 1 } || parents.Length != 1) return "gpuae " + string.Join(" ", args);
+        if (fromRuns is not { Length: > 1 } || parents.Length != 1 || !fromRuns.All(args.Contains)) return "gpuae " + string.Join(" ", args);
         var kept = args.Where(a => !fromRuns.Contains(a)).ToList();
         kept.Insert(kept.IndexOf("--from-runs") + 1, Path.Combine(parents[0]!, "*"));
         return "gpuae " + string.Join(" ", kept);
     }
 
-    static string[] SplitList(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    static T[] ParseNumbers<T>(string text, string flag, string example, Func<string, System.Globalization.NumberStyles, IFormatProvider, T> parse) =>
-        [.. SplitList(text).Select(b =>
+    static T[] ParseNumbers<T>(string[] texts, string flag, string example, Func<string, System.Globalization.NumberStyles, IFormatProvider, T> parse) =>
+        [.. texts.Select(b =>
         {
             try { return parse(b, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture); }
             catch (FormatException) { throw new UserError($"{flag}: '{b}' is not a number; write them like {example}"); }
@@ -225,111 +237,37 @@ public static class GpuAeCli
     static Command DevicesCommand(TextWriter stdout)
     {
         var command = new Command("devices", "List the devices ILGPU sees and whether GpuAe can use them");
-        command.SetAction(_ =>
-        {
-            var devices = Backends.List();
-            foreach (var d in devices)
-                stdout.WriteLine($"{d.Kind,-7} {(d.Usable ? "usable  " : "unusable")}  {d.Name}  ({d.Note})");
-            if (!devices.Any(d => d.Kind == "opencl"))
-                stdout.WriteLine("(no OpenCL device: ILGPU loads the unversioned libOpenCL.so, which Debian puts in ocl-icd-opencl-dev, and needs a device with OpenCL 2.0, or 3.0 with generic address space)");
-            return 0;
-        });
+        command.SetAction(_ => new DevicesRun().Execute(stdout));
         return command;
     }
 
     static Command BenchCommand(TextWriter stdout)
     {
         var device = DeviceOption();
-        var model = new Option<string>("--model") { Description = "ae, vae, conv-ae or conv-vae: the model whose training step and epoch are timed", DefaultValueFactory = _ => "ae" };
+        var model = new Option<string>("--model") { Description = $"{string.Join(", ", ModelKind.Names(k => k.InStudy))}: the model whose training step and epoch are timed", DefaultValueFactory = _ => "ae" };
         model.AcceptOnlyFromAmong([.. ModelKind.Names(k => k.InStudy)]);
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
         var steps = new Option<int>("--steps") { Description = "timed repetitions per measurement (each measured three times; the fastest is shown)", DefaultValueFactory = _ => 20 };
         var epoch = new Option<bool>("--epoch") { Description = "also time a whole epoch (60,000 synthetic images; on CUDA its steps replayed from a CUDA graph, as in training) and a 10,000-image evaluation" };
         var timeline = new Option<bool>("--timeline") { Description = "ILGPU devices: also print the device time of every operation inside a training step (profiling markers between the backend calls; median of --steps steps)" };
-        var gemms = new Option<bool>("--gemms") { Description = "SIMD backend: instead, time every GEMM shape of the model's training step on its own (median of 200 calls); bench/compare-pytorch.sh sets PyTorch's matmul on the same shapes beside these" };
-        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, timeline, gemms };
-        command.SetAction(r =>
-        {
-            int b = r.GetValue(batch), n = r.GetValue(steps);
-            if (b < 1 || n < 1) throw new UserError("--batch and --steps must be at least 1");
-            string kind = r.GetValue(model)!;
-            using var backend = Backends.Open(r.GetValue(device)!);
-            if (r.GetValue(timeline) && backend is not ILaunchTimeline)
-                throw new UserError("--timeline needs an ILGPU device (its profiling markers): use --device cpu, cuda or opencl");
-            if (r.GetValue(gemms) && backend is not GpuAe.Simd.SimdBackend)
-                throw new UserError("--gemms times the SIMD backend's GEMM: use --device simd");
-            stdout.WriteLine($"device: {backend.DeviceName}");
-            if (r.GetValue(gemms))
-            {
-                // One line per shape, fields separated by spaces, for bench/compare-pytorch.sh.
-                stdout.WriteLine($"{kind} GEMM shapes of a training step (batch {b}), each timed alone (median of 200 calls):");
-                stdout.WriteLine($"  {"GEMM layout",-12} {"M",6} {"N",6} {"K",6} {"calls/step",10} {"µs",10} {"GFLOP/s",8}");
-                foreach (var g in Bench.Gemms((GpuAe.Simd.SimdBackend)backend, kind, b))
-                    stdout.WriteLine($"  gemm {g.Layout,-7} {g.M,6} {g.N,6} {g.K,6} {g.CallsPerStep,10} {g.Microseconds,10:F1} {g.GigaFlops,8:F1}");
-                return 0;
-            }
-            // 2 flops per multiply-add, ×3 for the forward and the two backward GEMMs of every layer.
-            double flopsPerImage = 6.0 * Models.Create(backend, new ModelSpec(kind), 1, 1).MultiplyAddsPerImage;
-            stdout.WriteLine($"{"kernel",-40} {"shape",-22} {"ms",10} {"GFLOP/s",10} {"host ms",10}");
-            foreach (var k in Bench.Kernels(backend, b, n))
-                stdout.WriteLine($"{k.Name,-40} {k.Shape,-22} {k.Milliseconds,10:F3} {(k.GigaFlops > 0 ? k.GigaFlops.ToString("F2") : "-"),10} {k.HostMilliseconds,10:F3}");
-            // Where the step can be fused (dense models, GPU kernel set) everything below runs twice, on a second backend
-            // opened to fuse, then kernel by kernel, so that one run compares them on the same device (training itself
-            // does not fuse yet: see IFusedDenseSteps).
-            using var fusing = Backends.OpenFused(r.GetValue(device)!);
-            bool fuses = fusing is not null && Models.Create(fusing, new ModelSpec(kind), 1, 1) is IFusedStep { Fuses: true };
-            foreach (var (on, fused) in fuses ? new[] { (fusing!, true), (backend, false) } : [(backend, false)])
-            {
-                string how = fused ? "fused: 3 launches" : "launched kernel by kernel";
-                var step = Bench.Step(on, kind, b, n);
-                double stepMs = step.Milliseconds;
-                int stepsPerEpoch = (60000 + b - 1) / b;
-                stdout.WriteLine($"{kind} training step (batch {b}, {how}): {stepMs:F3} ms (host {step.HostMilliseconds:F3} ms to issue it) → epoch of 60,000 images ≈ {stepMs * stepsPerEpoch / 1000:F3} s ({flopsPerImage * 60000 / (stepMs * stepsPerEpoch / 1000) / 1e9:F2} GFLOP/s)");
-                if (r.GetValue(epoch))
-                {
-                    var (train, eval, loss) = Bench.Epoch(on, kind, b);
-                    stdout.WriteLine($"{kind} measured epoch (60,000 images resident on the device, batch {b}, {how}{(on is IGraphReplay { ReplaysGraphs: true } ? ", steps replayed as CUDA graphs" : "")}): {train:F3} s ({flopsPerImage * 60000 / train / 1e9:F2} GFLOP/s), training loss {loss:F4}; evaluation of 10,000 images: {eval:F3} s");
-                    // The epoch against the same number of steps back to back: what the epoch loop itself costs (the step
-                    // record, the NaN watch), measured right after it.
-                    double steps = Bench.StepsBackToBack(on, kind, b, stepsPerEpoch);
-                    stdout.WriteLine($"{kind} {stepsPerEpoch} synthetic steps back to back ({how}): {steps:F3} s; the measured epoch takes {100 * (train / steps - 1):+0.0;-0.0} % more");
-                }
-                if (r.GetValue(timeline))
-                {
-                    var entries = Timeline.Step(on, kind, b, n);
-                    double total = entries.Sum(e => e.Microseconds);
-                    stdout.WriteLine($"{kind} training step on the device ({how}), operation by operation (µs, median of {n} steps; each includes the gap before it):");
-                    foreach (var e in entries)
-                        stdout.WriteLine($"  {e.Operation,-50} {e.Microseconds,9:F1} {100 * e.Microseconds / total,6:F1} %");
-                    stdout.WriteLine($"  {"total",-50} {total,9:F1}");
-                }
-            }
-            stdout.WriteLine($"peak memory held as tensors: {backend.PeakAllocatedBytes / (1024.0 * 1024):F0} MiB");
-            return 0;
-        });
+        var command = new Command("bench", "Time each kernel on the AE's widest layer, a training step, and optionally a whole epoch") { device, model, batch, steps, epoch, timeline };
+        command.SetAction(r => new BenchRun(r.GetValue(device)!, r.GetValue(model)!, r.GetValue(batch), r.GetValue(steps), r.GetValue(epoch), r.GetValue(timeline)).Execute(stdout));
+
+        var gemmModel = new Option<string>("--model") { Description = "the model whose training step's GEMM shapes are timed", DefaultValueFactory = _ => "ae" };
+        gemmModel.AcceptOnlyFromAmong([.. ModelKind.Names(k => k.InStudy)]);
+        var gemmBatch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
+        var gemms = new Command("gemms", "SIMD backend: time every GEMM shape of a model's training step on its own (median of 200 calls); bench/compare-pytorch.sh sets PyTorch's matmul on the same shapes beside these")
+        { gemmModel, gemmBatch };
+        gemms.SetAction(r => new GemmsRun(r.GetValue(gemmModel)!, r.GetValue(gemmBatch)).Execute(stdout));
+        command.Subcommands.Add(gemms);
         return command;
     }
 
     static Command CheckCommand(TextWriter stdout)
     {
         var device = DeviceOption();
-        var command = new Command("check", "Run every kernel and a whole AE and VAE step on a device against the plain C# reference; exit 1 on any mismatch") { device };
-        command.SetAction(r =>
-        {
-            using var backend = Backends.Open(r.GetValue(device)!);
-            using var fused = Backends.OpenFused(r.GetValue(device)!);
-            using var reference = new GpuAe.Simd.SimdBackend(GpuAe.Simd.VectorPath.Scalar, threads: 1);
-            stdout.WriteLine($"device: {backend.DeviceName}; reference: {reference.DeviceName}");
-            stdout.WriteLine($"{"kernel",-48} {"shape",-18} {"max rel. error",14}  result");
-            int failed = 0;
-            foreach (var c in KernelCheck.Run(backend, reference, fused))
-            {
-                if (!c.Passed) failed++;
-                stdout.WriteLine($"{c.Kernel,-48} {c.Shape,-18} {c.MaxError,14:E2}  {(c.Passed ? "ok" : c.Error is { } error ? $"FAIL (threw {error})" : $"FAIL (tolerance {c.Tolerance:E0})")}");
-            }
-            stdout.WriteLine(failed == 0 ? "all kernels agree with the reference" : $"{failed} kernel(s) disagree with the reference");
-            return failed == 0 ? 0 : 1;
-        });
+        var command = new Command("check", "Run every kernel and a whole training step of each model on a device against the plain C# reference; exit 1 on any mismatch") { device };
+        command.SetAction(r => new CheckRun(r.GetValue(device)!).Execute(stdout));
         return command;
     }
 }

@@ -60,7 +60,8 @@ public class CliTests : TempFolderTest
         AssertUserError(Run("train", "ae", flag, value, "--out", Folder), expected);
 
     [Theory]
-    [InlineData("--models", "ae,gan", "unknown model 'gan'")]
+    [InlineData("--models", "ae,gan", "'gan' is not a model of the study")]
+    [InlineData("--models", "ae,vae,cvae", "'cvae' is not a model of the study")]
     [InlineData("--models", "ae,conv-ae", "must include ae and vae")]
     [InlineData("--models", "ae,vae,ae", "lists a model twice")]
     [InlineData("--betas", "0.5,x", "'x' is not a number")]
@@ -73,6 +74,22 @@ public class CliTests : TempFolderTest
     [InlineData("--latents", "2,0", "--latents must be positive")]
     public void BadReportModelsAndBetasAreOneLineErrors(string flag, string value, string expected) =>
         AssertUserError(Run("report", flag, value, "--out", Folder), expected);
+
+    /// <summary>One list syntax for every list flag: commas, spaces, or both.</summary>
+    [Theory]
+    [InlineData("--latents", "2", "x")]
+    [InlineData("--latents", "2,4", "x")]
+    [InlineData("--betas", "1", "x,2")]
+    [InlineData("--manifold-p", "0.1", "x")]
+    public void ListsTakeCommasAndSpaces(string flag, string first, string second) =>
+        AssertUserError(Run("report", flag, first, second, "--out", Folder), $"{flag}: 'x' is not a number");
+
+    [Theory]
+    [InlineData("train", "ae")]
+    [InlineData("bench")]
+    [InlineData("check")]
+    public void AnUnknownDeviceIsRefusedByName(params string[] command) =>
+        AssertUserError(Run([.. command, "--device", "gpu"]), "'gpu'");
 
     /// <summary>--latent sets the AE's code width too: a 2-D AE, its checkpoint says so and eval rebuilds it.</summary>
     [Fact]
@@ -107,7 +124,7 @@ public class CliTests : TempFolderTest
     public void UnknownModelAndDeviceAreOneLineErrors()
     {
         AssertUserError(Run("train", "gan"), "gan");
-        AssertUserError(Run("train", "ae", "--device", "tpu", "--epochs", "1", "--limit", "128", "--out", Folder), "unknown device 'tpu'");
+        AssertUserError(Run("train", "ae", "--device", "tpu", "--epochs", "1", "--limit", "128", "--out", Folder), "'tpu' not recognized");
     }
 
     [Fact]
@@ -199,12 +216,12 @@ public class CliTests : TempFolderTest
         Assert.Contains("host ms", output);
     }
 
-    /// <summary>`bench --gemms` lists the VAE step's GEMMs with their layouts, the 2- and 4-wide ones included, in the
+    /// <summary>`bench gemms` lists the VAE step's GEMMs with their layouts, the 2- and 4-wide ones included, in the
     /// space-separated form bench/compare-pytorch.sh reads, and only on the SIMD backend.</summary>
     [Fact]
     public void BenchGemmsListsEveryGemmShapeOfTheStep()
     {
-        var (exit, output, error) = Run("bench", "--device", "simd", "--model", "vae", "--gemms");
+        var (exit, output, error) = Run("bench", "gemms", "--model", "vae");
         Assert.True(exit == 0, error);
         var shapes = output.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(f => f.Length == 8 && f[0] == "gemm")
             .Select(f => $"{f[1]} {f[2]} {f[3]} {f[4]}").ToList();
@@ -212,7 +229,7 @@ public class CliTests : TempFolderTest
         foreach (var shape in new[] { "A·Bᵀ 128 256 784", "A·Bᵀ 128 4 256", "A·Bᵀ 128 256 2", "A·B 128 2 256", "Aᵀ·B 4 256 128", "Aᵀ·B 256 784 128" })
             Assert.Contains(shape, shapes);
         Assert.Equal(11, shapes.Count);
-        AssertUserError(Run("bench", "--device", "cpu", "--gemms"), "--gemms times the SIMD backend's GEMM");
+        AssertUserError(Run("bench", "gemms", "--device", "cpu"), "--device");
     }
 
     [Fact]
