@@ -32,9 +32,12 @@ public static class Checkpoint
 
     /// <summary>Loads the weights (and Adam's moments when <paramref name="withMoments"/>) of a checkpoint written by
     /// <see cref="Save"/> into a model of the same architecture; returns the checkpoint's metadata.</summary>
-    public static IReadOnlyDictionary<string, string> Load(string path, IBackend backend, IModel model, bool withMoments = false)
+    public static IReadOnlyDictionary<string, string> Load(string path, IBackend backend, IModel model, bool withMoments = false) =>
+        Load(SafeTensors.Read(path), path, backend, model, withMoments);
+
+    /// <summary>As <see cref="Load(string, IBackend, IModel, bool)"/>, from a checkpoint already read.</summary>
+    public static IReadOnlyDictionary<string, string> Load(SafeTensors.Contents contents, string path, IBackend backend, IModel model, bool withMoments = false)
     {
-        var contents = SafeTensors.Read(path);
         if (contents.Metadata.TryGetValue("model", out var kind) && kind != model.Kind.Name)
             throw new UserError($"{path} holds a '{kind}' model, not '{model.Kind}'");
         var p = model.Parameters;

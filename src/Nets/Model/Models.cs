@@ -108,13 +108,18 @@ public static class Models
     }
 
     /// <summary>Rebuilds the architecture a checkpoint describes and loads its weights (and Adam's moments when asked).</summary>
-    public static (IModel Model, IReadOnlyDictionary<string, string> Metadata) Load(IBackend backend, string path, int batch, bool withMoments = false)
+    public static (IModel Model, IReadOnlyDictionary<string, string> Metadata) Load(IBackend backend, string path, int batch, bool withMoments = false) =>
+        Load(backend, SafeTensors.Read(path), path, batch, withMoments);
+
+    /// <summary>As <see cref="Load(IBackend, string, int, bool)"/>, from a checkpoint already read (the file is read once).</summary>
+    public static (IModel Model, IReadOnlyDictionary<string, string> Metadata) Load(IBackend backend, SafeTensors.Contents contents, string path, int batch,
+        bool withMoments = false)
     {
-        var metadata = SafeTensors.Read(path).Metadata;
+        var metadata = contents.Metadata;
         var spec = SpecOf(metadata, path);
         var model = spec.Model.Factory(backend, spec, batch, spec.Model.IsVariational ? Checkpoint.GetLong(metadata, "warmup_steps", path) : 0);
         if (model is VariationalAutoencoder vae) vae.Seed = (ulong)Checkpoint.GetLong(metadata, "seed", path);
-        Checkpoint.Load(path, backend, model, withMoments);
+        Checkpoint.Load(contents, path, backend, model, withMoments);
         return (model, metadata);
     }
 }

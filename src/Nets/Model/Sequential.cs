@@ -12,8 +12,6 @@ public sealed class Sequential
     readonly ILayer[] _layers;
     readonly Tensor[] _outputs, _gradients; // after layer i, for every layer but the last (whose output the caller owns)
 
-    public int In => _layers[0].In;
-    public int Out => _layers[^1].Out;
     public IReadOnlyList<ILayer> Layers => _layers;
 
     public Sequential(IBackend backend, int maxRows, params ILayer[] layers)

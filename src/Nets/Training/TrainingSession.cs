@@ -90,7 +90,8 @@ public static class TrainingSession
     {
         string path = Path.Combine(folder, Checkpoint.FileName);
         if (!File.Exists(path)) throw new UserError($"--resume: no checkpoint {path}; train without --resume first");
-        var metadata = SafeTensors.Read(path).Metadata;
+        var contents = SafeTensors.Read(path);
+        var metadata = contents.Metadata;
         int batch = (int)Checkpoint.GetLong(metadata, "batch", path);
         var options = new TrainOptions(epochs ?? (int)Checkpoint.GetLong(metadata, "epochs", path), batch,
             float.Parse(Checkpoint.Get(metadata, "lr", path), CultureInfo.InvariantCulture), (ulong)Checkpoint.GetLong(metadata, "seed", path));
@@ -101,7 +102,7 @@ public static class TrainingSession
             throw new UserError($"{path} was trained on other training data of the same size (SHA-256 {fingerprint[..12]}…, loaded {train.Fingerprint[..12]}…): " +
                                 "pass the --data and --limit of the original run");
         Validate(Models.SpecOf(metadata, path), options);
-        var (model, _) = Models.Load(backend, path, batch, withMoments: true);
+        var (model, _) = Models.Load(backend, contents, path, batch, withMoments: true);
         int completed = (int)Checkpoint.GetLong(metadata, "epoch", path);
         var position = metadata.TryGetValue("next_row", out var nextRow)
             ? new EpochPosition(completed + 1, int.Parse(nextRow, CultureInfo.InvariantCulture), float.Parse(metadata["loss_sum"], CultureInfo.InvariantCulture))
