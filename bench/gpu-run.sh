@@ -7,7 +7,7 @@
 #     CUDA graphs, as in training) and the device time of every operation of a step; the dense models twice in the
 #     same process, fused (3 launches a step) and kernel by kernel, with each epoch's training loss;
 #  3. real images (the carried subset: 2,000 training images repeated, 1,000 test images): the AE and the VAE trained
-#     2 epochs on 6,000 rows on CUDA (kernel by kernel, as training runs while IlgpuBackend.FusesDenseSteps is off)
+#     2 epochs on 6,000 rows on CUDA (kernel by kernel: training opens its backend without fusion)
 #     and on the SIMD host backend (the reference), metrics.csv side by side;
 #  4. the fair peer on the same card (bench/gpu_peer.py, a copy of ../shared/peers/gpu_peer.py): each model with every
 #     full-batch step captured as a CUDA graph, and the AE also torch.compile'd inside the graph (on the carried subset:
