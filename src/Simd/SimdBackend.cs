@@ -25,7 +25,6 @@ public sealed class SimdBackend : IBackend
         _gemm = new SimdGemm(_threads);
     }
 
-    public VectorPath Path => _path;
     public string DeviceName => $"SIMD host backend ({_path}, {VectorPaths.Width(_path)} floats, {_threads} threads)";
 
     // ---- memory: tensors are slices of plain arrays ----------------------------------------------------------
