@@ -95,7 +95,7 @@ public struct DenseStepLayer
 
 /// <summary>
 /// A whole training step of the dense AE or VAE, Adam included, in three launches instead of fourteen or more (on an
-/// H200 the unfused step was 98 µs of 4–18 µs kernels: launch- and latency-bound, BENCHMARKS.md).
+/// H200 the unfused step is a row of short kernels, launch- and latency-bound: BENCHMARKS.md).
 /// <list type="number">
 /// <item><see cref="TransposeWeights"/>: the weights as Wᵀ, for reads that neighbouring threads share.</item>
 /// <item><see cref="StepRows"/>: one group of 256 threads owns <see cref="RowsPerGroup"/> rows of the batch and takes

@@ -435,7 +435,7 @@ public static class Gemm
     /// <summary>Σ_z x[at + z·stride] for z &lt; count, added in z order, eight loads issued before their adds: a GPU
     /// thread waits at the first use of a load and ILGPU does not unroll loops, so a plain loop waited one L2 round
     /// trip per split, and a product split 132 ways (a conv layer's weight gradient: K = 25,088 positions, C 32 × 9;
-    /// the column sums) spent most of its ~40 µs on an H200 here.</summary>
+    /// the column sums) spent most of its time on an H200 here (BENCHMARKS.md).</summary>
     static float SumStrided(ArrayView<float> x, int at, int stride, int count)
     {
         float sum = 0f;

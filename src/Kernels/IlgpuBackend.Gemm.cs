@@ -92,8 +92,8 @@ public sealed partial class IlgpuBackend
     /// down to one 32-deep tile each: a group's steps along K are a serial chain (barrier, shared loads, multiply-adds),
     /// so even the AE's small GEMMs are faster split (BENCHMARKS.md). Then, where the chip would still hold more groups
     /// (up to four per multiprocessor), more splits, so that no group chains more than <see cref="LongestChain"/>
-    /// tiles: a conv layer's weight gradient (C 64 × 288: 18 tiles, K = 6,272 positions) took 52 µs on an H200 as 8
-    /// splits of 25 tiles. The dense AE's products split as before.</summary>
+    /// tiles: a conv layer's weight gradient (C 64 × 288: 18 tiles, K = 6,272 positions) was slow on an H200 as 8
+    /// splits of 25 tiles (BENCHMARKS.md). The dense AE's products split as before.</summary>
     public static int Splits(int tiles, int kTiles, int splitBelow)
     {
         int splits = Math.Clamp((splitBelow + tiles - 1) / tiles, 1, kTiles);
@@ -152,8 +152,8 @@ public sealed partial class IlgpuBackend
         else
         {
             // Two launches over the whole chip (Gemm.ColumnSumsSplit; groups of 256, as every kernel of the GPU set).
-            // The bias gradient of the conv decoder's last layer, 100,352 rows × 1, took 43 µs on an H200 as a split-K
-            // GEMM against a vector of ones, and milliseconds with a group per column.
+            // The bias gradient of the conv decoder's last layer, 100,352 rows × 1, was slower on an H200 as a split-K
+            // GEMM against a vector of ones, and far slower with a group per column (BENCHMARKS.md).
             int rowsPerGroup = Kernels.Gemm.ColumnSumPhases(outFeatures) * Kernels.Gemm.ColumnSumRowsPerThread;
             int groups = (rows + rowsPerGroup - 1) / rowsPerGroup, blocks = (outFeatures + Loss.MaxGroup - 1) / Loss.MaxGroup;
             var partials = Scratch(ref _columnPartials, groups * outFeatures);
