@@ -76,7 +76,7 @@ public static class Conv
                     sum += cols[position * patch + (ky * g.Kernel + kx) * g.Channels + c];
                 }
             }
-            images[i] = masked != 0 && !(mask[i] > 0f) ? 0f : sum;
+            images[i] = masked != 0 ? Rows.KeepWherePositive(sum, mask[i]) : sum;
         }
     }
 
@@ -87,7 +87,7 @@ public static class Conv
         for (int i = thread; i < size; i += threads)
         {
             float v = y[i] + bias[i % cols];
-            y[i] = relu != 0 && !(v > 0f) ? 0f : v;
+            y[i] = relu != 0 ? Rows.Relu(v) : v;
         }
     }
 }

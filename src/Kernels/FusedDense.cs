@@ -345,8 +345,8 @@ public static class FusedDense
         ArrayView<float> global, int globalAt, int rowsHere)
     {
         if (biasAt >= 0) v += bias[biasAt + n];
-        if (epilogue == Relu) v = v > 0f ? v : 0f;
-        if (epilogue == Mask && !(c[r * N + n] > 0f)) v = 0f;
+        if (epilogue == Relu) v = Rows.Relu(v);
+        if (epilogue == Mask) v = Rows.KeepWherePositive(v, c[r * N + n]);
         c[r * N + n] = v;
         if (globalAt >= 0 && r < rowsHere) global[globalAt + r * N + n] = v;
     }

@@ -105,7 +105,7 @@ public sealed class SimdBackend : IBackend
             for (; i + w <= end; i += w)
                 Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(maskv, maskOffset + i), Vector<float>.Zero), new Vector<float>(dxv, dxOffset + i), Vector<float>.Zero)
                     .CopyTo(dxv, dxOffset + i);
-            for (; i < end; i++) if (!(maskv[maskOffset + i] > 0f)) dxv[dxOffset + i] = 0f;
+            for (; i < end; i++) dxv[dxOffset + i] = Rows.KeepWherePositive(dxv[dxOffset + i], maskv[maskOffset + i]);
         });
     }
 
@@ -190,7 +190,7 @@ public sealed class SimdBackend : IBackend
                         }
                 if (mask is not null)
                     for (int i = 0; i < imageLength; i++)
-                        if (!(mask[maskOffset + n * imageLength + i] > 0f)) image[i] = 0f;
+                        image[i] = Rows.KeepWherePositive(image[i], mask[maskOffset + n * imageLength + i]);
             }
         });
     }
@@ -217,7 +217,7 @@ public sealed class SimdBackend : IBackend
                 for (; o < cols; o++)
                 {
                     float v = yv[row + o] + bv[bOffset + o];
-                    yv[row + o] = relu && !(v > 0f) ? 0f : v;
+                    yv[row + o] = relu ? Rows.Relu(v) : v;
                 }
             }
         });
@@ -336,7 +336,7 @@ public sealed class SimdBackend : IBackend
         var xv = A(x); var yv = A(y);
         ForBlocks(y.Length, 1024, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
-            for (int i = start; i < end; i++) yv[y.Offset + i] = 1f / (1f + MathF.Exp(-xv[x.Offset + i]));
+            for (int i = start; i < end; i++) yv[y.Offset + i] = Rows.Logistic(xv[x.Offset + i]);
         });
     }
 
