@@ -7,6 +7,11 @@ namespace GpuAe.Kernels;
 public struct NonFiniteCheck
 {
     public int Slot, Step, Enabled;
+
+    /// <summary>The check of <paramref name="watch"/>, or none (Enabled 0) without one. Steps past int.MaxValue stay there.</summary>
+    public static NonFiniteCheck For(NonFiniteWatch? watch) => watch is { } w
+        ? new NonFiniteCheck { Slot = w.Slot, Step = (int)Math.Min(w.Step, int.MaxValue), Enabled = 1 }
+        : default;
 }
 
 /// <summary>Whether Adam takes the step's bias corrections and the watch's step from the launch or from the step record
@@ -15,8 +20,12 @@ public struct AdamSource
 {
     public int FromRecord;
 
-    /// <summary>The update's hyper-parameters and the check, with the per-step numbers read from the record when asked.</summary>
-    public readonly void Resolve(ArrayView<int> record, ref AdamStep s, ref NonFiniteCheck check)
+    /// <summary>From the record when there is one.</summary>
+    public static AdamSource For(IndexTensor? record) => new() { FromRecord = record is null ? 0 : 1 };
+
+    /// <summary>The update's hyper-parameters and the check, with the per-step numbers read from the record when asked
+    /// (in a kernel and on the host alike).</summary>
+    public readonly void Resolve<TInts>(TInts record, ref AdamStep s, ref NonFiniteCheck check) where TInts : struct, IElements<int>
     {
         if (FromRecord == 0) return;
         s = new AdamStep(s.LearningRate, s.Beta1, s.Beta2, s.Epsilon,
@@ -34,8 +43,8 @@ public static class AdamKernels
     public static void Update(Index1D thread, int threads, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s,
         ArrayView<float> sums, ArrayView<int> flag, NonFiniteCheck check, ArrayView<int> record, AdamSource source)
     {
-        source.Resolve(record, ref s, ref check);
-        if (thread == 0 && check.Enabled != 0) Loss.FlagIfNonFinite(sums[check.Slot], flag, check.Step);
+        source.Resolve(new ViewElements<int>(record), ref s, ref check);
+        if (thread == 0 && check.Enabled != 0) Loss.FlagIfNonFinite(sums[check.Slot], new ViewElements<int>(flag), check.Step);
         for (int i = thread; i < p.IntLength; i += threads) UpdateOne(i, p, g, m, v, s);
     }
 
@@ -46,8 +55,8 @@ public static class AdamKernels
     public static void UpdateVectors(Index1D thread, int threads, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s,
         ArrayView<float> sums, ArrayView<int> flag, NonFiniteCheck check, ArrayView<int> record, AdamSource source)
     {
-        source.Resolve(record, ref s, ref check);
-        if (thread == 0 && check.Enabled != 0) Loss.FlagIfNonFinite(sums[check.Slot], flag, check.Step);
+        source.Resolve(new ViewElements<int>(record), ref s, ref check);
+        if (thread == 0 && check.Enabled != 0) Loss.FlagIfNonFinite(sums[check.Slot], new ViewElements<int>(flag), check.Step);
         var p8 = p.Cast<Vec8>(); var g8 = g.Cast<Vec8>(); var m8 = m.Cast<Vec8>(); var v8 = v.Cast<Vec8>();
         int vectors = p.IntLength / Vec8.Length;
         for (int i = thread; i < vectors; i += threads)
@@ -63,11 +72,12 @@ public static class AdamKernels
     }
 
     static void UpdateOne(int i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s) =>
-        Apply(i, g[i], p, m, v, s);
+        Apply(i, g[i], new ViewElements<float>(p), new ViewElements<float>(m), new ViewElements<float>(v), s);
 
-    /// <summary>The update of parameter i from its gradient: the one rule every Adam kernel applies (the fused step's
-    /// weight-gradient epilogue too, <see cref="FusedDense"/>).</summary>
-    internal static void Apply(int i, float grad, ArrayView<float> p, ArrayView<float> m, ArrayView<float> v, AdamStep s)
+    /// <summary>The update of parameter i from its gradient: the one rule every Adam applies (the kernels, the fused
+    /// step's weight-gradient epilogue, <see cref="FusedDense"/>, and the SIMD backend's scalar tail; the Vec8 kernel and
+    /// the SIMD vector body apply it to 8 or a vector of parameters at once, in the same float operations).</summary>
+    public static void Apply<TFloats>(int i, float grad, TFloats p, TFloats m, TFloats v, AdamStep s) where TFloats : struct, IElements<float>
     {
         float mi = s.Beta1 * m[i] + (1f - s.Beta1) * grad;
         float vi = s.Beta2 * v[i] + (1f - s.Beta2) * grad * grad;

@@ -39,7 +39,7 @@ public readonly record struct StepValue(long Value, IndexTensor? Record = null, 
 /// <summary>If sums[Slot] (the running loss sum) is NaN or ±∞ and flag[0] is still 0, set flag[0] = Step: the trainer
 /// learns at which step the loss went bad without reading it back every step. NaN and ∞ both stay in a running sum,
 /// so checking the sum catches a bad batch. Checked by Adam, the step's last launch, instead of by a launch of its own
-/// (a one-thread launch cost ~4 µs of a 117 µs step on an H200).</summary>
+/// (a one-thread launch is a measurable share of a GPU step: BENCHMARKS.md).</summary>
 public readonly record struct NonFiniteWatch(Tensor Sums, int Slot, IndexTensor Flag, long Step);
 
 /// <summary>

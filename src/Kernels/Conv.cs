@@ -27,7 +27,7 @@ public readonly record struct ConvGeometry(int InHeight, int InWidth, int Channe
 /// Both take their geometry as an ILGPU SpecializedValue: on a GPU each geometry (four in the conv models) gets its own
 /// kernel, compiled at its first launch with the geometry's numbers as constants, so that the integer divisions by
 /// channels, widths and stride (about 8 per element in im2col, up to 40 in col2im) become multiplications. On an H200
-/// the conv models' widest im2col and col2im took 21.6 and 29.5 µs, about 8× the time of their memory traffic:
+/// the conv models' widest im2col and col2im took about 8× the time of their memory traffic (BENCHMARKS.md):
 /// divisions, by count (not yet measured since).
 /// </summary>
 public static class Conv
@@ -76,7 +76,7 @@ public static class Conv
                     sum += cols[position * patch + (ky * g.Kernel + kx) * g.Channels + c];
                 }
             }
-            images[i] = masked != 0 && !(mask[i] > 0f) ? 0f : sum;
+            images[i] = masked != 0 ? Rows.KeepWherePositive(sum, mask[i]) : sum;
         }
     }
 
@@ -87,7 +87,7 @@ public static class Conv
         for (int i = thread; i < size; i += threads)
         {
             float v = y[i] + bias[i % cols];
-            y[i] = relu != 0 && !(v > 0f) ? 0f : v;
+            y[i] = relu != 0 ? Rows.Relu(v) : v;
         }
     }
 }

@@ -6,10 +6,11 @@ namespace GpuAe.Kernels;
 
 /// <summary>
 /// A sequence of launches recorded once as a CUDA graph and replayed with one call: the driver then submits all of its
-/// kernels together, which can cut the fixed cost each launch has on the GPU (the small kernels of a training step
-/// take 4–7 µs each, the gap before them included; how much a graph saves is what `bench --graph` measures). Used by `gpuae bench --graph` and by the trainer's CUDA graph mode: a graph
-/// replays the recorded launches with their recorded arguments, so the trainer reads everything that changes per
-/// step (Adam's step, the batch's first row, the noise counter) from device memory (see <see cref="StepRecord"/>).
+/// kernels together, which cuts the fixed cost each launch has on the GPU (the small kernels of a training step are
+/// mostly that cost, the gap before them included; what a graph saves: BENCHMARKS.md). On CUDA the trainer replays
+/// every full-batch step from one, and so do `gpuae bench --epoch` and `gpuae check`'s epochs by the step record: a
+/// graph replays the recorded launches with their recorded arguments, so the trainer reads everything that changes
+/// per step (Adam's step, the batch's first row, the noise counter) from device memory (see <see cref="StepRecord"/>).
 /// ILGPU 1.5.3 has no graph API; this uses the driver's stream capture through P/Invoke, on Linux.
 /// </summary>
 public sealed class CudaGraph : IDisposable

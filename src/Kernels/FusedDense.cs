@@ -95,7 +95,7 @@ public struct DenseStepLayer
 
 /// <summary>
 /// A whole training step of the dense AE or VAE, Adam included, in three launches instead of fourteen or more (on an
-/// H200 the unfused step was 98 µs of 4–18 µs kernels: launch- and latency-bound, BENCHMARKS.md).
+/// H200 the unfused step is a row of short kernels, launch- and latency-bound: BENCHMARKS.md).
 /// <list type="number">
 /// <item><see cref="TransposeWeights"/>: the weights as Wᵀ, for reads that neighbouring threads share.</item>
 /// <item><see cref="StepRows"/>: one group of 256 threads owns <see cref="RowsPerGroup"/> rows of the batch and takes
@@ -180,13 +180,12 @@ public static class FusedDense
         var decoderInput = se;
         if (a.Variational != 0)
         {
-            ulong stream = Sampling.NoiseStream + (ulong)step.In(record);
+            ulong stream = Sampling.StepStream(step.In(record));
             for (int i = t; i < R * D; i += GroupSize)
             {
                 int r = i / D, c = i - r * D;
                 float noise = Sampling.Normal(a.Seed, stream, (ulong)((r0 + r) * D + c)); // as NormalNoise numbers the batch
-                float logVariance = Sampling.ClampLogVariance(se[r * E + D + c]);
-                float z = se[r * E + c] + MathF.Exp(0.5f * logVariance) * noise;
+                float z = Sampling.Sample(se[r * E + c], se[r * E + D + c], noise);
                 sn[i] = noise;
                 sz[i] = z;
                 if (r < rowsHere) work[a.Z + (r0 + r) * D + c] = z;
@@ -346,8 +345,8 @@ public static class FusedDense
         ArrayView<float> global, int globalAt, int rowsHere)
     {
         if (biasAt >= 0) v += bias[biasAt + n];
-        if (epilogue == Relu) v = v > 0f ? v : 0f;
-        if (epilogue == Mask && !(c[r * N + n] > 0f)) v = 0f;
+        if (epilogue == Relu) v = Rows.Relu(v);
+        if (epilogue == Mask) v = Rows.KeepWherePositive(v, c[r * N + n]);
         c[r * N + n] = v;
         if (globalAt >= 0 && r < rowsHere) global[globalAt + r * N + n] = v;
     }
@@ -411,29 +410,16 @@ public static class FusedDense
         Group.Barrier();
     }
 
-    /// <summary>Row r of the group: the VAE's encoder-output gradient from dz, as <see cref="Sampling.ReparameterizeBackward"/>
-    /// (se: μ | log σ², overwritten by dμ | dlog σ²), and the row's KL.</summary>
+    /// <summary>Row r of the group: the VAE's encoder-output gradient from dz by <see cref="Sampling.SampleBackwardRow"/>, as
+    /// <see cref="Sampling.ReparameterizeBackward"/> (se: μ | log σ², overwritten in place by dμ | dlog σ², then copied to
+    /// the work buffer), and the row's KL.</summary>
     static void ReparameterizeBackwardRow(DenseStepArgs a, int r, ArrayView<float> se, ArrayView<float> sz, ArrayView<float> sn,
         ArrayView<float> work, int r0)
     {
         int D = a.Latent, E = a.EncoderOut;
-        float kl = 0f;
-        for (int j = 0; j < D; j++)
-        {
-            int muAt = r * E + j, logVarAt = muAt + D, zAt = r * D + j;
-            float mu = se[muAt], rawLogVariance = se[logVarAt];
-            float logVariance = Sampling.ClampLogVariance(rawLogVariance);
-            float variance = MathF.Exp(logVariance), sigma = MathF.Exp(0.5f * logVariance);
-            kl += Sampling.Kl(mu, logVariance);
-            float dMu = sz[zAt] + a.KlWeightOverRows * mu;
-            bool inside = rawLogVariance >= Sampling.MinLogVariance && rawLogVariance <= Sampling.MaxLogVariance;
-            float dLogVariance = inside ? sz[zAt] * sn[zAt] * 0.5f * sigma + a.KlWeightOverRows * 0.5f * (variance - 1f) : 0f;
-            se[muAt] = dMu;
-            se[logVarAt] = dLogVariance;
-            work[a.DEnc + (r0 + r) * E + j] = dMu;
-            work[a.DEnc + (r0 + r) * E + D + j] = dLogVariance;
-        }
-        work[a.RowKl + r0 + r] = kl;
+        var encoderOutput = se.Row(r, E);
+        work[a.RowKl + r0 + r] = Sampling.SampleBackwardRow(encoderOutput, sn.Row(r, D), sz.Row(r, D), encoderOutput, D, a.KlWeightOverRows);
+        for (int j = 0; j < E; j++) work[a.DEnc + (r0 + r) * E + j] = se[r * E + j];
     }
 
     /// <summary>
@@ -448,7 +434,7 @@ public static class FusedDense
     {
         var sharedA = SharedMemory.Allocate<float>(Gemm.SharedTileLength);
         var sharedB = SharedMemory.Allocate<float>(Gemm.SharedTileLength);
-        source.Resolve(record, ref s, ref check);
+        source.Resolve(new ViewElements<int>(record), ref s, ref check);
         int group = Grid.IdxX;
         if (group == a.LossGroup)
         {
@@ -481,7 +467,7 @@ public static class FusedDense
     static void Update(int i, float gradient, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamStep s)
     {
         g[i] = gradient;
-        AdamKernels.Apply(i, gradient, p, m, v, s);
+        AdamKernels.Apply(i, gradient, new ViewElements<float>(p), new ViewElements<float>(m), new ViewElements<float>(v), s);
     }
 
     /// <summary>sums[slot] += Σ rowBce + klWeight·Σ rowKl over the batch (strided partial sums, then <see cref="SumPartials"/>), then
@@ -502,7 +488,7 @@ public static class FusedDense
         if (t == 0)
         {
             sums[check.Slot] += partials[0] + a.KlWeight * partials[GroupSize];
-            if (check.Enabled != 0) Loss.FlagIfNonFinite(sums[check.Slot], flag, check.Step);
+            if (check.Enabled != 0) Loss.FlagIfNonFinite(sums[check.Slot], new ViewElements<int>(flag), check.Step);
         }
     }
 }

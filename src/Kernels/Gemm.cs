@@ -68,14 +68,14 @@ public struct Vec8
         E0 += b.E0; E1 += b.E1; E2 += b.E2; E3 += b.E3; E4 += b.E4; E5 += b.E5; E6 += b.E6; E7 += b.E7;
     }
 
-    /// <summary>max(e, 0) element by element (NaN → 0, as <see cref="Gemm"/>'s scalar epilogue)</summary>
-    public readonly Vec8 Relu() => new(E0 > 0f ? E0 : 0f, E1 > 0f ? E1 : 0f, E2 > 0f ? E2 : 0f, E3 > 0f ? E3 : 0f,
-        E4 > 0f ? E4 : 0f, E5 > 0f ? E5 : 0f, E6 > 0f ? E6 : 0f, E7 > 0f ? E7 : 0f);
+    /// <summary><see cref="Rows.Relu"/> element by element.</summary>
+    public readonly Vec8 Relu() => new(Rows.Relu(E0), Rows.Relu(E1), Rows.Relu(E2), Rows.Relu(E3),
+        Rows.Relu(E4), Rows.Relu(E5), Rows.Relu(E6), Rows.Relu(E7));
 
-    /// <summary>e where mask &gt; 0, else 0: the ReLU backward.</summary>
-    public readonly Vec8 KeepWherePositive(in Vec8 mask) => new(mask.E0 > 0f ? E0 : 0f, mask.E1 > 0f ? E1 : 0f,
-        mask.E2 > 0f ? E2 : 0f, mask.E3 > 0f ? E3 : 0f, mask.E4 > 0f ? E4 : 0f, mask.E5 > 0f ? E5 : 0f,
-        mask.E6 > 0f ? E6 : 0f, mask.E7 > 0f ? E7 : 0f);
+    /// <summary><see cref="Rows.KeepWherePositive"/> element by element: e where mask &gt; 0, else 0 (the ReLU backward).</summary>
+    public readonly Vec8 KeepWherePositive(in Vec8 mask) => new(Rows.KeepWherePositive(E0, mask.E0), Rows.KeepWherePositive(E1, mask.E1),
+        Rows.KeepWherePositive(E2, mask.E2), Rows.KeepWherePositive(E3, mask.E3), Rows.KeepWherePositive(E4, mask.E4),
+        Rows.KeepWherePositive(E5, mask.E5), Rows.KeepWherePositive(E6, mask.E6), Rows.KeepWherePositive(E7, mask.E7));
 
     public readonly float this[int j] => j switch
     { 0 => E0, 1 => E1, 2 => E2, 3 => E3, 4 => E4, 5 => E5, 6 => E6, _ => E7 };
@@ -282,8 +282,8 @@ public static class Gemm
     static void Store(GemmArgs g, int m, int n, float v, ArrayView<float> bias, ArrayView<float> mask, ArrayView<float> c)
     {
         if ((g.Epilogue & GemmEpilogue.AddBias) != 0) v += bias[n];
-        if ((g.Epilogue & GemmEpilogue.Relu) != 0) v = v > 0f ? v : 0f;
-        if ((g.Epilogue & GemmEpilogue.ReluMask) != 0 && !(mask[m * g.N + n] > 0f)) v = 0f;
+        if ((g.Epilogue & GemmEpilogue.Relu) != 0) v = Rows.Relu(v);
+        if ((g.Epilogue & GemmEpilogue.ReluMask) != 0) v = Rows.KeepWherePositive(v, mask[m * g.N + n]);
         c[m * g.N + n] = v;
     }
 
@@ -435,7 +435,7 @@ public static class Gemm
     /// <summary>Σ_z x[at + z·stride] for z &lt; count, added in z order, eight loads issued before their adds: a GPU
     /// thread waits at the first use of a load and ILGPU does not unroll loops, so a plain loop waited one L2 round
     /// trip per split, and a product split 132 ways (a conv layer's weight gradient: K = 25,088 positions, C 32 × 9;
-    /// the column sums) spent most of its ~40 µs on an H200 here.</summary>
+    /// the column sums) spent most of its time on an H200 here (BENCHMARKS.md).</summary>
     static float SumStrided(ArrayView<float> x, int at, int stride, int count)
     {
         float sum = 0f;

@@ -52,8 +52,10 @@ public static class Loss
         }
     }
 
-    /// <summary>BCE of one pixel from its logit l and target x, and diff = sigmoid(l) − x (the logit's gradient).</summary>
-    internal static float PixelBce(float l, float x, out float diff)
+    /// <summary>BCE of one pixel from its logit l and target x, and diff = sigmoid(l) − x (the logit's gradient): the
+    /// element every sigmoid + BCE applies (the kernels, the fused step, the SIMD backend's scalar tail; its vector body
+    /// is the same formula on a vector of pixels).</summary>
+    public static float PixelBce(float l, float x, out float diff)
     {
         float e = MathF.Exp(-MathF.Abs(l));                       // in (0, 1]: never overflows
         float s = l >= 0f ? 1f / (1f + e) : e / (1f + e);          // sigmoid(l), stable on both sides
@@ -84,33 +86,43 @@ public static class Loss
 
     /// <summary>
     /// Softmax cross-entropy per row of logits[rows, cols] against target distributions (one-hot labels), one thread
-    /// per row (grid-stride; a classifier has ten columns, too few for a group): rowLoss = logΣexp(l) − Σ t·l, by the
-    /// max-shifted log-sum-exp so nothing overflows; dLogits = (softmax(l) − t)·gradScale; rowCorrect = 1 when the
-    /// largest logit is at the largest target (the first of equals), else 0.
+    /// per row (grid-stride; a classifier has ten columns, too few for a group); each row by <see cref="SoftmaxCrossEntropyRow"/>.
     /// </summary>
     public static void SoftmaxCrossEntropyRows(Index1D thread, int threads, ArrayView<float> logits, ArrayView<float> targets,
         ArrayView<float> dLogits, ArrayView<float> rowLoss, ArrayView<float> rowCorrect, int rows, int cols, float gradScale)
     {
         for (int row = thread; row < rows; row += threads)
         {
-            int start = row * cols, predicted = 0, label = 0;
-            float max = logits[start];
-            for (int c = 1; c < cols; c++)
-            {
-                if (logits[start + c] > max) { max = logits[start + c]; predicted = c; }
-                if (targets[start + c] > targets[start + label]) label = c;
-            }
-            float sum = 0f, dot = 0f;
-            for (int c = 0; c < cols; c++)
-            {
-                sum += MathF.Exp(logits[start + c] - max);
-                dot += targets[start + c] * logits[start + c];
-            }
-            for (int c = 0; c < cols; c++)
-                dLogits[start + c] = (MathF.Exp(logits[start + c] - max) / sum - targets[start + c]) * gradScale;
-            rowLoss[row] = max + MathF.Log(sum) - dot;
-            rowCorrect[row] = predicted == label ? 1f : 0f;
+            var result = SoftmaxCrossEntropyRow(logits.Row(row, cols), targets.Row(row, cols), dLogits.Row(row, cols), cols, gradScale);
+            rowLoss[row] = result.Loss;
+            rowCorrect[row] = result.Correct;
         }
+    }
+
+    /// <summary>
+    /// One row of logits[cols] against its target distribution: loss = logΣexp(l) − Σ t·l, by the max-shifted
+    /// log-sum-exp so nothing overflows; writes dLogits = (softmax(l) − t)·gradScale; Correct = 1 when the largest logit
+    /// is at the largest target (the first of equals), else 0. The row of every backend (kernel and SIMD).
+    /// </summary>
+    public static CrossEntropy SoftmaxCrossEntropyRow<TFloats>(TFloats logits, TFloats targets, TFloats dLogits, int cols, float gradScale)
+        where TFloats : struct, IElements<float>
+    {
+        int predicted = 0, label = 0;
+        float max = logits[0];
+        for (int c = 1; c < cols; c++)
+        {
+            if (logits[c] > max) { max = logits[c]; predicted = c; }
+            if (targets[c] > targets[label]) label = c;
+        }
+        float sum = 0f, dot = 0f;
+        for (int c = 0; c < cols; c++)
+        {
+            sum += MathF.Exp(logits[c] - max);
+            dot += targets[c] * logits[c];
+        }
+        for (int c = 0; c < cols; c++)
+            dLogits[c] = (MathF.Exp(logits[c] - max) / sum - targets[c]) * gradScale;
+        return new CrossEntropy { Loss = max + MathF.Log(sum) - dot, Correct = predicted == label ? 1f : 0f };
     }
 
     /// <summary>One group adds scale·Σ values[0..count) to accumulator[slot]: strided partial sums, then a fixed tree, so
@@ -130,9 +142,16 @@ public static class Loss
         if (thread == 0) accumulator[slot] += scale * partials[0];
     }
 
-    /// <summary>flag[0] = step if <paramref name="sum"/> is NaN or ±∞ and flag[0] is still 0 (see NonFiniteWatch).</summary>
-    internal static void FlagIfNonFinite(float sum, ArrayView<int> flag, int step)
+    /// <summary>flag[0] = step if <paramref name="sum"/> is NaN or ±∞ and flag[0] is still 0 (see NonFiniteWatch): the
+    /// watch's check on every backend.</summary>
+    public static void FlagIfNonFinite<TInts>(float sum, TInts flag, int step) where TInts : struct, IElements<int>
     {
         if ((XMath.IsNaN(sum) || XMath.IsInfinity(sum)) && flag[0] == 0) flag[0] = step;
     }
+}
+
+/// <summary>One row's softmax cross-entropy and whether its prediction is right (1 or 0), from <see cref="Loss.SoftmaxCrossEntropyRow"/>.</summary>
+public struct CrossEntropy
+{
+    public float Loss, Correct;
 }

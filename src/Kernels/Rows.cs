@@ -38,8 +38,17 @@ public static class Rows
 
     public static void Sigmoid(Index1D thread, int threads, ArrayView<float> x, ArrayView<float> y)
     {
-        for (int i = thread; i < y.IntLength; i += threads) y[i] = 1f / (1f + MathF.Exp(-x[i]));
+        for (int i = thread; i < y.IntLength; i += threads) y[i] = Logistic(x[i]);
     }
+
+    /// <summary>1 / (1 + e^−x): every backend's sigmoid of decoder logits.</summary>
+    public static float Logistic(float x) => 1f / (1f + MathF.Exp(-x));
+
+    /// <summary>The ReLU of every backend and epilogue: v where v &gt; 0, else +0 (NaN and −0 become +0).</summary>
+    public static float Relu(float v) => v > 0f ? v : 0f;
+
+    /// <summary>The ReLU's backward: the gradient where the layer's output is &gt; 0, else 0 (a NaN output too).</summary>
+    public static float KeepWherePositive(float gradient, float reluOutput) => reluOutput > 0f ? gradient : 0f;
 
     public static void Fill(Index1D thread, int threads, ArrayView<float> destination, float value)
     {

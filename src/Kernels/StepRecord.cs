@@ -31,7 +31,11 @@ public static class StepRecord
     }
 
     /// <summary>record ← schedule entry record[Cursor], and the cursor moves on. One thread: a step's first launch.</summary>
-    public static void Begin(Index1D thread, ArrayView<int> schedule, ArrayView<int> record)
+    public static void Begin(Index1D thread, ArrayView<int> schedule, ArrayView<int> record) =>
+        Advance(new ViewElements<int>(schedule), new ViewElements<int>(record));
+
+    /// <summary>What <see cref="Begin"/> does, on the device or (the SIMD backend) on the host.</summary>
+    public static void Advance<TInts>(TInts schedule, TInts record) where TInts : struct, IElements<int>
     {
         int entry = record[Cursor];
         for (int f = 0; f < EntryLength; f++) record[1 + f] = schedule[entry * EntryLength + f];
@@ -46,5 +50,8 @@ public struct StepNumber
     public long Value;
     public int Field;
 
-    public readonly long In(ArrayView<int> record) => Field < 0 ? Value : record[Field];
+    public readonly long In(ArrayView<int> record) => In(new ViewElements<int>(record));
+
+    /// <summary>The number, from the launch or the record (on the device or the host).</summary>
+    public readonly long In<TInts>(TInts record) where TInts : struct, IElements<int> => Field < 0 ? Value : record[Field];
 }

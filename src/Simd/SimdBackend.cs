@@ -25,7 +25,6 @@ public sealed class SimdBackend : IBackend
         _gemm = new SimdGemm(_threads);
     }
 
-    public VectorPath Path => _path;
     public string DeviceName => $"SIMD host backend ({_path}, {VectorPaths.Width(_path)} floats, {_threads} threads)";
 
     // ---- memory: tensors are slices of plain arrays ----------------------------------------------------------
@@ -33,6 +32,11 @@ public sealed class SimdBackend : IBackend
     static float[] A(Tensor t) => (float[])t.Storage;
     static int[] A(IndexTensor t) => (int[])t.Storage;
     static Span<float> S(Tensor t) => A(t).AsSpan(t.Offset, t.Length);
+    /// <summary>Row <paramref name="row"/> of a row-major tensor <paramref name="width"/> floats wide, for the kernels' per-row helpers.</summary>
+    static ArrayElements<float> Row(Tensor t, int row, int width) => new(A(t), t.Offset + row * width);
+    static ArrayElements<float> Elements(Tensor t) => new(A(t), t.Offset);
+    /// <summary>An index tensor for the kernels' helpers (the step record, the watch's flag); none reads an absent one.</summary>
+    static ArrayElements<int> Elements(IndexTensor? t) => t is { } x ? new(A(x), x.Offset) : default;
 
     // Host memory: a scope's end only stops counting its arrays; the garbage collector frees them once unreferenced.
     readonly MemoryLedger _ledger = new(_ => { });
@@ -101,7 +105,7 @@ public sealed class SimdBackend : IBackend
             for (; i + w <= end; i += w)
                 Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(maskv, maskOffset + i), Vector<float>.Zero), new Vector<float>(dxv, dxOffset + i), Vector<float>.Zero)
                     .CopyTo(dxv, dxOffset + i);
-            for (; i < end; i++) if (!(maskv[maskOffset + i] > 0f)) dxv[dxOffset + i] = 0f;
+            for (; i < end; i++) dxv[dxOffset + i] = Rows.KeepWherePositive(dxv[dxOffset + i], maskv[maskOffset + i]);
         });
     }
 
@@ -186,7 +190,7 @@ public sealed class SimdBackend : IBackend
                         }
                 if (mask is not null)
                     for (int i = 0; i < imageLength; i++)
-                        if (!(mask[maskOffset + n * imageLength + i] > 0f)) image[i] = 0f;
+                        image[i] = Rows.KeepWherePositive(image[i], mask[maskOffset + n * imageLength + i]);
             }
         });
     }
@@ -213,7 +217,7 @@ public sealed class SimdBackend : IBackend
                 for (; o < cols; o++)
                 {
                     float v = yv[row + o] + bv[bOffset + o];
-                    yv[row + o] = relu && !(v > 0f) ? 0f : v;
+                    yv[row + o] = relu ? Rows.Relu(v) : v;
                 }
             }
         });
@@ -248,11 +252,7 @@ public sealed class SimdBackend : IBackend
                 float rowSum = Vector.Sum(sumBce), rowSq = Vector.Sum(sumSe);
                 for (; c < cols; c++)
                 {
-                    float li = l[logits.Offset + row + c], xi = x[targets.Offset + row + c];
-                    float e = MathF.Exp(-MathF.Abs(li));
-                    float s = li >= 0f ? 1f / (1f + e) : e / (1f + e);
-                    rowSum += MathF.Max(li, 0f) - li * xi + MathF.Log(1f + e);
-                    float diff = s - xi;
+                    rowSum += Loss.PixelBce(l[logits.Offset + row + c], x[targets.Offset + row + c], out float diff);
                     rowSq += diff * diff;
                     d[dLogits.Offset + row + c] = diff * gradScale;
                 }
@@ -262,32 +262,18 @@ public sealed class SimdBackend : IBackend
         });
     }
 
-    /// <summary>Loss.SoftmaxCrossEntropyRows, row by row (ten columns: nothing for vectors to do).</summary>
+    /// <summary>Loss.SoftmaxCrossEntropyRow, row by row (ten columns: nothing for vectors to do).</summary>
     public void SoftmaxCrossEntropy(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowLoss, Tensor rowCorrect, int rows, int cols, float gradScale)
     {
         Shapes.Rows("softmax cross-entropy", rows, cols, ("logits", logits, false), ("targets", targets, false), ("dLogits", dLogits, false), ("rowLoss", rowLoss, true), ("rowCorrect", rowCorrect, true));
-        var l = A(logits); var t = A(targets); var d = A(dLogits); var loss = A(rowLoss); var correct = A(rowCorrect);
+        var loss = A(rowLoss); var correct = A(rowCorrect);
         ForBlocks(rows, 1, (start, end) =>
         {
             for (int r = start; r < end; r++)
             {
-                int lo = logits.Offset + r * cols, to = targets.Offset + r * cols, predicted = 0, label = 0;
-                float max = l[lo];
-                for (int c = 1; c < cols; c++)
-                {
-                    if (l[lo + c] > max) { max = l[lo + c]; predicted = c; }
-                    if (t[to + c] > t[to + label]) label = c;
-                }
-                float sum = 0f, dot = 0f;
-                for (int c = 0; c < cols; c++)
-                {
-                    sum += MathF.Exp(l[lo + c] - max);
-                    dot += t[to + c] * l[lo + c];
-                }
-                for (int c = 0; c < cols; c++)
-                    d[dLogits.Offset + r * cols + c] = (MathF.Exp(l[lo + c] - max) / sum - t[to + c]) * gradScale;
-                loss[rowLoss.Offset + r] = max + MathF.Log(sum) - dot;
-                correct[rowCorrect.Offset + r] = predicted == label ? 1f : 0f;
+                var result = Loss.SoftmaxCrossEntropyRow(Row(logits, r, cols), Row(targets, r, cols), Row(dLogits, r, cols), cols, gradScale);
+                loss[rowLoss.Offset + r] = result.Loss;
+                correct[rowCorrect.Offset + r] = result.Correct;
             }
         });
     }
@@ -305,17 +291,9 @@ public sealed class SimdBackend : IBackend
         IndexTensor? stepRecord = null)
     {
         Shapes.Adam(parameters, gradients, firstMoment, secondMoment, watch, stepRecord);
-        if (stepRecord is { } record)
-        {
-            s = s with { BiasCorrection1 = BitConverter.Int32BitsToSingle(Field(record, StepRecord.BiasCorrection1)),
-                BiasCorrection2 = BitConverter.Int32BitsToSingle(Field(record, StepRecord.BiasCorrection2)) };
-            if (watch is { } recorded) watch = recorded with { Step = Field(record, StepRecord.Step) };
-        }
-        if (watch is { } w)
-        {
-            var f = A(w.Flag);
-            if (!float.IsFinite(S(w.Sums)[w.Slot]) && f[w.Flag.Offset] == 0) f[w.Flag.Offset] = (int)Math.Min(w.Step, int.MaxValue);
-        }
+        var check = NonFiniteCheck.For(watch);
+        AdamSource.For(stepRecord).Resolve(Elements(stepRecord), ref s, ref check);
+        if (watch is { } w) Loss.FlagIfNonFinite(S(w.Sums)[check.Slot], Elements(w.Flag), check.Step);
         var p = A(parameters); var g = A(gradients); var m = A(firstMoment); var v = A(secondMoment);
         ForBlocks(parameters.Length, 4096, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
@@ -334,30 +312,14 @@ public sealed class SimdBackend : IBackend
                 vi.CopyTo(v, secondMoment.Offset + i);
                 (new Vector<float>(p, parameters.Offset + i) - lr * (mi / bc1) / (Vector.SquareRoot(vi / bc2) + eps)).CopyTo(p, parameters.Offset + i);
             }
-            for (; i < end; i++)
-            {
-                float grad = g[gradients.Offset + i];
-                float mi = s.Beta1 * m[firstMoment.Offset + i] + (1f - s.Beta1) * grad;
-                float vi = s.Beta2 * v[secondMoment.Offset + i] + (1f - s.Beta2) * grad * grad;
-                m[firstMoment.Offset + i] = mi;
-                v[secondMoment.Offset + i] = vi;
-                p[parameters.Offset + i] -= s.LearningRate * (mi / s.BiasCorrection1) / (MathF.Sqrt(vi / s.BiasCorrection2) + s.Epsilon);
-            }
+            for (; i < end; i++) AdamKernels.Apply(i, g[gradients.Offset + i], Elements(parameters), Elements(firstMoment), Elements(secondMoment), s);
         });
     }
 
-    public void BeginStep(IndexTensor schedule, IndexTensor record)
-    {
-        var r = A(record).AsSpan(record.Offset, StepRecord.Length);
-        int entry = r[StepRecord.Cursor];
-        A(schedule).AsSpan(schedule.Offset + entry * StepRecord.EntryLength, StepRecord.EntryLength).CopyTo(r[1..]);
-        r[StepRecord.Cursor] = entry + 1;
-    }
-
-    static int Field(IndexTensor record, int field) => A(record)[record.Offset + field];
+    public void BeginStep(IndexTensor schedule, IndexTensor record) => StepRecord.Advance(Elements(schedule), Elements(record));
 
     /// <summary>A per-step number: the launch's, or the step record's.</summary>
-    static long Read(StepValue value) => value.Argument.Field >= 0 ? Field(value.Record!.Value, value.Field) : value.Value;
+    static long Read(StepValue value) => value.Argument.In(Elements(value.Record));
 
     public void GatherRows(Tensor data, IndexTensor order, StepValue firstRow, int rows, int cols, Tensor destination)
     {
@@ -382,7 +344,7 @@ public sealed class SimdBackend : IBackend
         var xv = A(x); var yv = A(y);
         ForBlocks(y.Length, 1024, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
-            for (int i = start; i < end; i++) yv[y.Offset + i] = 1f / (1f + MathF.Exp(-xv[x.Offset + i]));
+            for (int i = start; i < end; i++) yv[y.Offset + i] = Rows.Logistic(xv[x.Offset + i]);
         });
     }
 
@@ -394,7 +356,7 @@ public sealed class SimdBackend : IBackend
         long step = Read(stepValue);
         ForBlocks(noise.Length, 64, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
-            for (int i = start; i < end; i++) n[noise.Offset + i] = Sampling.Normal(seed, Sampling.NoiseStream + (ulong)step, (ulong)i);
+            for (int i = start; i < end; i++) n[noise.Offset + i] = Sampling.Normal(seed, Sampling.StepStream(step), (ulong)i);
         });
     }
 
@@ -404,72 +366,36 @@ public sealed class SimdBackend : IBackend
         var e = S(enc); var n = S(noise); var zv = S(z);
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < latent; j++)
-            {
-                float logVariance = Sampling.ClampLogVariance(e[r * 2 * latent + latent + j]);
-                zv[r * latent + j] = e[r * 2 * latent + j] + MathF.Exp(0.5f * logVariance) * n[r * latent + j];
-            }
+                zv[r * latent + j] = Sampling.Sample(e[r * 2 * latent + j], e[r * 2 * latent + latent + j], n[r * latent + j]);
     }
 
     public void ReparameterizeBackward(Tensor enc, Tensor noise, Tensor dz, Tensor denc, Tensor rowKl, int rows, int latent, float klWeightOverRows)
     {
         Shapes.Latent("reparameterise backward", enc, rows, latent, ("noise", noise, latent), ("dz", dz, latent), ("denc", denc, 2 * latent), ("rowKl", rowKl, 1));
-        var e = S(enc); var n = S(noise); var dzv = S(dz); var d = S(denc); var kl = S(rowKl);
+        var kl = S(rowKl);
         for (int r = 0; r < rows; r++)
-        {
-            float sum = 0f;
-            for (int j = 0; j < latent; j++)
-            {
-                int muAt = r * 2 * latent + j, logVarAt = muAt + latent, zAt = r * latent + j;
-                float mu = e[muAt], raw = e[logVarAt], logVariance = Sampling.ClampLogVariance(raw);
-                float variance = MathF.Exp(logVariance), sigma = MathF.Exp(0.5f * logVariance);
-                sum += Sampling.Kl(mu, logVariance);
-                d[muAt] = dzv[zAt] + klWeightOverRows * mu;
-                bool inside = raw >= Sampling.MinLogVariance && raw <= Sampling.MaxLogVariance;
-                d[logVarAt] = inside ? dzv[zAt] * n[zAt] * 0.5f * sigma + klWeightOverRows * 0.5f * (variance - 1f) : 0f;
-            }
-            kl[r] = sum;
-        }
+            kl[r] = Sampling.SampleBackwardRow(Row(enc, r, 2 * latent), Row(noise, r, latent), Row(dz, r, latent), Row(denc, r, 2 * latent), latent, klWeightOverRows);
     }
 
     public void KlRows(Tensor enc, Tensor rowKl, int rows, int latent)
     {
         Shapes.Latent("KL rows", enc, rows, latent, ("rowKl", rowKl, 1));
-        var e = S(enc); var kl = S(rowKl);
-        for (int r = 0; r < rows; r++)
-        {
-            float sum = 0f;
-            for (int j = 0; j < latent; j++) sum += Sampling.Kl(e[r * 2 * latent + j], Sampling.ClampLogVariance(e[r * 2 * latent + latent + j]));
-            kl[r] = sum;
-        }
+        var kl = S(rowKl);
+        for (int r = 0; r < rows; r++) kl[r] = Sampling.KlRow(Row(enc, r, 2 * latent), latent);
     }
 
     public void ImportanceLogWeights(Tensor enc, Tensor noise, Tensor z, Tensor rowBce, Tensor logWeights, int sample, int rows, int latent)
     {
         Shapes.Latent("IWAE log-weights", enc, rows, latent, ("noise", noise, latent), ("z", z, latent), ("rowBce", rowBce, 1), ("logWeights", logWeights, sample + 1));
-        var e = S(enc); var n = S(noise); var zv = S(z); var bce = S(rowBce); var lw = S(logWeights);
+        var bce = S(rowBce); var lw = S(logWeights);
         for (int r = 0; r < rows; r++)
-        {
-            float logWeight = -bce[r];
-            for (int j = 0; j < latent; j++)
-            {
-                float zj = zv[r * latent + j], ej = n[r * latent + j];
-                logWeight += 0.5f * (ej * ej - zj * zj + Sampling.ClampLogVariance(e[r * 2 * latent + latent + j]));
-            }
-            lw[sample * rows + r] = logWeight;
-        }
+            lw[sample * rows + r] = Iwae.LogWeight(bce[r], Row(enc, r, 2 * latent), Row(noise, r, latent), Row(z, r, latent), latent);
     }
 
     public void NegativeLogMeanExp(Tensor logWeights, int samples, int rows, Tensor rowBound)
     {
         Shapes.LogMeanExp(logWeights, rowBound, samples, rows);
-        var lw = S(logWeights); var bound = S(rowBound);
-        for (int r = 0; r < rows; r++)
-        {
-            float max = lw[r];
-            for (int s = 1; s < samples; s++) max = MathF.Max(max, lw[s * rows + r]);
-            float sum = 0f;
-            for (int s = 0; s < samples; s++) sum += MathF.Exp(lw[s * rows + r] - max);
-            bound[r] = -(max + MathF.Log(sum) - MathF.Log(samples));
-        }
+        var bound = S(rowBound);
+        for (int r = 0; r < rows; r++) bound[r] = Iwae.NegativeLogMeanExpRow(Row(logWeights, r, 1), samples, rows);
     }
 }

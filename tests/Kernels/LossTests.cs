@@ -122,6 +122,26 @@ public class LossTests
         Assert.Contains(1f, be.Down(correct)); Assert.Contains(0f, be.Down(correct)); // both cases occur
     }
 
+    /// <summary>Ties: the prediction is the first of equal largest logits and the label the first of equal largest
+    /// targets, so a tie counts as correct only when its first column is the label's.</summary>
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void SoftmaxCrossEntropyTakesTheFirstOfEqualLogitsAndOfEqualTargets(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        const int rows = 3, cols = 10;
+        var logits = Values.Random(rows * cols, 35, 1f); var targets = new float[rows * cols];
+        logits[2] = logits[7] = 5f; targets[2] = 1f;                                  // tie at 2 and 7, label 2: correct
+        logits[cols + 2] = logits[cols + 7] = 5f; targets[cols + 7] = 1f;              // tie at 2 and 7, label 7: wrong
+        logits[2 * cols + 4] = 5f; targets[2 * cols + 4] = targets[2 * cols + 9] = 0.5f; // label: the first of 4 and 9
+        var d = be.Allocate(rows * cols); var loss = be.Allocate(rows); var correct = be.Allocate(rows);
+        be.SoftmaxCrossEntropy(be.Up(logits), be.Up(targets), d, loss, correct, rows, cols, 1f);
+        Assert.Equal([1f, 0f, 1f], be.Down(correct));
+        var expected = SoftmaxReference(logits, targets, rows, cols, 1.0);
+        Assert.Equal(expected.Correct.Select(v => (float)v), be.Down(correct));
+        Values.AssertClose(expected.Loss, be.Down(loss), 1e-5, "row cross-entropy");
+        Values.AssertClose(expected.DLogits, be.Down(d), 1e-6, "dLogits");
+    }
+
     [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
     public void SoftmaxCrossEntropyGradientMatchesFiniteDifferences(string backend)
     {

@@ -1,0 +1,59 @@
+using System.Diagnostics.CodeAnalysis;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GpuAe.Kernels;
+
+/// <summary>The loss family's launchers (<see cref="Loss"/>): sigmoid + BCE, softmax cross-entropy, the batch sums.</summary>
+public sealed partial class IlgpuBackend
+{
+    Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _sigmoidBce;
+    Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>? _sigmoidBcePerThread;
+    Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> _softmaxCrossEntropy;
+    Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, ArrayView<float>, int, float> _accumulateSum;
+
+    /// <summary>Threads per group of the group reductions (the GPU set's loss rows and column sums, and the batch sums
+    /// of both sets): the largest power of two the device allows, up to 256. On the CPU accelerator, whose one group
+    /// has a thread per core, the largest power of two not above the core count.</summary>
+    int _reduceGroup;
+
+    [MemberNotNull(nameof(_softmaxCrossEntropy), nameof(_accumulateSum))]
+    void LoadLoss()
+    {
+        if (KernelSet == KernelSet.Cpu) Load(out _sigmoidBcePerThread, Loss.SigmoidBceRowsPerThread);
+        else Load(out _sigmoidBce, Loss.SigmoidBceRows);
+        _reduceGroup = 1;
+        while (_reduceGroup * 2 <= Math.Min(Loss.MaxGroup, _accelerator.MaxNumThreadsPerGroup)) _reduceGroup *= 2;
+        Load(out _accumulateSum, Loss.AccumulateSum);
+        Load(out _softmaxCrossEntropy, Loss.SoftmaxCrossEntropyRows);
+    }
+
+    public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale)
+    {
+        Shapes.Rows("sigmoid + BCE", rows, cols, ("logits", logits, false), ("targets", targets, false), ("dLogits", dLogits, false), ("rowBce", rowBce, true), ("rowSquaredError", rowSquaredError, true));
+        if (_sigmoidBcePerThread is not null)
+        {
+            int threads = Threads(rows);
+            _sigmoidBcePerThread(Stream, threads, threads, View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), rows, cols, gradScale);
+            Launched?.Invoke($"sigmoid + BCE + gradient {rows}×{cols}");
+            return;
+        }
+        _sigmoidBce!(Stream, new KernelConfig(rows, _reduceGroup), View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), cols, gradScale);
+        Launched?.Invoke($"sigmoid + BCE + gradient {rows}×{cols}");
+    }
+
+    public void SoftmaxCrossEntropy(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowLoss, Tensor rowCorrect, int rows, int cols, float gradScale)
+    {
+        Shapes.Rows("softmax cross-entropy", rows, cols, ("logits", logits, false), ("targets", targets, false), ("dLogits", dLogits, false), ("rowLoss", rowLoss, true), ("rowCorrect", rowCorrect, true));
+        int threads = Threads(rows);
+        _softmaxCrossEntropy(Stream, threads, threads, View(logits), View(targets), View(dLogits), View(rowLoss), View(rowCorrect), rows, cols, gradScale);
+        Launched?.Invoke($"softmax cross-entropy + gradient {rows}×{cols}");
+    }
+
+    public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f)
+    {
+        Shapes.AccumulateSum(values, count, accumulator, slot);
+        _accumulateSum(Stream, new KernelConfig(1, _reduceGroup), View(values), count, View(accumulator), slot, scale);
+        Launched?.Invoke($"accumulate sum {count}");
+    }
+}
