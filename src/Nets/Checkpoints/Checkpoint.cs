@@ -40,6 +40,9 @@ public static class Checkpoint
     {
         if (contents.Metadata.TryGetValue("model", out var kind) && kind != model.Kind.Name)
             throw new UserError($"{path} holds a '{kind}' model, not '{model.Kind}'");
+        if (withMoments && contents.Metadata.TryGetValue("moments", out var moments) && moments == "stripped")
+            throw new UserError($"{path} holds the weights of a finished run without Adam's moments (stripped for the repository, " +
+                                "bench/strip-moments.py): it can be evaluated, decoded and sampled, not resumed");
         var p = model.Parameters;
         float[] Gather(string prefix)
         {

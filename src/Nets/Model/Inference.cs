@@ -21,11 +21,14 @@ public static class Inference
         return output;
     }
 
-    public static float[] Reconstruct(IBackend backend, IModel model, float[] images, int count) =>
-        Batched(backend, images, count, model.Features, model.Features, model.MaxRows, model.Reconstruct);
+    /// <summary>Reconstructions of images[count, Features]; a conditional model conditions row i on classes[i].</summary>
+    public static float[] Reconstruct(IBackend backend, IModel model, float[] images, int count, int[]? classes = null) =>
+        Conditioned(backend, model, images, count, model.Features, model.Features, classes, model.Reconstruct);
 
-    public static float[] Encode(IBackend backend, IModel model, float[] images, int count) =>
-        Batched(backend, images, count, model.Features, model.LatentSize, model.MaxRows, model.Encode);
+    /// <summary>latent[count, LatentSize] of images[count, Features] (the AE's code, the VAE's μ); a conditional model
+    /// encodes row i with classes[i] (μ of q(z|x, y)).</summary>
+    public static float[] Encode(IBackend backend, IModel model, float[] images, int count, int[]? classes = null) =>
+        Conditioned(backend, model, images, count, model.Features, model.LatentSize, classes, model.Encode);
 
     /// <summary>The class the classifier predicts for each image: the largest of its logits.</summary>
     public static int[] Predict(IBackend backend, Classifier classifier, float[] images, int count)
@@ -41,22 +44,28 @@ public static class Inference
 
     /// <summary>images[count, Features] decoded from latents[count, LatentSize]; a conditional model decodes row i with
     /// the one-hot row of classes[i].</summary>
-    public static float[] Decode(IBackend backend, IModel model, float[] latents, int count, int[]? classes = null)
+    public static float[] Decode(IBackend backend, IModel model, float[] latents, int count, int[]? classes = null) =>
+        Conditioned(backend, model, latents, count, model.LatentSize, model.Features, classes, model.Decode);
+
+    /// <summary><see cref="Batched"/>, and for a conditional model (<see cref="ModelKind.IsConditional"/>) each batch's
+    /// one-hot classes handed over first; an unconditional model takes no classes.</summary>
+    static float[] Conditioned(IBackend backend, IModel model, float[] input, int count, int inWidth, int outWidth, int[]? classes,
+        Action<Tensor, int, Tensor> run)
     {
-        if (model is not ISupervised { TargetWidth: > 0 } conditional)
-            return classes is null ? Batched(backend, latents, count, model.LatentSize, model.Features, model.MaxRows, model.Decode)
+        if (model is not ISupervised { TargetWidth: > 0 } conditional || !model.Kind.IsConditional)
+            return classes is null ? Batched(backend, input, count, inWidth, outWidth, model.MaxRows, run)
                 : throw new ArgumentException($"a {model.Kind} is not conditioned on a class");
-        if (classes is null || classes.Length < count) throw new ArgumentException($"a {model.Kind} decodes with a class per latent");
+        if (classes is null || classes.Length < count) throw new ArgumentException($"a {model.Kind} needs a class per row");
         int width = conditional.TargetWidth;
         var oneHot = new float[(long)count * width];
         for (int i = 0; i < count; i++) oneHot[i * width + classes[i]] = 1f;
         var condition = backend.Allocate(model.MaxRows * width);
         int start = 0;
-        return Batched(backend, latents, count, model.LatentSize, model.Features, model.MaxRows, (z, rows, images) =>
+        return Batched(backend, input, count, inWidth, outWidth, model.MaxRows, (x, rows, output) =>
         {
             backend.Upload(condition, oneHot.AsSpan(start * width, rows * width));
             conditional.UseTargets(condition);
-            model.Decode(z, rows, images);
+            run(x, rows, output);
             start += rows;
         });
     }

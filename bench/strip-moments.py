@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Rewrites gpuae checkpoints without Adam's moments (the adam.m.* and adam.v.* tensors): what a finished run needs to
+be evaluated, decoded, sampled or loaded by PyTorch, at a third of the size. The committed checkpoints under reports/
+are stored this way so that the working tree, which travels with every GPU run (64 MiB in all), stays small. Such a
+checkpoint cannot be resumed (`--resume` says so). Weights and metadata are kept byte for byte; the metadata gains
+"moments": "stripped".
+
+    python3 bench/strip-moments.py reports/runs/*/model.safetensors reports/classifier/model.safetensors
+"""
+import json
+import struct
+import sys
+
+
+def strip(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (length,) = struct.unpack_from("<Q", data, 0)
+    header = json.loads(data[8:8 + length])
+    body = data[8 + length:]
+    metadata = header.pop("__metadata__", {})
+    kept = {name: info for name, info in header.items() if not name.startswith(("adam.m.", "adam.v."))}
+    if len(kept) == len(header):
+        print(f"{path}: no moments, left as it is")
+        return
+    out_header, chunks, offset = {"__metadata__": dict(metadata, moments="stripped")}, [], 0
+    for name, info in kept.items():  # the file's order
+        start, end = info["data_offsets"]
+        chunks.append(body[start:end])
+        out_header[name] = dict(info, data_offsets=[offset, offset + end - start])
+        offset += end - start
+    text = json.dumps(out_header, separators=(",", ":"), ensure_ascii=False).encode()
+    text += b" " * (-len(text) % 8)  # the data stays 8-byte aligned, as gpuae writes it
+    with open(path + ".tmp", "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
+    import os
+    os.replace(path + ".tmp", path)
+    print(f"{path}: {len(data):,} → {8 + len(text) + offset:,} bytes")
+
+
+if __name__ == "__main__":
+    for p in sys.argv[1:]:
+        strip(p)
