@@ -382,40 +382,42 @@ public static class ReportBuilder
             LatentAnalysis.PrincipalSds(vae2.Latents, test.Count, 2), muMean);
     }
 
+    /// <summary>metrics.csv (a row per run) and metrics.json (the runs, a summary per configuration, the classifier and
+    /// the reference numbers), their metrics those of <see cref="Metrics.All"/>.</summary>
     static void WriteMetrics(string output, ReportSummary s)
     {
         string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        var lines = new List<string> { "model,latent,code,beta,seed,epochs,seconds_per_epoch,test_loss,test_bce,test_kl,test_bce_mu,test_mse,test_psnr_db,test_ssim,iwae_bound,knn5_accuracy,generated_empty_share,frechet_samples,frechet_reconstructions,class_entropy,device" };
+        string? Code(ConfigKey c) => c.IsVae ? null : c.Code == Activation.Relu ? "relu" : "linear";
+        var csv = Metrics.In(Written.Csv).ToArray();
+        var lines = new List<string> { string.Join(",", ["model", "latent", "code", "beta", "seed", "epochs", .. csv.Select(m => m.Column), "device"]) };
         foreach (var m in s.Study.Runs)
-            lines.Add(string.Join(",", m.Key.Kind, m.Key.Latent, m.Key.IsVae ? "" : m.Key.Code == Activation.Relu ? "relu" : "linear", m.Key.IsVae ? F(m.Key.Beta) : "", m.Key.Seed, m.Epochs, F(m.SecondsPerEpoch),
-                F(m.Test.Loss), F(m.Test.Bce), F(m.Test.Kl), F(m.Test.BceMu), F(m.Test.Mse), F(m.Psnr), F(m.Ssim),
-                m.Iwae is double iwae ? F(iwae) : "", F(m.KnnAccuracy), F(m.EmptyShare),
-                F(m.Generation.SamplesDistance), F(m.Generation.ReconstructionsDistance), F(m.Generation.ClassEntropy), $"\"{s.Device}\""));
+            lines.Add(string.Join(",", [m.Key.Kind, $"{m.Key.Latent}", Code(m.Key.Config) ?? "", m.Key.IsVae ? F(m.Key.Beta) : "", $"{m.Key.Seed}", $"{m.Epochs}",
+                .. csv.Select(metric => metric.Read(m) is double v ? F(v) : ""), $"\"{s.Device}\""]));
         File.WriteAllLines(Path.Combine(output, "metrics.csv"), lines);
-        object Summary(Stat st) => new { mean = st.Mean, sd = double.IsNaN(st.Sd) ? (double?)null : st.Sd, seeds = st.Count };
+        // A configuration's keys, then its metrics (null where no run has the metric).
+        OrderedDictionary<string, object?> Keys(ConfigKey c) => new()
+            { ["model"] = c.Kind, ["latent"] = c.Latent, ["code"] = Code(c), ["beta"] = c.IsVae ? c.Beta : null };
+        OrderedDictionary<string, object?> Run(RunResult m)
+        {
+            var run = Keys(m.Key.Config);
+            run["seed"] = m.Key.Seed;
+            run["epochs"] = m.Epochs;
+            foreach (var metric in Metrics.In(Written.RunJson)) run[metric.Column] = metric.JsonValue(m);
+            return run;
+        }
+        OrderedDictionary<string, object?> Configuration(ConfigKey c)
+        {
+            var configuration = Keys(c);
+            foreach (var metric in Metrics.In(Written.SummaryJson))
+                configuration[metric.Column] = metric.Of(s.Study, c) is { Count: > 0 } st
+                    ? new { mean = st.Mean, sd = double.IsNaN(st.Sd) ? (double?)null : st.Sd, seeds = st.Count } : null;
+            return configuration;
+        }
         var json = new
         {
             device = s.Device,
-            runs = s.Study.Runs.Select(m => new
-            {
-                model = m.Key.Kind, latent = m.Key.Latent, code = m.Key.IsVae ? null : m.Key.Code == Activation.Relu ? "relu" : "linear", beta = m.Key.IsVae ? m.Key.Beta : (float?)null, seed = m.Key.Seed, epochs = m.Epochs,
-                seconds_per_epoch = m.SecondsPerEpoch, test_loss = m.Test.Loss, test_bce = m.Test.Bce, test_kl = m.Test.Kl, test_bce_mu = m.Test.BceMu,
-                test_mse = m.Test.Mse, test_psnr_db = m.Psnr, test_ssim = m.Ssim, iwae_bound = m.Iwae, knn5_accuracy = m.KnnAccuracy, generated_empty_share = m.EmptyShare,
-                frechet_samples = m.Generation.SamplesDistance, frechet_reconstructions = m.Generation.ReconstructionsDistance,
-                class_shares = m.Generation.ClassShares, class_entropy = m.Generation.ClassEntropy,
-            }),
-            configurations = s.Study.Configs.Select(c => new
-            {
-                model = c.Kind, latent = c.Latent, code = c.IsVae ? null : c.Code == Activation.Relu ? "relu" : "linear", beta = c.IsVae ? c.Beta : (float?)null,
-                test_loss = Summary(s.Study.Stat(c, r => r.Test.Loss)), test_bce = Summary(s.Study.Stat(c, r => r.Test.Bce)),
-                test_kl = Summary(s.Study.Stat(c, r => r.Test.Kl)), test_bce_mu = Summary(s.Study.Stat(c, r => r.Test.BceMu)),
-                test_mse = Summary(s.Study.Stat(c, r => r.Test.Mse)), test_psnr_db = Summary(s.Study.Stat(c, r => r.Psnr)),
-                test_ssim = Summary(s.Study.Stat(c, r => r.Ssim)), iwae_bound = c.IsVae ? Summary(s.Study.Stat(c, r => r.Iwae)) : null,
-                knn5_accuracy = Summary(s.Study.Stat(c, r => r.KnnAccuracy)), generated_empty_share = Summary(s.Study.Stat(c, r => r.EmptyShare)),
-                frechet_samples = Summary(s.Study.Stat(c, r => r.Generation.SamplesDistance)),
-                frechet_reconstructions = Summary(s.Study.Stat(c, r => r.Generation.ReconstructionsDistance)),
-                class_entropy = Summary(s.Study.Stat(c, r => r.Generation.ClassEntropy)),
-            }),
+            runs = s.Study.Runs.Select(Run),
+            configurations = s.Study.Configs.Select(Configuration),
             classifier = new { folder = s.Scorer.Folder, test_accuracy = s.Scorer.TestAccuracy, frechet_train_vs_test = s.Scorer.TrainTestDistance },
             test_set_empty_share = s.Figures.TestEmptyShare,
             notebook_ae_pca2_knn5_accuracy = s.Figures.NotebookAePcaKnn,

@@ -44,6 +44,17 @@ public static class ReportText
         static string TableName(ConfigKey c) => c.Model.Label + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)" : "");
         var t = new StringBuilder();
         void Line(string text = "") => t.AppendLine(text);
+        // A Markdown table: a row per configuration, a column per (heading, cell); a metric's column reads the metric table.
+        void Table(IEnumerable<ConfigKey> rows, params (string Heading, Func<ConfigKey, string> Cell)[] columns)
+        {
+            Line("| " + string.Join(" | ", columns.Select(c => c.Heading.Replace("|", "\\|"))) + " |");
+            Line("|" + string.Concat(columns.Select(_ => "---|")));
+            foreach (var row in rows) Line("| " + string.Join(" | ", columns.Select(c => c.Cell(row))) + " |");
+        }
+        (string, Func<ConfigKey, string>) Column(Metric m, string? heading = null, string? format = null) => (heading ?? m.Name, c => m.Cell(study, c, format));
+        (string, Func<ConfigKey, string>) Key(string heading, Func<ConfigKey, string> cell) => (heading, cell);
+        string Beta(ConfigKey c) => c.IsVae ? Study.Number(c.Beta) : "—";
+        string Epochs(ConfigKey c) => $"{study.Of(c).First().Epochs}";
 
         Line("# Autoencoder vs variational autoencoder on Fashion-MNIST");
         Line();
@@ -59,18 +70,9 @@ public static class ReportText
         // ---- The table ------------------------------------------------------------------------------------------------
         Line("## Results on the test set");
         Line();
-        Line($"| model | latent | β | epochs | −ELBO, sampled (nats) | IWAE bound, k = {o.IwaeK} | KL (nats) | BCE, z ~ q(z\\|x) | BCE from code / z = μ | MSE/pixel | PSNR (dB) | SSIM | 5-NN accuracy | generated near-empty |");
-        Line("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-        foreach (var c in study.Configs)
-        {
-            bool vae = c.IsVae;
-            string Dash(Func<Stat> f, string format) => vae ? f().Format(format) : "—";
-            Line($"| {TableName(c)} | {c.Latent} | {(vae ? Study.Number(c.Beta) : "—")} | {study.Of(c).First().Epochs} | " +
-                 $"{Dash(() => St(c, r => r.Test.Loss), "F2")} | {Dash(() => St(c, r => r.Iwae), "F2")} | {Dash(() => St(c, r => r.Test.Kl), "F2")} | " +
-                 $"{Dash(() => St(c, r => r.Test.Bce), "F2")} | {BceMu(c).Format("F2")} | {St(c, r => r.Test.Mse).Format("F5")} | " +
-                 $"{St(c, r => r.Psnr).Format("F2")} | {St(c, r => r.Ssim).Format("F3")} | {St(c, r => r.KnnAccuracy * 100).Format("F1")} % | " +
-                 $"{St(c, r => r.EmptyShare * 100).Format("F1")} % |");
-        }
+        Table(study.Configs, Key("model", TableName), Key("latent", c => $"{c.Latent}"), Key("β", Beta), Key("epochs", Epochs),
+            Column(Metrics.Loss), Column(Metrics.Iwae, $"IWAE bound, k = {o.IwaeK}"), Column(Metrics.Kl), Column(Metrics.Bce), Column(Metrics.BceMu),
+            Column(Metrics.Mse), Column(Metrics.Psnr), Column(Metrics.Ssim), Column(Metrics.Knn), Column(Metrics.EmptyShare));
         Line();
         var vaeRuns = study.Runs.Where(r => r.Iwae is not null).ToList();
         int bounded = vaeRuns.Count(r => r.Iwae <= r.Test.Loss);
@@ -218,16 +220,15 @@ public static class ReportText
              "what two samples of real garments score. Class coverage is the entropy of the classes the classifier assigns to the samples " +
              "(ln 10 ≈ 2.303 nats when every class is equally represented; the test set itself is balanced).");
         Line();
-        Line("| model | latent | β | Fréchet distance, samples | Fréchet distance, reconstructions | class entropy (nats) | most frequent class | near-empty |");
-        Line("|---|---|---|---|---|---|---|---|");
-        foreach (var c in study.Configs)
+        string MostFrequentClass(ConfigKey c)
         {
-            var shares = Enumerable.Range(0, Classifier.Classes).Select(k => St(c, r => r.Generation.ClassShares[k]).Mean).ToArray();
+            var shares = Enumerable.Range(0, Classifier.Classes).Select(k => St(c, r => Metrics.ClassShares.PerClass!(r)[k]).Mean).ToArray();
             int top = Array.IndexOf(shares, shares.Max());
-            Line($"| {TableName(c)} | {c.Latent} | {(c.IsVae ? Study.Number(c.Beta) : "—")} | {St(c, r => r.Generation.SamplesDistance).Format("F2")} | " +
-                 $"{St(c, r => r.Generation.ReconstructionsDistance).Format("F2")} | {St(c, r => r.Generation.ClassEntropy).Format("F3")} | " +
-                 $"{FashionMnist.ClassNames[top]} ({P(shares[top])}) | {St(c, r => r.EmptyShare * 100).Format("F2")} % |");
+            return $"{FashionMnist.ClassNames[top]} ({P(shares[top])})";
         }
+        Table(study.Configs, Key("model", TableName), Key("latent", c => $"{c.Latent}"), Key("β", Beta), Column(Metrics.FrechetSamples),
+            Column(Metrics.FrechetReconstructions), Column(Metrics.ClassEntropy), Key("most frequent class", MostFrequentClass),
+            Column(Metrics.EmptyShare, "near-empty", "F2"));
         Line();
         Line("![Fréchet distances against the latent width](generation_scores.png)");
         Line();
@@ -255,14 +256,9 @@ public static class ReportText
             Line($"The 2-D VAE trained with the KL term weighted by β (β-VAE). Rate is the KL, distortion the sampled BCE (z ~ q(z|x)), so that " +
                  "distortion + rate is the sampled −ELBO; every column is measured with β = 1.");
             Line();
-            Line($"| β | epochs | KL, rate (nats) | BCE sampled, distortion (nats) | −ELBO, sampled | IWAE bound, k = {o.IwaeK} | BCE from z = μ | 5-NN accuracy |");
-            Line("|---|---|---|---|---|---|---|---|");
-            foreach (var b in betas)
-            {
-                var c = Vae(2, b);
-                Line($"| {Study.Number(b)} | {study.Of(c).First().Epochs} | {St(c, r => r.Test.Kl).Format("F2")} | {St(c, r => r.Test.Bce).Format("F2")} | " +
-                     $"{St(c, r => r.Test.Loss).Format("F2")} | {St(c, r => r.Iwae).Format("F2")} | {BceMu(c).Format("F2")} | {St(c, r => r.KnnAccuracy * 100).Format("F1")} % |");
-            }
+            Table(betas.Select(b => Vae(2, b)), Key("β", Beta), Key("epochs", Epochs), Column(Metrics.Kl, "KL, rate (nats)"),
+                Column(Metrics.Bce, "BCE sampled, distortion (nats)"), Column(Metrics.Loss, "−ELBO, sampled"), Column(Metrics.Iwae, $"IWAE bound, k = {o.IwaeK}"),
+                Column(Metrics.BceMu, "BCE from z = μ"), Column(Metrics.Knn));
             Line();
             Line("![Rate against distortion](rate_distortion.png)");
             Line();
