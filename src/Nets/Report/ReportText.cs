@@ -89,7 +89,7 @@ public static class ReportText
              "**5-NN accuracy**: leave-one-out 5-nearest-neighbour class accuracy computed from the test codes (AE: code; VAE: μ). " +
              $"**Generated near-empty**: the share of {o.Samples:N0} generated images (VAE: z ~ N(0, I); AE: z from a Gaussian " +
              $"fitted to its training codes) whose mean intensity is below {N(LatentAnalysis.EmptyIntensity, "0.00")}; among the test images it is " +
-             $"{P(s.Figures.TestEmptyShare)}. A difference is called **clear** when it exceeds twice the combined seed spread √(sd₁² + sd₂²)" +
+             $"{P(s.Measured.TestEmptyShare)}. A difference is called **clear** when it exceeds twice the combined seed spread √(sd₁² + sd₂²)" +
              (seeds > 1 ? $"; with {seeds} seeds this is a rough screen, not a significance test." : "; with one seed there is no spread, so no difference is called clear."));
         Line();
 
@@ -185,11 +185,11 @@ public static class ReportText
         Line();
         Line("![The notebook AE's codes by PCA beside the VAE's means](ae_latent_pca.png)");
         Line();
-        var sds = s.Figures.VaeMuSds; var mean = s.Figures.VaeMuMean;
+        var sds = s.Measured.VaeMuSds; var mean = s.Measured.VaeMuMean; var pca = s.Measured.NotebookAePca;
         Line("Measured on the 2-D latents: " + Lower("5-NN class error", "the VAE's μ", St(Vae(2), r => 1 - r.KnnAccuracy), "the 2-D AE's code",
                  St(Ae(2), r => 1 - r.KnnAccuracy), "F3") + $". The notebook's AE's codes give {St(notebook, r => r.KnnAccuracy * 100).Format("F1")} % " +
-             $"in {notebook.Latent} dimensions; their first two principal components (first seed) explain {P(s.Figures.NotebookAePcaExplained)} of the variance " +
-             $"and give {P(s.Figures.NotebookAePcaKnn)}. The VAE's μ of the test images (first seed) have mean ({N(mean[0], "F2")}, {N(mean[1], "F2")}) and " +
+             $"in {notebook.Latent} dimensions; their first two principal components (first seed) explain {P(pca.ExplainedX + pca.ExplainedY)} of the variance " +
+             $"and give {P(pca.KnnAccuracy)}. The VAE's μ of the test images (first seed) have mean ({N(mean[0], "F2")}, {N(mean[1], "F2")}) and " +
              $"standard deviations {N(sds[0], "F2")} and {N(sds[1], "F2")} along their principal axes, against the prior's 0 and 1 in every direction: " +
              (sds[0] < 1
                  ? "narrower than the prior along both axes, as expected when each q(z|x) keeps some width of its own (the prior constrains the " +
@@ -236,7 +236,7 @@ public static class ReportText
         Line("Measured: " + string.Join("; ", o.LatentSizes.Order().Select(d =>
                  Lower($"at {d}-D, the samples' Fréchet distance", "the VAE", Fd(Vae(d)), "the AE", Fd(Ae(d)), "F2"))) + ". " +
              Lower("The share of near-empty samples at 2-D", "the VAE", St(Vae(2), r => r.EmptyShare), "the AE", St(Ae(2), r => r.EmptyShare), "F3") +
-             $" (test images: {N(s.Figures.TestEmptyShare, "F3")}).");
+             $" (test images: {N(s.Measured.TestEmptyShare, "F3")}).");
         Line("What decoding from the prior costs over decoding the codes of real images, at 2-D: " +
              Lower("Fréchet distance", "reconstructions", St(Vae(2), r => r.Generation.ReconstructionsDistance), "prior samples", Fd(Vae(2)), "F2") +
              $" (floor {N(sc.TrainTestDistance, "F2")}).");
@@ -340,7 +340,7 @@ public static class ReportText
         } + " " + Compare(St(Vae(2), r => r.EmptyShare), St(Ae(2), r => r.EmptyShare)) switch
         {
             Verdict.FirstLower => $"Near-empty samples are clearly rarer for the VAE ({P(St(Vae(2), r => r.EmptyShare).Mean)} against {P(St(Ae(2), r => r.EmptyShare).Mean)}).",
-            Verdict.SecondLower => $"But near-empty samples are clearly more frequent for the VAE ({P(St(Vae(2), r => r.EmptyShare).Mean)} against {P(St(Ae(2), r => r.EmptyShare).Mean)}; test images {P(s.Figures.TestEmptyShare)}).",
+            Verdict.SecondLower => $"But near-empty samples are clearly more frequent for the VAE ({P(St(Vae(2), r => r.EmptyShare).Mean)} against {P(St(Ae(2), r => r.EmptyShare).Mean)}; test images {P(s.Measured.TestEmptyShare)}).",
             _ => $"Near-empty samples are about as frequent for both ({P(St(Vae(2), r => r.EmptyShare).Mean)} against {P(St(Ae(2), r => r.EmptyShare).Mean)}).",
         });
         Line();
