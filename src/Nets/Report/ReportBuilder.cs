@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using GpuAe.Kernels;
 using GpuAe.Nets.Checkpoints;
 using GpuAe.Nets.Data;
