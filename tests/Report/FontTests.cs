@@ -45,7 +45,7 @@ public class FontTests : TempFolderTest
         process.WaitForExit();
         Assert.True(process.ExitCode == 0, $"report without fonts failed ({process.ExitCode}): {stderr}{stdout[^Math.Min(500, stdout.Length)..]}");
 
-        var (title, margin) = TextOutsideTheFrame(Path.Combine(output, ReportBuilder.LossCurvesPng));
+        var (title, margin) = TextOutsideTheFrame(Path.Combine(output, StudyFigures.LossCurvesPng));
         Assert.True(title > 100, $"no title text above the plot frame ({title} dark pixels)");
         Assert.True(margin > 100, $"no y label or tick labels left of the plot frame ({margin} dark pixels)");
     }

@@ -34,9 +34,9 @@ public class ReportTests : TempFolderTest
         var summary = ReportBuilder.Build(Cpu.Backend, train, test, options, new StringWriter());
 
         foreach (var file in summary.Files) Assert.True(File.Exists(Out(file)), $"{file} missing");
-        Assert.Contains(ReportBuilder.LatentSizesPng, summary.Files);
-        Assert.Contains(ReportBuilder.GenerationPng, summary.Files);
-        Assert.DoesNotContain(ReportBuilder.RateDistortionPng, summary.Files); // β = 1 alone: no sweep
+        Assert.Contains(StudyFigures.LatentSizesPng, summary.Files);
+        Assert.Contains(StudyFigures.GenerationPng, summary.Files);
+        Assert.DoesNotContain(StudyFigures.RateDistortionPng, summary.Files); // β = 1 alone: no sweep
         foreach (var png in summary.Files.Where(f => f.EndsWith(".png"))) AssertPng(Out(png));
         // Generation scores: a distance per run, above the train-vs-test floor; class shares that sum to 1.
         Assert.All(summary.Study.Runs, r => Assert.True(r.Generation.SamplesDistance > summary.Scorer.TrainTestDistance, r.Key.Folder));
@@ -79,7 +79,7 @@ public class ReportTests : TempFolderTest
         Assert.Equal(2, summary.Study.Runs.Single(r => r.Key.Beta == 4f).Epochs);
         var kl = (float beta) => summary.Study.Runs.Single(r => r.Key.Kind == "vae" && r.Key.Beta == beta).Test.Kl;
         Assert.True(kl(4f) < kl(0.5f), "β = 4 should carry less KL than β = 0.5");
-        foreach (var file in ReportBuilder.SweepFigureFiles) Assert.Contains(file, summary.Files);
+        foreach (var file in StudyFigures.SweepFigureFiles) Assert.Contains(file, summary.Files);
         foreach (var png in summary.Files.Where(f => f.EndsWith(".png"))) AssertPng(Path.Combine(options.OutputFolder, png));
         var report = File.ReadAllText(Path.Combine(options.OutputFolder, "REPORT.md"));
         Assert.Contains("## β sweep", report);

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using GpuAe.Kernels;
 using GpuAe.Nets.Checkpoints;
 using GpuAe.Nets.Data;
@@ -8,54 +6,11 @@ using GpuAe.Nets.Training;
 
 namespace GpuAe.Nets.Report;
 
-/// <summary>What `gpuae report` trains and how. The defaults are the committed study (reports/REPORT.md): the notebook's AE
-/// (32-D ReLU code, 10 epochs); AE (linear code, like the VAE's μ) and VAE at latent widths 2, 8 and 32, all with the
-/// notebook VAE's budget of 50 epochs; a β sweep of the 2-D VAE; three seeds.</summary>
-public sealed record ReportOptions(int NotebookAeEpochs = 10, int Epochs = 50, int Batch = 128, ulong Seed = 42, string OutputFolder = "study",
-    IReadOnlyList<string>? FromRuns = null, int IwaeK = 100, int ManifoldN = 15, double ManifoldLow = 0.05, double ManifoldHigh = 0.95,
-    string CommandLine = "gpuae report", IReadOnlyList<string>? Models = null, IReadOnlyList<float>? Betas = null, int? BetaEpochs = null,
-    int Seeds = 3, IReadOnlyList<int>? Latents = null, string ClassifierFolder = "reports/classifier", int Samples = 10_000)
-{
-    public static readonly string[] DefaultModels = ["ae", "vae"];
-    public static readonly float[] DefaultBetas = [0.5f, 1f, 2f, 4f];
-    public static readonly int[] DefaultLatents = [2, 8, 32];
-
-    /// <summary>The models the report trains and compares: always the notebook's AE and VAE, optionally the conv ones.</summary>
-    public IReadOnlyList<string> ModelKinds => Models is { Count: > 0 } m ? m : DefaultModels;
-    public IReadOnlyList<float> BetaValues => Betas ?? DefaultBetas;
-    public IReadOnlyList<int> LatentSizes => Latents is { Count: > 0 } l ? l : DefaultLatents;
-    /// <summary>Epochs of each β-sweep VAE: --beta-epochs, else the study's budget.</summary>
-    public int SweepEpochs => BetaEpochs ?? Epochs;
-    public IReadOnlyList<ulong> SeedValues => [.. Enumerable.Range(0, Seeds).Select(i => Seed + (ulong)i)];
-    /// <summary>The widest latent of the study (32 by default).</summary>
-    public int WideLatent => LatentSizes.Max();
-    /// <summary>The notebook's AE: a 32-D ReLU code, trained for <see cref="NotebookAeEpochs"/>.</summary>
-    public static readonly ConfigKey NotebookAe = new("ae", ModelSpec.DefaultAeCode, 1f, Activation.Relu);
-}
-
-/// <summary>What a finished report holds, for the CLI and the tests.</summary>
-public sealed record ReportSummary(Study Study, ReportFigures Figures, Scorer Scorer, string Device, IReadOnlyList<string> Files);
-
-/// <summary>Numbers measured on the first seed's models while drawing the figures.</summary>
-public sealed record ReportFigures(double NotebookAePcaKnn, double NotebookAePcaExplained, double TestEmptyShare, double[] VaeMuSds, double[] VaeMuMean);
-
-/// <summary>The classifier that scores generated images, its test accuracy, and the Fréchet distance of the training
-/// images' features to the test images' (the floor: what two samples of real data score).</summary>
-public sealed record Scorer(Classifier Classifier, Gaussian Test, double TestAccuracy, double TrainTestDistance, string Folder);
-
-/// <summary>`gpuae report`: trains (or loads) every run of the study, evaluates each on the test set, draws the figures
-/// from the first seed's runs and writes metrics.csv, metrics.json and REPORT.md.</summary>
+/// <summary>`gpuae report`: trains (or loads) every run of the study, evaluates each on the test set, measures what the
+/// figures show on the first seed's runs, then draws the figures and writes metrics.csv, metrics.json and REPORT.md from
+/// those measurements.</summary>
 public static class ReportBuilder
 {
-    public const string ReconstructionsPng = "reconstructions.png", LatentScatterPng = "latent_scatter.png",
-        ManifoldPng = "latent_manifold.png", PriorSamplesPng = "prior_samples.png", InterpolationPng = "interpolation.png",
-        AePcaPng = "ae_latent_pca.png", LossCurvesPng = "loss_curves.png", RateDistortionPng = "rate_distortion.png",
-        BetaLatentsPng = "beta_latents.png", LatentSizesPng = "latent_sizes.png", GenerationPng = "generation_scores.png";
-    public static readonly string[] FigureFiles = [ReconstructionsPng, LatentScatterPng, ManifoldPng, PriorSamplesPng, InterpolationPng, AePcaPng, LossCurvesPng, GenerationPng];
-    public static readonly string[] SweepFigureFiles = [RateDistortionPng, BetaLatentsPng];
-    /// <summary>The figure of the latent sizes, drawn when the study has more than one.</summary>
-    public static readonly string[] LatentFigureFiles = [LatentSizesPng];
-
     /// <summary>The stream of the counter generator for the AE's samples (apart from training and evaluation noise, and the
     /// prior's: <see cref="Inference.PriorStream"/>).</summary>
     const ulong FittedStream = 0x4649_5454_0000_0000UL;
@@ -100,12 +55,6 @@ public static class ReportBuilder
     public static int EpochsOf(RunKey key, ReportOptions o) =>
         key.Config == ReportOptions.NotebookAe ? o.NotebookAeEpochs : key.Beta != 1f ? o.SweepEpochs : o.Epochs;
 
-    /// <summary>A first-seed model and what the figures need of it.</summary>
-    sealed record Evaluated(IModel Model, RunResult Result, float[] Reconstructions, float[] Latents, float[] Samples);
-
-    /// <summary>Generated images shown in prior_samples.png per 2-D model: the first of those the run was scored on.</summary>
-    const int SampleRows = 4, SampleColumns = 10;
-
     public static ReportSummary Build(IBackend backend, Dataset train, Dataset test, ReportOptions o, TextWriter log)
     {
         Validate(o);
@@ -114,7 +63,7 @@ public static class ReportBuilder
         var testImages = DeviceImages.Upload(backend, test, Classifier.Classes); // the classifier's accuracy needs the labels
         var scorer = LoadScorer(backend, o, train, test, testImages, log);
         var runs = new List<RunResult>();
-        var figureRuns = new Dictionary<ConfigKey, Evaluated>();
+        var firstSeed = new Dictionary<ConfigKey, FirstSeedRun>();
         foreach (var key in Plan(o))
         {
             // The first seed's models are kept for the figures; every other run's tensors are freed once it is scored.
@@ -128,32 +77,22 @@ public static class ReportBuilder
             var generated = Generate(backend, model, train, key.Seed, o.Samples);
             var result = Score(key, model, history, recon, latents, generated, backend, testImages, test, o, scorer);
             runs.Add(result);
-            if (keep) figureRuns[key.Config] = new Evaluated(model, result, recon, latents, generated[..(SampleRows * SampleColumns * test.Features)]);
+            if (keep) firstSeed[key.Config] = new FirstSeedRun(model, result, recon, latents, generated[..(StudyFigures.SampleRows * StudyFigures.SampleColumns * test.Features)]);
         }
         var study = new Study(runs);
+        Measurements measured;
+        using (backend.Scope()) measured = Measurements.Take(backend, firstSeed, test, o);
 
         log.WriteLine("gpuae: drawing figures");
-        ReportFigures figures;
-        using (backend.Scope()) figures = DrawFigures(backend, study, figureRuns, train, test, o, output);
+        StudyFigures.Draw(study, measured, scorer, test, o, output);
         // The interactive page of the two 2-D latents (the first seed's runs, as the figures).
         Explorer.Write(Path.Combine(output, Explorer.FileName), backend, test,
-            [.. new[] { new ConfigKey("vae", 2, 1f), new ConfigKey("ae", 2, 1f) }.Select(c => figureRuns[c])
+            [.. new[] { new ConfigKey("vae", 2, 1f), new ConfigKey("ae", 2, 1f) }.Select(c => firstSeed[c])
                 .Select(m => new ExplorerPlane(m.Result.Key.Folder, m.Model, m.Latents))]);
-        var widths = o.LatentSizes.Order().ToArray();
-        Figures.LatentSizes(Path.Combine(output, GenerationPng), widths,
-        [
-            ("VAE: samples z ~ N(0, I)", [.. widths.Select(d => study.Stat(new("vae", d, 1f), r => r.Generation.SamplesDistance))]),
-            ("AE: samples z ~ fitted Gaussian", [.. widths.Select(d => study.Stat(new("ae", d, 1f), r => r.Generation.SamplesDistance))]),
-            ("VAE: reconstructions (z = μ)", [.. widths.Select(d => study.Stat(new("vae", d, 1f), r => r.Generation.ReconstructionsDistance))]),
-            ("AE: reconstructions", [.. widths.Select(d => study.Stat(new("ae", d, 1f), r => r.Generation.ReconstructionsDistance))]),
-        ], o.Seeds, "Fréchet distance to the test images on our classifier's features", "Fréchet distance (lower is closer)",
-            (scorer.TrainTestDistance, "floor: training images"));
-        var files = new List<string>(FigureFiles);
-        if (o.BetaValues.Any(b => b != 1f)) files.AddRange(SweepFigureFiles);
-        if (o.LatentSizes.Count > 1) files.AddRange(LatentFigureFiles);
+        var files = StudyFigures.Files(o);
         files.AddRange([Explorer.FileName, "metrics.csv", "metrics.json", "REPORT.md"]);
-        var summary = new ReportSummary(study, figures, scorer, backend.DeviceName, files);
-        WriteMetrics(output, summary);
+        var summary = new ReportSummary(study, measured, scorer, backend.DeviceName, files);
+        MetricFiles.Write(output, summary);
         File.WriteAllText(Path.Combine(output, "REPORT.md"), ReportText.Write(summary, o, train.Count, test.Count));
         log.WriteLine($"gpuae: wrote {string.Join(", ", summary.Files)} to {output}");
         log.WriteLine($"gpuae: peak memory held as tensors on {backend.DeviceName}: {backend.PeakAllocatedBytes / (1024.0 * 1024):F0} MiB");
@@ -253,173 +192,5 @@ public static class ReportBuilder
         else
             z = LatentAnalysis.FittedGaussianSamples(Inference.Encode(backend, model, train.Pixels, train.Count), train.Count, d, count, seed, FittedStream);
         return Inference.Decode(backend, model, z, count);
-    }
-
-    static double[] Column(float[] pairs, int column, int count) => Enumerable.Range(0, count).Select(i => (double)pairs[2 * i + column]).ToArray();
-    static float[] Row(float[] data, int i, int width) => data.AsSpan(i * width, width).ToArray();
-
-    static ReportFigures DrawFigures(IBackend backend, Study study, Dictionary<ConfigKey, Evaluated> runs, Dataset train, Dataset test,
-        ReportOptions o, string output)
-    {
-        int f = test.Features, wide = o.WideLatent;
-        var classes = FashionMnist.ClassNames;
-        var ae2 = runs[new("ae", 2, 1f)]; var vae2 = runs[new("vae", 2, 1f)];
-        var notebookAe = runs[ReportOptions.NotebookAe];
-        runs.TryGetValue(new("ae", wide, 1f), out var aeWide);
-        runs.TryGetValue(new("vae", wide, 1f), out var vaeWide);
-        if (wide == 2) aeWide = vaeWide = null; // the 2-D runs are shown anyway
-        int[] FirstOf(int c, int count) => [.. Enumerable.Range(0, test.Count).Where(i => test.Labels[i] == c).Take(count)];
-
-        // Reconstructions: the first two test images of each class; per model its reconstruction and the absolute error.
-        var examples = Enumerable.Range(0, classes.Length).SelectMany(c => FirstOf(c, 2)).ToArray();
-        var shown = new List<Evaluated> { notebookAe, ae2, vae2 };
-        if (aeWide is not null) shown.Add(aeWide);
-        if (vaeWide is not null) shown.Add(vaeWide);
-        shown.AddRange(runs.Values.Where(r => r.Result.Key is { Model.Architecture: Architecture.Conv, Beta: 1f } k && (k.Latent == 2 || k.Latent == wide)));
-        var grid = examples.Select(i => Row(test.Pixels, i, f)).ToList();
-        var rowNames = new List<string> { "original" };
-        foreach (var m in shown)
-        {
-            grid.AddRange(examples.Select(i => Row(m.Reconstructions, i, f)));
-            grid.AddRange(examples.Select(i => Row(m.Reconstructions, i, f).Zip(Row(test.Pixels, i, f), (r, x) => Math.Abs(r - x)).ToArray()));
-            rowNames.Add(m.Result.Key.Config.Label);
-            rowNames.Add("|error|");
-        }
-        Figures.LabelledGrid(Path.Combine(output, ReconstructionsPng), grid, [.. rowNames], [.. examples.Select(i => classes[test.Labels[i]])],
-            "Two test images per class, reconstructions (VAE: z = μ) and absolute errors", pixelsPerTile: 44, rotateColumnLabels: true);
-
-        // The 2-D latents: the VAE's μ and the capacity-matched AE's code.
-        Figures.ScatterPanels(Path.Combine(output, LatentScatterPng),
-        [
-            new(Column(vae2.Latents, 0, test.Count), Column(vae2.Latents, 1, test.Count), $"VAE, 2-D: μ (5-NN accuracy {vae2.Result.KnnAccuracy:P1})", "μ₁", "μ₂"),
-            new(Column(ae2.Latents, 0, test.Count), Column(ae2.Latents, 1, test.Count), $"AE, 2-D: code (5-NN accuracy {ae2.Result.KnnAccuracy:P1})", "code₁", "code₂"),
-        ], test.Labels, sharedLimits: false, columns: 2);
-
-        // The manifold: z₁ along columns, z₂ along rows with the top row the largest z₂.
-        var quantiles = NormalQuantile.Grid(o.ManifoldN, o.ManifoldLow, o.ManifoldHigh);
-        int n = o.ManifoldN;
-        var grid2 = new float[n * n * 2];
-        for (int r = 0; r < n; r++)
-            for (int c = 0; c < n; c++)
-            {
-                grid2[2 * (r * n + c)] = (float)quantiles[c];
-                grid2[2 * (r * n + c) + 1] = (float)quantiles[n - 1 - r];
-            }
-        var manifold = Inference.Decode(backend, vae2.Model, grid2, n * n);
-        Figures.Manifold(Path.Combine(output, ManifoldPng), Enumerable.Range(0, n * n).Select(i => Row(manifold, i, f)).ToList(),
-            quantiles, quantiles, $"VAE, 2-D: decoder on a {n}×{n} grid of normal quantiles (p = {o.ManifoldLow:0.00}…{o.ManifoldHigh:0.00})");
-
-        // Generated samples: the VAE from its prior, the 2-D AE from a Gaussian fitted to its training codes (the first
-        // of the images each run was scored on).
-        Figures.LabelledGrid(Path.Combine(output, PriorSamplesPng),
-            [.. Enumerable.Range(0, SampleRows * SampleColumns).Select(i => Row(vae2.Samples, i, f)), .. Enumerable.Range(0, SampleRows * SampleColumns).Select(i => Row(ae2.Samples, i, f))],
-            [.. Enumerable.Repeat("VAE: z ~ N(0, I)", SampleRows), .. Enumerable.Repeat("AE: z ~ fitted Gaussian", SampleRows)], null,
-            "Generated images of the 2-D models", pixelsPerTile: 56);
-
-        // Straight lines in latent space between test images of different classes.
-        (int From, int To)[] pairs = [(1, 2), (7, 8), (0, 9)];
-        const int steps = 10;
-        var rows = new List<float[]>();
-        var labels = new List<string>();
-        var lineModels = new List<Evaluated> { notebookAe, ae2, vae2 };
-        foreach (var m in lineModels)
-            foreach (var (from, to) in pairs)
-            {
-                int d = m.Model.LatentSize, a = FirstOf(from, 1)[0], b = FirstOf(to, 1)[0];
-                var line = new float[steps * d];
-                for (int s = 0; s < steps; s++)
-                {
-                    float t = s / (float)(steps - 1);
-                    for (int j = 0; j < d; j++) line[s * d + j] = (1 - t) * m.Latents[a * d + j] + t * m.Latents[b * d + j];
-                }
-                var decoded = Inference.Decode(backend, m.Model, line, steps);
-                rows.AddRange(Enumerable.Range(0, steps).Select(s => Row(decoded, s, f)));
-                labels.Add($"{m.Result.Key.Config.Label}: {classes[from]} → {classes[to]}");
-            }
-        Figures.LabelledGrid(Path.Combine(output, InterpolationPng), rows, [.. labels],
-            [.. Enumerable.Range(0, steps).Select(s => (s / (double)(steps - 1)).ToString("0.00", CultureInfo.InvariantCulture))],
-            "Straight lines between two test images in latent space (AE: code, VAE: μ)", xLabel: "α, where z = (1 − α)·z(first image) + α·z(second image)");
-
-        // The notebook AE's codes by PCA beside the VAE's μ.
-        int notebookWidth = ReportOptions.NotebookAe.Latent;
-        var (pcaX, pcaY, explainedX, explainedY) = LatentAnalysis.Pca2(notebookAe.Latents, test.Count, notebookWidth);
-        double pcaKnn = LatentAnalysis.KnnAccuracy([.. pcaX.Zip(pcaY).SelectMany(p => new[] { (float)p.First, (float)p.Second })], test.Labels, test.Count, 2);
-        Figures.ScatterPanels(Path.Combine(output, AePcaPng),
-        [
-            new(pcaX, pcaY, $"Notebook AE ({notebookWidth}-D ReLU code), PCA to 2-D (5-NN accuracy {pcaKnn:P1})",
-                $"PC 1 ({explainedX:P0} of the variance)", $"PC 2 ({explainedY:P0} of the variance)"),
-            new(Column(vae2.Latents, 0, test.Count), Column(vae2.Latents, 1, test.Count), $"VAE, 2-D: μ (5-NN accuracy {vae2.Result.KnnAccuracy:P1})", "μ₁", "μ₂"),
-        ], test.Labels, sharedLimits: false, columns: 2);
-
-        Figures.LossCurves(Path.Combine(output, LossCurvesPng),
-            [.. lineModels.Concat(vaeWide is not null ? [vaeWide] : []).Select(m => (m.Result.Key.Config.Label, (IReadOnlyList<EpochMetrics>)m.Result.History))]);
-
-        var sweep = o.BetaValues.Select(b => new ConfigKey("vae", 2, b)).ToList();
-        if (o.BetaValues.Any(b => b != 1f))
-        {
-            if (!sweep.Any(c => c.Beta == 1f)) sweep.Add(new ConfigKey("vae", 2, 1f));
-            sweep = [.. sweep.OrderBy(c => c.Beta)];
-            Figures.RateDistortion(Path.Combine(output, RateDistortionPng),
-                [.. sweep.Select(c => (c.Beta, study.Stat(c, r => r.Test.Kl), study.Stat(c, r => r.Test.Bce)))], o.Seeds);
-            Figures.ScatterPanels(Path.Combine(output, BetaLatentsPng),
-                [.. sweep.Select(c => runs[c]).Select(m => new Figures.ScatterPanel(Column(m.Latents, 0, test.Count), Column(m.Latents, 1, test.Count),
-                    $"β = {Study.Number(m.Result.Key.Beta)}: KL {m.Result.Test.Kl:F2}, sampled BCE {m.Result.Test.Bce:F1}", "μ₁", "μ₂"))],
-                test.Labels, sharedLimits: true, columns: 2);
-        }
-        if (o.LatentSizes.Count > 1)
-        {
-            var sizes = o.LatentSizes.Order().ToArray();
-            Figures.LatentSizes(Path.Combine(output, LatentSizesPng), sizes,
-            [
-                ("AE: BCE of the reconstruction", [.. sizes.Select(d => study.Stat(new("ae", d, 1f), r => r.Test.BceMu))]),
-                ("VAE: BCE decoded from z = μ", [.. sizes.Select(d => study.Stat(new("vae", d, 1f), r => r.Test.BceMu))]),
-                ("VAE: negative ELBO, sampled", [.. sizes.Select(d => study.Stat(new("vae", d, 1f), r => r.Test.Loss))]),
-                ($"VAE: IWAE bound, k = {o.IwaeK}", [.. sizes.Select(d => study.Stat(new("vae", d, 1f), r => r.Iwae))]),
-            ], o.Seeds);
-        }
-        var muMean = LatentAnalysis.Moments(vae2.Latents, test.Count, 2).Mean.ToArray();
-        return new ReportFigures(pcaKnn, explainedX + explainedY, LatentAnalysis.EmptyShare(test.Pixels, test.Count, f),
-            LatentAnalysis.PrincipalSds(vae2.Latents, test.Count, 2), muMean);
-    }
-
-    static void WriteMetrics(string output, ReportSummary s)
-    {
-        string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        var lines = new List<string> { "model,latent,code,beta,seed,epochs,seconds_per_epoch,test_loss,test_bce,test_kl,test_bce_mu,test_mse,test_psnr_db,test_ssim,iwae_bound,knn5_accuracy,generated_empty_share,frechet_samples,frechet_reconstructions,class_entropy,device" };
-        foreach (var m in s.Study.Runs)
-            lines.Add(string.Join(",", m.Key.Kind, m.Key.Latent, m.Key.IsVae ? "" : m.Key.Code == Activation.Relu ? "relu" : "linear", m.Key.IsVae ? F(m.Key.Beta) : "", m.Key.Seed, m.Epochs, F(m.SecondsPerEpoch),
-                F(m.Test.Loss), F(m.Test.Bce), F(m.Test.Kl), F(m.Test.BceMu), F(m.Test.Mse), F(m.Psnr), F(m.Ssim),
-                m.Iwae is double iwae ? F(iwae) : "", F(m.KnnAccuracy), F(m.EmptyShare),
-                F(m.Generation.SamplesDistance), F(m.Generation.ReconstructionsDistance), F(m.Generation.ClassEntropy), $"\"{s.Device}\""));
-        File.WriteAllLines(Path.Combine(output, "metrics.csv"), lines);
-        object Summary(Stat st) => new { mean = st.Mean, sd = double.IsNaN(st.Sd) ? (double?)null : st.Sd, seeds = st.Count };
-        var json = new
-        {
-            device = s.Device,
-            runs = s.Study.Runs.Select(m => new
-            {
-                model = m.Key.Kind, latent = m.Key.Latent, code = m.Key.IsVae ? null : m.Key.Code == Activation.Relu ? "relu" : "linear", beta = m.Key.IsVae ? m.Key.Beta : (float?)null, seed = m.Key.Seed, epochs = m.Epochs,
-                seconds_per_epoch = m.SecondsPerEpoch, test_loss = m.Test.Loss, test_bce = m.Test.Bce, test_kl = m.Test.Kl, test_bce_mu = m.Test.BceMu,
-                test_mse = m.Test.Mse, test_psnr_db = m.Psnr, test_ssim = m.Ssim, iwae_bound = m.Iwae, knn5_accuracy = m.KnnAccuracy, generated_empty_share = m.EmptyShare,
-                frechet_samples = m.Generation.SamplesDistance, frechet_reconstructions = m.Generation.ReconstructionsDistance,
-                class_shares = m.Generation.ClassShares, class_entropy = m.Generation.ClassEntropy,
-            }),
-            configurations = s.Study.Configs.Select(c => new
-            {
-                model = c.Kind, latent = c.Latent, code = c.IsVae ? null : c.Code == Activation.Relu ? "relu" : "linear", beta = c.IsVae ? c.Beta : (float?)null,
-                test_loss = Summary(s.Study.Stat(c, r => r.Test.Loss)), test_bce = Summary(s.Study.Stat(c, r => r.Test.Bce)),
-                test_kl = Summary(s.Study.Stat(c, r => r.Test.Kl)), test_bce_mu = Summary(s.Study.Stat(c, r => r.Test.BceMu)),
-                test_mse = Summary(s.Study.Stat(c, r => r.Test.Mse)), test_psnr_db = Summary(s.Study.Stat(c, r => r.Psnr)),
-                test_ssim = Summary(s.Study.Stat(c, r => r.Ssim)), iwae_bound = c.IsVae ? Summary(s.Study.Stat(c, r => r.Iwae)) : null,
-                knn5_accuracy = Summary(s.Study.Stat(c, r => r.KnnAccuracy)), generated_empty_share = Summary(s.Study.Stat(c, r => r.EmptyShare)),
-                frechet_samples = Summary(s.Study.Stat(c, r => r.Generation.SamplesDistance)),
-                frechet_reconstructions = Summary(s.Study.Stat(c, r => r.Generation.ReconstructionsDistance)),
-                class_entropy = Summary(s.Study.Stat(c, r => r.Generation.ClassEntropy)),
-            }),
-            classifier = new { folder = s.Scorer.Folder, test_accuracy = s.Scorer.TestAccuracy, frechet_train_vs_test = s.Scorer.TrainTestDistance },
-            test_set_empty_share = s.Figures.TestEmptyShare,
-            notebook_ae_pca2_knn5_accuracy = s.Figures.NotebookAePcaKnn,
-        };
-        File.WriteAllText(Path.Combine(output, "metrics.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

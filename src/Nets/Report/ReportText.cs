@@ -5,10 +5,37 @@ using GpuAe.Nets.Data;
 
 namespace GpuAe.Nets.Report;
 
-/// <summary>REPORT.md: the tables and the text, every number taken from the run. Each sentence that compares or judges
-/// is chosen by the numbers (both branches are written out below), and states its difference with the seed spread.</summary>
-public static class ReportText
+/// <summary>REPORT.md: the tables and the text, every number taken from the run, a method per section. Each sentence that
+/// compares or judges is chosen by the numbers (both branches are written out below), and states its difference with the
+/// seed spread.</summary>
+public sealed class ReportText
 {
+    readonly ReportSummary s;
+    readonly ReportOptions o;
+    readonly Study study;
+    readonly int seeds;
+    readonly StringBuilder t = new();
+
+    ReportText(ReportSummary summary, ReportOptions options) => (s, o, study, seeds) = (summary, options, summary.Study, options.Seeds);
+
+    public static string Write(ReportSummary s, ReportOptions o, int trainCount, int testCount)
+    {
+        var text = new ReportText(s, o);
+        text.Opening(trainCount, testCount);
+        text.Results();
+        text.WhyThisComparison();
+        text.TheModels();
+        text.Reconstruction();
+        text.LatentSpace();
+        text.Generation();
+        text.BetaSweep();
+        text.Training();
+        text.Claims();
+        text.Limits();
+        text.Reproduce();
+        return text.t.ToString();
+    }
+
     static string N(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
     static string P(double share) => N(share * 100, "F1") + " %";
 
@@ -33,18 +60,36 @@ public static class ReportText
         _ => $"{what}: {aName} {a.Format(format)} against {bName} {b.Format(format)}, no clear difference ({Difference(a, b, format)}, within twice the seed spread)",
     };
 
-    public static string Write(ReportSummary s, ReportOptions o, int trainCount, int testCount)
-    {
-        var study = s.Study;
-        int wide = o.WideLatent, seeds = o.Seeds;
-        ConfigKey Ae(int d) => new("ae", d, 1f);
-        ConfigKey Vae(int d, float beta = 1f) => new("vae", d, beta);
-        Stat St(ConfigKey c, Func<RunResult, double?> f) => study.Stat(c, f);
-        Stat BceMu(ConfigKey c) => St(c, r => r.Test.BceMu);
-        static string TableName(ConfigKey c) => c.Model.Label + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)" : "");
-        var t = new StringBuilder();
-        void Line(string text = "") => t.AppendLine(text);
+    void Line(string text = "") => t.AppendLine(text);
+    static ConfigKey Ae(int d) => new("ae", d, 1f);
+    static ConfigKey Vae(int d, float beta = 1f) => new("vae", d, beta);
+    Stat St(ConfigKey c, Func<RunResult, double?> f) => study.Stat(c, f);
+    Stat St(ConfigKey c, Metric m) => m.Of(study, c);
+    Stat BceMu(ConfigKey c) => St(c, Metrics.BceMu);
+    Stat Fd(ConfigKey c) => St(c, Metrics.FrechetSamples);
 
+    /// <summary>BCE of the deterministic reconstructions of the notebook's AE, the 2-D AE and the 2-D VAE: the comparison
+    /// Reconstruction makes and the claims return to.</summary>
+    (Stat AeNotebook, Stat Ae2, Stat Vae2) ReconstructionBces() => (BceMu(ReportOptions.NotebookAe), BceMu(Ae(2)), BceMu(Vae(2)));
+
+    /// <summary>A Markdown table: a row per configuration, a column per (heading, cell).</summary>
+    void Table(IEnumerable<ConfigKey> rows, params (string Heading, Func<ConfigKey, string> Cell)[] columns)
+    {
+        Line("| " + string.Join(" | ", columns.Select(c => c.Heading.Replace("|", "\\|"))) + " |");
+        Line("|" + string.Concat(columns.Select(_ => "---|")));
+        foreach (var row in rows) Line("| " + string.Join(" | ", columns.Select(c => c.Cell(row))) + " |");
+    }
+
+    /// <summary>A table's column of a metric: its name and format from <see cref="Metrics"/> unless the table gives its own.</summary>
+    (string, Func<ConfigKey, string>) Column(Metric m, string? heading = null, string? format = null) => (heading ?? m.Name, c => m.Cell(study, c, format));
+    static (string, Func<ConfigKey, string>) Key(string heading, Func<ConfigKey, string> cell) => (heading, cell);
+    static string TableName(ConfigKey c) => c.Model.Label + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)" : "");
+    static string Beta(ConfigKey c) => c.IsVae ? Study.Number(c.Beta) : "—";
+    string Epochs(ConfigKey c) => $"{study.Of(c).First().Epochs}";
+
+    /// <summary>The title and what made the page: the command, the device, the seeds and the plan.</summary>
+    void Opening(int trainCount, int testCount)
+    {
         Line("# Autoencoder vs variational autoencoder on Fashion-MNIST");
         Line();
         string sweep = o.BetaValues.Any(b => b != 1f)
@@ -55,22 +100,16 @@ public static class ReportText
              "Every number and figure below comes from that run. Tables give the mean ± the sample standard deviation over the seeds; " +
              $"figures show the first seed ({o.Seed}) unless their title says otherwise.");
         Line();
+    }
 
-        // ---- The table ------------------------------------------------------------------------------------------------
+    /// <summary>The table of every configuration's test numbers, and how to read it.</summary>
+    void Results()
+    {
         Line("## Results on the test set");
         Line();
-        Line($"| model | latent | β | epochs | −ELBO, sampled (nats) | IWAE bound, k = {o.IwaeK} | KL (nats) | BCE, z ~ q(z\\|x) | BCE from code / z = μ | MSE/pixel | PSNR (dB) | SSIM | 5-NN accuracy | generated near-empty |");
-        Line("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-        foreach (var c in study.Configs)
-        {
-            bool vae = c.IsVae;
-            string Dash(Func<Stat> f, string format) => vae ? f().Format(format) : "—";
-            Line($"| {TableName(c)} | {c.Latent} | {(vae ? Study.Number(c.Beta) : "—")} | {study.Of(c).First().Epochs} | " +
-                 $"{Dash(() => St(c, r => r.Test.Loss), "F2")} | {Dash(() => St(c, r => r.Iwae), "F2")} | {Dash(() => St(c, r => r.Test.Kl), "F2")} | " +
-                 $"{Dash(() => St(c, r => r.Test.Bce), "F2")} | {BceMu(c).Format("F2")} | {St(c, r => r.Test.Mse).Format("F5")} | " +
-                 $"{St(c, r => r.Psnr).Format("F2")} | {St(c, r => r.Ssim).Format("F3")} | {St(c, r => r.KnnAccuracy * 100).Format("F1")} % | " +
-                 $"{St(c, r => r.EmptyShare * 100).Format("F1")} % |");
-        }
+        Table(study.Configs, Key("model", TableName), Key("latent", c => $"{c.Latent}"), Key("β", Beta), Key("epochs", Epochs),
+            Column(Metrics.Loss), Column(Metrics.Iwae, $"IWAE bound, k = {o.IwaeK}"), Column(Metrics.Kl), Column(Metrics.Bce), Column(Metrics.BceMu),
+            Column(Metrics.Mse), Column(Metrics.Psnr), Column(Metrics.Ssim), Column(Metrics.Knn), Column(Metrics.EmptyShare));
         Line();
         var vaeRuns = study.Runs.Where(r => r.Iwae is not null).ToList();
         int bounded = vaeRuns.Count(r => r.Iwae <= r.Test.Loss);
@@ -87,11 +126,14 @@ public static class ReportText
              "**5-NN accuracy**: leave-one-out 5-nearest-neighbour class accuracy computed from the test codes (AE: code; VAE: μ). " +
              $"**Generated near-empty**: the share of {o.Samples:N0} generated images (VAE: z ~ N(0, I); AE: z from a Gaussian " +
              $"fitted to its training codes) whose mean intensity is below {N(LatentAnalysis.EmptyIntensity, "0.00")}; among the test images it is " +
-             $"{P(s.Figures.TestEmptyShare)}. A difference is called **clear** when it exceeds twice the combined seed spread √(sd₁² + sd₂²)" +
+             $"{P(s.Measured.TestEmptyShare)}. A difference is called **clear** when it exceeds twice the combined seed spread √(sd₁² + sd₂²)" +
              (seeds > 1 ? $"; with {seeds} seeds this is a rough screen, not a significance test." : "; with one seed there is no spread, so no difference is called clear."));
         Line();
+    }
 
-        // ---- Why, models ----------------------------------------------------------------------------------------------
+    /// <summary>The notebook's claims and why the study trains both models at the same widths.</summary>
+    void WhyThisComparison()
+    {
         Line("## Why this comparison");
         Line();
         Line("A Keras notebook trained a dense autoencoder (32-D code) and a variational autoencoder (2-D latent) on Fashion-MNIST and " +
@@ -100,6 +142,11 @@ public static class ReportText
              "bottleneck. GpuAe reproduces the study with its own GPU kernels, puts numbers with seed spreads beside the pictures, and separates " +
              "the two effects by training both models at the same widths.");
         Line();
+    }
+
+    /// <summary>The architectures, losses and budgets.</summary>
+    void TheModels()
+    {
         Line("## The models");
         Line();
         Line("Both are dense networks trained with Adam (learning rate 10⁻³, batch " + o.Batch + ") on binary cross-entropy summed over pixels, " +
@@ -118,52 +165,65 @@ public static class ReportText
         Line($"The notebook's comparison (its AE against the 2-D VAE) is reproduced as it was: {o.NotebookAeEpochs} against {o.Epochs} epochs, " +
              "32 against 2 dimensions, a ReLU code against a linear μ. The rest of the study varies one thing at a time.");
         Line();
+    }
 
-        // ---- Reconstruction -------------------------------------------------------------------------------------------
+    /// <summary>The notebook's comparison, the same at equal width, then against the width and the convolutional models.</summary>
+    void Reconstruction()
+    {
         Line("## Reconstruction");
         Line();
         Line("![Test images, reconstructions and absolute errors](reconstructions.png)");
         Line();
         var notebook = ReportOptions.NotebookAe;
-        Stat aeNotebook = BceMu(notebook), ae2 = BceMu(Ae(2)), vae2 = BceMu(Vae(2));
+        var (aeNotebook, ae2, vae2) = ReconstructionBces();
         Line($"**The notebook's comparison** (its AE against the 2-D VAE, both deterministic reconstructions): " +
              Lower("BCE", "the notebook's AE", aeNotebook, "the 2-D VAE", vae2, "F1") + "; " +
-             Lower("MSE per pixel", "the notebook's AE", St(notebook, r => r.Test.Mse), "the 2-D VAE", St(Vae(2), r => r.Test.Mse), "F4") + "; " +
-             $"SSIM {St(notebook, r => r.Ssim).Format("F3")} against {St(Vae(2), r => r.Ssim).Format("F3")}.");
+             Lower("MSE per pixel", "the notebook's AE", St(notebook, Metrics.Mse), "the 2-D VAE", St(Vae(2), Metrics.Mse), "F4") + "; " +
+             $"SSIM {St(notebook, Metrics.Ssim).Format("F3")} against {St(Vae(2), Metrics.Ssim).Format("F3")}.");
         Line();
         Line($"**At the same bottleneck** (both 2-D, same budget): " + Lower("BCE", "the 2-D AE", ae2, "the 2-D VAE", vae2, "F1") + ". " +
              $"Of the notebook's gap of {N(vae2.Mean - aeNotebook.Mean, "F1")} nats, going from the notebook's AE to the 2-D AE (width, code activation and " +
              $"budget) accounts for {N(ae2.Mean - aeNotebook.Mean, "F1")} and the VAE's objective at equal width for {N(vae2.Mean - ae2.Mean, "F1")} " +
              "(differences of the means" + (vae2.Mean < ae2.Mean ? "; the objective's share is negative: at equal width the VAE's mean is the lower one)." : ")."));
         Line();
-        if (o.LatentSizes.Count > 1)
+        LatentWidths();
+        Convolutions();
+    }
+
+    /// <summary>The AE−VAE gap of the deterministic reconstruction at each latent width, and the VAE's KL and −ELBO there.</summary>
+    void LatentWidths()
+    {
+        if (o.LatentSizes.Count < 2) return;
+        Line("![Test numbers against the latent width](latent_sizes.png)");
+        Line();
+        var sizes = o.LatentSizes.Order().ToArray();
+        var gaps = sizes.Select(d => (Width: d, Ae: BceMu(Ae(d)), Vae: BceMu(Vae(d)))).ToArray();
+        Line("**Against the latent width** (BCE of the deterministic reconstruction, VAE minus AE): " +
+             string.Join("; ", gaps.Select(g => $"{g.Width}-D: {N(g.Vae.Mean - g.Ae.Mean, "F1")} nats ({Compare(g.Ae, g.Vae) switch
+             {
+                 Verdict.FirstLower => "the AE clearly lower",
+                 Verdict.SecondLower => "the VAE clearly lower",
+                 _ => "no clear difference",
+             }})")) + ".");
+        // The gap as a number with its seed spread: the difference of the means, ± the combined sd.
+        Stat Gap((int Width, Stat Ae, Stat Vae) g) => new(g.Vae.Mean - g.Ae.Mean, Math.Sqrt(g.Ae.Sd * g.Ae.Sd + g.Vae.Sd * g.Vae.Sd), g.Ae.Count);
+        Stat first = Gap(gaps[0]), last = Gap(gaps[^1]);
+        var kls = sizes.Select(d => St(Vae(d), Metrics.Kl)).ToArray();
+        Line(Compare(first, last) switch
         {
-            Line("![Test numbers against the latent width](latent_sizes.png)");
-            Line();
-            var sizes = o.LatentSizes.Order().ToArray();
-            var gaps = sizes.Select(d => (Width: d, Ae: BceMu(Ae(d)), Vae: BceMu(Vae(d)))).ToArray();
-            Line("**Against the latent width** (BCE of the deterministic reconstruction, VAE minus AE): " +
-                 string.Join("; ", gaps.Select(g => $"{g.Width}-D: {N(g.Vae.Mean - g.Ae.Mean, "F1")} nats ({Compare(g.Ae, g.Vae) switch
-                 {
-                     Verdict.FirstLower => "the AE clearly lower",
-                     Verdict.SecondLower => "the VAE clearly lower",
-                     _ => "no clear difference",
-                 }})")) + ".");
-            // The gap as a number with its seed spread: the difference of the means, ± the combined sd.
-            Stat Gap((int Width, Stat Ae, Stat Vae) g) => new(g.Vae.Mean - g.Ae.Mean, Math.Sqrt(g.Ae.Sd * g.Ae.Sd + g.Vae.Sd * g.Vae.Sd), g.Ae.Count);
-            Stat first = Gap(gaps[0]), last = Gap(gaps[^1]);
-            var kls = sizes.Select(d => St(Vae(d), r => r.Test.Kl)).ToArray();
-            Line(Compare(first, last) switch
-            {
-                Verdict.FirstLower => $"The gap grows from {first.Format("F1")} nats at {gaps[0].Width}-D to {last.Format("F1")} at {gaps[^1].Width}-D: the wider " +
-                                      "the bottleneck, the more the AE gains over the VAE, whose KL term charges for every nat the latent carries.",
-                Verdict.SecondLower => $"The gap shrinks from {first.Format("F1")} nats at {gaps[0].Width}-D to {last.Format("F1")} at {gaps[^1].Width}-D.",
-                _ => $"The gap does not change clearly between {gaps[0].Width}-D ({first.Format("F1")} nats) and {gaps[^1].Width}-D ({last.Format("F1")}).",
-            });
-            Line($"The VAE's KL, the information its latent carries per image, is {string.Join(", ", sizes.Select((d, i) => $"{kls[i].Format("F2")} nats at {d}-D"))}; " +
-                 $"its sampled −ELBO is {string.Join(", ", sizes.Select(d => $"{St(Vae(d), r => r.Test.Loss).Format("F1")} at {d}-D"))}.");
-            Line();
-        }
+            Verdict.FirstLower => $"The gap grows from {first.Format("F1")} nats at {gaps[0].Width}-D to {last.Format("F1")} at {gaps[^1].Width}-D: the wider " +
+                                  "the bottleneck, the more the AE gains over the VAE, whose KL term charges for every nat the latent carries.",
+            Verdict.SecondLower => $"The gap shrinks from {first.Format("F1")} nats at {gaps[0].Width}-D to {last.Format("F1")} at {gaps[^1].Width}-D.",
+            _ => $"The gap does not change clearly between {gaps[0].Width}-D ({first.Format("F1")} nats) and {gaps[^1].Width}-D ({last.Format("F1")}).",
+        });
+        Line($"The VAE's KL, the information its latent carries per image, is {string.Join(", ", sizes.Select((d, i) => $"{kls[i].Format("F2")} nats at {d}-D"))}; " +
+             $"its sampled −ELBO is {string.Join(", ", sizes.Select(d => $"{St(Vae(d), Metrics.Loss).Format("F1")} at {d}-D"))}.");
+        Line();
+    }
+
+    /// <summary>Each convolutional model against its dense counterpart.</summary>
+    void Convolutions()
+    {
         foreach (var conv in o.ModelKinds.Select(ModelKind.Named).Where(k => k.Architecture == Architecture.Conv))
         {
             var dense = conv.DenseCounterpart;
@@ -172,8 +232,11 @@ public static class ReportText
                      dense.Label, BceMu(new(dense.Name, d, 1f)), "F1"))) + ".");
             Line();
         }
+    }
 
-        // ---- Latent space ---------------------------------------------------------------------------------------------
+    /// <summary>How well the latents group the classes, the notebook AE's codes by PCA, and the spread of the VAE's μ.</summary>
+    void LatentSpace()
+    {
         Line("## Organisation of the latent space");
         Line();
         Line("![The 2-D latents: the VAE's means beside the 2-D AE's codes](latent_scatter.png)");
@@ -183,11 +246,12 @@ public static class ReportText
         Line();
         Line("![The notebook AE's codes by PCA beside the VAE's means](ae_latent_pca.png)");
         Line();
-        var sds = s.Figures.VaeMuSds; var mean = s.Figures.VaeMuMean;
+        var notebook = ReportOptions.NotebookAe;
+        var sds = s.Measured.VaeMuSds; var mean = s.Measured.VaeMuMean; var pca = s.Measured.NotebookAePca;
         Line("Measured on the 2-D latents: " + Lower("5-NN class error", "the VAE's μ", St(Vae(2), r => 1 - r.KnnAccuracy), "the 2-D AE's code",
-                 St(Ae(2), r => 1 - r.KnnAccuracy), "F3") + $". The notebook's AE's codes give {St(notebook, r => r.KnnAccuracy * 100).Format("F1")} % " +
-             $"in {notebook.Latent} dimensions; their first two principal components (first seed) explain {P(s.Figures.NotebookAePcaExplained)} of the variance " +
-             $"and give {P(s.Figures.NotebookAePcaKnn)}. The VAE's μ of the test images (first seed) have mean ({N(mean[0], "F2")}, {N(mean[1], "F2")}) and " +
+                 St(Ae(2), r => 1 - r.KnnAccuracy), "F3") + $". The notebook's AE's codes give {Metrics.Knn.Cell(study, notebook)} " +
+             $"in {notebook.Latent} dimensions; their first two principal components (first seed) explain {P(pca.ExplainedX + pca.ExplainedY)} of the variance " +
+             $"and give {P(pca.KnnAccuracy)}. The VAE's μ of the test images (first seed) have mean ({N(mean[0], "F2")}, {N(mean[1], "F2")}) and " +
              $"standard deviations {N(sds[0], "F2")} and {N(sds[1], "F2")} along their principal axes, against the prior's 0 and 1 in every direction: " +
              (sds[0] < 1
                  ? "narrower than the prior along both axes, as expected when each q(z|x) keeps some width of its own (the prior constrains the " +
@@ -195,8 +259,11 @@ public static class ReportText
                  : $"wider than the prior along {(sds[1] < 1 ? "one axis" : "both axes")}, so the aggregate of the posteriors, whose spread " +
                    "adds each q(z|x)'s own width to the means', is wider still: it does not match the prior the VAE samples from."));
         Line();
+    }
 
-        // ---- Generation -----------------------------------------------------------------------------------------------
+    /// <summary>How generated images are scored, their table, and what the scores say.</summary>
+    void Generation()
+    {
         Line("## Generation");
         Line();
         Line("![Decoded grid of the VAE's latent plane](latent_manifold.png)");
@@ -218,26 +285,24 @@ public static class ReportText
              "what two samples of real garments score. Class coverage is the entropy of the classes the classifier assigns to the samples " +
              "(ln 10 ≈ 2.303 nats when every class is equally represented; the test set itself is balanced).");
         Line();
-        Line("| model | latent | β | Fréchet distance, samples | Fréchet distance, reconstructions | class entropy (nats) | most frequent class | near-empty |");
-        Line("|---|---|---|---|---|---|---|---|");
-        foreach (var c in study.Configs)
+        string MostFrequentClass(ConfigKey c)
         {
-            var shares = Enumerable.Range(0, Classifier.Classes).Select(k => St(c, r => r.Generation.ClassShares[k]).Mean).ToArray();
+            var shares = Enumerable.Range(0, Classifier.Classes).Select(k => St(c, r => Metrics.ClassShares.PerClass!(r)[k]).Mean).ToArray();
             int top = Array.IndexOf(shares, shares.Max());
-            Line($"| {TableName(c)} | {c.Latent} | {(c.IsVae ? Study.Number(c.Beta) : "—")} | {St(c, r => r.Generation.SamplesDistance).Format("F2")} | " +
-                 $"{St(c, r => r.Generation.ReconstructionsDistance).Format("F2")} | {St(c, r => r.Generation.ClassEntropy).Format("F3")} | " +
-                 $"{FashionMnist.ClassNames[top]} ({P(shares[top])}) | {St(c, r => r.EmptyShare * 100).Format("F2")} % |");
+            return $"{FashionMnist.ClassNames[top]} ({P(shares[top])})";
         }
+        Table(study.Configs, Key("model", TableName), Key("latent", c => $"{c.Latent}"), Key("β", Beta), Column(Metrics.FrechetSamples),
+            Column(Metrics.FrechetReconstructions), Column(Metrics.ClassEntropy), Key("most frequent class", MostFrequentClass),
+            Column(Metrics.EmptyShare, "near-empty", "F2"));
         Line();
         Line("![Fréchet distances against the latent width](generation_scores.png)");
         Line();
-        Stat Fd(ConfigKey c) => St(c, r => r.Generation.SamplesDistance);
         Line("Measured: " + string.Join("; ", o.LatentSizes.Order().Select(d =>
                  Lower($"at {d}-D, the samples' Fréchet distance", "the VAE", Fd(Vae(d)), "the AE", Fd(Ae(d)), "F2"))) + ". " +
-             Lower("The share of near-empty samples at 2-D", "the VAE", St(Vae(2), r => r.EmptyShare), "the AE", St(Ae(2), r => r.EmptyShare), "F3") +
-             $" (test images: {N(s.Figures.TestEmptyShare, "F3")}).");
+             Lower("The share of near-empty samples at 2-D", "the VAE", St(Vae(2), Metrics.EmptyShare), "the AE", St(Ae(2), Metrics.EmptyShare), "F3") +
+             $" (test images: {N(s.Measured.TestEmptyShare, "F3")}).");
         Line("What decoding from the prior costs over decoding the codes of real images, at 2-D: " +
-             Lower("Fréchet distance", "reconstructions", St(Vae(2), r => r.Generation.ReconstructionsDistance), "prior samples", Fd(Vae(2)), "F2") +
+             Lower("Fréchet distance", "reconstructions", St(Vae(2), Metrics.FrechetReconstructions), "prior samples", Fd(Vae(2)), "F2") +
              $" (floor {N(sc.TrainTestDistance, "F2")}).");
         Line();
         Line("![Interpolations](interpolation.png)");
@@ -245,60 +310,59 @@ public static class ReportText
         Line("The interpolation figure decodes straight lines between the codes (AE) or means (VAE) of two test images of different classes; it is " +
              "shown for inspection, and no claim is drawn from it.");
         Line();
+    }
 
-        // ---- β sweep --------------------------------------------------------------------------------------------------
+    /// <summary>The β sweep of the 2-D VAE (when it has a β other than 1): its table and the rate–distortion trade-off.</summary>
+    void BetaSweep()
+    {
+        if (!o.BetaValues.Any(b => b != 1f)) return;
         var betas = o.BetaValues.Append(1f).Distinct().Order().ToList();
-        if (o.BetaValues.Any(b => b != 1f))
+        Line("## β sweep: rate against distortion");
+        Line();
+        Line($"The 2-D VAE trained with the KL term weighted by β (β-VAE). Rate is the KL, distortion the sampled BCE (z ~ q(z|x)), so that " +
+             "distortion + rate is the sampled −ELBO; every column is measured with β = 1.");
+        Line();
+        Table(betas.Select(b => Vae(2, b)), Key("β", Beta), Key("epochs", Epochs), Column(Metrics.Kl, "KL, rate (nats)"),
+            Column(Metrics.Bce, "BCE sampled, distortion (nats)"), Column(Metrics.Loss, "−ELBO, sampled"), Column(Metrics.Iwae, $"IWAE bound, k = {o.IwaeK}"),
+            Column(Metrics.BceMu, "BCE from z = μ"), Column(Metrics.Knn));
+        Line();
+        Line("![Rate against distortion](rate_distortion.png)");
+        Line();
+        Line("![Latent means per β](beta_latents.png)");
+        Line();
+        var rates = betas.Select(b => St(Vae(2, b), Metrics.Kl).Mean).ToArray();
+        var distortions = betas.Select(b => St(Vae(2, b), Metrics.Bce).Mean).ToArray();
+        bool rateFalls = rates.Zip(rates.Skip(1)).All(p => p.Second < p.First), distortionRises = distortions.Zip(distortions.Skip(1)).All(p => p.Second > p.First);
+        Line((rateFalls, distortionRises) switch
         {
-            Line("## β sweep: rate against distortion");
-            Line();
-            Line($"The 2-D VAE trained with the KL term weighted by β (β-VAE). Rate is the KL, distortion the sampled BCE (z ~ q(z|x)), so that " +
-                 "distortion + rate is the sampled −ELBO; every column is measured with β = 1.");
-            Line();
-            Line($"| β | epochs | KL, rate (nats) | BCE sampled, distortion (nats) | −ELBO, sampled | IWAE bound, k = {o.IwaeK} | BCE from z = μ | 5-NN accuracy |");
-            Line("|---|---|---|---|---|---|---|---|");
-            foreach (var b in betas)
-            {
-                var c = Vae(2, b);
-                Line($"| {Study.Number(b)} | {study.Of(c).First().Epochs} | {St(c, r => r.Test.Kl).Format("F2")} | {St(c, r => r.Test.Bce).Format("F2")} | " +
-                     $"{St(c, r => r.Test.Loss).Format("F2")} | {St(c, r => r.Iwae).Format("F2")} | {BceMu(c).Format("F2")} | {St(c, r => r.KnnAccuracy * 100).Format("F1")} % |");
-            }
-            Line();
-            Line("![Rate against distortion](rate_distortion.png)");
-            Line();
-            Line("![Latent means per β](beta_latents.png)");
-            Line();
-            var rates = betas.Select(b => St(Vae(2, b), r => r.Test.Kl).Mean).ToArray();
-            var distortions = betas.Select(b => St(Vae(2, b), r => r.Test.Bce).Mean).ToArray();
-            bool rateFalls = rates.Zip(rates.Skip(1)).All(p => p.Second < p.First), distortionRises = distortions.Zip(distortions.Skip(1)).All(p => p.Second > p.First);
-            Line((rateFalls, distortionRises) switch
-            {
-                (true, true) => "As β grows the rate falls and the distortion rises at every step (means): the trade-off the β-VAE objective predicts.",
-                (true, false) => "As β grows the rate falls at every step (means), but the distortion does not rise at every step.",
-                (false, true) => "As β grows the distortion rises at every step (means), but the rate does not fall at every step.",
-                _ => "Neither the rate nor the distortion changes monotonically with β in this run.",
-            });
-            var best = betas.MinBy(b => St(Vae(2, b), r => r.Test.Loss).Mean);
-            Stat bestElbo = St(Vae(2, best), r => r.Test.Loss), oneElbo = St(Vae(2), r => r.Test.Loss);
-            var runnerUp = betas.Where(b => b != best).MinBy(b => St(Vae(2, b), r => r.Test.Loss).Mean);
-            Stat runnerUpElbo = St(Vae(2, runnerUp), r => r.Test.Loss);
-            Line(best == 1f
-                ? $"The lowest sampled −ELBO is at β = 1 ({oneElbo.Format("F2")}), the β that trains exactly that objective; the next, β = " +
-                  $"{Study.Number(runnerUp)} ({runnerUpElbo.Format("F2")}), is " + (Compare(oneElbo, runnerUpElbo) == Verdict.FirstLower ? "clearly higher." : "not clearly higher.")
-                : $"The lowest sampled −ELBO is at β = {Study.Number(best)} ({bestElbo.Format("F2")}), not at β = 1 ({oneElbo.Format("F2")}), the β that trains " +
-                  $"exactly that objective; " + (Compare(bestElbo, oneElbo) == Verdict.FirstLower
-                      ? $"the difference is clear ({Difference(bestElbo, oneElbo, "F2")}), a sign that the optimiser, not the objective, limits these runs."
-                      : $"the difference is not clear ({Difference(bestElbo, oneElbo, "F2")}, within twice the seed spread)."));
-            Line();
-        }
+            (true, true) => "As β grows the rate falls and the distortion rises at every step (means): the trade-off the β-VAE objective predicts.",
+            (true, false) => "As β grows the rate falls at every step (means), but the distortion does not rise at every step.",
+            (false, true) => "As β grows the distortion rises at every step (means), but the rate does not fall at every step.",
+            _ => "Neither the rate nor the distortion changes monotonically with β in this run.",
+        });
+        var best = betas.MinBy(b => St(Vae(2, b), Metrics.Loss).Mean);
+        Stat bestElbo = St(Vae(2, best), Metrics.Loss), oneElbo = St(Vae(2), Metrics.Loss);
+        var runnerUp = betas.Where(b => b != best).MinBy(b => St(Vae(2, b), Metrics.Loss).Mean);
+        Stat runnerUpElbo = St(Vae(2, runnerUp), Metrics.Loss);
+        Line(best == 1f
+            ? $"The lowest sampled −ELBO is at β = 1 ({oneElbo.Format("F2")}), the β that trains exactly that objective; the next, β = " +
+              $"{Study.Number(runnerUp)} ({runnerUpElbo.Format("F2")}), is " + (Compare(oneElbo, runnerUpElbo) == Verdict.FirstLower ? "clearly higher." : "not clearly higher.")
+            : $"The lowest sampled −ELBO is at β = {Study.Number(best)} ({bestElbo.Format("F2")}), not at β = 1 ({oneElbo.Format("F2")}), the β that trains " +
+              $"exactly that objective; " + (Compare(bestElbo, oneElbo) == Verdict.FirstLower
+                  ? $"the difference is clear ({Difference(bestElbo, oneElbo, "F2")}), a sign that the optimiser, not the objective, limits these runs."
+                  : $"the difference is not clear ({Difference(bestElbo, oneElbo, "F2")}, within twice the seed spread)."));
+        Line();
+    }
 
-        // ---- Training -------------------------------------------------------------------------------------------------
+    /// <summary>Each first-seed model's loss curve in words: where it is lowest and the train−test gap.</summary>
+    void Training()
+    {
         Line("## Training");
         Line();
         Line("![Loss curves](loss_curves.png)");
         Line();
-        var trained = new List<ConfigKey> { notebook, Ae(2), Vae(2) };
-        if (wide != 2) trained.Add(Vae(wide));
+        var trained = new List<ConfigKey> { ReportOptions.NotebookAe, Ae(2), Vae(2) };
+        if (o.WideLatent != 2) trained.Add(Vae(o.WideLatent));
         foreach (var c in trained)
         {
             var history = study.Of(c).First().History;
@@ -313,10 +377,15 @@ public static class ReportText
                  $"; train − test at the last epoch {N(last.TrainLoss - last.TestLoss, "F2")} nats.");
         }
         Line();
+    }
 
-        // ---- Interpretation, limits -----------------------------------------------------------------------------------
+    /// <summary>The notebook's three claims against the numbers.</summary>
+    void Claims()
+    {
         Line("## What the numbers say about the notebook's claims");
         Line();
+        var (aeNotebook, ae2, vae2) = ReconstructionBces();
+        var sc = s.Scorer;
         Line(Compare(aeNotebook, vae2) == Verdict.FirstLower
             ? $"- \"The AE reconstructs better\" holds for the notebook's two models (BCE {aeNotebook.Format("F1")} against {vae2.Format("F1")})."
             : $"- \"The AE reconstructs better\" is not borne out for the notebook's two models in this run (BCE {aeNotebook.Format("F1")} against {vae2.Format("F1")}).");
@@ -341,13 +410,18 @@ public static class ReportText
             Verdict.FirstLower => $"- \"The VAE can generate\": at 2-D its prior samples are clearly closer to the test images than the AE's samples from a fitted Gaussian (Fréchet distance {Fd(Vae(2)).Format("F2")} against {Fd(Ae(2)).Format("F2")}; floor {N(sc.TrainTestDistance, "F2")}).",
             Verdict.SecondLower => $"- \"The VAE can generate\" needs a qualifier: at 2-D the AE's samples from a Gaussian fitted to its codes are clearly closer to the test images than the VAE's prior samples (Fréchet distance {Fd(Ae(2)).Format("F2")} against {Fd(Vae(2)).Format("F2")}); the VAE's advantage is that its prior is known in advance, not that its samples are better.",
             _ => $"- \"The VAE can generate\": at 2-D its prior samples and the AE's samples from a fitted Gaussian are equally close to the test images (Fréchet distance {Fd(Vae(2)).Format("F2")} against {Fd(Ae(2)).Format("F2")}, no clear difference); the VAE's advantage is that its prior is known in advance.",
-        } + " " + Compare(St(Vae(2), r => r.EmptyShare), St(Ae(2), r => r.EmptyShare)) switch
+        } + " " + Compare(St(Vae(2), Metrics.EmptyShare), St(Ae(2), Metrics.EmptyShare)) switch
         {
-            Verdict.FirstLower => $"Near-empty samples are clearly rarer for the VAE ({P(St(Vae(2), r => r.EmptyShare).Mean)} against {P(St(Ae(2), r => r.EmptyShare).Mean)}).",
-            Verdict.SecondLower => $"But near-empty samples are clearly more frequent for the VAE ({P(St(Vae(2), r => r.EmptyShare).Mean)} against {P(St(Ae(2), r => r.EmptyShare).Mean)}; test images {P(s.Figures.TestEmptyShare)}).",
-            _ => $"Near-empty samples are about as frequent for both ({P(St(Vae(2), r => r.EmptyShare).Mean)} against {P(St(Ae(2), r => r.EmptyShare).Mean)}).",
+            Verdict.FirstLower => $"Near-empty samples are clearly rarer for the VAE ({P(St(Vae(2), Metrics.EmptyShare).Mean)} against {P(St(Ae(2), Metrics.EmptyShare).Mean)}).",
+            Verdict.SecondLower => $"But near-empty samples are clearly more frequent for the VAE ({P(St(Vae(2), Metrics.EmptyShare).Mean)} against {P(St(Ae(2), Metrics.EmptyShare).Mean)}; test images {P(s.Measured.TestEmptyShare)}).",
+            _ => $"Near-empty samples are about as frequent for both ({P(St(Vae(2), Metrics.EmptyShare).Mean)} against {P(St(Ae(2), Metrics.EmptyShare).Mean)}).",
         });
         Line();
+    }
+
+    /// <summary>What the numbers cannot say.</summary>
+    void Limits()
+    {
         Line("## Limits");
         Line();
         Line("- The sampled −ELBO uses one z per test image; its Monte-Carlo error is not part of the spreads given, which are over seeds only.");
@@ -358,6 +432,11 @@ public static class ReportText
             : "- One seed: no spread is known, so no difference is called clear.");
         Line($"- {o.Epochs} epochs for every run but the notebook's AE; none of the loss curves is guaranteed to have converged (Training, above).");
         Line();
+    }
+
+    /// <summary>The command that rebuilds the page.</summary>
+    void Reproduce()
+    {
         Line("## Reproduce");
         Line();
         string args = o.CommandLine.StartsWith("gpuae ", StringComparison.Ordinal) ? o.CommandLine["gpuae ".Length..] : o.CommandLine;
@@ -367,6 +446,5 @@ public static class ReportText
               "on the same device, and the tests hold a report from finished runs equal to the one that trained them."
             : $"`dotnet run --project src/Cli -c Release -- {args}` rebuilds every number and figure of this page from nothing " +
               "(seeds make runs reproducible on the same device); the runs land in `runs/` beside this file.");
-        return t.ToString();
     }
 }

@@ -1,0 +1,138 @@
+using System.Globalization;
+using GpuAe.Nets.Data;
+using GpuAe.Nets.Model;
+using GpuAe.Nets.Training;
+
+namespace GpuAe.Nets.Report;
+
+/// <summary>The report's figures, drawn from what was measured (<see cref="Study"/>, <see cref="Measurements"/>): nothing
+/// here runs a model.</summary>
+public static class StudyFigures
+{
+    public const string ReconstructionsPng = "reconstructions.png", LatentScatterPng = "latent_scatter.png",
+        ManifoldPng = "latent_manifold.png", PriorSamplesPng = "prior_samples.png", InterpolationPng = "interpolation.png",
+        AePcaPng = "ae_latent_pca.png", LossCurvesPng = "loss_curves.png", RateDistortionPng = "rate_distortion.png",
+        BetaLatentsPng = "beta_latents.png", LatentSizesPng = "latent_sizes.png", GenerationPng = "generation_scores.png";
+    static readonly string[] FigureFiles = [ReconstructionsPng, LatentScatterPng, ManifoldPng, PriorSamplesPng, InterpolationPng, AePcaPng, LossCurvesPng, GenerationPng];
+    /// <summary>The figures of the β sweep, drawn when it has a β other than 1.</summary>
+    public static readonly string[] SweepFigureFiles = [RateDistortionPng, BetaLatentsPng];
+    /// <summary>The figure of the latent sizes, drawn when the study has more than one.</summary>
+    static readonly string[] LatentFigureFiles = [LatentSizesPng];
+
+    /// <summary>Generated images shown in prior_samples.png per 2-D model: the first of those the run was scored on.</summary>
+    public const int SampleRows = 4, SampleColumns = 10;
+
+    /// <summary>The figures a study with these options draws.</summary>
+    public static List<string> Files(ReportOptions o)
+    {
+        var files = new List<string>(FigureFiles);
+        if (o.BetaValues.Any(b => b != 1f)) files.AddRange(SweepFigureFiles);
+        if (o.LatentSizes.Count > 1) files.AddRange(LatentFigureFiles);
+        return files;
+    }
+
+    static double[] Column(float[] pairs, int column, int count) => Enumerable.Range(0, count).Select(i => (double)pairs[2 * i + column]).ToArray();
+    static float[] Row(float[] data, int i, int width) => data.AsSpan(i * width, width).ToArray();
+
+    public static void Draw(Study study, Measurements measured, Scorer scorer, Dataset test, ReportOptions o, string output)
+    {
+        int f = test.Features, wide = o.WideLatent;
+        var classes = FashionMnist.ClassNames;
+        var runs = measured.FirstSeed;
+        var ae2 = runs[new("ae", 2, 1f)]; var vae2 = runs[new("vae", 2, 1f)];
+        var notebookAe = runs[ReportOptions.NotebookAe];
+        runs.TryGetValue(new("ae", wide, 1f), out var aeWide);
+        runs.TryGetValue(new("vae", wide, 1f), out var vaeWide);
+        if (wide == 2) aeWide = vaeWide = null; // the 2-D runs are shown anyway
+
+        // Reconstructions: the first two test images of each class; per model its reconstruction and the absolute error.
+        var examples = Enumerable.Range(0, classes.Length).SelectMany(c => Measurements.FirstOf(test, c, 2)).ToArray();
+        var shown = new List<FirstSeedRun> { notebookAe, ae2, vae2 };
+        if (aeWide is not null) shown.Add(aeWide);
+        if (vaeWide is not null) shown.Add(vaeWide);
+        shown.AddRange(runs.Values.Where(r => r.Result.Key is { Model.Architecture: Architecture.Conv, Beta: 1f } k && (k.Latent == 2 || k.Latent == wide)));
+        var grid = examples.Select(i => Row(test.Pixels, i, f)).ToList();
+        var rowNames = new List<string> { "original" };
+        foreach (var m in shown)
+        {
+            grid.AddRange(examples.Select(i => Row(m.Reconstructions, i, f)));
+            grid.AddRange(examples.Select(i => Row(m.Reconstructions, i, f).Zip(Row(test.Pixels, i, f), (r, x) => Math.Abs(r - x)).ToArray()));
+            rowNames.Add(m.Result.Key.Config.Label);
+            rowNames.Add("|error|");
+        }
+        Figures.LabelledGrid(Path.Combine(output, ReconstructionsPng), grid, [.. rowNames], [.. examples.Select(i => classes[test.Labels[i]])],
+            "Two test images per class, reconstructions (VAE: z = μ) and absolute errors", pixelsPerTile: 44, rotateColumnLabels: true);
+
+        // The 2-D latents: the VAE's μ and the capacity-matched AE's code.
+        Figures.ScatterPanels(Path.Combine(output, LatentScatterPng),
+        [
+            new(Column(vae2.Latents, 0, test.Count), Column(vae2.Latents, 1, test.Count), $"VAE, 2-D: μ (5-NN accuracy {vae2.Result.KnnAccuracy:P1})", "μ₁", "μ₂"),
+            new(Column(ae2.Latents, 0, test.Count), Column(ae2.Latents, 1, test.Count), $"AE, 2-D: code (5-NN accuracy {ae2.Result.KnnAccuracy:P1})", "code₁", "code₂"),
+        ], test.Labels, sharedLimits: false, columns: 2);
+
+        // The manifold.
+        var quantiles = measured.ManifoldQuantiles;
+        int n = o.ManifoldN;
+        Figures.Manifold(Path.Combine(output, ManifoldPng), Enumerable.Range(0, n * n).Select(i => Row(measured.Manifold, i, f)).ToList(),
+            quantiles, quantiles, $"VAE, 2-D: decoder on a {n}×{n} grid of normal quantiles (p = {o.ManifoldLow:0.00}…{o.ManifoldHigh:0.00})");
+
+        // Generated samples: the VAE from its prior, the 2-D AE from a Gaussian fitted to its training codes (the first
+        // of the images each run was scored on).
+        Figures.LabelledGrid(Path.Combine(output, PriorSamplesPng),
+            [.. Enumerable.Range(0, SampleRows * SampleColumns).Select(i => Row(vae2.Samples, i, f)), .. Enumerable.Range(0, SampleRows * SampleColumns).Select(i => Row(ae2.Samples, i, f))],
+            [.. Enumerable.Repeat("VAE: z ~ N(0, I)", SampleRows), .. Enumerable.Repeat("AE: z ~ fitted Gaussian", SampleRows)], null,
+            "Generated images of the 2-D models", pixelsPerTile: 56);
+
+        // Straight lines in latent space between test images of different classes.
+        const int steps = Measurements.InterpolationSteps;
+        Figures.LabelledGrid(Path.Combine(output, InterpolationPng),
+            [.. measured.Interpolations.SelectMany(line => Enumerable.Range(0, steps).Select(s => Row(line.Images, s, f)))],
+            [.. measured.Interpolations.Select(line => $"{line.Config.Label}: {classes[line.From]} → {classes[line.To]}")],
+            [.. Enumerable.Range(0, steps).Select(s => (s / (double)(steps - 1)).ToString("0.00", CultureInfo.InvariantCulture))],
+            "Straight lines between two test images in latent space (AE: code, VAE: μ)", xLabel: "α, where z = (1 − α)·z(first image) + α·z(second image)");
+
+        // The notebook AE's codes by PCA beside the VAE's μ.
+        var pca = measured.NotebookAePca;
+        Figures.ScatterPanels(Path.Combine(output, AePcaPng),
+        [
+            new(pca.X, pca.Y, $"Notebook AE ({ReportOptions.NotebookAe.Latent}-D ReLU code), PCA to 2-D (5-NN accuracy {pca.KnnAccuracy:P1})",
+                $"PC 1 ({pca.ExplainedX:P0} of the variance)", $"PC 2 ({pca.ExplainedY:P0} of the variance)"),
+            new(Column(vae2.Latents, 0, test.Count), Column(vae2.Latents, 1, test.Count), $"VAE, 2-D: μ (5-NN accuracy {vae2.Result.KnnAccuracy:P1})", "μ₁", "μ₂"),
+        ], test.Labels, sharedLimits: false, columns: 2);
+
+        Figures.LossCurves(Path.Combine(output, LossCurvesPng),
+            [.. Measurements.LineModels.Select(c => runs[c]).Concat(vaeWide is not null ? [vaeWide] : [])
+                .Select(m => (m.Result.Key.Config.Label, (IReadOnlyList<EpochMetrics>)m.Result.History))]);
+
+        var sweep = o.BetaValues.Select(b => new ConfigKey("vae", 2, b)).ToList();
+        if (o.BetaValues.Any(b => b != 1f))
+        {
+            if (!sweep.Any(c => c.Beta == 1f)) sweep.Add(new ConfigKey("vae", 2, 1f));
+            sweep = [.. sweep.OrderBy(c => c.Beta)];
+            Figures.RateDistortion(Path.Combine(output, RateDistortionPng),
+                [.. sweep.Select(c => (c.Beta, Metrics.Kl.Of(study, c), Metrics.Bce.Of(study, c)))], o.Seeds);
+            Figures.ScatterPanels(Path.Combine(output, BetaLatentsPng),
+                [.. sweep.Select(c => runs[c]).Select(m => new Figures.ScatterPanel(Column(m.Latents, 0, test.Count), Column(m.Latents, 1, test.Count),
+                    $"β = {Study.Number(m.Result.Key.Beta)}: KL {m.Result.Test.Kl:F2}, sampled BCE {m.Result.Test.Bce:F1}", "μ₁", "μ₂"))],
+                test.Labels, sharedLimits: true, columns: 2);
+        }
+        var sizes = o.LatentSizes.Order().ToArray();
+        Stat[] AcrossWidths(string kind, Metric metric) => [.. sizes.Select(d => metric.Of(study, new(kind, d, 1f)))];
+        if (o.LatentSizes.Count > 1)
+            Figures.LatentSizes(Path.Combine(output, LatentSizesPng), sizes,
+            [
+                ("AE: BCE of the reconstruction", AcrossWidths("ae", Metrics.BceMu)),
+                ("VAE: BCE decoded from z = μ", AcrossWidths("vae", Metrics.BceMu)),
+                ("VAE: negative ELBO, sampled", AcrossWidths("vae", Metrics.Loss)),
+                ($"VAE: IWAE bound, k = {o.IwaeK}", AcrossWidths("vae", Metrics.Iwae)),
+            ], o.Seeds);
+        Figures.LatentSizes(Path.Combine(output, GenerationPng), sizes,
+        [
+            ("VAE: samples z ~ N(0, I)", AcrossWidths("vae", Metrics.FrechetSamples)),
+            ("AE: samples z ~ fitted Gaussian", AcrossWidths("ae", Metrics.FrechetSamples)),
+            ("VAE: reconstructions (z = μ)", AcrossWidths("vae", Metrics.FrechetReconstructions)),
+            ("AE: reconstructions", AcrossWidths("ae", Metrics.FrechetReconstructions)),
+        ], o.Seeds, "Fréchet distance to the test images on our classifier's features", "Fréchet distance (lower is closer)",
+            (scorer.TrainTestDistance, "floor: training images"));
+    }
+}
