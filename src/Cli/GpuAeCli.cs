@@ -177,7 +177,7 @@ public static class GpuAeCli
         var iwaeK = new Option<int>("--iwae-k") { Description = "importance samples for the VAEs' IWAE bound", DefaultValueFactory = _ => d.IwaeK };
         var manifoldN = new Option<int>("--manifold-n") { Description = "the latent manifold is an n×n grid", DefaultValueFactory = _ => d.ManifoldN };
         var manifoldP = ListOption("--manifold-p", "lowest and highest probability of the manifold's normal quantiles", Texts([d.ManifoldLow, d.ManifoldHigh]));
-        var models = ListOption("--models", $"models to train and compare: ae and vae, optionally {string.Join(" and ", ModelKind.Names(k => k.InStudy && k.Architecture == Architecture.Conv))}", [.. d.ModelKinds]);
+        var models = ListOption("--models", $"models to train and compare: ae and vae, and any of {string.Join(", ", ModelKind.Names(k => k.InStudy && k.Name is not ("ae" or "vae")))} (a cvae at 2-D only)", [.. d.ModelKinds]);
         var betas = ListOption("--betas", "β sweep of the 2-D VAE (1 alone: no sweep)", Texts(d.BetaValues));
         var betaEpochs = new Option<int?>("--beta-epochs") { Description = "epochs of each β-sweep VAE (default: --epochs)" };
         var samples = new Option<int>("--samples") { Description = "images generated per run to score generation (Fréchet distance, class coverage, near-empty share)", DefaultValueFactory = _ => d.Samples };
@@ -241,11 +241,15 @@ public static class GpuAeCli
         return command;
     }
 
+    /// <summary>The models `bench` times on synthetic images: the autoencoders that train without labels.</summary>
+    static bool Benched(ModelKind k) => k.InStudy && !k.NeedsLabels;
+
     static Command BenchCommand(TextWriter stdout)
     {
         var device = DeviceOption();
-        var model = new Option<string>("--model") { Description = $"{string.Join(", ", ModelKind.Names(k => k.InStudy))}: the model whose training step and epoch are timed", DefaultValueFactory = _ => "ae" };
-        model.AcceptOnlyFromAmong([.. ModelKind.Names(k => k.InStudy)]);
+        string[] benched = [.. ModelKind.Names(Benched)];
+        var model = new Option<string>("--model") { Description = $"{string.Join(", ", benched)}: the model whose training step and epoch are timed", DefaultValueFactory = _ => "ae" };
+        model.AcceptOnlyFromAmong(benched);
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
         var steps = new Option<int>("--steps") { Description = "timed repetitions per measurement (each measured three times; the fastest is shown)", DefaultValueFactory = _ => 20 };
         var epoch = new Option<bool>("--epoch") { Description = "also time a whole epoch (60,000 synthetic images; on CUDA its steps replayed from a CUDA graph, as in training) and a 10,000-image evaluation" };
@@ -254,7 +258,7 @@ public static class GpuAeCli
         command.SetAction(r => new BenchRun(r.GetValue(device)!, r.GetValue(model)!, r.GetValue(batch), r.GetValue(steps), r.GetValue(epoch), r.GetValue(timeline)).Execute(stdout));
 
         var gemmModel = new Option<string>("--model") { Description = "the model whose training step's GEMM shapes are timed", DefaultValueFactory = _ => "ae" };
-        gemmModel.AcceptOnlyFromAmong([.. ModelKind.Names(k => k.InStudy)]);
+        gemmModel.AcceptOnlyFromAmong(benched);
         var gemmBatch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
         var gemms = new Command("gemms", "SIMD backend: time every GEMM shape of a model's training step on its own (median of 200 calls); bench/compare-pytorch.sh sets PyTorch's matmul on the same shapes beside these")
         { gemmModel, gemmBatch };

@@ -37,8 +37,10 @@ public sealed record ModelKind(string Name, string Label, ModelFamily Family, Ar
     public bool HasDecoder => Family != ModelFamily.Classifier;
     /// <summary>Draws images from its prior N(0, I): `gpuae sample`.</summary>
     public bool SamplesPrior => IsVariational;
-    /// <summary>One of the unconditional autoencoders the study (`gpuae report --models`) trains and compares.</summary>
-    public bool InStudy => Family is ModelFamily.Autoencoder or ModelFamily.Variational;
+    /// <summary>One of the autoencoders the study (`gpuae report --models`) trains and compares.</summary>
+    public bool InStudy => Family != ModelFamily.Classifier;
+    /// <summary>The study trains it at every latent width; a conditional model at 2-D only, beside the notebook's 2-D VAE.</summary>
+    public bool AtEveryWidth => !IsConditional;
     /// <summary>The latent explorer draws its plane (dense, 2-D latent) and decodes it in the page.</summary>
     public bool Explorable => Architecture == Architecture.Dense && InStudy;
 

@@ -67,8 +67,12 @@ public static class Metrics
         { In = Written.RunJson, PerClass = r => r.Generation.ClassShares };
     public static readonly Metric ClassEntropy = new("class entropy (nats)", "class_entropy", "nats", "F3", Better.Higher, Every, r => r.Generation.ClassEntropy);
 
+    public static readonly Metric Recognised = new("recognised as asked", "conditional_recognised", "%", "F1", Better.Higher, k => k.IsConditional,
+        r => r.Generation.Recognised);
+
     public static readonly Metric[] All =
-        [SecondsPerEpoch, Loss, Bce, Kl, BceMu, Mse, Psnr, Ssim, Iwae, Knn, EmptyShare, FrechetSamples, FrechetReconstructions, ClassShares, ClassEntropy];
+        [SecondsPerEpoch, Loss, Bce, Kl, BceMu, Mse, Psnr, Ssim, Iwae, Knn, EmptyShare, FrechetSamples, FrechetReconstructions, ClassShares, ClassEntropy,
+            Recognised];
 
     /// <summary>The metrics an output holds, in <see cref="All"/>'s order.</summary>
     public static IEnumerable<Metric> In(Written output) => All.Where(m => (m.In & output) != 0);

@@ -43,11 +43,12 @@ public static class ReportBuilder
     }
 
     /// <summary>Every run of the study, seed by seed: the notebook's AE, each model at each latent width (AEs with a
-    /// linear code), then the β sweep of the 2-D VAE (β = 1 is the 2-D VAE itself).</summary>
+    /// linear code; a conditional model at 2-D only), then the β sweep of the 2-D VAE (β = 1 is the 2-D VAE itself).</summary>
     public static IEnumerable<RunKey> Plan(ReportOptions o) =>
         from seed in o.SeedValues
         from key in new[] { new RunKey("ae", ReportOptions.NotebookAe.Latent, 1f, seed, Activation.Relu) }
-            .Concat(o.ModelKinds.SelectMany(kind => o.LatentSizes.Select(latent => new RunKey(kind, latent, 1f, seed))))
+            .Concat(o.ModelKinds.SelectMany(kind => (ModelKind.Named(kind).AtEveryWidth ? o.LatentSizes : [2])
+                .Select(latent => new RunKey(kind, latent, 1f, seed))))
             .Concat(o.BetaValues.Where(b => b != 1f).Select(b => new RunKey("vae", 2, b, seed)))
         select key;
 
@@ -72,12 +73,15 @@ public static class ReportBuilder
             var (model, history) = Obtain(backend, key, o, available, train, test, log);
             log.WriteLine($"gpuae: evaluating {key.Folder} on the test set");
             using var scoringMemory = backend.Scope();
-            var recon = Inference.Reconstruct(backend, model, test.Pixels, test.Count);
-            var latents = Inference.Encode(backend, model, test.Pixels, test.Count);
-            var generated = Generate(backend, model, train, key.Seed, o.Samples);
-            var result = Score(key, model, history, recon, latents, generated, backend, testImages, test, o, scorer);
+            // A conditional model is measured on p(x|y): each test image with its own label, each sample with the class it asks for.
+            int[]? labels = model.Kind.IsConditional ? [.. test.Labels.AsSpan(0, test.Count).ToArray().Select(l => (int)l)] : null;
+            int[]? asked = model.Kind.IsConditional ? AskedClasses(o.Samples) : null;
+            var recon = Inference.Reconstruct(backend, model, test.Pixels, test.Count, labels);
+            var latents = Inference.Encode(backend, model, test.Pixels, test.Count, labels);
+            var generated = Generate(backend, model, train, key.Seed, o.Samples, asked);
+            var result = Score(key, model, history, recon, latents, generated, asked, backend, testImages, test, o, scorer);
             runs.Add(result);
-            if (keep) firstSeed[key.Config] = new FirstSeedRun(model, result, recon, latents, generated[..(StudyFigures.SampleRows * StudyFigures.SampleColumns * test.Features)]);
+            if (keep) firstSeed[key.Config] = new FirstSeedRun(model, result, recon, latents, generated[..(StudyFigures.KeptSamples(model.Kind) * test.Features)]);
         }
         var study = new Study(runs);
         Measurements measured;
@@ -116,16 +120,29 @@ public static class ReportBuilder
         return new Scorer(classifier, testFeatures, accuracy, Frechet.Distance(trainFeatures, testFeatures), o.ClassifierFolder);
     }
 
-    /// <summary>Generated images and the test set's reconstructions scored on the classifier.</summary>
-    static GenerationScores ScoreGeneration(IBackend backend, Scorer scorer, float[] generated, int count, float[] reconstructions, int testCount)
+    /// <summary>The class a conditional model's sample i asks for: the classes in turn, so each has count / 10 samples
+    /// and the first 100 samples hold ten of every class.</summary>
+    public static int[] AskedClasses(int count) => [.. Enumerable.Range(0, count).Select(i => i % Classifier.Classes)];
+
+    /// <summary>Generated images and the test set's reconstructions scored on the classifier; for a conditional model's
+    /// samples, also how often the classifier sees the class each asked for.</summary>
+    static GenerationScores ScoreGeneration(IBackend backend, Scorer scorer, float[] generated, int count, int[]? asked, float[] reconstructions, int testCount)
     {
         var c = scorer.Classifier;
         var samples = Gaussian.Fit(Inference.Encode(backend, c, generated, count), count, Classifier.FeatureWidth);
         var recon = Gaussian.Fit(Inference.Encode(backend, c, reconstructions, testCount), testCount, Classifier.FeatureWidth);
         var counts = new int[Classifier.Classes];
-        foreach (int predicted in Inference.Predict(backend, c, generated, count)) counts[predicted]++;
+        var predicted = Inference.Predict(backend, c, generated, count);
+        foreach (int p in predicted) counts[p]++;
         double[] shares = [.. counts.Select(k => (double)k / count)]; // counted, then divided: a class with every sample is exactly 1
-        return new GenerationScores(Frechet.Distance(samples, scorer.Test), Frechet.Distance(recon, scorer.Test), shares);
+        double[]? recognised = null;
+        if (asked is not null)
+        {
+            var hits = new int[Classifier.Classes]; var total = new int[Classifier.Classes];
+            for (int i = 0; i < count; i++) { total[asked[i]]++; if (predicted[i] == asked[i]) hits[asked[i]]++; }
+            recognised = [.. hits.Select((h, k) => (double)h / total[k])];
+        }
+        return new GenerationScores(Frechet.Distance(samples, scorer.Test), Frechet.Distance(recon, scorer.Test), shares, recognised);
     }
 
     /// <summary>The runs given with --from-runs, by what their checkpoints say they are.</summary>
@@ -159,7 +176,7 @@ public static class ReportBuilder
         return TrainingSession.Run(backend, key.Spec, options, train, test, Path.Combine(o.OutputFolder, "runs", key.Folder), log);
     }
 
-    static RunResult Score(RunKey key, IModel model, List<EpochMetrics> history, float[] recon, float[] latents, float[] generated,
+    static RunResult Score(RunKey key, IModel model, List<EpochMetrics> history, float[] recon, float[] latents, float[] generated, int[]? asked,
         IBackend backend, DeviceImages testImages, Dataset test, ReportOptions o, Scorer scorer)
     {
         var evaluator = new Evaluator(backend, model, testImages, model.MaxRows);
@@ -176,14 +193,14 @@ public static class ReportBuilder
         double knn = LatentAnalysis.KnnAccuracy(latents, test.Labels, n, model.LatentSize);
         double seconds = history.Count == 0 ? 0 : history.Average(e => e.Seconds);
         double empty = LatentAnalysis.EmptyShare(generated, o.Samples, f);
-        var generation = ScoreGeneration(backend, scorer, generated, o.Samples, recon, n);
+        var generation = ScoreGeneration(backend, scorer, generated, o.Samples, asked, recon, n);
         return new RunResult(key, history.Count, seconds, metrics, perImage.Average(p => p.Psnr), perImage.Average(p => p.Ssim), iwae, knn, empty,
             generation, history);
     }
 
-    /// <summary>Generated images of a model: a VAE decodes z ~ N(0, I); an AE decodes z from the Gaussian fitted to its
-    /// training codes. Counter-generator noise keyed by the run's seed.</summary>
-    static float[] Generate(IBackend backend, IModel model, Dataset train, ulong seed, int count)
+    /// <summary>Generated images of a model: a VAE decodes z ~ N(0, I) (a conditional one with the class each sample asks
+    /// for); an AE decodes z from the Gaussian fitted to its training codes. Counter-generator noise keyed by the run's seed.</summary>
+    static float[] Generate(IBackend backend, IModel model, Dataset train, ulong seed, int count, int[]? asked)
     {
         int d = model.LatentSize;
         float[] z;
@@ -191,6 +208,6 @@ public static class ReportBuilder
             z = Inference.PriorLatents(count, d, seed);
         else
             z = LatentAnalysis.FittedGaussianSamples(Inference.Encode(backend, model, train.Pixels, train.Count), train.Count, d, count, seed, FittedStream);
-        return Inference.Decode(backend, model, z, count);
+        return Inference.Decode(backend, model, z, count, asked);
     }
 }

@@ -28,6 +28,7 @@ public sealed class ReportText
         text.Reconstruction();
         text.LatentSpace();
         text.Generation();
+        text.Conditional();
         text.BetaSweep();
         text.Training();
         text.Claims();
@@ -83,6 +84,8 @@ public sealed class ReportText
     /// <summary>A table's column of a metric: its name and format from <see cref="Metrics"/> unless the table gives its own.</summary>
     (string, Func<ConfigKey, string>) Column(Metric m, string? heading = null, string? format = null) => (heading ?? m.Name, c => m.Cell(study, c, format));
     static (string, Func<ConfigKey, string>) Key(string heading, Func<ConfigKey, string> cell) => (heading, cell);
+    IEnumerable<ModelKind> EveryWidthKinds => o.ModelKinds.Select(ModelKind.Named).Where(k => k.AtEveryWidth);
+    IEnumerable<ModelKind> ConditionalKinds => o.ModelKinds.Select(ModelKind.Named).Where(k => k.IsConditional);
     static string TableName(ConfigKey c) => c.Model.Label + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)" : "");
     static string Beta(ConfigKey c) => c.IsVae ? Study.Number(c.Beta) : "—";
     string Epochs(ConfigKey c) => $"{study.Of(c).First().Epochs}";
@@ -95,8 +98,9 @@ public sealed class ReportText
         string sweep = o.BetaValues.Any(b => b != 1f)
             ? $", a β sweep of the 2-D VAE (β = {string.Join(", ", o.BetaValues.Order().Select(b => Study.Number(b)))}, {o.SweepEpochs} epochs each)" : "";
         Line($"Made by `{o.CommandLine}` on {s.Device}: {seeds} seed{(seeds > 1 ? "s" : "")} ({string.Join(", ", o.SeedValues)}), batch {o.Batch}, " +
-             $"the notebook's AE ({o.NotebookAeEpochs} epochs), {string.Join(", ", o.ModelKinds.Select(k => ModelKind.Named(k).Label))} at latent widths " +
-             $"{string.Join(", ", o.LatentSizes.Order())} ({o.Epochs} epochs each){sweep}, {trainCount:N0} training and {testCount:N0} test images. " +
+             $"the notebook's AE ({o.NotebookAeEpochs} epochs), {string.Join(", ", EveryWidthKinds.Select(k => k.Label))} at latent widths " +
+             $"{string.Join(", ", o.LatentSizes.Order())} ({o.Epochs} epochs each){string.Concat(ConditionalKinds.Select(k => $", the {k.Label} at 2-D ({o.Epochs} epochs)"))}" +
+             $"{sweep}, {trainCount:N0} training and {testCount:N0} test images. " +
              "Every number and figure below comes from that run. Tables give the mean ± the sample standard deviation over the seeds; " +
              $"figures show the first seed ({o.Seed}) unless their title says otherwise.");
         Line();
@@ -157,6 +161,10 @@ public sealed class ReportText
              $"same budget as the VAEs ({o.Epochs} epochs), so that at equal width the AE and the VAE differ only in their objective.");
         Line("- **VAE**: 784 → 256 (ReLU) → μ and log σ² (d each) → z = μ + σ·ε with ε ~ N(0, I) → 256 (ReLU) → 784 (sigmoid); the loss adds " +
              "β·KL(q(z|x) ‖ N(0, I)) = −½ β Σ (1 + log σ² − μ² − σ²) to the BCE; the notebook's has d = 2 and β = 1.");
+        if (ConditionalKinds.Any())
+            Line("- **CVAE** (conditional VAE, Sohn et al., 2015): the 2-D VAE with the one-hot class y appended to the encoder's input " +
+                 "(784 + 10 → 256 → μ, log σ²) and to z at the decoder's input (2 + 10 → 256 → 784): it models p(x|y), so its loss, KL and " +
+                 "IWAE bound are of p(x|y), each test image encoded and decoded with its own label, and it samples the class it is asked for.");
         if (o.ModelKinds.Any(k => ModelKind.Named(k).Architecture == Architecture.Conv))
             Line("- **conv-AE, conv-VAE**: the same latents, losses and budgets with convolutional encoders and decoders: 28×28×1 → 3×3 " +
                  "convolution, stride 2 → 14×14×32 (ReLU) → the same → 7×7×64 (ReLU) → dense to the code or to μ and log σ²; the decoder mirrors " +
@@ -294,6 +302,12 @@ public sealed class ReportText
         Table(study.Configs, Key("model", TableName), Key("latent", c => $"{c.Latent}"), Key("β", Beta), Column(Metrics.FrechetSamples),
             Column(Metrics.FrechetReconstructions), Column(Metrics.ClassEntropy), Key("most frequent class", MostFrequentClass),
             Column(Metrics.EmptyShare, "near-empty", "F2"));
+        if (ConditionalKinds.Any())
+        {
+            Line();
+            Line("The CVAE's samples ask for the ten classes in turn (z ~ N(0, I)), so its class entropy is set by design; how often the " +
+                 "classifier sees the class asked for is in the next section.");
+        }
         Line();
         Line("![Fréchet distances against the latent width](generation_scores.png)");
         Line();
@@ -310,6 +324,49 @@ public sealed class ReportText
         Line("The interpolation figure decodes straight lines between the codes (AE) or means (VAE) of two test images of different classes; it is " +
              "shown for inspection, and no claim is drawn from it.");
         Line();
+    }
+
+    /// <summary>The conditional VAE (when the study has one): its samples per class, how often the classifier recognises the
+    /// class asked for, and its bounds of p(x|y) beside the 2-D VAE's of p(x).</summary>
+    void Conditional()
+    {
+        foreach (var kind in ConditionalKinds)
+        {
+            var c = new ConfigKey(kind.Name, 2, 1f);
+            var sc = s.Scorer;
+            Line($"## Conditional generation: the {kind.Label}");
+            Line();
+            Line($"![{kind.Label} samples, one row per class](conditional_samples.png)");
+            Line();
+            var perClass = Enumerable.Range(0, Classifier.Classes)
+                .Select(k => St(c, r => r.Generation.RecognisedByClass?[k] * 100)).ToArray();
+            int low = Array.IndexOf(perClass, perClass.MinBy(p => p.Mean)), high = Array.IndexOf(perClass, perClass.MaxBy(p => p.Mean));
+            Line($"Asked for each class in turn, {o.Samples:N0} samples z ~ N(0, I) per run: the classifier puts " +
+                 $"{Metrics.Recognised.Cell(study, c)} of them in the class asked for " +
+                 $"(lowest {FashionMnist.ClassNames[low]}, {perClass[low].Format("F1")} %; highest {FashionMnist.ClassNames[high]}, {perClass[high].Format("F1")} %; " +
+                 $"mean ± sd over the seeds), where its own accuracy on the real test images is {P(sc.TestAccuracy)}. The figure shows ten samples " +
+                 $"of each class from the first seed.");
+            Line();
+            var (elbo, vaeElbo) = (St(c, Metrics.Loss), St(Vae(2), Metrics.Loss));
+            double gap = vaeElbo.Mean - elbo.Mean, spread = 2 * Math.Sqrt(elbo.Sd * elbo.Sd + vaeElbo.Sd * vaeElbo.Sd), ln10 = Math.Log(Classifier.Classes);
+            string bound = $"ln 10 = {N(ln10, "F2")} nats, the most that knowing the label can lower the true negative log-likelihood of an image " +
+                           "(log p(x|y) − log p(x) = log p(y|x) − log p(y) ≤ ln 10 for ten equally frequent classes)";
+            Line($"Its numbers are bounds of p(x|y), the 2-D VAE's of p(x): " +
+                 Lower("sampled −ELBO", $"the {kind.Label}", elbo, "the 2-D VAE", vaeElbo, "F2") + "; " +
+                 Lower($"IWAE bound (k = {o.IwaeK})", $"the {kind.Label}", St(c, Metrics.Iwae), "the 2-D VAE", St(Vae(2), Metrics.Iwae), "F2") + ". " +
+                 (Compare(elbo, vaeElbo) != Verdict.FirstLower
+                     ? "The label does not clearly lower the bound here."
+                     : gap - spread > ln10
+                         ? $"The gap is larger than {bound}, even at twice the seed spread below its mean: the rest is the model fitting better, " +
+                           "its 2-D latent no longer having to encode the class."
+                         : gap + spread < ln10
+                             ? $"The gap is within {bound}."
+                             : $"Whether the gap exceeds {bound} is within twice the seed spread."));
+            Line();
+            Line($"Its latent need not carry the class, which y supplies: " +
+                 Lower("5-NN error of μ (%)", $"the {kind.Label}", St(c, r => (1 - r.KnnAccuracy) * 100), "the 2-D VAE", St(Vae(2), r => (1 - r.KnnAccuracy) * 100), "F1") + ".");
+            Line();
+        }
     }
 
     /// <summary>The β sweep of the 2-D VAE (when it has a β other than 1): its table and the rate–distortion trade-off.</summary>

@@ -40,8 +40,13 @@ public sealed record RunResult(RunKey Key, int Epochs, double SecondsPerEpoch, E
 /// (<see cref="Frechet"/>), the same for the deterministic reconstructions of the test images, the share of samples the
 /// classifier puts in each class, and that distribution's entropy in nats (ln 10 ≈ 2.303 when every class is equally
 /// represented).</summary>
-public sealed record GenerationScores(double SamplesDistance, double ReconstructionsDistance, double[] ClassShares)
+/// A conditional model's samples ask for a class each (the classes in turn): RecognisedByClass is the share of each
+/// class's samples the classifier puts in that class, null for the other models.
+public sealed record GenerationScores(double SamplesDistance, double ReconstructionsDistance, double[] ClassShares, double[]? RecognisedByClass = null)
 {
+    /// <summary>The share of all samples seen as the class they were asked for (the classes have equal numbers of samples).</summary>
+    public double? Recognised => RecognisedByClass?.Average();
+
     public double ClassEntropy => -ClassShares.Where(p => p > 0).Sum(p => p * Math.Log(p));
 }
 

@@ -12,7 +12,8 @@ public static class StudyFigures
     public const string ReconstructionsPng = "reconstructions.png", LatentScatterPng = "latent_scatter.png",
         ManifoldPng = "latent_manifold.png", PriorSamplesPng = "prior_samples.png", InterpolationPng = "interpolation.png",
         AePcaPng = "ae_latent_pca.png", LossCurvesPng = "loss_curves.png", RateDistortionPng = "rate_distortion.png",
-        BetaLatentsPng = "beta_latents.png", LatentSizesPng = "latent_sizes.png", GenerationPng = "generation_scores.png";
+        BetaLatentsPng = "beta_latents.png", LatentSizesPng = "latent_sizes.png", GenerationPng = "generation_scores.png",
+        ConditionalSamplesPng = "conditional_samples.png";
     static readonly string[] FigureFiles = [ReconstructionsPng, LatentScatterPng, ManifoldPng, PriorSamplesPng, InterpolationPng, AePcaPng, LossCurvesPng, GenerationPng];
     /// <summary>The figures of the β sweep, drawn when it has a β other than 1.</summary>
     public static readonly string[] SweepFigureFiles = [RateDistortionPng, BetaLatentsPng];
@@ -22,12 +23,17 @@ public static class StudyFigures
     /// <summary>Generated images shown in prior_samples.png per 2-D model: the first of those the run was scored on.</summary>
     public const int SampleRows = 4, SampleColumns = 10;
 
+    /// <summary>The first seed's samples kept for the figures: prior_samples.png's, or a conditional model's first 100,
+    /// ten of each class (see ReportBuilder.AskedClasses) for conditional_samples.png.</summary>
+    public static int KeptSamples(ModelKind kind) => kind.IsConditional ? 10 * Classifier.Classes : SampleRows * SampleColumns;
+
     /// <summary>The figures a study with these options draws.</summary>
     public static List<string> Files(ReportOptions o)
     {
         var files = new List<string>(FigureFiles);
         if (o.BetaValues.Any(b => b != 1f)) files.AddRange(SweepFigureFiles);
         if (o.LatentSizes.Count > 1) files.AddRange(LatentFigureFiles);
+        if (o.ModelKinds.Any(k => ModelKind.Named(k).IsConditional)) files.Add(ConditionalSamplesPng);
         return files;
     }
 
@@ -82,6 +88,12 @@ public static class StudyFigures
             [.. Enumerable.Range(0, SampleRows * SampleColumns).Select(i => Row(vae2.Samples, i, f)), .. Enumerable.Range(0, SampleRows * SampleColumns).Select(i => Row(ae2.Samples, i, f))],
             [.. Enumerable.Repeat("VAE: z ~ N(0, I)", SampleRows), .. Enumerable.Repeat("AE: z ~ fitted Gaussian", SampleRows)], null,
             "Generated images of the 2-D models", pixelsPerTile: 56);
+
+        // A conditional model's samples, one row per class: sample i asked for class i mod 10.
+        foreach (var conditional in runs.Values.Where(r => r.Model.Kind.IsConditional))
+            Figures.LabelledGrid(Path.Combine(output, ConditionalSamplesPng),
+                [.. Enumerable.Range(0, Classifier.Classes).SelectMany(c => Enumerable.Range(0, 10).Select(j => Row(conditional.Samples, c + Classifier.Classes * j, f)))],
+                classes, null, $"{conditional.Result.Key.Config.Label}: z ~ N(0, I) decoded for each class (seed {o.Seed})", pixelsPerTile: 56);
 
         // Straight lines in latent space between test images of different classes.
         const int steps = Measurements.InterpolationSteps;
