@@ -47,6 +47,18 @@ public class ConditionalVaeTests
         Assert.True(Learns(decoder, 2 + classes, 2), "no gradient on the decoder's class columns");
     }
 
+    /// <summary>The recognition share counts, per class, the samples that asked for it and were put in it: samples ask for
+    /// the classes in turn.</summary>
+    [Fact]
+    public void RecognitionIsCountedPerClassAskedFor()
+    {
+        var asked = ConditionalGeneration.AskedClasses(20);
+        Assert.Equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9], asked);
+        int[] predicted = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 2, 2, 3, 4, 5, 6, 7, 8, 0]; // class 1's second sample seen as 2, class 9's as 0
+        var shares = ConditionalGeneration.RecognisedByClass(asked, predicted);
+        Assert.Equal([1, 0.5, 1, 1, 1, 1, 1, 1, 1, 0.5], shares);
+    }
+
     /// <summary>The same CVAE step on every backend gives the same loss and gradients (to float rounding).</summary>
     [Fact]
     public void EveryBackendTakesTheSameStep()
@@ -69,10 +81,10 @@ public class ConditionalVaeTests
         }
     }
 
-    /// <summary>Two epochs on 20,000 real images: of 1,000 conditional samples (z ~ N(0, I), 100 per class) the committed
-    /// classifier (91.5 % accurate on the test set) calls the class asked for 50.7 % (measured; 71 % after 3 epochs on
-    /// all 60,000 images, 94.4 % of 10,000 after 50 epochs). A CVAE whose condition did not reach the encoder and the
-    /// decoder would be recognised about 10 % of the time; 40 % is far from both.</summary>
+    /// <summary>Two epochs on 20,000 real images: of 1,000 conditional samples (z ~ N(0, I), the classes in turn) the committed
+    /// classifier (91.5 % accurate on the test set) puts 51.7 % in the class asked for (measured; the 50-epoch CVAE of
+    /// reports/ is in REPORT.md). A CVAE whose condition did not reach the encoder and the decoder would be recognised about
+    /// 10 % of the time; 40 % is far from both.</summary>
     [Fact]
     public void SamplesOfEachClassAreRecognisedAsThatClass()
     {
@@ -86,7 +98,7 @@ public class ConditionalVaeTests
             Assert.InRange(last.TestKl, 1, 20);
         }
         var (classifier, _) = Models.Load(be, Path.Combine(Repository.Classifier, "model.safetensors"), 128);
-        var recognised = ConditionalGeneration.Recognised(be, model, (Classifier)classifier, perClass: 100, seed: 1);
-        Assert.True(recognised.Overall >= 0.4, $"recognised {recognised.Overall:P1}; per class {string.Join(", ", recognised.PerClass.Select(p => p.ToString("P0")))}");
+        var recognised = ConditionalGeneration.Recognised(be, model, (Classifier)classifier, count: 1000, seed: 1);
+        Assert.True(recognised.Average() >= 0.4, $"recognised {recognised.Average():P1}; per class {string.Join(", ", recognised.Select(p => p.ToString("P0")))}");
     }
 }

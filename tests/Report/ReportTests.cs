@@ -42,12 +42,19 @@ public class ReportTests : TempFolderTest
         Assert.All(summary.Study.Runs, r => Assert.True(r.Generation.SamplesDistance > summary.Scorer.TrainTestDistance, r.Key.Folder));
         Assert.All(summary.Study.Runs, r => Assert.Equal(1, r.Generation.ClassShares.Sum(), 6));
 
-        // One row per run: 2 seeds × (the notebook's AE, then AE and VAE at 2-D and 4-D), in the plan's order.
+        // One row per run: 2 seeds × (the notebook's AE, then AE and VAE at 2-D and 4-D, the CVAE at 2-D only), in the plan's order.
         var rows = File.ReadAllLines(Out("metrics.csv"));
         Assert.StartsWith("model,latent,code,beta,seed,epochs,seconds_per_epoch,test_loss,test_bce,test_kl,test_bce_mu,test_mse", rows[0]);
         var cells = rows[1..].Select(r => r.Split(',')).ToArray();
-        Assert.Equal(["ae/32/relu/1", "ae/2/linear/1", "ae/4/linear/1", "vae/2//1", "vae/4//1", "ae/32/relu/2", "ae/2/linear/2", "ae/4/linear/2", "vae/2//2", "vae/4//2"],
+        Assert.Equal(["ae/32/relu/1", "ae/2/linear/1", "ae/4/linear/1", "vae/2//1", "vae/4//1", "cvae/2//1",
+                "ae/32/relu/2", "ae/2/linear/2", "ae/4/linear/2", "vae/2//2", "vae/4//2", "cvae/2//2"],
             cells.Select(c => $"{c[0]}/{c[1]}/{c[2]}/{c[4]}"));
+        // Only the CVAE has a recognition share, and it is the mean of its per-class shares.
+        int recognised = Array.IndexOf(rows[0].Split(','), "conditional_recognised");
+        Assert.All(cells, c => Assert.Equal(c[0] == "cvae", c[recognised] != ""));
+        Assert.All(summary.Study.Runs.Where(r => r.Key.Kind == "cvae"),
+            r => Assert.Equal(r.Generation.RecognisedByClass!.Average(), double.Parse(cells.Single(c => c[0] == "cvae" && c[4] == $"{r.Key.Seed}")[recognised], CultureInfo.InvariantCulture), 12));
+        Assert.Contains(StudyFigures.ConditionalSamplesPng, summary.Files);
 
         // The table's VAE 2-D −ELBO is the mean ± sd of its two rows, computed here by hand.
         var losses = cells.Where(c => c[0] == "vae" && c[1] == "2").Select(c => double.Parse(c[7], CultureInfo.InvariantCulture)).ToArray();

@@ -75,7 +75,7 @@ public static class ReportBuilder
             using var scoringMemory = backend.Scope();
             // A conditional model is measured on p(x|y): each test image with its own label, each sample with the class it asks for.
             int[]? labels = model.Kind.IsConditional ? [.. test.Labels.AsSpan(0, test.Count).ToArray().Select(l => (int)l)] : null;
-            int[]? asked = model.Kind.IsConditional ? AskedClasses(o.Samples) : null;
+            int[]? asked = model.Kind.IsConditional ? ConditionalGeneration.AskedClasses(o.Samples) : null;
             var recon = Inference.Reconstruct(backend, model, test.Pixels, test.Count, labels);
             var latents = Inference.Encode(backend, model, test.Pixels, test.Count, labels);
             var generated = Generate(backend, model, train, key.Seed, o.Samples, asked);
@@ -120,10 +120,6 @@ public static class ReportBuilder
         return new Scorer(classifier, testFeatures, accuracy, Frechet.Distance(trainFeatures, testFeatures), o.ClassifierFolder);
     }
 
-    /// <summary>The class a conditional model's sample i asks for: the classes in turn, so each has count / 10 samples
-    /// and the first 100 samples hold ten of every class.</summary>
-    public static int[] AskedClasses(int count) => [.. Enumerable.Range(0, count).Select(i => i % Classifier.Classes)];
-
     /// <summary>Generated images and the test set's reconstructions scored on the classifier; for a conditional model's
     /// samples, also how often the classifier sees the class each asked for.</summary>
     static GenerationScores ScoreGeneration(IBackend backend, Scorer scorer, float[] generated, int count, int[]? asked, float[] reconstructions, int testCount)
@@ -135,14 +131,8 @@ public static class ReportBuilder
         var predicted = Inference.Predict(backend, c, generated, count);
         foreach (int p in predicted) counts[p]++;
         double[] shares = [.. counts.Select(k => (double)k / count)]; // counted, then divided: a class with every sample is exactly 1
-        double[]? recognised = null;
-        if (asked is not null)
-        {
-            var hits = new int[Classifier.Classes]; var total = new int[Classifier.Classes];
-            for (int i = 0; i < count; i++) { total[asked[i]]++; if (predicted[i] == asked[i]) hits[asked[i]]++; }
-            recognised = [.. hits.Select((h, k) => (double)h / total[k])];
-        }
-        return new GenerationScores(Frechet.Distance(samples, scorer.Test), Frechet.Distance(recon, scorer.Test), shares, recognised);
+        return new GenerationScores(Frechet.Distance(samples, scorer.Test), Frechet.Distance(recon, scorer.Test), shares,
+            asked is null ? null : ConditionalGeneration.RecognisedByClass(asked, predicted));
     }
 
     /// <summary>The runs given with --from-runs, by what their checkpoints say they are.</summary>

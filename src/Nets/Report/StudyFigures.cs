@@ -24,7 +24,7 @@ public static class StudyFigures
     public const int SampleRows = 4, SampleColumns = 10;
 
     /// <summary>The first seed's samples kept for the figures: prior_samples.png's, or a conditional model's first 100,
-    /// ten of each class (see ReportBuilder.AskedClasses) for conditional_samples.png.</summary>
+    /// ten of each class (see ConditionalGeneration.AskedClasses) for conditional_samples.png.</summary>
     public static int KeptSamples(ModelKind kind) => kind.IsConditional ? 10 * Classifier.Classes : SampleRows * SampleColumns;
 
     /// <summary>The figures a study with these options draws.</summary>
