@@ -39,8 +39,9 @@ public sealed record ModelKind(string Name, string Label, ModelFamily Family, Ar
     public bool SamplesPrior => IsVariational;
     /// <summary>One of the unconditional autoencoders the study (`gpuae report --models`) trains and compares.</summary>
     public bool InStudy => Family is ModelFamily.Autoencoder or ModelFamily.Variational;
-    /// <summary>The latent explorer draws its plane (dense, 2-D latent) and decodes it in the page.</summary>
-    public bool Explorable => Architecture == Architecture.Dense && InStudy;
+    /// <summary>The latent explorer draws its plane (dense, 2-D latent) and decodes it in the page: the study's dense
+    /// kinds and the conditional VAE (whose plane has a class selector).</summary>
+    public bool Explorable => Architecture == Architecture.Dense && (InStudy || IsConditional);
 
     /// <summary>The dense kind of the same family: what a conv model is compared with.</summary>
     public ModelKind DenseCounterpart => All.First(k => k.Family == Family && k.Architecture == Architecture.Dense);
