@@ -10,8 +10,8 @@ using Xunit;
 namespace GpuAe.Tests.Report;
 
 /// <summary>The latent explorer in headless Chromium (Debian's package; .ci/run installs it, nothing downloads one),
-/// driven over CDP by PuppeteerSharp: the real mouse moves over both planes, and what the page decoded is held to
-/// `gpuae decode` for the same z.</summary>
+/// driven over CDP by PuppeteerSharp: the real mouse moves over the three planes, and what the page decoded is held to
+/// `gpuae decode` for the same z (and, in the CVAE's plane, the class selected, which the test switches).</summary>
 public class ExplorerBrowserTests : TempFolderTest
 {
     /// <summary>Where the test looks for a browser: $GPUAE_CHROMIUM, then Debian's and other usual paths.</summary>
@@ -20,19 +20,44 @@ public class ExplorerBrowserTests : TempFolderTest
     /// <summary>The screenshot reports/explorer.png is copied from (tests/TestResults is git-ignored).</summary>
     public static string ScreenshotPath => Path.Combine(Repository.Root, "tests", "TestResults", "explorer.png");
 
-    static string DecodeWithCli(string run, double z1, double z2)
+    /// <summary>The planes in the page's order; the CVAE's decodes for the class selected.</summary>
+    static readonly (string Key, string Run)[] Planes = [("vae", "vae-2d-seed42"), ("ae", "ae-2d-seed42"), ("cvae", "cvae-2d-seed42")];
+
+    static string DecodeWithCli(string run, double z1, double z2, int? cls)
     {
         var stdout = new StringWriter(); var stderr = new StringWriter();
         string z = string.Create(CultureInfo.InvariantCulture, $"{z1:R},{z2:R}");
-        int exit = GpuAeCli.Run(["decode", ExplorerPage.RunFolder(run), "--z", z, "--device", "simd"], stdout, stderr);
+        string[] arguments = ["decode", ExplorerPage.RunFolder(run), "--z", z, "--device", "simd"];
+        if (cls is int c) arguments = [.. arguments, "--class", FashionMnist.ClassNames[c]];
+        int exit = GpuAeCli.Run(arguments, stdout, stderr);
         Assert.True(exit == 0, stderr.ToString());
         return stdout.ToString();
     }
 
-    /// <summary>`gpuae decode`'s 784 values for z, rounded to 8 bits as the page rounds them.</summary>
-    static byte[] Reference(string run, double z1, double z2) =>
-        [.. DecodeWithCli(run, z1, z2).Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries)
+    /// <summary>`gpuae decode`'s 784 values for z (for a conditional run, with --class), rounded to 8 bits as the page
+    /// rounds them.</summary>
+    static byte[] Reference(string run, double z1, double z2, int? cls = null) =>
+        [.. DecodeWithCli(run, z1, z2, cls).Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries)
             .Select(v => GreyPng.Byte(float.Parse(v, CultureInfo.InvariantCulture)))];
+
+    /// <summary>The class a plane's decoder draws now: the CVAE's selected class, null for the others.</summary>
+    static async Task<int?> SelectedClass(IPage tab, string key)
+    {
+        var cls = await tab.EvaluateFunctionAsync<JsonElement>("k => explorer.planes[k].cls", key);
+        return cls.ValueKind == JsonValueKind.Number ? cls.GetInt32() : null;
+    }
+
+    /// <summary>Scrolls a plane into the window, as a reader would, before the mouse goes to it: the CVAE's is below
+    /// the other two, past the 780 pixels of the window.</summary>
+    static Task Reveal(IPage tab, string key) => tab.EvaluateFunctionAsync("k => explorer.planes[k].root.scrollIntoView({ block: 'nearest' })", key);
+
+    /// <summary>Two classes' images of one z must differ by more than the 1/255 allowed, or a page that ignores the
+    /// class would pass the comparison.</summary>
+    static void AssertClassesDiffer(byte[] one, byte[] other, string what)
+    {
+        int largest = one.Zip(other, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(largest > 16, $"{what}: the two classes' images differ by at most {largest}/255, too little to tell them apart");
+    }
 
     /// <summary>The page's decoder sums in float64 and `gpuae decode` in float32 in another order: the outputs differ by
     /// ~1e-6, which moves a value across an 8-bit rounding boundary at most by one level. The issue allows 1/255.</summary>
@@ -76,12 +101,19 @@ public class ExplorerBrowserTests : TempFolderTest
 
         var test = RealData.Test;
         var pictures = Explorer.PictureIndices(test).ToHashSet();
-        foreach (var (key, run) in new[] { ("vae", "vae-2d-seed42"), ("ae", "ae-2d-seed42") })
+        Assert.Equal(Planes.Select(p => p.Key), await tab.EvaluateExpressionAsync<string[]>("Object.keys(explorer.planes)"));
+        // The CVAE's selector starts at its fixed default, T-shirt/top (0); the other planes have none.
+        Assert.Equal(0, await SelectedClass(tab, "cvae"));
+        Assert.Equal("0", await tab.EvaluateExpressionAsync<string>("document.querySelector('#plane-cvae select.class-select').value"));
+        Assert.Equal(10, await tab.EvaluateExpressionAsync<int>("document.querySelectorAll('#plane-cvae select.class-select option').length"));
+        Assert.Equal(0, await tab.EvaluateExpressionAsync<int>("document.querySelectorAll('#plane-vae select, #plane-ae select').length"));
+        foreach (var (key, run) in Planes)
         {
             // Three test images' latents (#0 Ankle boot, #1 Pullover, #2 Trouser: each has a picture) and the middle of the window.
             var targets = new List<double[]>();
             foreach (int i in new[] { 0, 1, 2 }) targets.Add(await tab.EvaluateFunctionAsync<double[]>("(k, i) => explorer.planes[k].code(i)", key, i));
             targets.Add(await tab.EvaluateFunctionAsync<double[]>("k => explorer.planes[k].centre", key));
+            await Reveal(tab, key);
             foreach (var (target, n) in targets.Select((t, n) => (t, n)))
             {
                 var client = await tab.EvaluateFunctionAsync<double[]>("(k, a, b) => explorer.planes[k].toClient(a, b)", key, target[0], target[1]);
@@ -93,7 +125,7 @@ public class ExplorerBrowserTests : TempFolderTest
                 var z = last.GetProperty("z").EnumerateArray().Select(v => v.GetDouble()).ToArray();
                 Assert.Equal(await tab.EvaluateFunctionAsync<double[]>("(k, x, y) => explorer.planes[k].toLatent(x, y)", key, x, y), z);
                 var drawn = await Pixels(tab, $"explorer.planes['{key}'].decodedCanvas");
-                AssertSameImage(Reference(run, z[0], z[1]), drawn, $"{key} at z = ({z[0]}, {z[1]})");
+                AssertSameImage(Reference(run, z[0], z[1], await SelectedClass(tab, key)), drawn, $"{key} at z = ({z[0]}, {z[1]})");
                 if (n < 3)
                 {
                     // On a test image's latent the pointer snaps to a picture: the test image itself and its label.
@@ -106,37 +138,85 @@ public class ExplorerBrowserTests : TempFolderTest
             }
         }
 
+        // The CVAE's class, switched with the pointer still on its plane: the point under the pointer is decoded again at
+        // once for the new class, by the selector (Coat, 4) and by a key (Sneaker, 7); the pointer moved on decodes
+        // with the class kept.
+        {
+            var last = await tab.EvaluateFunctionAsync<JsonElement>("() => explorer.planes.cvae.last");
+            var z = last.GetProperty("z").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+            var before = await Pixels(tab, "explorer.planes.cvae.decodedCanvas");
+            AssertSameImage(Reference("cvae-2d-seed42", z[0], z[1], 0), before, "cvae before the switch");
+            foreach (var (cls, how) in new[] { (4, "selector"), (7, "key") })
+            {
+                var previous = await Pixels(tab, "explorer.planes.cvae.decodedCanvas");
+                if (how == "selector") await tab.SelectAsync("#plane-cvae select.class-select", $"{cls}");
+                else await tab.Keyboard.PressAsync($"{cls}");
+                Assert.Equal(cls, await SelectedClass(tab, "cvae"));
+                Assert.Equal($"{cls}", await tab.EvaluateExpressionAsync<string>("document.querySelector('#plane-cvae select.class-select').value"));
+                var expected = Reference("cvae-2d-seed42", z[0], z[1], cls);
+                AssertClassesDiffer(expected, previous, $"cvae at z = ({z[0]}, {z[1]}), class {cls} against the class before");
+                AssertSameImage(expected, await Pixels(tab, "explorer.planes.cvae.decodedCanvas"), $"cvae at z = ({z[0]}, {z[1]}) after the {how} chose class {cls}");
+                Assert.EndsWith($"y = {FashionMnist.ClassNames[cls]}", await tab.EvaluateExpressionAsync<string>("explorer.planes.cvae.zCaption.textContent"));
+            }
+            var target = await tab.EvaluateFunctionAsync<double[]>("i => explorer.planes.cvae.code(i)", 1);
+            var client = await tab.EvaluateFunctionAsync<double[]>("(a, b) => explorer.planes.cvae.toClient(a, b)", target[0], target[1]);
+            await tab.Mouse.MoveAsync((decimal)client[0], (decimal)client[1]);
+            z = (await tab.EvaluateFunctionAsync<JsonElement>("() => explorer.planes.cvae.last")).GetProperty("z").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+            AssertSameImage(Reference("cvae-2d-seed42", z[0], z[1], 7), await Pixels(tab, "explorer.planes.cvae.decodedCanvas"), $"cvae at z = ({z[0]}, {z[1]}), class 7");
+
+            // window.explorer.decode: the class is required for the CVAE and ignored for the others.
+            var decoded = await tab.EvaluateFunctionAsync<int[]>("(a, b) => explorer.decode('cvae', a, b, 2)", z[0], z[1]);
+            AssertSameImage(Reference("cvae-2d-seed42", z[0], z[1], 2), [.. decoded.Select(v => (byte)v)], "explorer.decode('cvae', …, 2)");
+            Assert.StartsWith("this decoder is conditioned on a class", await tab.EvaluateFunctionAsync<string>(
+                "(a, b) => { try { explorer.decode('cvae', a, b); return 'no error'; } catch (e) { return e.message; } }", z[0], z[1]));
+            Assert.Equal(await tab.EvaluateExpressionAsync<int[]>("explorer.decode('vae', 0.5, -1)"), await tab.EvaluateExpressionAsync<int[]>("explorer.decode('vae', 0.5, -1, 3)"));
+        }
+
         // Two clicks: the first Trouser (#2) in the VAE's plane, the first Ankle boot (#0) in the AE's; a clicked
-        // picture is picked in both planes, so each draws its own interpolation strip between the same two images.
+        // picture is picked in every plane, so each draws its own interpolation strip between the same two images (the
+        // CVAE's as the class selected: Sneaker, then Bag once the selector switches).
         foreach (var (key, i) in new[] { ("vae", 2), ("ae", 0) })
         {
+            await Reveal(tab, key);
             var client = await tab.EvaluateFunctionAsync<double[]>("(k, i) => explorer.planes[k].toClient(...explorer.planes[k].code(i))", key, i);
             await tab.Mouse.ClickAsync((decimal)client[0], (decimal)client[1]);
         }
-        foreach (var (key, run) in new[] { ("vae", "vae-2d-seed42"), ("ae", "ae-2d-seed42") })
+        async Task CheckStrip(string key, string run)
         {
             var ends = await tab.EvaluateFunctionAsync<double[][]>("k => explorer.planes[k].ends.map(e => explorer.planes[k].endZ(e))", key);
             Assert.Equal(2, ends.Length);
             var steps = await tab.EvaluateFunctionAsync<string[]>("k => Array.from(document.querySelectorAll(`#plane-${k} canvas.step`), c => c.dataset.z)", key);
             Assert.Equal(10, steps.Length);
+            int? cls = await SelectedClass(tab, key);
             foreach (int s in new[] { 0, 4, 9 })
             {
                 double alpha = s / 9.0;
                 var z = JsonSerializer.Deserialize<double[]>(steps[s])!;
                 Assert.Equal((1 - alpha) * ends[0][0] + alpha * ends[1][0], z[0], 1e-12);
                 Assert.Equal((1 - alpha) * ends[0][1] + alpha * ends[1][1], z[1], 1e-12);
-                AssertSameImage(Reference(run, z[0], z[1]), await Pixels(tab, $"document.querySelectorAll('#plane-{key} canvas.step')[{s}]"), $"{key} strip, step {s}");
+                AssertSameImage(Reference(run, z[0], z[1], cls), await Pixels(tab, $"document.querySelectorAll('#plane-{key} canvas.step')[{s}]"), $"{key} strip, step {s}, class {cls}");
             }
         }
+        foreach (var (key, run) in Planes) await CheckStrip(key, run);
+        await tab.SelectAsync("#plane-cvae select.class-select", "8");
+        Assert.Equal(8, await SelectedClass(tab, "cvae"));
+        {
+            var z = JsonSerializer.Deserialize<double[]>(await tab.EvaluateExpressionAsync<string>("document.querySelectorAll('#plane-cvae canvas.step')[4].dataset.z"))!;
+            AssertClassesDiffer(Reference("cvae-2d-seed42", z[0], z[1], 8), Reference("cvae-2d-seed42", z[0], z[1], 7), "cvae strip, step 4, Bag against Sneaker");
+        }
+        await CheckStrip("cvae", "cvae-2d-seed42");
 
         // For the screenshot: the pointer on the first Sneaker's picture in the VAE's plane.
         int sneaker = Array.IndexOf(test.Labels, (byte)7);
+        await Reveal(tab, "vae");
         var onSneaker = await tab.EvaluateFunctionAsync<double[]>("i => explorer.planes.vae.toClient(...explorer.planes.vae.code(i))", sneaker);
         await tab.Mouse.MoveAsync((decimal)onSneaker[0], (decimal)onSneaker[1]);
         await tab.EvaluateExpressionAsync("new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)))");
-        // The two planes side by side (the comparison the page is for) and the page within the screenshot's 1,600 pixels.
-        var tops = await tab.EvaluateFunctionAsync<double[]>("() => Array.from(document.querySelectorAll('.plane'), p => p.getBoundingClientRect().top)");
-        Assert.True(tops.Length == 2 && tops[0] == tops[1], $"the planes are not side by side (tops {string.Join(", ", tops)})");
+        // The VAE's and the AE's planes side by side (the comparison the page is for), the CVAE's below the VAE's, and the
+        // page within the screenshot's 1,460 pixels.
+        var boxes = await tab.EvaluateFunctionAsync<double[][]>("() => Array.from(document.querySelectorAll('.plane'), p => { const r = p.getBoundingClientRect(); return [r.left, r.top, r.bottom]; })");
+        Assert.True(boxes.Length == 3 && boxes[0][1] == boxes[1][1] && boxes[2][0] == boxes[0][0] && boxes[2][1] > boxes[0][2],
+            $"the planes are not the VAE and the AE side by side with the CVAE below ({string.Join("; ", boxes.Select(b => string.Join(", ", b)))})");
         Assert.InRange(await tab.EvaluateExpressionAsync<int>("document.documentElement.scrollWidth"), 1, 1460);
         Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
         await tab.ScreenshotAsync(ScreenshotPath, new ScreenshotOptions { FullPage = true });

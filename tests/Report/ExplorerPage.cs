@@ -14,11 +14,14 @@ namespace GpuAe.Tests.Report;
 public static class ExplorerPage
 {
     public const string Open = "<script type=\"application/json\" id=\"explorer-data\">", Close = "</script>";
-    public static readonly string[] Runs = ["vae-2d-seed42", "ae-2d-seed42"];
+    /// <summary>The committed runs the page draws, in the order of its planes: the study's 2-D VAE and AE, and the
+    /// 2-D conditional VAE (the plane with the class selector).</summary>
+    public static readonly string[] Runs = ["vae-2d-seed42", "ae-2d-seed42", "cvae-2d-seed42"];
     public static string RunFolder(string run) => Path.Combine(Repository.Root, "reports", "runs", run);
     public static string Committed => Path.Combine(Repository.Root, "reports", Explorer.FileName);
 
-    /// <summary>The page the code writes from the committed 2-D runs (SIMD backend), built once per test run.</summary>
+    /// <summary>The page the code writes from the committed 2-D runs (SIMD backend), built once per test run: each test
+    /// image's latent, for the conditional VAE μ of q(z|x, y) with the image's own label.</summary>
     public static string Fresh => FreshPage.Value;
     static readonly Lazy<string> FreshPage = new(() =>
     {
@@ -27,12 +30,16 @@ public static class ExplorerPage
         var planes = Runs.Select(run =>
         {
             var model = Models.Load(backend, Path.Combine(RunFolder(run), Checkpoint.FileName), 500).Model;
-            return new ExplorerPlane(run, model, Inference.Encode(backend, model, test.Pixels, test.Count));
+            return new ExplorerPlane(run, model, Inference.Encode(backend, model, test.Pixels, test.Count, TestLabels(model)));
         }).ToList();
         return Explorer.Html(backend, test, planes);
     });
 
-    public sealed record Plane(string Key, string Run, bool Prior, float[] Decoder, float[] Codes);
+    /// <summary>The classes a model encodes the test images with: their labels for a conditional model, none otherwise.</summary>
+    public static int[]? TestLabels(IModel model) =>
+        model.Kind.IsConditional ? [.. RealData.Test.Labels.Take(RealData.Test.Count).Select(l => (int)l)] : null;
+
+    public sealed record Plane(string Key, string Run, bool Prior, int Condition, float[] Decoder, float[] Codes);
     public sealed record Contents(string Template, string[] Classes, byte[] Labels, int[] Pictures, byte[] PicturePixels, Plane[] Planes);
 
     /// <summary>The page's data, decoded; Template is the page with the data taken out.</summary>
@@ -49,7 +56,7 @@ public static class ExplorerPage
             [.. pictures.GetProperty("indices").EnumerateArray().Select(i => i.GetInt32())],
             Gunzip(pictures.GetProperty("pixels").GetString()!),
             [.. root.GetProperty("planes").EnumerateArray().Select(p => new Plane(p.GetProperty("key").GetString()!, p.GetProperty("run").GetString()!,
-                p.GetProperty("prior").GetBoolean(), Floats(p.GetProperty("decoder").GetString()!), Floats(p.GetProperty("codes").GetString()!)))]);
+                p.GetProperty("prior").GetBoolean(), p.GetProperty("condition").GetInt32(), Floats(p.GetProperty("decoder").GetString()!), Floats(p.GetProperty("codes").GetString()!)))]);
     }
 
     static byte[] Gunzip(string base64)

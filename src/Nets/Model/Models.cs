@@ -41,7 +41,8 @@ public sealed record ModelKind(string Name, string Label, ModelFamily Family, Ar
     public bool InStudy => Family != ModelFamily.Classifier;
     /// <summary>The study trains it at every latent width; a conditional model at 2-D only, beside the notebook's 2-D VAE.</summary>
     public bool AtEveryWidth => !IsConditional;
-    /// <summary>The latent explorer draws its plane (dense, 2-D latent) and decodes it in the page.</summary>
+    /// <summary>The latent explorer draws its plane (dense, 2-D latent) and decodes it in the page (a conditional model's
+    /// plane with a class selector).</summary>
     public bool Explorable => Architecture == Architecture.Dense && InStudy;
 
     /// <summary>The dense kind of the same family: what a conv model is compared with.</summary>

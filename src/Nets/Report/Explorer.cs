@@ -10,23 +10,27 @@ using GpuAe.Nets.Model;
 namespace GpuAe.Nets.Report;
 
 /// <summary>One plane of the explorer: a dense autoencoder with a 2-D latent, the name of its run folder, and the test
-/// set's latents codes[count, 2] (the VAE's μ, the AE's code).</summary>
+/// set's latents codes[count, 2] (the AE's code, the VAE's μ; for a conditional model, the CVAE, μ of q(z|x, y) of each
+/// test image encoded with its own label). The model tells whether the plane is conditional
+/// (<see cref="ModelKind.IsConditional"/>).</summary>
 public sealed record ExplorerPlane(string Run, IModel Model, float[] Codes);
 
 /// <summary>
 /// explorer.html: the study's 2-D latents as one self-contained page (no request leaves it: data, script and style are
 /// inline; fonts are the reader's own). Each plane draws every test image at its latent, coloured by class, and
 /// decodes the point under the pointer in the page with a JavaScript forward pass of the trained decoder
-/// (2→256 ReLU→784 sigmoid) whose float32 weights are inline, exactly the checkpoint's.
+/// (2→256 ReLU→784 sigmoid; a conditional model's takes [z | one-hot y], 2 + 10→256, and its plane has a class
+/// selector) whose float32 weights are inline, exactly the checkpoint's.
 ///
-/// What is embedded, and why (the page must stay under 3 MB and open from disk):
-/// - each decoder's 202,256 float32 parameters, exact (the page must match `gpuae decode` to 1/255), in the
-///   checkpoint's nn.Linear layout: decoder.0.weight [256, 2], decoder.0.bias, decoder.2.weight [784, 256],
-///   decoder.2.bias; about 0.92 MB each in the page;
+/// What is embedded, and why (the page must open from disk and stay small; the page test's budget is in ExplorerTests):
+/// - each decoder's float32 parameters, exact (the page must match `gpuae decode` to 1/255), in the checkpoint's
+///   nn.Linear layout: decoder.0.weight [256, 2] ([256, 2 + 10] for the CVAE: the z columns, then the class columns),
+///   decoder.0.bias, decoder.2.weight [784, 256], decoder.2.bias; 202,256 (CVAE 204,816) numbers, about 0.92 MB each
+///   in the page;
 /// - every test image's 2-D latent (float32; 10,000 points per plane, all drawn) and label;
 /// - the pictures of the first <see cref="PicturesPerClass"/> test images of each class (1,000 of 10,000, about
 ///   0.58 MB): all 10,000 would take about 5.9 MB. Hovering snaps to the nearest point that has a picture.
-/// With the study's two 2-D models the page is about 2.65 MB.
+/// With the study's two 2-D models the page is about 2.65 MB; with the 2-D CVAE as a third plane about 3.68 MB.
 /// Float arrays are stored as little-endian float32 split into four byte planes (all first bytes, then all second
 /// bytes…; the shuffle filter of HDF5 and Blosc), gzip'ed and base64'ed: the planes of exponents and high mantissa
 /// bytes compress where interleaved floats barely do (0.69 MB instead of 0.75 MB of gzip per decoder, 0.81 MB raw).
@@ -56,15 +60,19 @@ public static class Explorer
             pictures = new { indices = pictures, pixels = Bytes([.. pictures.SelectMany(i => test.Pixels.AsSpan(i * test.Features, test.Features).ToArray().Select(GreyPng.Byte))]) },
             planes = planes.Select(p =>
             {
-                if (p.Model is not AutoencoderBase { Architecture: Architecture.Dense, LatentSize: 2 } model)
+                if (p.Model is not AutoencoderBase { Architecture: Architecture.Dense, LatentSize: 2 } model || !model.Kind.Explorable)
                     throw new ArgumentException($"the explorer draws dense autoencoders with a 2-D latent; {p.Run} is a {p.Model.Kind} with a {p.Model.LatentSize}-D latent");
                 if (p.Codes.Length != 2 * test.Count) throw new ArgumentException($"{p.Run}: {p.Codes.Length / 2} latents for {test.Count} test images");
-                bool vae = model is VariationalAutoencoder;
+                var kind = model.Kind;
+                if (model.ConditionWidth != kind.ConditionWidth || (kind.IsConditional && model.ConditionWidth != FashionMnist.ClassNames.Length))
+                    throw new ArgumentException($"{p.Run}: a {kind} conditioned on {model.ConditionWidth} classes; the explorer's selector has {FashionMnist.ClassNames.Length}");
                 return new
                 {
-                    key = model.Kind.Name, run = p.Run, prior = vae, hidden = model.Hidden, features = model.Features,
-                    title = vae ? "VAE, 2-D: μ of each test image" : "AE, 2-D (linear code): code of each test image",
-                    axes = vae ? new[] { "μ₁", "μ₂" } : ["code₁", "code₂"],
+                    key = kind.Name, run = p.Run, label = kind.Label, prior = kind.IsVariational, condition = kind.ConditionWidth,
+                    hidden = model.Hidden, features = model.Features,
+                    title = kind.IsConditional ? "CVAE, 2-D: μ of q(z|x, y) of each test image"
+                        : kind.IsVariational ? "VAE, 2-D: μ of each test image" : "AE, 2-D (linear code): code of each test image",
+                    axes = kind.IsVariational ? new[] { "μ₁", "μ₂" } : ["code₁", "code₂"],
                     decoder = Floats(DecoderWeights(backend, model)), codes = Floats(p.Codes),
                 };
             }).ToArray(),
@@ -88,7 +96,7 @@ public static class Explorer
     }
 
     /// <summary>The decoder's parameters as the page holds them: <see cref="DecoderTensors"/> one after the other, each in
-    /// its [out, in] layout.</summary>
+    /// its [out, in] layout (a conditional model's decoder.0.weight with its class columns, [256, 2 + 10]).</summary>
     public static float[] DecoderWeights(IBackend backend, IModel model)
     {
         var values = new float[model.Parameters.Length];

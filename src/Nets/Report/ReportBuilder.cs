@@ -89,10 +89,12 @@ public static class ReportBuilder
 
         log.WriteLine("gpuae: drawing figures");
         StudyFigures.Draw(study, measured, scorer, test, o, output);
-        // The interactive page of the two 2-D latents (the first seed's runs, as the figures).
+        // The interactive page of the 2-D latents (the first seed's runs, as the figures): the VAE, the AE, and a
+        // conditional model's, whose latents were encoded with the test labels.
         Explorer.Write(Path.Combine(output, Explorer.FileName), backend, test,
-            [.. new[] { new ConfigKey("vae", 2, 1f), new ConfigKey("ae", 2, 1f) }.Select(c => firstSeed[c])
-                .Select(m => new ExplorerPlane(m.Result.Key.Folder, m.Model, m.Latents))]);
+            [.. new[] { new ConfigKey("vae", 2, 1f), new ConfigKey("ae", 2, 1f) }
+                .Concat(o.ModelKinds.Select(ModelKind.Named).Where(k => k.IsConditional && k.Explorable).Select(k => new ConfigKey(k.Name, 2, 1f)))
+                .Select(c => firstSeed[c]).Select(m => new ExplorerPlane(m.Result.Key.Folder, m.Model, m.Latents))]);
         var files = StudyFigures.Files(o);
         files.AddRange([Explorer.FileName, "metrics.csv", "metrics.json", "REPORT.md"]);
         var summary = new ReportSummary(study, measured, scorer, backend.DeviceName, files);

@@ -249,8 +249,8 @@ public sealed class ReportText
         Line();
         Line("![The 2-D latents: the VAE's means beside the 2-D AE's codes](latent_scatter.png)");
         Line();
-        Line("To move through these two planes and watch each decoder answer, open [explorer.html](explorer.html) (the same " +
-             "runs; self-contained, it decodes in the page).");
+        Line("To move through these planes and watch each decoder answer, open [explorer.html](explorer.html) (the same " +
+             "runs; self-contained, it decodes in the page" + (ConditionalKinds.Any() ? "; the CVAE's plane with a class selector" : "") + ").");
         Line();
         Line("![The notebook AE's codes by PCA beside the VAE's means](ae_latent_pca.png)");
         Line();
