@@ -61,7 +61,7 @@ public class CliTests : TempFolderTest
 
     [Theory]
     [InlineData("--models", "ae,gan", "'gan' is not a model of the study")]
-    [InlineData("--models", "ae,vae,cvae", "'cvae' is not a model of the study")]
+    [InlineData("--models", "ae,vae,classifier", "'classifier' is not a model of the study")]
     [InlineData("--models", "ae,conv-ae", "must include ae and vae")]
     [InlineData("--models", "ae,vae,ae", "lists a model twice")]
     [InlineData("--betas", "0.5,x", "'x' is not a number")]
