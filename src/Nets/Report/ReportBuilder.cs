@@ -30,7 +30,7 @@ public static class ReportBuilder
         foreach (var kind in o.ModelKinds)
             if (ModelKind.Find(kind) is not { InStudy: true })
                 throw new UserError($"--models: '{kind}' is not a model of the study: use {string.Join(", ", ModelKind.Names(k => k.InStudy))}");
-        if (!o.ModelKinds.Contains("ae") || !o.ModelKinds.Contains("vae"))
+        if (!o.ModelKinds.Contains(ModelKind.Ae.Name) || !o.ModelKinds.Contains(ModelKind.Vae.Name))
             throw new UserError("--models must include ae and vae (the report compares everything with the notebook's two models)");
         if (o.ModelKinds.Distinct().Count() != o.ModelKinds.Count) throw new UserError("--models lists a model twice");
         foreach (var beta in o.BetaValues)
