@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares what bench/gpu-run.sh needs on a lent GPU machine (no .NET SDK there; the working tree and what is carried
-# travel together, at most 64 MiB, and the tracked files are ~34 MB of it): publish/gpu/ with gpuae.xz (the
+# travel together, at most 64 MiB, and the tracked files are ~19 MB of it since the committed checkpoints lost their Adam moments): publish/gpu/ with gpuae.xz (the
 # self-contained single file, xz-compressed: ~30 MB) and data/: the first 2,000 real training images repeated to
 # 60,000 (an epoch of the real set's size for timing; the training images as raw IDX, xz, which removes the
 # repetition) and the first 1,000 test images. Then, with the device tool: `bash bench/gpu-run.sh`, carrying publish/gpu.
