@@ -16,8 +16,8 @@ public sealed record SampleRun(string Path, string[] Classes, int Count, ulong S
     {
         if (Count < 1) throw new UserError($"--n must be at least 1 (got {Count})");
         string checkpoint = Checkpoint.Find(Path);
-        var spec = Models.SpecOf(SafeTensors.Read(checkpoint).Metadata, checkpoint);
-        var kind = spec.Model;
+        var contents = SafeTensors.Read(checkpoint);
+        var kind = Models.SpecOf(contents.Metadata, checkpoint).Model;
         if (!kind.SamplesPrior)
             throw new UserError($"{checkpoint} holds a {kind.Name}, which has no prior to sample: sample a {string.Join(", ", ModelKind.Names(k => k.SamplesPrior))} run");
         int[] wanted = [.. Classes.SelectMany(c => c.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(FashionMnist.ClassOf)];
@@ -30,7 +30,7 @@ public sealed record SampleRun(string Path, string[] Classes, int Count, ulong S
         int columns = Count / rows;
 
         using var backend = Backends.Open(Device);
-        var (model, _) = Models.Load(backend, checkpoint, batch: 128);
+        var (model, _) = Models.Load(backend, contents, checkpoint, batch: 128);
         var z = Inference.PriorLatents(Count, model.LatentSize, Seed);
         int[]? classes = kind.IsConditional ? [.. Enumerable.Range(0, Count).Select(i => wanted[i / columns])] : null;
         var pixels = Inference.Decode(backend, model, z, Count, classes);

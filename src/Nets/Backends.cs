@@ -31,7 +31,6 @@ public static class Backends
     /// what `check` and `bench` compare the kernel-by-kernel step with.</summary>
     public static IBackend? OpenFused(string device)
     {
-        if (device == "simd") return null;
         var backend = Open(device, fuseDenseSteps: true);
         if (backend is IFusedDenseSteps { FusesDenseSteps: true }) return backend;
         backend.Dispose();

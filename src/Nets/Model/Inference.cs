@@ -52,10 +52,11 @@ public static class Inference
     static float[] Conditioned(IBackend backend, IModel model, float[] input, int count, int inWidth, int outWidth, int[]? classes,
         Action<Tensor, int, Tensor> run)
     {
-        if (model is not ISupervised { TargetWidth: > 0 } conditional || !model.Kind.IsConditional)
+        if (!model.Kind.IsConditional)
             return classes is null ? Batched(backend, input, count, inWidth, outWidth, model.MaxRows, run)
                 : throw new ArgumentException($"a {model.Kind} is not conditioned on a class");
         if (classes is null || classes.Length < count) throw new ArgumentException($"a {model.Kind} needs a class per row");
+        var conditional = (ISupervised)model;
         int width = conditional.TargetWidth;
         var oneHot = new float[(long)count * width];
         for (int i = 0; i < count; i++) oneHot[i * width + classes[i]] = 1f;

@@ -72,10 +72,9 @@ public sealed class Trainer : IDisposable
         _model = model;
         _options = options;
         _trainCount = train.Count;
-        int targets = (model as ISupervised)?.TargetWidth ?? 0;
         var trainSet = DeviceImages.For(backend, model, train);
         (_trainImages, _trainTargets) = (trainSet.Images, trainSet.Targets);
-        if (targets > 0) _targetBatch = backend.Allocate(options.Batch * targets);
+        if (trainSet.TargetWidth > 0) _targetBatch = backend.Allocate(options.Batch * trainSet.TargetWidth);
         _evaluator = new Evaluator(backend, model, DeviceImages.For(backend, model, test), options.Batch);
         _batch = backend.Allocate(options.Batch * model.Features);
         _order = backend.AllocateIndices(train.Count);
