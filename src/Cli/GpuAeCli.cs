@@ -147,17 +147,13 @@ public static class GpuAeCli
     static Command SampleCommand(TextWriter stdout)
     {
         var path = new Argument<string>("checkpoint") { Description = "a model.safetensors file of a VAE (vae, conv-vae, cvae), or the run folder holding one" };
-        var cls = new Option<string[]>("--class")
-        {
-            Description = $"cvae: the classes to sample, one row each, by name ({string.Join(", ", FashionMnist.ClassNames)}) or number 0–9, comma-separated or repeated (default: every class)",
-            AllowMultipleArgumentsPerToken = true,
-        };
+        var cls = ListOption("--class", $"cvae: the classes to sample, one row each, by name ({string.Join(", ", FashionMnist.ClassNames)}) or number 0–9 (default: every class)");
         var n = new Option<int>("--n") { Description = "images to draw, split evenly over the rows (one row per class for a cvae, rows of ten otherwise)", DefaultValueFactory = _ => 100 };
         var seed = new Option<ulong>("--seed") { Description = "seed of the prior's draws z ~ N(0, I)", DefaultValueFactory = _ => 1UL };
         var output = new Option<string>("--out") { Description = "the grid PNG to write", DefaultValueFactory = _ => "samples.png" };
         var device = DeviceOption();
         var command = new Command("sample", "Draw images from a saved generative model's prior (per class for a cvae) into one grid PNG") { path, cls, n, seed, output, device };
-        command.SetAction(r => new SampleRun(r.GetValue(path)!, r.GetValue(cls) ?? [], r.GetValue(n), r.GetValue(seed), r.GetValue(output)!, r.GetValue(device)!).Execute(stdout));
+        command.SetAction(r => new SampleRun(r.GetValue(path)!, Values(r.GetValue(cls)), r.GetValue(n), r.GetValue(seed), r.GetValue(output)!, r.GetValue(device)!).Execute(stdout));
         return command;
     }
 
@@ -177,7 +173,7 @@ public static class GpuAeCli
         var iwaeK = new Option<int>("--iwae-k") { Description = "importance samples for the VAEs' IWAE bound", DefaultValueFactory = _ => d.IwaeK };
         var manifoldN = new Option<int>("--manifold-n") { Description = "the latent manifold is an n×n grid", DefaultValueFactory = _ => d.ManifoldN };
         var manifoldP = ListOption("--manifold-p", "lowest and highest probability of the manifold's normal quantiles", Texts([d.ManifoldLow, d.ManifoldHigh]));
-        var models = ListOption("--models", $"models to train and compare: ae and vae, and any of {string.Join(", ", ModelKind.Names(k => k.InStudy && k.Name is not ("ae" or "vae")))} (a cvae at 2-D only)", [.. d.ModelKinds]);
+        var models = ListOption("--models", $"models to train and compare: ae and vae, and any of {string.Join(", ", ModelKind.Names(k => k.InStudy && k != ModelKind.Ae && k != ModelKind.Vae))} (a cvae at 2-D only)", [.. d.ModelKinds]);
         var betas = ListOption("--betas", "β sweep of the 2-D VAE (1 alone: no sweep)", Texts(d.BetaValues));
         var betaEpochs = new Option<int?>("--beta-epochs") { Description = "epochs of each β-sweep VAE (default: --epochs)" };
         var samples = new Option<int>("--samples") { Description = "images generated per run to score generation (Fréchet distance, class coverage, near-empty share)", DefaultValueFactory = _ => d.Samples };

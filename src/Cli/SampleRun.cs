@@ -9,7 +9,7 @@ namespace GpuAe.Cli;
 
 /// <summary>`gpuae sample`: images a saved generative model draws from its prior, z ~ N(0, I) (counter generator keyed
 /// by --seed), as one labelled grid PNG. A conditional model draws each row for one class: the classes given with
-/// --class, or every class, one row each; an unconditional one draws rows of ten.</summary>
+/// --class, or every class, one row each; an unconditional one draws rows of ten. Classes: the --class values, commas split.</summary>
 public sealed record SampleRun(string Path, string[] Classes, int Count, ulong Seed, string Output, string Device)
 {
     public int Execute(TextWriter stdout)
@@ -20,7 +20,7 @@ public sealed record SampleRun(string Path, string[] Classes, int Count, ulong S
         var kind = Models.SpecOf(contents.Metadata, checkpoint).Model;
         if (!kind.SamplesPrior)
             throw new UserError($"{checkpoint} holds a {kind.Name}, which has no prior to sample: sample a {string.Join(", ", ModelKind.Names(k => k.SamplesPrior))} run");
-        int[] wanted = [.. Classes.SelectMany(c => c.Split(',', StringSplitOptions.RemoveEmptyEntries)).Select(FashionMnist.ClassOf)];
+        int[] wanted = [.. Classes.Select(FashionMnist.ClassOf)];
         if (wanted.Length > 0 && !kind.IsConditional)
             throw new UserError($"--class: a {kind.Name} is not conditioned on a class; leave --class out (a cvae takes one)");
         if (kind.IsConditional && wanted.Length == 0) wanted = [.. Enumerable.Range(0, FashionMnist.ClassNames.Length)];
