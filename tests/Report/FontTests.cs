@@ -27,15 +27,17 @@ public class FontTests : TempFolderTest
         foreach (char c in "μσβαΦ₁₂→−±‖·≈") Assert.True(regular.ContainsGlyph(c), $"DejaVu Sans lacks '{c}'");
     }
 
-    /// <summary>`gpuae report` run in a mount namespace whose font folders are empty tmpfs mounts (what a GPU server image
+    /// <summary>`gpuae report` run in a mount namespace whose font folders (every one fontconfig reads) are empty tmpfs mounts (what a GPU server image
     /// without fonts looks like; `unshare -rm` needs no root): the loss figure's title band and its left margin (y label and
     /// tick labels) hold text pixels. Before the bundled font these bands were blank: no system font, no text.</summary>
     [Fact]
     public void FiguresHaveTitleAndTickLabelsWithNoSystemFontInstalled()
     {
         string cli = typeof(GpuAe.Cli.GpuAeCli).Assembly.Location, output = Path.Combine(Folder, "report");
-        string hide = string.Join(" && ", new[] { "/usr/share/fonts", "/usr/local/share/fonts", "/var/cache/fontconfig" }
-            .Where(Directory.Exists).Select(d => $"mount -t tmpfs none {d}"));
+        // Every folder that holds a font fontconfig lists (TeX Live's Latin Modern registers /usr/share/texmf/fonts too),
+        // and fontconfig's cache.
+        var folders = FontFiles().Select(Path.GetDirectoryName).OfType<string>().Append("/var/cache/fontconfig").Where(Directory.Exists).Distinct();
+        string hide = string.Join(" && ", folders.Select(d => $"mount -t tmpfs none '{d}'"));
         string script = $"{hide} && test -z \"$(fc-list 2>/dev/null)\" && exec dotnet {cli} report --notebook-ae-epochs 1 --epochs 1 --seeds 1 " +
                         $"--latents 2 --betas 1 --limit 500 --iwae-k 1 --manifold-n 3 --samples 600 --device simd --data {FashionMnist.ResolveFolder(null)} --classifier {Repository.Classifier} --out {output}";
         var start = new ProcessStartInfo("unshare", ["-rm", "sh", "-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -48,6 +50,19 @@ public class FontTests : TempFolderTest
         var (title, margin) = TextOutsideTheFrame(Path.Combine(output, StudyFigures.LossCurvesPng));
         Assert.True(title > 100, $"no title text above the plot frame ({title} dark pixels)");
         Assert.True(margin > 100, $"no y label or tick labels left of the plot frame ({margin} dark pixels)");
+    }
+
+    /// <summary>The files of the fonts fontconfig lists (fc-list), none if it is not installed.</summary>
+    static string[] FontFiles()
+    {
+        try
+        {
+            using var fcList = Process.Start(new ProcessStartInfo("fc-list", ["-f", "%{file}\\n"]) { RedirectStandardOutput = true })!;
+            string files = fcList.StandardOutput.ReadToEnd();
+            fcList.WaitForExit();
+            return files.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (System.ComponentModel.Win32Exception) { return []; }
     }
 
     /// <summary>Dark pixels above the plot frame (the title band) and left of it, beyond the tick marks (the y label and the

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
+using GpuAe.Kernels;
 using GpuAe.Nets.Model;
 using GpuAe.Nets.Report;
 using GpuAe.Nets.Training;
@@ -27,8 +29,10 @@ public class ReportTests : TempFolderTest
     [Fact]
     public void TwoSeedsTwoWidthsReportEveryRunAndFromRunsReproducesItWithoutTraining()
     {
-        var options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Batch: 128, Seed: 1, OutputFolder: Path.Combine(Folder, "report"), IwaeK: 3, ManifoldN: 5,
-            CommandLine: "gpuae report --test", Betas: [1f], Seeds: 2, Latents: [2, 4], ClassifierFolder: TinyClassifier(), Samples: 600);
+        // A folder name with TeX's special characters: the command line that names it is printed in the PDFs.
+        string output = Path.Combine(Folder, "report_50%&co");
+        var options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Batch: 128, Seed: 1, OutputFolder: output, IwaeK: 3, ManifoldN: 5,
+            CommandLine: $"gpuae report --test --out {output}", Betas: [1f], Seeds: 2, Latents: [2, 4], ClassifierFolder: TinyClassifier(), Samples: 600);
         string Out(string name) => Path.Combine(options.OutputFolder, name);
         var train = RealData.Train.Take(1024); var test = RealData.Test.Take(500);
         var summary = ReportBuilder.Build(Cpu.Backend, train, test, options, new StringWriter());
@@ -63,6 +67,8 @@ public class ReportTests : TempFolderTest
         Assert.Contains($"| VAE | 2 | 1 | 1 | {mean.ToString(F, CultureInfo.InvariantCulture)} ± {sd.ToString(F, CultureInfo.InvariantCulture)} |", report);
         foreach (var figure in summary.Files.Where(f => f.EndsWith(".png") || f.EndsWith(".html"))) Assert.Contains($"({figure})", report);
 
+        AssertPdfs(options, summary, test.Count, train.Count);
+
         // --from-runs with every run folder: nothing is trained and metrics.csv comes out identical (but for seconds_per_epoch,
         // which a run's metrics.csv keeps to the millisecond).
         string again = Path.Combine(Folder, "again");
@@ -92,6 +98,59 @@ public class ReportTests : TempFolderTest
         Assert.Contains("## β sweep", report);
         Assert.Contains("**Convolutions** (conv-AE against the dense AE)", report);
         Assert.Contains("one seed there is no spread", report);
+    }
+
+    /// <summary>report.pdf and slides.pdf: compiled without an error, an undefined reference or a box overflowing by more
+    /// than 5 pt; the report on at most two A4 pages with the headline numbers of metrics.json; the deck 16:9, a page per
+    /// frame, at least 8; every figure either includes embedded at its pixel size. Without pdflatex the .tex files are
+    /// still written with one line saying how to install it, and under CI that is an error.</summary>
+    void AssertPdfs(ReportOptions options, ReportSummary summary, int testCount, int trainCount)
+    {
+        PdfChecks.RequirePdflatex();
+        string Out(string name) => Path.Combine(options.OutputFolder, name);
+        Assert.Contains(Latex.ReportPdf, summary.Files);
+        Assert.Contains(Latex.SlidesPdf, summary.Files);
+        foreach (var name in new[] { ReportTex.Name, SlidesTex.Name }) PdfChecks.CleanLog(Path.Combine(options.OutputFolder, Latex.BuildFolder, name + ".log"));
+
+        string report = Out(Latex.ReportPdf);
+        Assert.InRange(PdfChecks.Pages(report), 1, 2);
+        var (width, height) = PdfChecks.PageSize(report);
+        Assert.True(Math.Abs(width - 595.28) < 1 && Math.Abs(height - 841.89) < 1, $"report.pdf is {width} × {height} pt, not A4");
+        PdfChecks.FiguresEmbeddedAtTheirPixelSize(options.OutputFolder, ReportTex.Name);
+        // The headline table's numbers, as metrics.json has them.
+        string text = PdfChecks.Tool("pdftotext", "-layout", report, "-");
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Out("metrics.json")));
+        int checkedCells = 0;
+        foreach (var configuration in json.RootElement.GetProperty("configurations").EnumerateArray())
+        {
+            var kind = ModelKind.Named(configuration.GetProperty("model").GetString()!);
+            foreach (var metric in new[] { Metrics.Loss, Metrics.BceMu, Metrics.Ssim, Metrics.Knn, Metrics.FrechetSamples }.Where(m => m.Has(kind)))
+            {
+                Assert.Contains(PdfChecks.Cell(configuration, metric), text);
+                checkedCells++;
+            }
+        }
+        Assert.True(checkedCells >= 20, $"only {checkedCells} headline numbers checked");
+
+        string slides = Out(Latex.SlidesPdf);
+        var (slideWidth, slideHeight) = PdfChecks.PageSize(slides);
+        Assert.Equal(16.0 / 9, slideWidth / slideHeight, 2);
+        int frames = Regex.Matches(File.ReadAllText(Out(SlidesTex.Name + ".tex")), @"\\begin\{frame\}").Count;
+        Assert.True(frames >= 8, $"{frames} frames");
+        Assert.Equal(frames, PdfChecks.Pages(slides));
+        PdfChecks.FiguresEmbeddedAtTheirPixelSize(options.OutputFolder, SlidesTex.Name);
+
+        // No pdflatex: the sources, one line on how to install it; under CI, an error.
+        string noTex = Path.Combine(Folder, "no-tex");
+        Directory.CreateDirectory(noTex);
+        var document = ReportText.Write(summary, options, trainCount, testCount);
+        var log = new StringWriter();
+        Assert.Equal([ReportTex.Name + ".tex", SlidesTex.Name + ".tex"], Latex.Publish(noTex, document, summary, options, log, pdflatex: null, ci: false));
+        Assert.Equal(File.ReadAllText(Out(ReportTex.Name + ".tex")), File.ReadAllText(Path.Combine(noTex, ReportTex.Name + ".tex")));
+        Assert.Single(log.ToString().TrimEnd('\n').Split('\n'));
+        Assert.Contains(Latex.Install, log.ToString());
+        var error = Assert.Throws<UserError>(() => Latex.Publish(noTex, document, summary, options, TextWriter.Null, pdflatex: null, ci: true));
+        Assert.Contains("pdflatex", error.Message);
     }
 
     [Fact]

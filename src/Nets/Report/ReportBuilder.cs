@@ -99,7 +99,9 @@ public static class ReportBuilder
         files.AddRange([Explorer.FileName, "metrics.csv", "metrics.json", "REPORT.md"]);
         var summary = new ReportSummary(study, measured, scorer, backend.DeviceName, files);
         MetricFiles.Write(output, summary);
-        File.WriteAllText(Path.Combine(output, "REPORT.md"), ReportText.Write(summary, o, train.Count, test.Count));
+        var document = ReportText.Write(summary, o, train.Count, test.Count);
+        File.WriteAllText(Path.Combine(output, "REPORT.md"), document.ToMarkdown());
+        files.AddRange(Latex.Publish(output, document, summary, o, log, Latex.FindPdflatex(), Latex.UnderCi));
         log.WriteLine($"gpuae: wrote {string.Join(", ", summary.Files)} to {output}");
         log.WriteLine($"gpuae: peak memory held as tensors on {backend.DeviceName}: {backend.PeakAllocatedBytes / (1024.0 * 1024):F0} MiB");
         return summary;

@@ -5,20 +5,22 @@ using GpuAe.Nets.Data;
 
 namespace GpuAe.Nets.Report;
 
-/// <summary>REPORT.md: the tables and the text, every number taken from the run, a method per section. Each sentence that
-/// compares or judges is chosen by the numbers (both branches are written out below), and states its difference with the
-/// seed spread.</summary>
+/// <summary>The study's text (<see cref="ReportDocument"/>): the tables and the sentences, every number taken from the run,
+/// a method per section. Each sentence that compares or judges is chosen by the numbers (both branches are written out
+/// below), and states its difference with the seed spread. REPORT.md is its Markdown; report.tex and slides.tex lay out
+/// parts of it (<see cref="Latex"/>), so that a claim is written here once.</summary>
 public sealed class ReportText
 {
     readonly ReportSummary s;
     readonly ReportOptions o;
     readonly Study study;
     readonly int seeds;
-    readonly StringBuilder t = new();
+    readonly List<Section> sections = [];
+    List<Block> blocks = [];
 
     ReportText(ReportSummary summary, ReportOptions options) => (s, o, study, seeds) = (summary, options, summary.Study, options.Seeds);
 
-    public static string Write(ReportSummary s, ReportOptions o, int trainCount, int testCount)
+    public static ReportDocument Write(ReportSummary s, ReportOptions o, int trainCount, int testCount)
     {
         var text = new ReportText(s, o);
         text.Opening(trainCount, testCount);
@@ -33,9 +35,12 @@ public sealed class ReportText
         text.Training();
         text.Claims();
         text.Limits();
+        text.FutureWork();
         text.Reproduce();
-        return text.t.ToString();
+        return new ReportDocument(Title, text.sections);
     }
+
+    public const string Title = "Autoencoder vs variational autoencoder on Fashion-MNIST";
 
     static string N(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
     static string P(double share) => N(share * 100, "F1") + " %";
@@ -61,7 +66,20 @@ public sealed class ReportText
         _ => $"{what}: {aName} {a.Format(format)} against {bName} {b.Format(format)}, no clear difference ({Difference(a, b, format)}, within twice the seed spread)",
     };
 
-    void Line(string text = "") => t.AppendLine(text);
+    /// <summary>Starts a section (a untitled one continues the page's opening).</summary>
+    void Section(Part part, string? title)
+    {
+        blocks = [];
+        sections.Add(new Section(part, title, blocks));
+    }
+
+    void Paragraph(params string[] lines) => blocks.Add(new Paragraph([.. lines.Select(l => new Line(Say.None, l))]));
+    void Paragraph(params Line[] lines) => blocks.Add(new Paragraph(lines));
+    void Bullets(params string[] items) => Bullets((IEnumerable<string>)items);
+    void Bullets(IEnumerable<string> items) => blocks.Add(new Bullets([.. items.Select(i => new Line(Say.None, i))]));
+    void Bullets(params Line[] items) => blocks.Add(new Bullets(items));
+    void Figure(string file, string caption) => blocks.Add(new Figure(file, caption));
+    static Line Says(Say what, string text) => new(what, text);
     static ConfigKey Ae(int d) => new("ae", d, 1f);
     static ConfigKey Vae(int d, float beta = 1f) => new("vae", d, beta);
     Stat St(ConfigKey c, Func<RunResult, double?> f) => study.Stat(c, f);
@@ -73,13 +91,9 @@ public sealed class ReportText
     /// Reconstruction makes and the claims return to.</summary>
     (Stat AeNotebook, Stat Ae2, Stat Vae2) ReconstructionBces() => (BceMu(ReportOptions.NotebookAe), BceMu(Ae(2)), BceMu(Vae(2)));
 
-    /// <summary>A Markdown table: a row per configuration, a column per (heading, cell).</summary>
-    void Table(IEnumerable<ConfigKey> rows, params (string Heading, Func<ConfigKey, string> Cell)[] columns)
-    {
-        Line("| " + string.Join(" | ", columns.Select(c => c.Heading.Replace("|", "\\|"))) + " |");
-        Line("|" + string.Concat(columns.Select(_ => "---|")));
-        foreach (var row in rows) Line("| " + string.Join(" | ", columns.Select(c => c.Cell(row))) + " |");
-    }
+    /// <summary>A table: a row per configuration, a column per (heading, cell).</summary>
+    public static Table Table(IEnumerable<ConfigKey> rows, params (string Heading, Func<ConfigKey, string> Cell)[] columns) =>
+        new([.. columns.Select(c => c.Heading)], [.. rows.Select(row => (IReadOnlyList<string>)[.. columns.Select(c => c.Cell(row))])]);
 
     /// <summary>A table's column of a metric: its name and format from <see cref="Metrics"/> unless the table gives its own.</summary>
     (string, Func<ConfigKey, string>) Column(Metric m, string? heading = null, string? format = null) => (heading ?? m.Name, c => m.Cell(study, c, format));
@@ -90,34 +104,59 @@ public sealed class ReportText
     static string Beta(ConfigKey c) => c.IsVae ? Study.Number(c.Beta) : "—";
     string Epochs(ConfigKey c) => $"{study.Of(c).First().Epochs}";
 
+    /// <summary>The small tables of report.tex and slides.tex: the cells of REPORT.md's tables (<see cref="Metric.Cell"/>),
+    /// fewer rows and columns (<see cref="Digests.Headline"/>: the report's one table).</summary>
+    public static Table Digest(ReportSummary s, ReportOptions o, Digests which) => new ReportText(s, o).DigestOf(which);
+
+    Table DigestOf(Digests which)
+    {
+        var widths = o.LatentSizes.Order().ToArray();
+        var model = Key("model", c => c == ReportOptions.NotebookAe ? "AE (notebook's)" : c.Model.Label);
+        var latent = Key("latent", c => $"{c.Latent}");
+        var everyWidth = widths.SelectMany(d => EveryWidthKinds.Select(k => new ConfigKey(k.Name, d, 1f))).ToArray();
+        var conditional = ConditionalKinds.Select(k => new ConfigKey(k.Name, 2, 1f)).ToArray();
+        return which switch
+        {
+            Digests.Headline => Table([ReportOptions.NotebookAe, .. everyWidth, .. conditional], model, latent, Column(Metrics.Loss, "−ELBO"),
+                Column(Metrics.BceMu, "BCE, code / μ"), Column(Metrics.Ssim), Column(Metrics.Knn), Column(Metrics.FrechetSamples, "Fréchet, samples")),
+            Digests.Reconstruction => Table([ReportOptions.NotebookAe, Ae(2), Vae(2)], model, latent, Column(Metrics.BceMu, "BCE, code / μ", "F1"),
+                Column(Metrics.Ssim)),
+            Digests.Widths => Table(everyWidth, model, latent, Column(Metrics.BceMu, "BCE, code / μ", "F1"), Column(Metrics.Kl, "KL")),
+            Digests.Latents => Table(everyWidth, model, latent, Column(Metrics.Knn)),
+            Digests.Generation => Table(everyWidth, model, latent, Column(Metrics.FrechetSamples, "Fréchet"), Column(Metrics.EmptyShare, "near-empty")),
+            Digests.BetaSweep => Table(o.BetaValues.Append(1f).Distinct().Order().Select(b => Vae(2, b)), Key("β", Beta), Column(Metrics.Kl, "KL"),
+                Column(Metrics.Bce, "BCE"), Column(Metrics.Loss, "−ELBO")),
+            Digests.Conditional => Table([Vae(2), .. conditional], model, Column(Metrics.Loss, "−ELBO"), Column(Metrics.Iwae, "IWAE"),
+                Column(Metrics.Recognised, "recognised")),
+            _ => throw new ArgumentOutOfRangeException(nameof(which), which, null),
+        };
+    }
+
     /// <summary>The title and what made the page: the command, the device, the seeds and the plan.</summary>
     void Opening(int trainCount, int testCount)
     {
-        Line("# Autoencoder vs variational autoencoder on Fashion-MNIST");
-        Line();
+        Section(Part.Opening, null);
         string sweep = o.BetaValues.Any(b => b != 1f)
             ? $", a β sweep of the 2-D VAE (β = {string.Join(", ", o.BetaValues.Order().Select(b => Study.Number(b)))}, {o.SweepEpochs} epochs each)" : "";
-        Line($"Made by `{o.CommandLine}` on {s.Device}: {seeds} seed{(seeds > 1 ? "s" : "")} ({string.Join(", ", o.SeedValues)}), batch {o.Batch}, " +
+        Paragraph(Says(Say.MadeBy, $"Made by `{o.CommandLine}` on {s.Device}: {seeds} seed{(seeds > 1 ? "s" : "")} ({string.Join(", ", o.SeedValues)}), batch {o.Batch}, " +
              $"the notebook's AE ({o.NotebookAeEpochs} epochs), {string.Join(", ", EveryWidthKinds.Select(k => k.Label))} at latent widths " +
              $"{string.Join(", ", o.LatentSizes.Order())} ({o.Epochs} epochs each){string.Concat(ConditionalKinds.Select(k => $", the {k.Label} at 2-D ({o.Epochs} epochs)"))}" +
              $"{sweep}, {trainCount:N0} training and {testCount:N0} test images. " +
              "Every number and figure below comes from that run. Tables give the mean ± the sample standard deviation over the seeds; " +
-             $"figures show the first seed ({o.Seed}) unless their title says otherwise.");
-        Line();
+             $"figures show the first seed ({o.Seed}) unless their title says otherwise."));
+        Paragraph(Says(Say.Links, $"The same study as a two-page report, [{Latex.ReportPdf}]({Latex.ReportPdf}), and as slides, [{Latex.SlidesPdf}]({Latex.SlidesPdf})."));
     }
 
     /// <summary>The table of every configuration's test numbers, and how to read it.</summary>
     void Results()
     {
-        Line("## Results on the test set");
-        Line();
-        Table(study.Configs, Key("model", TableName), Key("latent", c => $"{c.Latent}"), Key("β", Beta), Key("epochs", Epochs),
+        Section(Part.Results, "Results on the test set");
+        blocks.Add(Table(study.Configs, Key("model", TableName), Key("latent", c => $"{c.Latent}"), Key("β", Beta), Key("epochs", Epochs),
             Column(Metrics.Loss), Column(Metrics.Iwae, $"IWAE bound, k = {o.IwaeK}"), Column(Metrics.Kl), Column(Metrics.Bce), Column(Metrics.BceMu),
-            Column(Metrics.Mse), Column(Metrics.Psnr), Column(Metrics.Ssim), Column(Metrics.Knn), Column(Metrics.EmptyShare));
-        Line();
+            Column(Metrics.Mse), Column(Metrics.Psnr), Column(Metrics.Ssim), Column(Metrics.Knn), Column(Metrics.EmptyShare)));
         var vaeRuns = study.Runs.Where(r => r.Iwae is not null).ToList();
         int bounded = vaeRuns.Count(r => r.Iwae <= r.Test.Loss);
-        Line("How to read it. **−ELBO, sampled**: for each test image the BCE (summed over the 784 pixels) of the decoder's output for one " +
+        Paragraph("How to read it. **−ELBO, sampled**: for each test image the BCE (summed over the 784 pixels) of the decoder's output for one " +
              "z drawn from q(z|x), plus KL(q(z|x) ‖ N(0, I)) in closed form: an unbiased one-sample estimate of the negative evidence lower " +
              "bound with β = 1, whatever β the model was trained with. The noise is fixed (the counter generator keyed by image and sample, " +
              "the same for every model, run and device), so the number is reproducible. **IWAE bound** (Burda et al., 2016): " +
@@ -132,68 +171,59 @@ public sealed class ReportText
              $"fitted to its training codes) whose mean intensity is below {N(LatentAnalysis.EmptyIntensity, "0.00")}; among the test images it is " +
              $"{P(s.Measured.TestEmptyShare)}. A difference is called **clear** when it exceeds twice the combined seed spread √(sd₁² + sd₂²)" +
              (seeds > 1 ? $"; with {seeds} seeds this is a rough screen, not a significance test." : "; with one seed there is no spread, so no difference is called clear."));
-        Line();
     }
 
     /// <summary>The notebook's claims and why the study trains both models at the same widths.</summary>
     void WhyThisComparison()
     {
-        Line("## Why this comparison");
-        Line();
-        Line("A Keras notebook trained a dense autoencoder (32-D code) and a variational autoencoder (2-D latent) on Fashion-MNIST and " +
+        Section(Part.Why, "Why this comparison");
+        Paragraph("A Keras notebook trained a dense autoencoder (32-D code) and a variational autoencoder (2-D latent) on Fashion-MNIST and " +
              "concluded that the AE reconstructs better while the VAE organises its latent space and can generate. Its validation metrics " +
              "were all zero, so the claim rested on pictures, and its two models differ in two ways at once: the objective and the width of the " +
              "bottleneck. GpuAe reproduces the study with its own GPU kernels, puts numbers with seed spreads beside the pictures, and separates " +
              "the two effects by training both models at the same widths.");
-        Line();
     }
 
     /// <summary>The architectures, losses and budgets.</summary>
     void TheModels()
     {
-        Line("## The models");
-        Line();
-        Line("Both are dense networks trained with Adam (learning rate 10⁻³, batch " + o.Batch + ") on binary cross-entropy summed over pixels, " +
+        Section(Part.Models, "The models");
+        Paragraph("Both are dense networks trained with Adam (learning rate 10⁻³, batch " + o.Batch + ") on binary cross-entropy summed over pixels, " +
              "averaged over the batch.");
-        Line();
-        Line($"- **AE**: 784 → 256 (ReLU) → d (the code) → 256 (ReLU) → 784 (sigmoid). The notebook's AE has a 32-D code behind a ReLU and trains " +
+        var models = new List<string>();
+        models.Add($"**AE**: 784 → 256 (ReLU) → d (the code) → 256 (ReLU) → 784 (sigmoid). The notebook's AE has a 32-D code behind a ReLU and trains " +
              $"for {o.NotebookAeEpochs} epochs; the study's AEs, one per latent width, have a linear code, as the VAE's μ is linear, and the " +
              $"same budget as the VAEs ({o.Epochs} epochs), so that at equal width the AE and the VAE differ only in their objective.");
-        Line("- **VAE**: 784 → 256 (ReLU) → μ and log σ² (d each) → z = μ + σ·ε with ε ~ N(0, I) → 256 (ReLU) → 784 (sigmoid); the loss adds " +
+        models.Add("**VAE**: 784 → 256 (ReLU) → μ and log σ² (d each) → z = μ + σ·ε with ε ~ N(0, I) → 256 (ReLU) → 784 (sigmoid); the loss adds " +
              "β·KL(q(z|x) ‖ N(0, I)) = −½ β Σ (1 + log σ² − μ² − σ²) to the BCE; the notebook's has d = 2 and β = 1.");
         if (ConditionalKinds.Any())
-            Line("- **CVAE** (conditional VAE, Sohn et al., 2015): the 2-D VAE with the one-hot class y appended to the encoder's input " +
+            models.Add("**CVAE** (conditional VAE, Sohn et al., 2015): the 2-D VAE with the one-hot class y appended to the encoder's input " +
                  "(784 + 10 → 256 → μ, log σ²) and to z at the decoder's input (2 + 10 → 256 → 784): it models p(x|y), so its loss, KL and " +
                  "IWAE bound are of p(x|y), each test image encoded and decoded with its own label, and it samples the class it is asked for.");
         if (o.ModelKinds.Any(k => ModelKind.Named(k).Architecture == Architecture.Conv))
-            Line("- **conv-AE, conv-VAE**: the same latents, losses and budgets with convolutional encoders and decoders: 28×28×1 → 3×3 " +
+            models.Add("**conv-AE, conv-VAE**: the same latents, losses and budgets with convolutional encoders and decoders: 28×28×1 → 3×3 " +
                  "convolution, stride 2 → 14×14×32 (ReLU) → the same → 7×7×64 (ReLU) → dense to the code or to μ and log σ²; the decoder mirrors " +
                  "it with transposed convolutions.");
-        Line();
-        Line($"The notebook's comparison (its AE against the 2-D VAE) is reproduced as it was: {o.NotebookAeEpochs} against {o.Epochs} epochs, " +
+        Bullets(models);
+        Paragraph($"The notebook's comparison (its AE against the 2-D VAE) is reproduced as it was: {o.NotebookAeEpochs} against {o.Epochs} epochs, " +
              "32 against 2 dimensions, a ReLU code against a linear μ. The rest of the study varies one thing at a time.");
-        Line();
     }
 
     /// <summary>The notebook's comparison, the same at equal width, then against the width and the convolutional models.</summary>
     void Reconstruction()
     {
-        Line("## Reconstruction");
-        Line();
-        Line("![Test images, reconstructions and absolute errors](reconstructions.png)");
-        Line();
+        Section(Part.Reconstruction, "Reconstruction");
+        Figure(StudyFigures.ReconstructionsPng, "Test images, reconstructions and absolute errors");
         var notebook = ReportOptions.NotebookAe;
         var (aeNotebook, ae2, vae2) = ReconstructionBces();
-        Line($"**The notebook's comparison** (its AE against the 2-D VAE, both deterministic reconstructions): " +
+        Paragraph(Says(Say.NotebookComparison, $"**The notebook's comparison** (its AE against the 2-D VAE, both deterministic reconstructions): " +
              Lower("BCE", "the notebook's AE", aeNotebook, "the 2-D VAE", vae2, "F1") + "; " +
              Lower("MSE per pixel", "the notebook's AE", St(notebook, Metrics.Mse), "the 2-D VAE", St(Vae(2), Metrics.Mse), "F4") + "; " +
-             $"SSIM {St(notebook, Metrics.Ssim).Format("F3")} against {St(Vae(2), Metrics.Ssim).Format("F3")}.");
-        Line();
-        Line($"**At the same bottleneck** (both 2-D, same budget): " + Lower("BCE", "the 2-D AE", ae2, "the 2-D VAE", vae2, "F1") + ". " +
+             $"SSIM {St(notebook, Metrics.Ssim).Format("F3")} against {St(Vae(2), Metrics.Ssim).Format("F3")}."));
+        Paragraph(Says(Say.EqualWidth, $"**At the same bottleneck** (both 2-D, same budget): " + Lower("BCE", "the 2-D AE", ae2, "the 2-D VAE", vae2, "F1") + ". " +
              $"Of the notebook's gap of {N(vae2.Mean - aeNotebook.Mean, "F1")} nats, going from the notebook's AE to the 2-D AE (width, code activation and " +
              $"budget) accounts for {N(ae2.Mean - aeNotebook.Mean, "F1")} and the VAE's objective at equal width for {N(vae2.Mean - ae2.Mean, "F1")} " +
-             "(differences of the means" + (vae2.Mean < ae2.Mean ? "; the objective's share is negative: at equal width the VAE's mean is the lower one)." : ")."));
-        Line();
+             "(differences of the means" + (vae2.Mean < ae2.Mean ? "; the objective's share is negative: at equal width the VAE's mean is the lower one)." : ").")));
         LatentWidths();
         Convolutions();
     }
@@ -202,11 +232,10 @@ public sealed class ReportText
     void LatentWidths()
     {
         if (o.LatentSizes.Count < 2) return;
-        Line("![Test numbers against the latent width](latent_sizes.png)");
-        Line();
+        Figure(StudyFigures.LatentSizesPng, "Test numbers against the latent width");
         var sizes = o.LatentSizes.Order().ToArray();
         var gaps = sizes.Select(d => (Width: d, Ae: BceMu(Ae(d)), Vae: BceMu(Vae(d)))).ToArray();
-        Line("**Against the latent width** (BCE of the deterministic reconstruction, VAE minus AE): " +
+        var gapLine = Says(Say.None, "**Against the latent width** (BCE of the deterministic reconstruction, VAE minus AE): " +
              string.Join("; ", gaps.Select(g => $"{g.Width}-D: {N(g.Vae.Mean - g.Ae.Mean, "F1")} nats ({Compare(g.Ae, g.Vae) switch
              {
                  Verdict.FirstLower => "the AE clearly lower",
@@ -217,16 +246,16 @@ public sealed class ReportText
         Stat Gap((int Width, Stat Ae, Stat Vae) g) => new(g.Vae.Mean - g.Ae.Mean, Math.Sqrt(g.Ae.Sd * g.Ae.Sd + g.Vae.Sd * g.Vae.Sd), g.Ae.Count);
         Stat first = Gap(gaps[0]), last = Gap(gaps[^1]);
         var kls = sizes.Select(d => St(Vae(d), Metrics.Kl)).ToArray();
-        Line(Compare(first, last) switch
+        var trend = Says(Say.WidthGap, Compare(first, last) switch
         {
             Verdict.FirstLower => $"The gap grows from {first.Format("F1")} nats at {gaps[0].Width}-D to {last.Format("F1")} at {gaps[^1].Width}-D: the wider " +
                                   "the bottleneck, the more the AE gains over the VAE, whose KL term charges for every nat the latent carries.",
             Verdict.SecondLower => $"The gap shrinks from {first.Format("F1")} nats at {gaps[0].Width}-D to {last.Format("F1")} at {gaps[^1].Width}-D.",
             _ => $"The gap does not change clearly between {gaps[0].Width}-D ({first.Format("F1")} nats) and {gaps[^1].Width}-D ({last.Format("F1")}).",
         });
-        Line($"The VAE's KL, the information its latent carries per image, is {string.Join(", ", sizes.Select((d, i) => $"{kls[i].Format("F2")} nats at {d}-D"))}; " +
+        var kl = Says(Say.WidthKl, $"The VAE's KL, the information its latent carries per image, is {string.Join(", ", sizes.Select((d, i) => $"{kls[i].Format("F2")} nats at {d}-D"))}; " +
              $"its sampled −ELBO is {string.Join(", ", sizes.Select(d => $"{St(Vae(d), Metrics.Loss).Format("F1")} at {d}-D"))}.");
-        Line();
+        Paragraph(gapLine, trend, kl);
     }
 
     /// <summary>Each convolutional model against its dense counterpart.</summary>
@@ -235,28 +264,23 @@ public sealed class ReportText
         foreach (var conv in o.ModelKinds.Select(ModelKind.Named).Where(k => k.Architecture == Architecture.Conv))
         {
             var dense = conv.DenseCounterpart;
-            Line($"**Convolutions** ({conv.Label} against the dense {dense.Label}): " +
+            Paragraph($"**Convolutions** ({conv.Label} against the dense {dense.Label}): " +
                  string.Join("; ", o.LatentSizes.Order().Select(d => Lower($"{d}-D BCE", conv.Label, BceMu(new(conv.Name, d, 1f)),
                      dense.Label, BceMu(new(dense.Name, d, 1f)), "F1"))) + ".");
-            Line();
         }
     }
 
     /// <summary>How well the latents group the classes, the notebook AE's codes by PCA, and the spread of the VAE's μ.</summary>
     void LatentSpace()
     {
-        Line("## Organisation of the latent space");
-        Line();
-        Line("![The 2-D latents: the VAE's means beside the 2-D AE's codes](latent_scatter.png)");
-        Line();
-        Line("To move through these planes and watch each decoder answer, open [explorer.html](explorer.html) (the same " +
+        Section(Part.LatentSpace, "Organisation of the latent space");
+        Figure(StudyFigures.LatentScatterPng, "The 2-D latents: the VAE's means beside the 2-D AE's codes");
+        Paragraph("To move through these planes and watch each decoder answer, open [explorer.html](explorer.html) (the same " +
              "runs; self-contained, it decodes in the page" + (ConditionalKinds.Any() ? "; the CVAE's plane with a class selector" : "") + ").");
-        Line();
-        Line("![The notebook AE's codes by PCA beside the VAE's means](ae_latent_pca.png)");
-        Line();
+        Figure(StudyFigures.AePcaPng, "The notebook AE's codes by PCA beside the VAE's means");
         var notebook = ReportOptions.NotebookAe;
         var sds = s.Measured.VaeMuSds; var mean = s.Measured.VaeMuMean; var pca = s.Measured.NotebookAePca;
-        Line("Measured on the 2-D latents: " + Lower("5-NN class error", "the VAE's μ", St(Vae(2), r => 1 - r.KnnAccuracy), "the 2-D AE's code",
+        Paragraph("Measured on the 2-D latents: " + Lower("5-NN class error", "the VAE's μ", St(Vae(2), r => 1 - r.KnnAccuracy), "the 2-D AE's code",
                  St(Ae(2), r => 1 - r.KnnAccuracy), "F3") + $". The notebook's AE's codes give {Metrics.Knn.Cell(study, notebook)} " +
              $"in {notebook.Latent} dimensions; their first two principal components (first seed) explain {P(pca.ExplainedX + pca.ExplainedY)} of the variance " +
              $"and give {P(pca.KnnAccuracy)}. The VAE's μ of the test images (first seed) have mean ({N(mean[0], "F2")}, {N(mean[1], "F2")}) and " +
@@ -266,24 +290,19 @@ public sealed class ReportText
                    "aggregate of the posteriors, not their means)."
                  : $"wider than the prior along {(sds[1] < 1 ? "one axis" : "both axes")}, so the aggregate of the posteriors, whose spread " +
                    "adds each q(z|x)'s own width to the means', is wider still: it does not match the prior the VAE samples from."));
-        Line();
     }
 
     /// <summary>How generated images are scored, their table, and what the scores say.</summary>
     void Generation()
     {
-        Line("## Generation");
-        Line();
-        Line("![Decoded grid of the VAE's latent plane](latent_manifold.png)");
-        Line();
-        Line("![Generated images of the 2-D models](prior_samples.png)");
-        Line();
+        Section(Part.Generation, "Generation");
+        Figure(StudyFigures.ManifoldPng, "Decoded grid of the VAE's latent plane");
+        Figure(StudyFigures.PriorSamplesPng, "Generated images of the 2-D models");
         var sc = s.Scorer;
-        Line($"The manifold decodes a {o.ManifoldN}×{o.ManifoldN} grid at normal quantiles p = {N(o.ManifoldLow, "0.00")} … {N(o.ManifoldHigh, "0.00")} " +
+        Paragraph($"The manifold decodes a {o.ManifoldN}×{o.ManifoldN} grid at normal quantiles p = {N(o.ManifoldLow, "0.00")} … {N(o.ManifoldHigh, "0.00")} " +
              "(the notebook's `norm.ppf(linspace(0.05, 0.95, 15))`); the samples decode z ~ N(0, I) for the VAE and z from a Gaussian fitted to the " +
              "training codes for the 2-D AE. Both are measured below, for every model, width and seed.");
-        Line();
-        Line($"**How generated images are scored.** {o.Samples:N0} images are generated per run (VAE: z ~ N(0, I); AE: z from " +
+        Paragraph($"**How generated images are scored.** {o.Samples:N0} images are generated per run (VAE: z ~ N(0, I); AE: z from " +
              "the Gaussian fitted to its training codes, mean and covariance) and passed through our own Fashion-MNIST classifier " +
              $"(`gpuae train classifier`, trained with the same kernels and trainer; checkpoint in `{sc.Folder}`; test accuracy " +
              $"{P(sc.TestAccuracy)}). The score is the Fréchet distance between Gaussians fitted to the classifier's 256 penultimate " +
@@ -292,38 +311,29 @@ public sealed class ReportText
              $"the decoder can reach from good codes, and for the 60,000 training images it is {N(sc.TrainTestDistance, "F2")}: the floor, " +
              "what two samples of real garments score. Class coverage is the entropy of the classes the classifier assigns to the samples " +
              "(ln 10 ≈ 2.303 nats when every class is equally represented; the test set itself is balanced).");
-        Line();
         string MostFrequentClass(ConfigKey c)
         {
             var shares = Enumerable.Range(0, Classifier.Classes).Select(k => St(c, r => Metrics.ClassShares.PerClass!(r)[k]).Mean).ToArray();
             int top = Array.IndexOf(shares, shares.Max());
             return $"{FashionMnist.ClassNames[top]} ({P(shares[top])})";
         }
-        Table(study.Configs, Key("model", TableName), Key("latent", c => $"{c.Latent}"), Key("β", Beta), Column(Metrics.FrechetSamples),
+        blocks.Add(Table(study.Configs, Key("model", TableName), Key("latent", c => $"{c.Latent}"), Key("β", Beta), Column(Metrics.FrechetSamples),
             Column(Metrics.FrechetReconstructions), Column(Metrics.ClassEntropy), Key("most frequent class", MostFrequentClass),
-            Column(Metrics.EmptyShare, "near-empty", "F2"));
+            Column(Metrics.EmptyShare, "near-empty", "F2")));
         if (ConditionalKinds.Any())
-        {
-            Line();
-            Line("The CVAE's samples ask for the ten classes in turn (z ~ N(0, I)), so its class entropy is set by design; how often the " +
+            Paragraph("The CVAE's samples ask for the ten classes in turn (z ~ N(0, I)), so its class entropy is set by design; how often the " +
                  "classifier sees the class asked for is in the next section.");
-        }
-        Line();
-        Line("![Fréchet distances against the latent width](generation_scores.png)");
-        Line();
-        Line("Measured: " + string.Join("; ", o.LatentSizes.Order().Select(d =>
+        Figure(StudyFigures.GenerationPng, "Fréchet distances against the latent width");
+        Paragraph(Says(Say.None, "Measured: " + string.Join("; ", o.LatentSizes.Order().Select(d =>
                  Lower($"at {d}-D, the samples' Fréchet distance", "the VAE", Fd(Vae(d)), "the AE", Fd(Ae(d)), "F2"))) + ". " +
              Lower("The share of near-empty samples at 2-D", "the VAE", St(Vae(2), Metrics.EmptyShare), "the AE", St(Ae(2), Metrics.EmptyShare), "F3") +
-             $" (test images: {N(s.Measured.TestEmptyShare, "F3")}).");
-        Line("What decoding from the prior costs over decoding the codes of real images, at 2-D: " +
+             $" (test images: {N(s.Measured.TestEmptyShare, "F3")})."),
+            Says(Say.None, "What decoding from the prior costs over decoding the codes of real images, at 2-D: " +
              Lower("Fréchet distance", "reconstructions", St(Vae(2), Metrics.FrechetReconstructions), "prior samples", Fd(Vae(2)), "F2") +
-             $" (floor {N(sc.TrainTestDistance, "F2")}).");
-        Line();
-        Line("![Interpolations](interpolation.png)");
-        Line();
-        Line("The interpolation figure decodes straight lines between the codes (AE) or means (VAE) of two test images of different classes; it is " +
+             $" (floor {N(sc.TrainTestDistance, "F2")})."));
+        Figure(StudyFigures.InterpolationPng, "Interpolations");
+        Paragraph("The interpolation figure decodes straight lines between the codes (AE) or means (VAE) of two test images of different classes; it is " +
              "shown for inspection, and no claim is drawn from it.");
-        Line();
     }
 
     /// <summary>The conditional VAE (when the study has one): its samples per class, how often the classifier recognises the
@@ -334,24 +344,21 @@ public sealed class ReportText
         {
             var c = new ConfigKey(kind.Name, 2, 1f);
             var sc = s.Scorer;
-            Line($"## Conditional generation: the {kind.Label}");
-            Line();
-            Line($"![{kind.Label} samples, one row per class](conditional_samples.png)");
-            Line();
+            Section(Part.Conditional, $"Conditional generation: the {kind.Label}");
+            Figure(StudyFigures.ConditionalSamplesPng, $"{kind.Label} samples, one row per class");
             var perClass = Enumerable.Range(0, Classifier.Classes)
                 .Select(k => St(c, r => r.Generation.RecognisedByClass?[k] * 100)).ToArray();
             int low = Array.IndexOf(perClass, perClass.MinBy(p => p.Mean)), high = Array.IndexOf(perClass, perClass.MaxBy(p => p.Mean));
-            Line($"Asked for each class in turn, {o.Samples:N0} samples z ~ N(0, I) per run: the classifier puts " +
+            Paragraph(Says(Say.ConditionalRecognised, $"Asked for each class in turn, {o.Samples:N0} samples z ~ N(0, I) per run: the classifier puts " +
                  $"{Metrics.Recognised.Cell(study, c)} of them in the class asked for " +
                  $"(lowest {FashionMnist.ClassNames[low]}, {perClass[low].Format("F1")} %; highest {FashionMnist.ClassNames[high]}, {perClass[high].Format("F1")} %; " +
                  $"mean ± sd over the seeds), where its own accuracy on the real test images is {P(sc.TestAccuracy)}. The figure shows ten samples " +
-                 $"of each class from the first seed.");
-            Line();
+                 $"of each class from the first seed."));
             var (elbo, vaeElbo) = (St(c, Metrics.Loss), St(Vae(2), Metrics.Loss));
             double gap = vaeElbo.Mean - elbo.Mean, spread = 2 * Math.Sqrt(elbo.Sd * elbo.Sd + vaeElbo.Sd * vaeElbo.Sd), ln10 = Math.Log(Classifier.Classes);
             string bound = $"ln 10 = {N(ln10, "F2")} nats, the most that knowing the label can lower the true negative log-likelihood of an image " +
                            "(log p(x|y) − log p(x) = log p(y|x) − log p(y) ≤ ln 10 for ten equally frequent classes)";
-            Line($"Its numbers are bounds of p(x|y), the 2-D VAE's of p(x): " +
+            Paragraph(Says(Say.ConditionalBound, $"Its numbers are bounds of p(x|y), the 2-D VAE's of p(x): " +
                  Lower("sampled −ELBO", $"the {kind.Label}", elbo, "the 2-D VAE", vaeElbo, "F2") + "; " +
                  Lower($"IWAE bound (k = {o.IwaeK})", $"the {kind.Label}", St(c, Metrics.Iwae), "the 2-D VAE", St(Vae(2), Metrics.Iwae), "F2") + ". " +
                  (Compare(elbo, vaeElbo) != Verdict.FirstLower
@@ -361,11 +368,9 @@ public sealed class ReportText
                            "its 2-D latent no longer having to encode the class."
                          : gap + spread < ln10
                              ? $"The gap is within {bound}."
-                             : $"Whether the gap exceeds {bound} is within twice the seed spread."));
-            Line();
-            Line($"Its latent need not carry the class, which y supplies: " +
+                             : $"Whether the gap exceeds {bound} is within twice the seed spread.")));
+            Paragraph($"Its latent need not carry the class, which y supplies: " +
                  Lower("5-NN error of μ (%)", $"the {kind.Label}", St(c, r => (1 - r.KnnAccuracy) * 100), "the 2-D VAE", St(Vae(2), r => (1 - r.KnnAccuracy) * 100), "F1") + ".");
-            Line();
         }
     }
 
@@ -374,23 +379,18 @@ public sealed class ReportText
     {
         if (!o.BetaValues.Any(b => b != 1f)) return;
         var betas = o.BetaValues.Append(1f).Distinct().Order().ToList();
-        Line("## β sweep: rate against distortion");
-        Line();
-        Line($"The 2-D VAE trained with the KL term weighted by β (β-VAE). Rate is the KL, distortion the sampled BCE (z ~ q(z|x)), so that " +
+        Section(Part.BetaSweep, "β sweep: rate against distortion");
+        Paragraph($"The 2-D VAE trained with the KL term weighted by β (β-VAE). Rate is the KL, distortion the sampled BCE (z ~ q(z|x)), so that " +
              "distortion + rate is the sampled −ELBO; every column is measured with β = 1.");
-        Line();
-        Table(betas.Select(b => Vae(2, b)), Key("β", Beta), Key("epochs", Epochs), Column(Metrics.Kl, "KL, rate (nats)"),
+        blocks.Add(Table(betas.Select(b => Vae(2, b)), Key("β", Beta), Key("epochs", Epochs), Column(Metrics.Kl, "KL, rate (nats)"),
             Column(Metrics.Bce, "BCE sampled, distortion (nats)"), Column(Metrics.Loss, "−ELBO, sampled"), Column(Metrics.Iwae, $"IWAE bound, k = {o.IwaeK}"),
-            Column(Metrics.BceMu, "BCE from z = μ"), Column(Metrics.Knn));
-        Line();
-        Line("![Rate against distortion](rate_distortion.png)");
-        Line();
-        Line("![Latent means per β](beta_latents.png)");
-        Line();
+            Column(Metrics.BceMu, "BCE from z = μ"), Column(Metrics.Knn)));
+        Figure(StudyFigures.RateDistortionPng, "Rate against distortion");
+        Figure(StudyFigures.BetaLatentsPng, "Latent means per β");
         var rates = betas.Select(b => St(Vae(2, b), Metrics.Kl).Mean).ToArray();
         var distortions = betas.Select(b => St(Vae(2, b), Metrics.Bce).Mean).ToArray();
         bool rateFalls = rates.Zip(rates.Skip(1)).All(p => p.Second < p.First), distortionRises = distortions.Zip(distortions.Skip(1)).All(p => p.Second > p.First);
-        Line((rateFalls, distortionRises) switch
+        var tradeOff = Says(Say.BetaTradeOff, (rateFalls, distortionRises) switch
         {
             (true, true) => "As β grows the rate falls and the distortion rises at every step (means): the trade-off the β-VAE objective predicts.",
             (true, false) => "As β grows the rate falls at every step (means), but the distortion does not rise at every step.",
@@ -401,23 +401,21 @@ public sealed class ReportText
         Stat bestElbo = St(Vae(2, best), Metrics.Loss), oneElbo = St(Vae(2), Metrics.Loss);
         var runnerUp = betas.Where(b => b != best).MinBy(b => St(Vae(2, b), Metrics.Loss).Mean);
         Stat runnerUpElbo = St(Vae(2, runnerUp), Metrics.Loss);
-        Line(best == 1f
+        Paragraph(tradeOff, Says(Say.BetaBest, best == 1f
             ? $"The lowest sampled −ELBO is at β = 1 ({oneElbo.Format("F2")}), the β that trains exactly that objective; the next, β = " +
               $"{Study.Number(runnerUp)} ({runnerUpElbo.Format("F2")}), is " + (Compare(oneElbo, runnerUpElbo) == Verdict.FirstLower ? "clearly higher." : "not clearly higher.")
             : $"The lowest sampled −ELBO is at β = {Study.Number(best)} ({bestElbo.Format("F2")}), not at β = 1 ({oneElbo.Format("F2")}), the β that trains " +
               $"exactly that objective; " + (Compare(bestElbo, oneElbo) == Verdict.FirstLower
                   ? $"the difference is clear ({Difference(bestElbo, oneElbo, "F2")}), a sign that the optimiser, not the objective, limits these runs."
-                  : $"the difference is not clear ({Difference(bestElbo, oneElbo, "F2")}, within twice the seed spread)."));
-        Line();
+                  : $"the difference is not clear ({Difference(bestElbo, oneElbo, "F2")}, within twice the seed spread).")));
     }
 
     /// <summary>Each first-seed model's loss curve in words: where it is lowest and the train−test gap.</summary>
     void Training()
     {
-        Line("## Training");
-        Line();
-        Line("![Loss curves](loss_curves.png)");
-        Line();
+        Section(Part.Training, "Training");
+        Figure(StudyFigures.LossCurvesPng, "Loss curves");
+        var lines = new List<string>();
         var trained = new List<ConfigKey> { ReportOptions.NotebookAe, Ae(2), Vae(2) };
         if (o.WideLatent != 2) trained.Add(Vae(o.WideLatent));
         foreach (var c in trained)
@@ -427,77 +425,96 @@ public sealed class ReportText
             var minimum = history.MinBy(e => e.TestLoss)!;
             var last = history[^1];
             double rise = last.TestLoss - minimum.TestLoss;
-            Line($"- {c.Label} (seed {o.Seed}): test loss {N(history[0].TestLoss, "F1")} after epoch 1, {N(last.TestLoss, "F1")} after epoch {last.Epoch}; " +
+            lines.Add($"{c.Label} (seed {o.Seed}): test loss {N(history[0].TestLoss, "F1")} after epoch 1, {N(last.TestLoss, "F1")} after epoch {last.Epoch}; " +
                  (rise <= 0.1
                      ? "lowest at the last epoch or within 0.1 nats of it, so no sign of overfitting at this budget"
                      : $"lowest at epoch {minimum.Epoch} ({N(minimum.TestLoss, "F1")}), {N(rise, "F2")} nats below the last: the model overfits after epoch {minimum.Epoch}") +
                  $"; train − test at the last epoch {N(last.TrainLoss - last.TestLoss, "F2")} nats.");
         }
-        Line();
+        Bullets(lines);
     }
 
     /// <summary>The notebook's three claims against the numbers.</summary>
     void Claims()
     {
-        Line("## What the numbers say about the notebook's claims");
-        Line();
+        Section(Part.Claims, "What the numbers say about the notebook's claims");
         var (aeNotebook, ae2, vae2) = ReconstructionBces();
         var sc = s.Scorer;
-        Line(Compare(aeNotebook, vae2) == Verdict.FirstLower
-            ? $"- \"The AE reconstructs better\" holds for the notebook's two models (BCE {aeNotebook.Format("F1")} against {vae2.Format("F1")})."
-            : $"- \"The AE reconstructs better\" is not borne out for the notebook's two models in this run (BCE {aeNotebook.Format("F1")} against {vae2.Format("F1")}).");
-        Line(Compare(ae2, vae2) switch
+        var reconstruction = Says(Say.ClaimReconstruction, Compare(aeNotebook, vae2) == Verdict.FirstLower
+            ? $"\"The AE reconstructs better\" holds for the notebook's two models (BCE {aeNotebook.Format("F1")} against {vae2.Format("F1")})."
+            : $"\"The AE reconstructs better\" is not borne out for the notebook's two models in this run (BCE {aeNotebook.Format("F1")} against {vae2.Format("F1")}).");
+        var equalWidth = Says(Say.ClaimEqualWidth, Compare(ae2, vae2) switch
             {
-                Verdict.FirstLower => $"- At the same 2-D bottleneck and budget the AE still reconstructs better (BCE {ae2.Format("F1")} against {vae2.Format("F1")}), " +
+                Verdict.FirstLower => $"At the same 2-D bottleneck and budget the AE still reconstructs better (BCE {ae2.Format("F1")} against {vae2.Format("F1")}), " +
                                       $"by {N(vae2.Mean - ae2.Mean, "F1")} nats instead of the notebook's {N(vae2.Mean - aeNotebook.Mean, "F1")}: " +
                                       (vae2.Mean - ae2.Mean < ae2.Mean - aeNotebook.Mean ? "most of the notebook's gap is the bottleneck." : "the objective's share of the gap is the larger one."),
-                Verdict.SecondLower => $"- At the same 2-D bottleneck the VAE reconstructs better (BCE {vae2.Format("F1")} against {ae2.Format("F1")}): the notebook's gap is the bottleneck, not the objective.",
-                _ => $"- At the same 2-D bottleneck the two reconstruct alike (BCE {ae2.Format("F1")} against {vae2.Format("F1")}, no clear difference): the notebook's gap is the bottleneck.",
+                Verdict.SecondLower => $"At the same 2-D bottleneck the VAE reconstructs better (BCE {vae2.Format("F1")} against {ae2.Format("F1")}): the notebook's gap is the bottleneck, not the objective.",
+                _ => $"At the same 2-D bottleneck the two reconstruct alike (BCE {ae2.Format("F1")} against {vae2.Format("F1")}, no clear difference): the notebook's gap is the bottleneck.",
             });
-        Line(Compare(St(Vae(2), r => 1 - r.KnnAccuracy), St(Ae(2), r => 1 - r.KnnAccuracy)) switch
+        var latent = Says(Say.ClaimLatent, Compare(St(Vae(2), r => 1 - r.KnnAccuracy), St(Ae(2), r => 1 - r.KnnAccuracy)) switch
         {
-            Verdict.FirstLower => "- \"The VAE organises its latent space\": at 2-D its μ separate the classes clearly better than the 2-D AE's codes (5-NN accuracy above).",
-            Verdict.SecondLower => "- \"The VAE organises its latent space\": at 2-D the AE's codes separate the classes clearly better than the VAE's μ (5-NN accuracy above); " +
+            Verdict.FirstLower => "\"The VAE organises its latent space\": at 2-D its μ separate the classes clearly better than the 2-D AE's codes (5-NN accuracy above).",
+            Verdict.SecondLower => "\"The VAE organises its latent space\": at 2-D the AE's codes separate the classes clearly better than the VAE's μ (5-NN accuracy above); " +
                                    "what the VAE adds is a prior it can be sampled from without fitting anything, not sharper classes.",
-            _ => "- \"The VAE organises its latent space\": at 2-D its μ and the AE's codes separate the classes alike (5-NN accuracy above, no clear difference); " +
+            _ => "\"The VAE organises its latent space\": at 2-D its μ and the AE's codes separate the classes alike (5-NN accuracy above, no clear difference); " +
                  "what the VAE adds is a prior it can be sampled from without fitting anything, not sharper classes.",
         });
-        Line(Compare(Fd(Vae(2)), Fd(Ae(2))) switch
+        var generation = Says(Say.ClaimGeneration, Compare(Fd(Vae(2)), Fd(Ae(2))) switch
         {
-            Verdict.FirstLower => $"- \"The VAE can generate\": at 2-D its prior samples are clearly closer to the test images than the AE's samples from a fitted Gaussian (Fréchet distance {Fd(Vae(2)).Format("F2")} against {Fd(Ae(2)).Format("F2")}; floor {N(sc.TrainTestDistance, "F2")}).",
-            Verdict.SecondLower => $"- \"The VAE can generate\" needs a qualifier: at 2-D the AE's samples from a Gaussian fitted to its codes are clearly closer to the test images than the VAE's prior samples (Fréchet distance {Fd(Ae(2)).Format("F2")} against {Fd(Vae(2)).Format("F2")}); the VAE's advantage is that its prior is known in advance, not that its samples are better.",
-            _ => $"- \"The VAE can generate\": at 2-D its prior samples and the AE's samples from a fitted Gaussian are equally close to the test images (Fréchet distance {Fd(Vae(2)).Format("F2")} against {Fd(Ae(2)).Format("F2")}, no clear difference); the VAE's advantage is that its prior is known in advance.",
+            Verdict.FirstLower => $"\"The VAE can generate\": at 2-D its prior samples are clearly closer to the test images than the AE's samples from a fitted Gaussian (Fréchet distance {Fd(Vae(2)).Format("F2")} against {Fd(Ae(2)).Format("F2")}; floor {N(sc.TrainTestDistance, "F2")}).",
+            Verdict.SecondLower => $"\"The VAE can generate\" needs a qualifier: at 2-D the AE's samples from a Gaussian fitted to its codes are clearly closer to the test images than the VAE's prior samples (Fréchet distance {Fd(Ae(2)).Format("F2")} against {Fd(Vae(2)).Format("F2")}); the VAE's advantage is that its prior is known in advance, not that its samples are better.",
+            _ => $"\"The VAE can generate\": at 2-D its prior samples and the AE's samples from a fitted Gaussian are equally close to the test images (Fréchet distance {Fd(Vae(2)).Format("F2")} against {Fd(Ae(2)).Format("F2")}, no clear difference); the VAE's advantage is that its prior is known in advance.",
         } + " " + Compare(St(Vae(2), Metrics.EmptyShare), St(Ae(2), Metrics.EmptyShare)) switch
         {
             Verdict.FirstLower => $"Near-empty samples are clearly rarer for the VAE ({P(St(Vae(2), Metrics.EmptyShare).Mean)} against {P(St(Ae(2), Metrics.EmptyShare).Mean)}).",
             Verdict.SecondLower => $"But near-empty samples are clearly more frequent for the VAE ({P(St(Vae(2), Metrics.EmptyShare).Mean)} against {P(St(Ae(2), Metrics.EmptyShare).Mean)}; test images {P(s.Measured.TestEmptyShare)}).",
             _ => $"Near-empty samples are about as frequent for both ({P(St(Vae(2), Metrics.EmptyShare).Mean)} against {P(St(Ae(2), Metrics.EmptyShare).Mean)}).",
         });
-        Line();
+        Bullets(reconstruction, equalWidth, latent, generation);
     }
 
     /// <summary>What the numbers cannot say.</summary>
     void Limits()
     {
-        Line("## Limits");
-        Line();
-        Line("- The sampled −ELBO uses one z per test image; its Monte-Carlo error is not part of the spreads given, which are over seeds only.");
-        Line("- The Bernoulli likelihood is a poor model of grey levels; it rewards blur and makes the BCE and IWAE numbers bounds on an " +
-             "objective rather than log-likelihoods.");
-        Line(seeds > 1
-            ? $"- {seeds} seeds give a rough spread; \"clear\" is a screen (difference above twice the combined sd), not a significance test."
-            : "- One seed: no spread is known, so no difference is called clear.");
-        Line($"- {o.Epochs} epochs for every run but the notebook's AE; none of the loss curves is guaranteed to have converged (Training, above).");
-        Line();
+        Section(Part.Limits, "Limits");
+        bool conv = o.ModelKinds.Any(k => ModelKind.Named(k).Architecture == Architecture.Conv);
+        Bullets(
+            "The sampled −ELBO uses one z per test image; its Monte-Carlo error is not part of the spreads given, which are over seeds only.",
+            "The Bernoulli likelihood is a poor model of grey levels; it rewards blur and makes the BCE and IWAE numbers bounds on an " +
+            "objective rather than log-likelihoods.",
+            seeds > 1
+                ? $"{seeds} seeds give a rough spread; \"clear\" is a screen (difference above twice the combined sd), not a significance test."
+                : "One seed: no spread is known, so no difference is called clear.",
+            $"{o.Epochs} epochs for every run but the notebook's AE; none of the loss curves is guaranteed to have converged (Training, above).",
+            "The notebook's models are dense: they see an image as a flat vector of 784 pixels, with nothing that knows that neighbouring " +
+            "pixels belong together or that a shifted garment is the same garment, and most of their weights sit in the 784 × 256 layers at " +
+            "either end. " + (conv
+                ? "The convolutional models of this run measure what that costs (Reconstruction, above)."
+                : "The convolutional AE and VAE are built (`--models ae,vae,conv-ae,conv-vae`) but not in this run, so it cannot say how much of " +
+                  "the reconstruction error is the architecture's."));
+    }
+
+    /// <summary>The original study's future work (Conv-AE, Conv-VAE, β-VAE, VAE-GAN, perceptual metrics): what this run
+    /// measured of it and what remains.</summary>
+    void FutureWork()
+    {
+        Section(Part.FutureWork, "Future work");
+        bool conv = o.ModelKinds.Any(k => ModelKind.Named(k).Architecture == Architecture.Conv), sweep = o.BetaValues.Any(b => b != 1f);
+        Bullets(
+            "**Conv-AE and conv-VAE**: " + (conv ? "measured in this run (Reconstruction, above)." : "built and trained by the same kernels, not in this run."),
+            "**β-VAE**: " + (sweep ? "measured in this run (β sweep, above)." : "built (`--betas`), not in this run."),
+            "**VAE-GAN** (Larsen et al., 2016): not built yet. It replaces the pixel-wise BCE by an error in a discriminator's features and " +
+            "trains the decoder as a GAN generator, the proposed answer to the blur that the Bernoulli likelihood rewards.",
+            "**Perceptual metrics**: SSIM and the Fréchet distance on our own classifier's features (Generation, above) are in this run; an " +
+            "Inception FID or LPIPS would need networks trained elsewhere, and their numbers would not compare with ours.");
     }
 
     /// <summary>The command that rebuilds the page.</summary>
     void Reproduce()
     {
-        Line("## Reproduce");
-        Line();
+        Section(Part.Reproduce, "Reproduce");
         string args = o.CommandLine.StartsWith("gpuae ", StringComparison.Ordinal) ? o.CommandLine["gpuae ".Length..] : o.CommandLine;
-        Line(o.FromRuns is { Count: > 0 }
+        Paragraph(o.FromRuns is { Count: > 0 }
             ? $"This page was written by `dotnet run --project src/Cli -c Release -- {args}` from finished runs, which the same command " +
               "without `--from-runs` trains (into `runs/` beside this file) before writing the same page: seeds make every run reproducible " +
               "on the same device, and the tests hold a report from finished runs equal to the one that trained them."

@@ -1,0 +1,75 @@
+using System.Text;
+
+namespace GpuAe.Nets.Report;
+
+/// <summary>slides.tex: the study as a 16:9 Beamer deck, one idea per frame: a figure large, its numbers in a small table
+/// (<see cref="ReportText.Digest"/>), and what REPORT.md says about them (<see cref="ReportDocument"/>), ending with the
+/// verdicts on the notebook's claims.</summary>
+public static class SlidesTex
+{
+    public const string Name = "slides";
+
+    public static string Write(ReportDocument doc, ReportSummary s, ReportOptions o)
+    {
+        var t = new StringBuilder();
+        t.Append("\\documentclass[aspectratio=169,10pt]{beamer}\n")
+         .Append(Latex.Packages)
+         .Append("\\usetheme{default}\n\\setbeamertemplate{navigation symbols}{}\n\\setbeamertemplate{footline}[frame number]\n")
+         .Append("\\setbeamerfont{frametitle}{size=\\large,series=\\bfseries}\n")
+         .Append("\\title{").Append(Latex.Escape(doc.Title)).Append("}\n\\subtitle{GpuAe: every pass an ILGPU kernel, every number from one run}\n\\date{}\n")
+         .Append("\\begin{document}\n");
+        t.Append("\\begin{frame}\n\\titlepage\n\\vfill{\\scriptsize ").Append(Latex.Inline(doc.Text(Say.MadeBy) ?? "")).Append("\\par}\n\\end{frame}\n");
+
+        Frame(t, "Why this comparison", Text(doc.Blocks(Part.Why), "\\small"));
+        Frame(t, "The models", Text(doc.Blocks(Part.Models), "\\footnotesize"));
+        Frame(t, "How the code is organised", "\\small\n" + Latex.Block(new Bullets([.. Code.Select(c => new Line(Say.None, c))])));
+
+        var reconstruction = Pick(doc, Say.ClaimReconstruction, Say.ClaimEqualWidth);
+        Frame(t, "Reconstruction: the notebook's comparison, then at equal width",
+            FigureBeside(StudyFigures.ReconstructionsPng, ReportText.Digest(s, o, Digests.Reconstruction), reconstruction));
+        if (o.LatentSizes.Count > 1)
+            Frame(t, "Reconstruction against the latent width",
+                FigureBeside(StudyFigures.LatentSizesPng, ReportText.Digest(s, o, Digests.Widths), Pick(doc, Say.WidthGap)));
+        Frame(t, "The 2-D latent spaces",
+            FigureBeside(StudyFigures.LatentScatterPng, ReportText.Digest(s, o, Digests.Latents), Pick(doc, Say.ClaimLatent), share: 0.64));
+        Frame(t, "Generation", FigureBeside(StudyFigures.PriorSamplesPng, ReportText.Digest(s, o, Digests.Generation), Pick(doc, Say.ClaimGeneration)));
+        if (o.BetaValues.Any(b => b != 1f))
+            Frame(t, "β sweep: rate against distortion",
+                FigureBeside(StudyFigures.RateDistortionPng, ReportText.Digest(s, o, Digests.BetaSweep), Pick(doc, Say.BetaTradeOff, Say.BetaBest)));
+        foreach (var section in doc.All(Part.Conditional))
+            Frame(t, section.Title!, FigureBeside(StudyFigures.ConditionalSamplesPng, ReportText.Digest(s, o, Digests.Conditional),
+                Pick(doc, Say.ConditionalRecognised)));
+        Frame(t, "Limits and future work",
+            "\\begin{columns}[T]\n\\column{0.49\\textwidth}\\scriptsize\\textbf{Limits}\n" + Text(doc.Blocks(Part.Limits), "") +
+            "\\column{0.49\\textwidth}\\scriptsize\\textbf{Future work}\n" + Text(doc.Blocks(Part.FutureWork), "") + "\\end{columns}\n");
+        Frame(t, "What the numbers say", Text(doc.Blocks(Part.Claims), "\\small"));
+        return t.Append("\\end{document}\n").ToString();
+    }
+
+    /// <summary>The repository's parts, for the frame on how the code is organised.</summary>
+    static readonly string[] Code =
+    [
+        "`src/Kernels`: the ILGPU kernels, every forward and backward pass, the sampling and the KL gradient, on CUDA, OpenCL or ILGPU's CPU accelerator.",
+        "`src/Simd`: the same backend interface on the host, with SIMD matrix products, for machines without a GPU.",
+        "`src/Nets`: layers and models (one registry of model kinds), the trainer with Adam, checkpoints, and this study: its metrics, figures and text.",
+        "`src/Cli`: `gpuae train`, `eval`, `sample`, `report`, `check` and `bench`.",
+        "`tests`: a plain reference beside every kernel's test and a finite-difference check of every backward pass.",
+    ];
+
+    static void Frame(StringBuilder t, string title, string body) =>
+        t.Append("\\begin{frame}[t]{").Append(Latex.Escape(title)).Append("}\n").Append(body).Append("\\end{frame}\n");
+
+    static string Text(IEnumerable<Block> blocks, string size) =>
+        size + "\n" + string.Concat(blocks.Where(b => b is Paragraph or Bullets).Select(b => Latex.Block(b)));
+
+    /// <summary>The lines of the document that say these things, as one paragraph (those this study does not say are left out).</summary>
+    static string Pick(ReportDocument doc, params Say[] what) =>
+        string.Join("\n\n", what.Select(doc.Text).OfType<string>().Select(Latex.Inline));
+
+    /// <summary>The figure on the left, as large as the frame allows; its numbers and what they say on the right.</summary>
+    static string FigureBeside(string figure, Table numbers, string text, double share = 0.56) =>
+        $"\\begin{{columns}}[T]\n\\column{{{Latex.Number(share)}\\textwidth}}\n" +
+        $"\\includegraphics[width=\\linewidth,height=0.8\\textheight,keepaspectratio]{{{figure}}}\n" +
+        $"\\column{{{Latex.Number(0.98 - share)}\\textwidth}}\n{{\\scriptsize\\setlength{{\\tabcolsep}}{{3pt}}\\fitwidth{{" + Latex.Tabular(numbers) + "}}\n\n\\vspace{4pt}{\\scriptsize " + text + "\\par}\n" +
+        "\\end{columns}\n";
+}
