@@ -97,9 +97,9 @@ public static class ReportBuilder
                 .Select(c => firstSeed[c]).Select(m => new ExplorerPlane(m.Result.Key.Folder, m.Model, m.Latents))]);
         var files = StudyFigures.Files(o);
         files.AddRange([Explorer.FileName, "metrics.csv", "metrics.json", "REPORT.md"]);
-        var summary = new ReportSummary(study, measured, scorer, backend.DeviceName, files);
+        var summary = new ReportSummary(study, measured, scorer, backend.DeviceName, files, train.Count, test.Count);
         MetricFiles.Write(output, summary);
-        var document = ReportText.Write(summary, o, train.Count, test.Count);
+        var document = ReportText.Write(summary, o);
         File.WriteAllText(Path.Combine(output, "REPORT.md"), document.ToMarkdown());
         files.AddRange(Latex.Publish(output, document, summary, o, log, Latex.FindPdflatex(), Latex.UnderCi));
         log.WriteLine($"gpuae: wrote {string.Join(", ", summary.Files)} to {output}");
@@ -119,24 +119,35 @@ public static class ReportBuilder
             throw new UserError($"{path} does not hold a classifier: pass --classifier with the folder of a `gpuae train classifier` run");
         log.WriteLine($"gpuae: scoring generated images with the classifier in {o.ClassifierFolder}");
         double accuracy = new Evaluator(backend, classifier, testImages, classifier.MaxRows).Run().Accuracy;
-        var testFeatures = Gaussian.Fit(Inference.Encode(backend, classifier, test.Pixels, test.Count), test.Count, Classifier.FeatureWidth);
-        var trainFeatures = Gaussian.Fit(Inference.Encode(backend, classifier, train.Pixels, train.Count), train.Count, Classifier.FeatureWidth);
-        return new Scorer(classifier, testFeatures, accuracy, Frechet.Distance(trainFeatures, testFeatures), o.ClassifierFolder);
+        var testFeatures = Inference.Encode(backend, classifier, test.Pixels, test.Count);
+        var testGaussian = Gaussian.Fit(testFeatures, test.Count, Classifier.FeatureWidth);
+        // The floor at the size of a run's samples: that many training images (the first) against the test set.
+        int floorImages = Math.Min(o.Samples, train.Count);
+        var trainGaussian = Gaussian.Fit(Inference.Encode(backend, classifier, train.Pixels, floorImages), floorImages, Classifier.FeatureWidth);
+        var radii = PrecisionRecall.SquaredRadii(backend, testFeatures, test.Count, Classifier.FeatureWidth);
+        return new Scorer(classifier, testFeatures, testGaussian, radii, accuracy, Frechet.Distance(trainGaussian, testGaussian), floorImages, o.ClassifierFolder);
     }
 
     /// <summary>Generated images and the test set's reconstructions scored on the classifier; for a conditional model's
-    /// samples, also how often the classifier sees the class each asked for.</summary>
-    static GenerationScores ScoreGeneration(IBackend backend, Scorer scorer, float[] generated, int count, int[]? asked, float[] reconstructions, int testCount)
+    /// samples, also how often the classifier sees the class each asked for. Also returns the mean feature distance of each
+    /// test image to its reconstruction.</summary>
+    static (GenerationScores Scores, double PerceptualDistance) ScoreGeneration(IBackend backend, Scorer scorer, float[] generated, int count, int[]? asked,
+        float[] reconstructions, int testCount)
     {
         var c = scorer.Classifier;
-        var samples = Gaussian.Fit(Inference.Encode(backend, c, generated, count), count, Classifier.FeatureWidth);
-        var recon = Gaussian.Fit(Inference.Encode(backend, c, reconstructions, testCount), testCount, Classifier.FeatureWidth);
+        int width = Classifier.FeatureWidth;
+        var sampleFeatures = Inference.Encode(backend, c, generated, count);
+        var samples = Gaussian.Fit(sampleFeatures, count, width);
+        var reconFeatures = Inference.Encode(backend, c, reconstructions, testCount);
+        var recon = Gaussian.Fit(reconFeatures, testCount, width);
+        double perceptual = LatentAnalysis.MeanRowDistance(scorer.TestFeatures, reconFeatures, testCount, width);
+        var (precision, recall) = PrecisionRecall.Of(backend, scorer.TestFeatures, testCount, scorer.TestRadii, sampleFeatures, count, width);
         var counts = new int[Classifier.Classes];
         var predicted = Inference.Predict(backend, c, generated, count);
         foreach (int p in predicted) counts[p]++;
         double[] shares = [.. counts.Select(k => (double)k / count)]; // counted, then divided: a class with every sample is exactly 1
-        return new GenerationScores(Frechet.Distance(samples, scorer.Test), Frechet.Distance(recon, scorer.Test), shares,
-            asked is null ? null : ConditionalGeneration.RecognisedByClass(asked, predicted));
+        return (new GenerationScores(Frechet.Distance(samples, scorer.Test), Frechet.Distance(recon, scorer.Test), shares, precision, recall,
+            asked is null ? null : ConditionalGeneration.RecognisedByClass(asked, predicted)), perceptual);
     }
 
     /// <summary>The runs given with --from-runs, by what their checkpoints say they are.</summary>
@@ -186,10 +197,11 @@ public static class ReportBuilder
         });
         double knn = LatentAnalysis.KnnAccuracy(latents, test.Labels, n, model.LatentSize);
         double seconds = history.Count == 0 ? 0 : history.Average(e => e.Seconds);
-        double empty = LatentAnalysis.EmptyShare(generated, o.Samples, f);
-        var generation = ScoreGeneration(backend, scorer, generated, o.Samples, asked, recon, n);
+        double empty = LatentAnalysis.EmptyShare(generated, o.Samples, f), saturated = LatentAnalysis.SaturatedShare(generated, o.Samples, f);
+        var (generation, perceptual) = ScoreGeneration(backend, scorer, generated, o.Samples, asked, recon, n);
+        int? active = model.Kind.IsVariational ? LatentAnalysis.ActiveUnits(latents, n, model.LatentSize) : null;
         return new RunResult(key, history.Count, seconds, metrics, perImage.Average(p => p.Psnr), perImage.Average(p => p.Ssim), iwae, knn, empty,
-            generation, history);
+            generation, history, saturated, perceptual, active);
     }
 
     /// <summary>Generated images of a model: a VAE decodes z ~ N(0, I) (a conditional one with the class each sample asks
