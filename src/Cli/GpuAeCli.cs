@@ -180,7 +180,7 @@ public static class GpuAeCli
         var classifier = new Option<string>("--classifier") { Description = "folder of the `gpuae train classifier` run whose features score generated images", DefaultValueFactory = _ => d.ClassifierFolder };
         var device = DeviceOption();
         var data = DataOption();
-        var command = new Command("report", "Train (or load) the study's runs, evaluate them, write figures, metrics and REPORT.md")
+        var command = new Command("report", "Train (or load) the study's runs, evaluate them, write figures, metrics, REPORT.md, report.pdf and slides.pdf")
         { aeEpochs, vaeEpochs, batch, seed, seeds, latents, limit, output, fromRuns, iwaeK, manifoldN, manifoldP, models, betas, betaEpochs, classifier, samples, device, data };
         command.SetAction(r =>
         {

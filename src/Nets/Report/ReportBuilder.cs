@@ -56,11 +56,15 @@ public static class ReportBuilder
     public static int EpochsOf(RunKey key, ReportOptions o) =>
         key.Config == ReportOptions.NotebookAe ? o.NotebookAeEpochs : key.Beta != 1f ? o.SweepEpochs : o.Epochs;
 
-    public static ReportSummary Build(IBackend backend, Dataset train, Dataset test, ReportOptions o, TextWriter log)
+    /// <summary>Runs the study. A run already in OUT/runs that is the plan's (<see cref="Resumable"/>) is reused when
+    /// finished and resumed when not, so an interrupted report goes on where it stopped; <paramref name="cancel"/> stops
+    /// the run in training after its step, with its checkpoint written, and throws OperationCanceledException.</summary>
+    public static ReportSummary Build(IBackend backend, Dataset train, Dataset test, ReportOptions o, TextWriter log, CancellationToken cancel = default)
     {
         Validate(o);
         string output = TrainingSession.PrepareOutput(o.OutputFolder);
         var available = FindRuns(o.FromRuns);
+        NameStrangers(o, log);
         var testImages = DeviceImages.Upload(backend, test, Classifier.Classes); // the classifier's accuracy needs the labels
         var scorer = LoadScorer(backend, o, train, test, testImages, log);
         var runs = new List<RunResult>();
@@ -70,7 +74,7 @@ public static class ReportBuilder
             // The first seed's models are kept for the figures; every other run's tensors are freed once it is scored.
             bool keep = key.Seed == o.Seed;
             using var runMemory = keep ? null : backend.Scope();
-            var (model, history) = Obtain(backend, key, o, available, train, test, log);
+            var (model, history) = Obtain(backend, key, o, available, train, test, log, cancel);
             log.WriteLine($"gpuae: evaluating {key.Folder} on the test set");
             using var scoringMemory = backend.Scope();
             // A conditional model is measured on p(x|y): each test image with its own label, each sample with the class it asks for.
@@ -158,27 +162,80 @@ public static class ReportBuilder
         {
             string checkpoint = Path.Combine(folder, Checkpoint.FileName);
             if (!File.Exists(checkpoint)) throw new UserError($"--from-runs: no {Checkpoint.FileName} in {folder}");
-            var metadata = SafeTensors.Read(checkpoint).Metadata;
-            var spec = Models.SpecOf(metadata, checkpoint);
-            var key = new RunKey(spec.Kind, spec.LatentSize, spec.Model.IsVariational ? spec.Beta : 1f, (ulong)Checkpoint.GetLong(metadata, "seed", checkpoint),
-                spec.Model.IsVariational ? Activation.None : spec.CodeActivation);
-            found.TryAdd(key, folder);
+            found.TryAdd(KeyOf(SafeTensors.Read(checkpoint).Metadata, checkpoint), folder);
         }
         return found;
     }
 
-    /// <summary>Loads the run from --from-runs when one matches, else trains it into OUT/runs/RUN.</summary>
-    static (IModel Model, List<EpochMetrics> History) Obtain(IBackend backend, RunKey key, ReportOptions o, Dictionary<RunKey, string> available,
-        Dataset train, Dataset test, TextWriter log)
+    /// <summary>The run a checkpoint's metadata says it is.</summary>
+    static RunKey KeyOf(IReadOnlyDictionary<string, string> metadata, string checkpoint)
     {
-        if (available.TryGetValue(key, out var folder))
+        var spec = Models.SpecOf(metadata, checkpoint);
+        return new RunKey(spec.Kind, spec.LatentSize, spec.Model.IsVariational ? spec.Beta : 1f, (ulong)Checkpoint.GetLong(metadata, "seed", checkpoint),
+            spec.Model.IsVariational ? Activation.None : spec.CodeActivation);
+    }
+
+    /// <summary>Loads the run from --from-runs when one matches; else reuses or resumes the plan's run already in
+    /// OUT/runs/RUN (<see cref="Resumable"/>); else trains it there.</summary>
+    static (IModel Model, List<EpochMetrics> History) Obtain(IBackend backend, RunKey key, ReportOptions o, Dictionary<RunKey, string> available,
+        Dataset train, Dataset test, TextWriter log, CancellationToken cancel)
+    {
+        if (available.TryGetValue(key, out var given))
         {
-            log.WriteLine($"gpuae: using the {key.Folder} run in {folder}");
-            return (Models.Load(backend, Path.Combine(folder, Checkpoint.FileName), o.Batch).Model, MetricsCsv.Read(Path.Combine(folder, "metrics.csv")));
+            log.WriteLine($"gpuae: using the {key.Folder} run in {given}");
+            return Load(backend, given, o);
         }
         if (available.Count > 0) log.WriteLine($"gpuae: no run among --from-runs is {key.Folder}: training it");
-        var options = new TrainOptions(EpochsOf(key, o), o.Batch, 1e-3f, key.Seed);
-        return TrainingSession.Run(backend, key.Spec, options, train, test, Path.Combine(o.OutputFolder, "runs", key.Folder), log);
+        string folder = Path.Combine(o.OutputFolder, "runs", key.Folder);
+        int epochs = EpochsOf(key, o);
+        var reporter = new LineReporter(log);
+        (IModel Model, List<EpochMetrics> History) run;
+        switch (Resumable(folder, key, o, train))
+        {
+            case (true, int done) when done == epochs:
+                log.WriteLine($"gpuae: reusing the finished {key.Folder} run in {folder}");
+                return Load(backend, folder, o);
+            case (true, _):
+                run = TrainingSession.Resume(backend, folder, epochs, train, test, reporter, cancel);
+                break;
+            default:
+                run = TrainingSession.Run(backend, key.Spec, new TrainOptions(epochs, o.Batch, 1e-3f, key.Seed), train, test, folder, reporter, cancel);
+                break;
+        }
+        // Stopped by Ctrl-C or SIGTERM: the run's checkpoint says where; the same command resumes it.
+        if (run.History.Count < epochs) throw new OperationCanceledException($"the {key.Folder} run was interrupted", cancel);
+        return run;
+    }
+
+    static (IModel, List<EpochMetrics>) Load(IBackend backend, string folder, ReportOptions o) =>
+        (Models.Load(backend, Path.Combine(folder, Checkpoint.FileName), o.Batch).Model, MetricsCsv.Read(Path.Combine(folder, "metrics.csv")));
+
+    /// <summary>Whether OUT/runs/RUN holds the plan's run (its checkpoint names the same model, width, code, β, seed,
+    /// batch, learning rate and epochs, on the same training images), and how many epochs it has finished; (false, 0)
+    /// when it holds nothing. A checkpoint of another run there is never overwritten: that is a one-line error.</summary>
+    static (bool Ours, int Finished) Resumable(string folder, RunKey key, ReportOptions o, Dataset train)
+    {
+        string path = Path.Combine(folder, Checkpoint.FileName);
+        if (!File.Exists(path)) return (false, 0);
+        var metadata = SafeTensors.Read(path).Metadata;
+        string Other(string what) => throw new UserError($"{folder} holds another run than the study's {key.Folder} ({what}); it is left as it is: " +
+                                                         "move it away, or give the report another --out");
+        if (KeyOf(metadata, path) is var found && found != key) Other($"its checkpoint is {found.Folder}");
+        if (Checkpoint.GetLong(metadata, "epochs", path) is var epochs && epochs != EpochsOf(key, o)) Other($"{epochs} epochs, not {EpochsOf(key, o)}");
+        if (Checkpoint.GetLong(metadata, "batch", path) is var batch && batch != o.Batch) Other($"batch {batch}, not {o.Batch}");
+        if (Checkpoint.GetLong(metadata, "train_images", path) is var images && images != train.Count) Other($"{images} training images, not {train.Count}");
+        if (metadata.TryGetValue("train_sha256", out var fingerprint) && fingerprint != train.Fingerprint) Other("other training images");
+        return (true, (int)Checkpoint.GetLong(metadata, "epoch", path)); // finished epochs (a mid-epoch checkpoint adds next_row)
+    }
+
+    /// <summary>Names the folders of OUT/runs that are no run of this plan: they are left alone.</summary>
+    static void NameStrangers(ReportOptions o, TextWriter log)
+    {
+        string runs = Path.Combine(o.OutputFolder, "runs");
+        if (!Directory.Exists(runs)) return;
+        var planned = Plan(o).Select(k => k.Folder).ToHashSet();
+        foreach (var folder in Directory.GetDirectories(runs).Order().Where(f => !planned.Contains(Path.GetFileName(f))))
+            log.WriteLine($"gpuae: {folder} is no run of this study's plan; it is left as it is");
     }
 
     static RunResult Score(RunKey key, IModel model, List<EpochMetrics> history, float[] recon, float[] latents, float[] generated, int[]? asked,
