@@ -42,11 +42,13 @@ public static class ReportBuilder
         if (o.LatentSizes.Distinct().Count() != o.LatentSizes.Count) throw new UserError("--latents lists a width twice");
     }
 
-    /// <summary>Every run of the study, seed by seed: the notebook's AE, each model at each latent width (AEs with a
-    /// linear code; a conditional model at 2-D only), then the β sweep of the 2-D VAE (β = 1 is the 2-D VAE itself).</summary>
+    /// <summary>Every run of the study, seed by seed: the notebook's AE (and the same at the study's budget), each model
+    /// at each latent width (AEs with a linear code; a conditional model at 2-D only), then the β sweep of the 2-D VAE
+    /// (β = 1 is the 2-D VAE itself).</summary>
     public static IEnumerable<RunKey> Plan(ReportOptions o) =>
         from seed in o.SeedValues
-        from key in new[] { new RunKey("ae", ReportOptions.NotebookAe.Latent, 1f, seed, Activation.Relu) }
+        from key in new[] { ReportOptions.NotebookAe, o.NotebookAeAtBudget }.OfType<ConfigKey>()
+                .Select(c => new RunKey(c.Kind, c.Latent, 1f, seed, c.Code, c.Epochs))
             .Concat(o.ModelKinds.SelectMany(kind => (ModelKind.Named(kind).AtEveryWidth ? o.LatentSizes : [2])
                 .Select(latent => new RunKey(kind, latent, 1f, seed))))
             .Concat(o.BetaValues.Where(b => b != 1f).Select(b => new RunKey("vae", 2, b, seed)))
@@ -54,7 +56,7 @@ public static class ReportBuilder
 
     /// <summary>Epochs of a run: the notebook AE's budget for it, the sweep's for β ≠ 1, the study's for the rest.</summary>
     public static int EpochsOf(RunKey key, ReportOptions o) =>
-        key.Config == ReportOptions.NotebookAe ? o.NotebookAeEpochs : key.Beta != 1f ? o.SweepEpochs : o.Epochs;
+        key.Epochs ?? (key.Config == ReportOptions.NotebookAe ? o.NotebookAeEpochs : key.Beta != 1f ? o.SweepEpochs : o.Epochs);
 
     /// <summary>Runs the study. A run already in OUT/runs that is the plan's (<see cref="Resumable"/>) is reused when
     /// finished and resumed when not, so an interrupted report goes on where it stopped; <paramref name="cancel"/> stops
@@ -63,7 +65,7 @@ public static class ReportBuilder
     {
         Validate(o);
         string output = TrainingSession.PrepareOutput(o.OutputFolder);
-        var available = FindRuns(o.FromRuns);
+        var available = FindRuns(o);
         NameStrangers(o, log);
         var testImages = DeviceImages.Upload(backend, test, Classifier.Classes); // the classifier's accuracy needs the labels
         var scorer = LoadScorer(backend, o, train, test, testImages, log);
@@ -155,24 +157,27 @@ public static class ReportBuilder
     }
 
     /// <summary>The runs given with --from-runs, by what their checkpoints say they are.</summary>
-    static Dictionary<RunKey, string> FindRuns(IReadOnlyList<string>? folders)
+    static Dictionary<RunKey, string> FindRuns(ReportOptions o)
     {
         var found = new Dictionary<RunKey, string>();
-        foreach (var folder in folders ?? [])
+        foreach (var folder in o.FromRuns ?? [])
         {
             string checkpoint = Path.Combine(folder, Checkpoint.FileName);
             if (!File.Exists(checkpoint)) throw new UserError($"--from-runs: no {Checkpoint.FileName} in {folder}");
-            found.TryAdd(KeyOf(SafeTensors.Read(checkpoint).Metadata, checkpoint), folder);
+            found.TryAdd(KeyOf(SafeTensors.Read(checkpoint).Metadata, checkpoint, o), folder);
         }
         return found;
     }
 
-    /// <summary>The run a checkpoint's metadata says it is.</summary>
-    static RunKey KeyOf(IReadOnlyDictionary<string, string> metadata, string checkpoint)
+    /// <summary>The run a checkpoint's metadata says it is (the notebook's AE trained for other than its budget is the
+    /// same at that budget).</summary>
+    static RunKey KeyOf(IReadOnlyDictionary<string, string> metadata, string checkpoint, ReportOptions o)
     {
         var spec = Models.SpecOf(metadata, checkpoint);
-        return new RunKey(spec.Kind, spec.LatentSize, spec.Model.IsVariational ? spec.Beta : 1f, (ulong)Checkpoint.GetLong(metadata, "seed", checkpoint),
+        var key = new RunKey(spec.Kind, spec.LatentSize, spec.Model.IsVariational ? spec.Beta : 1f, (ulong)Checkpoint.GetLong(metadata, "seed", checkpoint),
             spec.Model.IsVariational ? Activation.None : spec.CodeActivation);
+        int epochs = (int)Checkpoint.GetLong(metadata, "epochs", checkpoint);
+        return key.Config == ReportOptions.NotebookAe && epochs != o.NotebookAeEpochs ? key with { Epochs = epochs } : key;
     }
 
     /// <summary>Loads the run from --from-runs when one matches; else reuses or resumes the plan's run already in
@@ -220,7 +225,7 @@ public static class ReportBuilder
         var metadata = SafeTensors.Read(path).Metadata;
         string Other(string what) => throw new UserError($"{folder} holds another run than the study's {key.Folder} ({what}); it is left as it is: " +
                                                          "move it away, or give the report another --out");
-        if (KeyOf(metadata, path) is var found && found != key) Other($"its checkpoint is {found.Folder}");
+        if (KeyOf(metadata, path, o) is var found && found != key) Other($"its checkpoint is {found.Folder}");
         if (Checkpoint.GetLong(metadata, "epochs", path) is var epochs && epochs != EpochsOf(key, o)) Other($"{epochs} epochs, not {EpochsOf(key, o)}");
         if (Checkpoint.GetLong(metadata, "batch", path) is var batch && batch != o.Batch) Other($"batch {batch}, not {o.Batch}");
         if (Checkpoint.GetLong(metadata, "train_images", path) is var images && images != train.Count) Other($"{images} training images, not {train.Count}");

@@ -75,6 +75,19 @@ public sealed class ReportText
 
     string Lower(string what, string aName, Stat a, string bName, Stat b, string format) => Compared(what, aName, a, bName, b, format);
 
+    /// <summary>A comparison in brief, for the conclusions (the sections give the intervals): "near-empty 9.2 % (VAE)
+    /// against 2.3 % (AE), higher for the VAE", "Fréchet distance 483.0 (β = 0.5) against 481.9 (β = 4), not distinguishable with 3 seeds".</summary>
+    string Brief(string what, string aName, Stat a, string bName, Stat b, string format, string unit = "")
+    {
+        string F(Stat st) => N(st.Mean, format) + unit;
+        return $"{what} {F(a)} ({aName}) against {F(b)} ({bName}), " + Compare(a, b) switch
+        {
+            Verdict.FirstLower => $"lower for the {aName}",
+            Verdict.SecondLower => $"higher for the {aName}",
+            var v => Undecided(v),
+        };
+    }
+
     /// <summary>The test set's binomial sampling variance of a share p measured on its images, for each of two means:
     /// p(1 − p)/N each (conservative: both models are scored on the same images, which a paired test would use).</summary>
     double TestShareVariance(Stat a, Stat b) => (a.Mean * (1 - a.Mean) + b.Mean * (1 - b.Mean)) / testCount;
@@ -113,7 +126,8 @@ public sealed class ReportText
     static (string, Func<ConfigKey, string>) Key(string heading, Func<ConfigKey, string> cell) => (heading, cell);
     IEnumerable<ModelKind> EveryWidthKinds => o.ModelKinds.Select(ModelKind.Named).Where(k => k.AtEveryWidth);
     IEnumerable<ModelKind> ConditionalKinds => o.ModelKinds.Select(ModelKind.Named).Where(k => k.IsConditional);
-    static string TableName(ConfigKey c) => c.Model.Label + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)" : "");
+    static string TableName(ConfigKey c) => c.Model.Label + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)"
+        : c.Epochs is not null ? ", ReLU code (the notebook's, at the study's budget)" : "");
     static string Beta(ConfigKey c) => c.IsVae ? Study.Number(c.Beta) : "—";
     string Epochs(ConfigKey c) => $"{study.Of(c).First().Epochs}";
 
@@ -124,7 +138,7 @@ public sealed class ReportText
     Table DigestOf(Digests which)
     {
         var widths = o.LatentSizes.Order().ToArray();
-        var model = Key("model", c => c == ReportOptions.NotebookAe ? "AE (notebook's)" : c.Model.Label);
+        var model = Key("model", c => c == ReportOptions.NotebookAe ? "AE (notebook's)" : c.Epochs is { } e ? $"AE (notebook's, {e} ep.)" : c.Model.Label);
         var latent = Key("latent", c => $"{c.Latent}");
         var everyWidth = widths.SelectMany(d => EveryWidthKinds.Select(k => new ConfigKey(k.Name, d, 1f))).ToArray();
         var conditional = ConditionalKinds.Select(k => new ConfigKey(k.Name, 2, 1f)).ToArray();
@@ -132,7 +146,7 @@ public sealed class ReportText
         {
             Digests.Headline => Table([ReportOptions.NotebookAe, .. everyWidth, .. conditional], model, latent, Column(Metrics.Loss, "−ELBO"),
                 Column(Metrics.BceMu, "BCE, code / μ"), Column(Metrics.Ssim), Column(Metrics.Knn), Column(Metrics.FrechetSamples, "Fréchet, samples")),
-            Digests.Reconstruction => Table([ReportOptions.NotebookAe, Ae(2), Vae(2)], model, latent, Column(Metrics.BceMu, "BCE, code / μ", "F1"),
+            Digests.Reconstruction => Table([ReportOptions.NotebookAe, .. new[] { o.NotebookAeAtBudget }.OfType<ConfigKey>(), Ae(2), Vae(2)], model, latent, Column(Metrics.BceMu, "BCE, code / μ", "F1"),
                 Column(Metrics.Ssim)),
             Digests.Widths => Table(everyWidth, model, latent, Column(Metrics.BceMu, "BCE, code / μ", "F1"), Column(Metrics.Kl, "KL")),
             Digests.Latents => Table(everyWidth, model, latent, Column(Metrics.Knn)),
@@ -195,7 +209,7 @@ public sealed class ReportText
              "√(sd₁²/n₁ + sd₂²/n₂), degrees of freedom by Welch–Satterthwaite); for the 5-NN accuracy, measured on the same 10,000 test images " +
              "by every run, the test set's binomial sampling variance p(1 − p)/N of each mean is added (it is larger than the seeds' spread). " +
              "A difference is stated when the interval excludes 0; otherwise the two are **not distinguishable with " +
-             $"{seeds} seed{(seeds > 1 ? "s" : "")}**, which says how little {seeds} seed{(seeds > 1 ? "s" : "")} can show, not that the two are alike." +
+             $"{seeds} seed{(seeds > 1 ? "s" : "")}**, which says how little {seeds} seed{(seeds > 1 ? "s" : "")} can show, not that the two are the same." +
              (seeds > 1 ? "" : " With one seed there is no spread, so no difference is tested."));
     }
 
@@ -219,7 +233,9 @@ public sealed class ReportText
         var models = new List<string>();
         models.Add($"**AE**: 784 → 256 (ReLU) → d (the code) → 256 (ReLU) → 784 (sigmoid). The notebook's AE has a 32-D code behind a ReLU and trains " +
              $"for {o.NotebookAeEpochs} epochs; the study's AEs, one per latent width, have a linear code, as the VAE's μ is linear, and the " +
-             $"same budget as the VAEs ({o.Epochs} epochs), so that at equal width the AE and the VAE differ only in their objective.");
+             $"same budget as the VAEs ({o.Epochs} epochs), so that at equal width the AE and the VAE differ only in their objective" +
+             (o.NotebookAeAtBudget is null ? "." : $"; the notebook's AE is also trained for {o.Epochs} epochs, which separates its budget from its " +
+                                                  "code activation and width."));
         models.Add("**VAE**: 784 → 256 (ReLU) → μ and log σ² (d each) → z = μ + σ·ε with ε ~ N(0, I) → 256 (ReLU) → 784 (sigmoid); the loss adds " +
              "β·KL(q(z|x) ‖ N(0, I)) = −½ β Σ (1 + log σ² − μ² − σ²) to the BCE; the notebook's has d = 2 and β = 1.");
         if (ConditionalKinds.Any())
@@ -246,12 +262,33 @@ public sealed class ReportText
         Paragraph(Says(Say.NotebookComparison, $"**The notebook's comparison** (its AE against the 2-D VAE, both deterministic reconstructions): " +
              notebookTally.Text + "."));
         var equalTally = CompareReconstruction("the 2-D AE", Ae(2), "the 2-D VAE", Vae(2));
-        Paragraph(Says(Say.EqualWidth, $"**At the same bottleneck** (both 2-D, same budget): " + equalTally.Text + ". " +
-             $"Of the notebook's BCE gap of {N(vae2.Mean - aeNotebook.Mean, "F1")} nats, going from the notebook's AE to the 2-D AE (width, code activation and " +
-             $"budget) accounts for {N(ae2.Mean - aeNotebook.Mean, "F1")} and the VAE's objective at equal width for {N(vae2.Mean - ae2.Mean, "F1")} " +
-             "(differences of the means" + (vae2.Mean < ae2.Mean ? "; the objective's share is negative: at equal width the VAE's mean is the lower one)." : ").")));
+        Paragraph(Says(Say.EqualWidth, $"**At the same bottleneck** (both 2-D, same budget): " + equalTally.Text + ". " + Capital(GapShares()) + "."));
         LatentWidths();
         Convolutions();
+    }
+
+    /// <summary>The notebook's BCE gap (the 2-D VAE's minus the notebook AE's) in steps that change one thing each: the
+    /// budget, the code activation, the width, the objective; each a difference of means with its interval. The steps
+    /// add up to the gap.</summary>
+    string GapShares()
+    {
+        var steps = new List<(string What, ConfigKey From, ConfigKey To)>();
+        ConfigKey at = ReportOptions.NotebookAe;
+        if (o.NotebookAeAtBudget is { } budget)
+        {
+            steps.Add(($"the budget ({o.NotebookAeEpochs} → {o.Epochs} epochs)", at, budget));
+            at = budget;
+        }
+        if (o.LatentSizes.Contains(at.Latent))
+        {
+            steps.Add(($"the code activation (ReLU → linear at {at.Latent}-D)", at, Ae(at.Latent)));
+            steps.Add(($"the width ({at.Latent}-D → 2-D)", Ae(at.Latent), Ae(2)));
+        }
+        else steps.Add(($"the code activation and the width (ReLU at {at.Latent}-D → linear at 2-D)", at, Ae(2)));
+        steps.Add(("the objective (AE → VAE at 2-D)", Ae(2), Vae(2)));
+        double gap = BceMu(Vae(2)).Mean - BceMu(ReportOptions.NotebookAe).Mean;
+        return $"the notebook's BCE gap of {N(gap, "F1")} nats splits into " +
+               string.Join(", ", steps.Select(step => $"{step.What} {Difference.Of(BceMu(step.To), BceMu(step.From)).Format("F1")}"));
     }
 
     /// <summary>The deterministic reconstruction's measures, each with its heading and format: a claim about which model
@@ -408,7 +445,7 @@ public sealed class ReportText
              "inside the test images' manifold (each test image's ball reaching its third nearest neighbour), and the share of test images " +
              "inside the samples' manifold: low precision is unrealistic samples, low recall is samples that miss kinds of garment. " +
              "**Class entropy** is the entropy of the classes the classifier assigns to the samples (ln 10 ≈ 2.303 nats when every class " +
-             "is equally represented; the test set itself is balanced). A generator fails in two ways the eye sees at once: " +
+             "has the same share; the test set itself is balanced). A generator fails in two ways the eye sees at once: " +
              $"**near-empty** samples, mean intensity below {N(LatentAnalysis.EmptyIntensity, "0.00")} (test images: {P(s.Measured.TestEmptyShare)}), " +
              $"and **near-saturated** ones, mean intensity above {N(LatentAnalysis.SaturatedIntensity, "0.00")}, white blobs (test images: " +
              $"{P(s.Measured.TestSaturatedShare)}).");
@@ -459,7 +496,7 @@ public sealed class ReportText
             var gap = Difference.Of(vaeElbo, elbo);
             double ln10 = Math.Log(Classifier.Classes);
             string bound = $"ln 10 = {N(ln10, "F2")} nats, the most that knowing the label can lower the true negative log-likelihood of an image " +
-                           "(log p(x|y) − log p(x) = log p(y|x) − log p(y) ≤ ln 10 for ten equally frequent classes)";
+                           "(log p(x|y) − log p(x) = log p(y|x) − log p(y) ≤ ln 10 for ten classes of the same frequency)";
             Paragraph(Says(Say.ConditionalBound, $"Its numbers are bounds of p(x|y), the 2-D VAE's of p(x): " +
                  Compared("sampled −ELBO", $"the {kind.Label}", elbo, "the 2-D VAE", vaeElbo, "F2") + "; " +
                  Compared($"IWAE bound (k = {o.IwaeK})", $"the {kind.Label}", St(c, Metrics.Iwae), "the 2-D VAE", St(Vae(2), Metrics.Iwae), "F2") + ". " +
@@ -511,6 +548,7 @@ public sealed class ReportText
                   ? $"it is lower by {Difference.Of(oneElbo, bestElbo).Format("F2")}, a sign that the optimiser, not the objective, limits these runs."
                   : $"the two are {Undecided(w)} (difference {Difference.Of(bestElbo, oneElbo).Format("F2")}).")),
             Says(Say.BetaRanking, Ranking(betas)));
+        Paragraph(Says(Say.BetaGeneration, BetaGeneration(betas)));
     }
 
     /// <summary>The β values ordered by the sampled −ELBO and by the IWAE bound (means), and whether the orders agree.</summary>
@@ -519,7 +557,18 @@ public sealed class ReportText
         string Order(Metric m) => string.Join(" < ", betas.OrderBy(b => St(Vae(2, b), m).Mean).Select(b => $"β = {Study.Number(b)}"));
         string byElbo = Order(Metrics.Loss), byIwae = Order(Metrics.Iwae);
         return $"Ordered by the sampled −ELBO (means, lowest first): {byElbo}; by the IWAE bound: {byIwae}" +
-               (byElbo == byIwae ? ": the two bounds rank the β values alike." : ": the two bounds rank them differently, so which β fits the data best depends on the bound.");
+               (byElbo == byIwae ? ": the two bounds rank the β values the same way." : ": the two bounds rank them differently, so which β fits the data best depends on the bound.");
+    }
+
+    /// <summary>What β buys and costs, for the conclusions: the smallest β against the largest on the bound and the
+    /// generation scores, means and verdicts (the β sweep gives the intervals).</summary>
+    string BetaInBrief(List<float> betas)
+    {
+        float low = betas[0], high = betas[^1];
+        var scores = new[] { Metrics.Loss, Metrics.FrechetSamples, Metrics.ClassEntropy, Metrics.EmptyShare, Metrics.SaturatedShare };
+        return $"The β sweep (2-D VAE; means, intervals under β sweep): " +
+               string.Join("; ", scores.Select(m => Brief(m.Name.Replace("generated ", "").Replace(" (nats)", ""), $"β = {Study.Number(low)}", Shown(Vae(2, low), m),
+                   $"β = {Study.Number(high)}", Shown(Vae(2, high), m), m.Percent ? "F1" : m.Format, m.Percent ? " %" : ""))) + ". " + Ranking(betas);
     }
 
     /// <summary>What β buys and costs in generation: the smallest β against the largest on every generation score.</summary>
@@ -575,12 +624,11 @@ public sealed class ReportText
               $"measures, the VAE is better on {notebookTally.Second}, and {notebookTally.Undecided} are not distinguishable with {seeds} seeds " +
               $"(Reconstruction, above).");
         var equalTally = CompareReconstruction("the 2-D AE", Ae(2), "the 2-D VAE", Vae(2));
-        string shares = $"in BCE means the notebook's gap of {N(vae2.Mean - aeNotebook.Mean, "F1")} nats splits into {N(ae2.Mean - aeNotebook.Mean, "F1")} for " +
-                        $"the width, code and budget and {N(vae2.Mean - ae2.Mean, "F1")} for the objective";
+        string shares = GapShares();
         var equalWidth = Says(Say.ClaimEqualWidth, (equalTally.First, equalTally.Second) switch
         {
             var (f, _) when f == equalTally.Count => $"At the same 2-D bottleneck and budget the AE still reconstructs better, on all {f} measures; {shares}: " +
-                (vae2.Mean - ae2.Mean < ae2.Mean - aeNotebook.Mean ? "most of the notebook's gap is the bottleneck." : "the objective's share is the larger one."),
+                (vae2.Mean - ae2.Mean < ae2.Mean - aeNotebook.Mean ? "most of the notebook's gap is not the objective." : "the objective's share is the larger one."),
             var (_, second) when second == equalTally.Count => $"At the same 2-D bottleneck the VAE reconstructs better, on all {second} measures: the notebook's gap is the bottleneck, not the objective.",
             _ => $"At the same 2-D bottleneck and budget there is no single verdict: {Summary(equalTally, "the 2-D AE", "the 2-D VAE")}; {shares}.",
         });
@@ -602,11 +650,11 @@ public sealed class ReportText
             Verdict.FirstLower => $"\"The VAE can generate\": at 2-D its prior samples are closer to the test images than the AE's samples from a fitted Gaussian (Fréchet distance {Fd(Vae(2)).Format("F2")} against {Fd(Ae(2)).Format("F2")}, lower by {fd.Negated.Format("F2")}; floor {N(sc.TrainTestDistance, "F2")}).",
             Verdict.SecondLower => $"\"The VAE can generate\" needs a qualifier: at 2-D the AE's samples from a Gaussian fitted to its codes are closer to the test images than the VAE's prior samples (Fréchet distance {Fd(Ae(2)).Format("F2")} against {Fd(Vae(2)).Format("F2")}, lower by {fd.Format("F2")}); the VAE's advantage is that its prior is known in advance, not that its samples are better.",
             var v => $"\"The VAE can generate\": at 2-D its prior samples and the AE's samples from a fitted Gaussian are {Undecided(v)} in Fréchet distance to the test images ({Fd(Vae(2)).Format("F2")} against {Fd(Ae(2)).Format("F2")}; VAE − AE {fd.Format("F2")}); the VAE's advantage is that its prior is known in advance.",
-        } + " The two ways generation fails: " + string.Join("; ", new[] { Metrics.EmptyShare, Metrics.SaturatedShare }.Select(m =>
-            Compared($"{m.Name} (%)", "the VAE", Shown(Vae(2), m), "the AE", Shown(Ae(2), m), "F1", m.Better))) +
+        } + " The two ways generation fails (means; intervals under Generation): " + string.Join("; ", new[] { Metrics.EmptyShare, Metrics.SaturatedShare }.Select(m =>
+            Brief(m.Name.Replace("generated ", ""), "VAE", Shown(Vae(2), m), "AE", Shown(Ae(2), m), "F1", " %"))) +
             $" (test images {P(s.Measured.TestEmptyShare)} and {P(s.Measured.TestSaturatedShare)}).");
         var claims = new List<Line> { reconstruction, equalWidth, latent, generation };
-        if (o.BetaValues.Any(b => b != 1f)) claims.Add(Says(Say.BetaGeneration, BetaGeneration(o.BetaValues.Append(1f).Distinct().Order().ToList())));
+        if (o.BetaValues.Any(b => b != 1f)) claims.Add(Says(Say.ClaimBeta, BetaInBrief(o.BetaValues.Append(1f).Distinct().Order().ToList())));
         Bullets([.. claims]);
     }
 
@@ -621,7 +669,7 @@ public sealed class ReportText
             "objective rather than log-likelihoods.",
             seeds > 1
                 ? $"{seeds} seeds give 95 % intervals with few degrees of freedom, wide ones: \"not distinguishable with {seeds} seeds\" is what most " +
-                  "small differences here can honestly be called, not evidence that two models are alike. The averages over test images (BCE, " +
+                  "small differences here can honestly be called, not evidence that two models are the same. The averages over test images (BCE, " +
                   "MSE, SSIM, feature distance) carry the seeds' spread only: every model is scored on the same images, so the test set's " +
                   "sampling error largely cancels in a comparison (a paired test per image would be tighter still)."
                 : "One seed: no spread is known, so no difference is called clear.",

@@ -6,26 +6,28 @@ using GpuAe.Nets.Training;
 namespace GpuAe.Nets.Report;
 
 /// <summary>One run of the study: a model kind at a latent width, trained with a KL weight β (1 for the AEs, where
-/// it means nothing) from a seed; Code is the AE's code activation (linear in the study, ReLU for the notebook's AE).</summary>
-public sealed record RunKey(string Kind, int Latent, float Beta, ulong Seed, Activation Code = Activation.None)
+/// it means nothing) from a seed; Code is the AE's code activation (linear in the study, ReLU for the notebook's AE);
+/// Epochs, where given, a budget other than the plan's for such a run (the notebook's AE at the study's budget).</summary>
+public sealed record RunKey(string Kind, int Latent, float Beta, ulong Seed, Activation Code = Activation.None, int? Epochs = null)
 {
     public ModelKind Model => ModelKind.Named(Kind);
     public bool IsVae => Model.IsVariational;
-    public ConfigKey Config => new(Kind, Latent, Beta, Code);
+    public ConfigKey Config => new(Kind, Latent, Beta, Code, Epochs);
     public ModelSpec Spec => new(Kind, Code, Latent, Beta);
     /// <summary>The run's folder under OUT/runs: "vae-2d-seed42", "vae-2d-beta4-seed43".</summary>
     public string Folder => $"{Config.Slug}-seed{Seed}";
 }
 
 /// <summary>What the seeds of one configuration share: the row of the report's table.</summary>
-public sealed record ConfigKey(string Kind, int Latent, float Beta, Activation Code = Activation.None)
+public sealed record ConfigKey(string Kind, int Latent, float Beta, Activation Code = Activation.None, int? Epochs = null)
 {
     public ModelKind Model => ModelKind.Named(Kind);
     public bool IsVae => Model.IsVariational;
     bool ReluCode => !IsVae && Code == Activation.Relu;
-    public string Slug => $"{Kind}-{Latent}d" + (ReluCode ? "-relu" : "") + (Beta == 1f ? "" : $"-beta{Study.Number(Beta)}");
-    /// <summary>"AE, 2-D", "AE, 32-D, ReLU code", "VAE, 2-D, β = 4".</summary>
-    public string Label => $"{Model.Label}, {Latent}-D" + (ReluCode ? ", ReLU code" : "") + (Beta == 1f ? "" : $", β = {Study.Number(Beta)}");
+    public string Slug => $"{Kind}-{Latent}d" + (ReluCode ? "-relu" : "") + (Beta == 1f ? "" : $"-beta{Study.Number(Beta)}") + (Epochs is { } e ? $"-{e}ep" : "");
+    /// <summary>"AE, 2-D", "AE, 32-D, ReLU code", "VAE, 2-D, β = 4", "AE, 32-D, ReLU code, 50 epochs".</summary>
+    public string Label => $"{Model.Label}, {Latent}-D" + (ReluCode ? ", ReLU code" : "") + (Beta == 1f ? "" : $", β = {Study.Number(Beta)}") +
+                           (Epochs is { } e ? $", {e} epochs" : "");
 }
 
 /// <summary>One run's numbers on the test set. Test: the loss terms (VAE: sampled negative ELBO, its sampled BCE, the KL;
