@@ -157,4 +157,61 @@ public class LossTests
         // As for the BCE: O(eps²) truncation ≈ 1e-5 plus float32 rounding of L / eps ≈ 1e-4.
         Values.AssertClose(numeric, analytic, 1e-3, "dLogits vs finite differences");
     }
+
+    /// <summary>Per row of [rows, cols]: ½·Σ (p − t)² and (p − t)·scale, in double.</summary>
+    static (double[] Loss, double[] DPredictions) HalfSquaredErrorReference(float[] p, float[] t, int rows, int cols, double scale)
+    {
+        var loss = new double[rows]; var d = new double[rows * cols];
+        for (int i = 0; i < rows * cols; i++)
+        {
+            double diff = (double)p[i] - t[i];
+            loss[i / cols] += 0.5 * diff * diff;
+            d[i] = diff * scale;
+        }
+        return (loss, d);
+    }
+
+    /// <summary>5 rows of 3,136 columns (the VAE-GAN's discriminator features) and 3 of 7.</summary>
+    public static IEnumerable<object[]> SquaredErrorShapes => TestBackends.Cross([5, 3136], [3, 7]);
+
+    [Theory, MemberData(nameof(SquaredErrorShapes))]
+    public void HalfSquaredErrorMatchesReference(string backend, int rows, int cols)
+    {
+        var be = TestBackends.Get(backend);
+        var p = Values.Random(rows * cols, 81, 3f); var t = Values.Random(rows * cols, 82, 3f);
+        var d = be.Allocate(rows * cols); var loss = be.Allocate(rows);
+        be.HalfSquaredError(be.Up(p), be.Up(t), d, loss, rows, cols, 0.25f);
+        var expected = HalfSquaredErrorReference(p, t, rows, cols, 0.25);
+        // Float32 sums of up to 3,136 positive terms in column order: 1e-5 relative.
+        Values.AssertClose(expected.Loss, be.Down(loss), 1e-5, "row loss");
+        Values.AssertClose(expected.DPredictions, be.Down(d), 1e-6, "dPredictions");
+    }
+
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void HalfSquaredErrorGradientMatchesFiniteDifferences(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        const int rows = 2, cols = 9;
+        var p = Values.Random(rows * cols, 83, 2f); var t = be.Up(Values.Random(rows * cols, 84, 2f));
+        var tp = be.Up(p); var d = be.Allocate(rows * cols); var loss = be.Allocate(rows);
+        double Loss() { be.HalfSquaredError(tp, t, d, loss, rows, cols, 1f); return be.Down(loss).Sum(v => (double)v); }
+        Loss();
+        var analytic = be.Down(d);
+        var numeric = FiniteDifferences.Central(be, p, tp, Loss, eps: 1e-2f);
+        // A quadratic: central differences are exact but for float32 rounding of L / eps ≈ 1e-4.
+        Values.AssertClose(numeric, analytic, 1e-3, "dPredictions vs finite differences");
+    }
+
+    /// <summary>Right when the logit's side of 0 is the target's side of ½: both sides of each, and 0 itself (sigmoid ½,
+    /// decided as "real").</summary>
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void BinaryCorrectScoresEachDecision(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        float[] logits = [3f, 3f, -0.1f, -0.1f, 0f, 0f, 40f, -40f];
+        float[] targets = [1f, 0f, 1f, 0f, 1f, 0f, 0.5f, 0.4f];
+        var correct = be.Allocate(logits.Length);
+        be.BinaryCorrect(be.Up(logits), be.Up(targets), correct);
+        Assert.Equal([1f, 0f, 0f, 1f, 1f, 0f, 1f, 1f], be.Down(correct));
+    }
 }

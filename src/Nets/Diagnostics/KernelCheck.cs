@@ -118,6 +118,33 @@ public static class KernelCheck
                 return Down(be, d, loss, correct);
             });
             yield return ("sigmoid", $"{rows}×{cols}", be => { var y = be.Allocate(rows * cols); be.Sigmoid(Up(be, logits), y); return Down(be, y); });
+            var gradients = Random(rows * cols, 24);
+            yield return ("sigmoid backward, add scaled", $"{rows}×{cols}", be =>
+            {
+                var dx = be.Allocate(rows * cols); var sum = Up(be, logits);
+                be.SigmoidBackward(Up(be, targets), Up(be, gradients), dx);
+                be.AddScaled(dx, sum, -0.75f);
+                return Down(be, dx, sum);
+            });
+            yield return ("leaky ReLU + backward", $"{rows}×{cols}", be =>
+            {
+                var y = be.Allocate(rows * cols); var dx = be.Allocate(rows * cols); var x = Up(be, logits);
+                be.LeakyRelu(x, y, 0.2f);
+                be.LeakyReluBackward(x, Up(be, gradients), dx, 0.2f);
+                return Down(be, y, dx);
+            });
+            yield return ("half squared error + gradient", $"{rows}×{cols}", be =>
+            {
+                var d = be.Allocate(rows * cols); var loss = be.Allocate(rows);
+                be.HalfSquaredError(Up(be, logits), Up(be, gradients), d, loss, rows, cols, 0.5f / rows);
+                return Down(be, d, loss);
+            });
+            yield return ("binary correct", $"{rows}×{cols}", be =>
+            {
+                var correct = be.Allocate(rows * cols);
+                be.BinaryCorrect(Up(be, logits), Up(be, targets), correct);
+                return Down(be, correct);
+            });
             yield return ("copy columns ([x | y])", $"{rows}×{cols} + {rows}×10", be =>
             {
                 var joined = Up(be, Random(rows * (cols + 10), 23));
