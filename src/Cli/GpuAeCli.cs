@@ -100,12 +100,13 @@ public static class GpuAeCli
         var gamma = new Option<float>("--gamma")
         {
             Description = "vae-gan: γ, the weight of the feature reconstruction L_llike against fooling the discriminator in the decoder's loss " +
-                          $"γ·L_llike − L_GAN (default {defaults.Gamma}: the authors' code's recon_vs_gan_weight 1e-2 as γ = w/(1 − w); the paper gives none)",
+                          $"γ·L_llike − L_GAN (default {defaults.Gamma}: the authors' code's recon_vs_gan_weight w = 1e-2, as γ = w/(1 − w))",
             DefaultValueFactory = _ => defaults.Gamma,
         };
         Option<float> Rate(string name, string part, float value) => new(name)
         {
-            Description = $"vae-gan: Adam learning rate of the {part} (default {value}: the paper's 3e-4, with RMSProp there)", DefaultValueFactory = _ => value,
+            Description = $"vae-gan: Adam learning rate of the {part} (default {value}: the authors' code's starting rate, 0.02 per batch of 64, with RMSProp there)",
+            DefaultValueFactory = _ => value,
         };
         var lrEncoder = Rate("--lr-enc", "encoder", defaults.EncoderRate);
         var lrDecoder = Rate("--lr-dec", "decoder (the generator)", defaults.DecoderRate);
@@ -113,7 +114,7 @@ public static class GpuAeCli
         var collapseEpochs = new Option<int>("--collapse-epochs")
         {
             Description = "vae-gan: stop when the adversarial game has collapsed for this many epochs in a row (the discriminator right on ≥ 99.9 % of " +
-                          "the real and the generated images, or on ≤ 0.1 % of either); 0 never stops",
+                          "the real and of the generated images, or lost: right on ≤ 0.1 % of either, or its loss ≥ 3·ln 1000 nats per image); 0 never stops",
             DefaultValueFactory = _ => CollapseWatch.DefaultEpochs,
         };
 
@@ -129,6 +130,8 @@ public static class GpuAeCli
                 throw new UserError($"{unused.Name} is a flag of {string.Join(", ", ModelKind.Names(k => k.IsAdversarial))}, not of {kind.Name}");
             if (kind.IsAdversarial && Given(lr))
                 throw new UserError($"{kind.Name} trains its parts at rates of their own: use --lr-enc, --lr-dec and --lr-dis, not --lr");
+            if (r.GetValue(resume) is not null && adversarialFlags.FirstOrDefault(Given) is { } kept)
+                throw new UserError($"--resume continues with the run's own γ, learning rates and collapse watch: leave out {kept.Name}");
             var options = new TrainOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(collapseEpochs));
             var spec = new ModelSpec(kind.Name, r.GetValue(codeActivation) == "linear" ? Activation.None : Activation.Relu,
                 r.GetValue(latent), r.GetValue(beta), r.GetValue(klWarmup),

@@ -196,4 +196,56 @@ public class VaeGanTests : TempFolderTest
         Assert.Equal(Tensors(whole), Tensors(parts));
         Assert.Equal(WithoutSeconds(MetricsCsv.Read(Path.Combine(whole, "metrics.csv"))), WithoutSeconds(MetricsCsv.Read(Path.Combine(parts, "metrics.csv"))));
     }
+
+    static EpochMetrics Epoch(int epoch, double accuracyReal, double accuracyGenerated, double discriminatorLoss = 1.5) =>
+        new(epoch, 1, 100, 300, 290, 10, 0.05, 285, Adversarial: new AdversarialMetrics(50, discriminatorLoss, -1, 0.7, 0.3, 0.2, accuracyReal, accuracyGenerated));
+
+    /// <summary>The watch's verdicts: a healthy game, a discriminator that wins outright (≥ 99.9 % right on both kinds of
+    /// image), and one that is lost (≤ 0.1 % right on one kind, or a loss of 3·ln 1000 nats or more, or NaN); and its
+    /// stop only after the given number of collapsed epochs in a row, never with 0.</summary>
+    [Fact]
+    public void TheCollapseWatchStopsAfterItsEpochsInARowAtEitherEnd()
+    {
+        var healthy = Epoch(1, 0.95, 0.97);
+        var wins = Epoch(2, 1.0, 0.9995);
+        Assert.Null(CollapseWatch.Symptom(healthy.Adversarial!));
+        Assert.Null(CollapseWatch.Symptom(Epoch(1, 0.9985, 1.0).Adversarial!)); // 99.85 % of the real: not pinned
+        Assert.StartsWith("the discriminator wins outright", CollapseWatch.Symptom(wins.Adversarial!));
+        Assert.StartsWith("the discriminator is lost", CollapseWatch.Symptom(Epoch(1, 1.0, 0.0005).Adversarial!));
+        Assert.StartsWith("the discriminator is lost", CollapseWatch.Symptom(Epoch(1, 0.6, 0.4, discriminatorLoss: 21).Adversarial!));
+        Assert.StartsWith("the discriminator is lost", CollapseWatch.Symptom(Epoch(1, 0.6, 0.4, discriminatorLoss: double.NaN).Adversarial!));
+        Assert.Null(CollapseWatch.Symptom(Epoch(1, 0.6, 0.4, discriminatorLoss: 20).Adversarial!)); // 3·ln 1000 = 20.72
+
+        Assert.Null(CollapseWatch.Stop([healthy, wins], 2));
+        Assert.Null(CollapseWatch.Stop([wins with { Epoch = 1 }, healthy with { Epoch = 2 }, wins with { Epoch = 3 }], 2)); // a streak broken
+        Assert.StartsWith("the adversarial game collapsed in epochs 2–3: the discriminator wins outright",
+            CollapseWatch.Stop([healthy, wins, wins with { Epoch = 3 }], 2));
+        Assert.StartsWith("the adversarial game collapsed in epoch 2:", CollapseWatch.Stop([healthy, wins], 1));
+        Assert.Null(CollapseWatch.Stop([wins, wins, wins], 0));
+    }
+
+    /// <summary>Forced collapses are caught and stop training with one line, the last checkpoint before them kept and the
+    /// epoch that tripped the watch in metrics.csv with collapse = 1. A generator that does not learn (decoder rate
+    /// 1e-12: it keeps its first, constant-looking output) against a discriminator at 1e-2 is beaten outright by the third
+    /// epoch (measured: 100 % right on both kinds); a discriminator at rate 1 blows its logits up in the first epoch
+    /// (measured: a loss of ~7·10⁵ nats per image) and is lost.</summary>
+    [Theory]
+    [InlineData(1e-12f, 1e-2f, "the discriminator wins outright")]
+    [InlineData(3e-4f, 1f, "the discriminator is lost")]
+    public void AForcedCollapseStopsTrainingWithOneLine(float decoderRate, float discriminatorRate, string symptom)
+    {
+        var be = TestBackends.Get("simd512");
+        var spec = new ModelSpec("vae-gan", Adversarial: new AdversarialSettings(DecoderRate: decoderRate, DiscriminatorRate: discriminatorRate));
+        var stopped = Assert.Throws<UserError>(() =>
+            TrainingSession.Run(be, spec, new TrainOptions(6, 64, 1e-3f, 42, CollapseEpochs: 1), RealData.Train.Take(512), Test, Folder, new Recorder(), default));
+        Assert.StartsWith("training stopped: the adversarial game collapsed in epoch ", stopped.Message);
+        Assert.Contains(symptom, stopped.Message);
+        var lines = File.ReadAllLines(Path.Combine(Folder, "metrics.csv"));
+        Assert.Equal(MetricsCsv.AdversarialHeader, lines[0]);
+        Assert.InRange(lines.Length - 1, 1, 5); // it stopped before the sixth epoch
+        Assert.Equal([.. Enumerable.Repeat("0", lines.Length - 2), "1"], lines.Skip(1).Select(l => l.Split(',')[^1]));
+        int last = lines.Length - 1;
+        if (last == 1) Assert.Contains("no checkpoint had been written yet", stopped.Message);
+        else Assert.Equal($"{last - 1}", SafeTensors.Read(Path.Combine(Folder, Checkpoint.FileName)).Metadata["epoch"]);
+    }
 }

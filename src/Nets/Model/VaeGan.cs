@@ -8,10 +8,12 @@ namespace GpuAe.Nets.Model;
 /// The VAE-GAN's knobs. Gamma (γ) weighs the reconstruction against fooling the discriminator in the decoder's loss
 /// γ·L_llike − L_GAN. The learning rates are Adam's, one per part.
 /// </summary>
-/// <remarks>Defaults and their sources: the learning rates are the paper's, 3·10⁻⁴ for every part (Larsen et al., 2016,
-/// who used RMSProp; Adam here, as every model of this program). The paper gives no value for γ; the authors' code
-/// (andersbll/autoencoding_beyond_pixels, model/aegan.py) weighs the decoder's two gradients as w·L_llike −
-/// (1 − w)·L_GAN with w = recon_vs_gan_weight, which is γ = w / (1 − w): its default w = 10⁻² gives γ ≈ 10⁻².</remarks>
+/// <remarks>Defaults and their sources, the authors' code (andersbll/autoencoding_beyond_pixels). Learning rates: 3·10⁻⁴
+/// for every part, the rate its training starts at (aegan.py: RMSProp at lr_start 0.02 divided by the batch of 64,
+/// annealed from there); Adam here, as for every model of this program, without the annealing. γ: model/aegan.py
+/// weighs the decoder's two gradients as w·L_llike − (1 − w)·L_GAN with w = recon_vs_gan_weight, which is
+/// γ·L_llike − L_GAN with γ = w / (1 − w); its model's default w = 10⁻² gives γ ≈ 10⁻² (its CelebA script uses 10⁻⁵,
+/// for a Dis_l of 256×8×8 features).</remarks>
 public sealed record AdversarialSettings(float Gamma = AdversarialSettings.DefaultGamma, float EncoderRate = AdversarialSettings.DefaultRate,
     float DecoderRate = AdversarialSettings.DefaultRate, float DiscriminatorRate = AdversarialSettings.DefaultRate)
 {
