@@ -178,7 +178,10 @@ public static class GpuAeCli
 
     static Command SampleCommand(TextWriter stdout)
     {
-        var path = new Argument<string>("checkpoint") { Description = "a model.safetensors file of a VAE (vae, conv-vae, cvae), or the run folder holding one" };
+        var path = new Argument<string>("checkpoint")
+        {
+            Description = $"a model.safetensors file of a model with a prior ({string.Join(", ", ModelKind.Names(k => k.SamplesPrior))}), or the run folder holding one",
+        };
         var cls = ListOption("--class", $"cvae: the classes to sample, one row each, by name ({string.Join(", ", FashionMnist.ClassNames)}) or number 0–9 (default: every class)");
         var n = new Option<int>("--n") { Description = "images to draw, split evenly over the rows (one row per class for a cvae, rows of ten otherwise)", DefaultValueFactory = _ => 100 };
         var seed = new Option<ulong>("--seed") { Description = "seed of the prior's draws z ~ N(0, I)", DefaultValueFactory = _ => 1UL };

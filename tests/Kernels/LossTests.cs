@@ -57,15 +57,21 @@ public class LossTests
     {
         var be = TestBackends.Get(backend);
         const int rows = 2, cols = 9;
-        var logits = Values.Random(rows * cols, 23, 3f); var targets = Values.Uniform01(rows * cols, 24);
-        var tl = be.Up(logits); var tt = be.Up(targets);
+        var tt = be.Up(Values.Uniform01(rows * cols, 24));
         var d = be.Allocate(rows * cols); var bce = be.Allocate(rows); var se = be.Allocate(rows);
-        double Loss() { be.SigmoidBce(tl, tt, d, bce, se, rows, cols, 1f); return be.Down(bce).Sum(v => (double)v); }
-        Loss();
-        var analytic = be.Down(d);
-        var numeric = FiniteDifferences.Central(be, logits, tl, Loss, eps: 1e-2f);
-        // Central differences have O(eps²·|f'''|) ≈ 1e-5 truncation error here, plus float32 rounding of L / eps ≈ 1e-4.
-        Values.AssertClose(numeric, analytic, 1e-3, "dLogits vs finite differences");
+        AssertGradientMatchesFiniteDifferences(be, Values.Random(rows * cols, 23, 3f), logits => be.SigmoidBce(logits, tt, d, bce, se, rows, cols, 1f), bce, d, "dLogits");
+    }
+
+    /// <summary>The gradient a row loss writes, against central differences (step 10⁻²) of the sum of its rows as
+    /// <paramref name="loss"/> computes them from the inputs. Tolerance 10⁻³: O(eps²·|f'''|) ≈ 1e-5 truncation (none for
+    /// a quadratic) plus float32 rounding of the sum / eps ≈ 1e-4.</summary>
+    static void AssertGradientMatchesFiniteDifferences(IBackend be, float[] inputs, Action<Tensor> loss, Tensor rowLoss, Tensor gradient, string what)
+    {
+        var device = be.Up(inputs);
+        double Sum() { loss(device); return be.Down(rowLoss).Sum(v => (double)v); }
+        Sum();
+        var analytic = be.Down(gradient);
+        Values.AssertClose(FiniteDifferences.Central(be, inputs, device, Sum, eps: 1e-2f), analytic, 1e-3, $"{what} vs finite differences");
     }
 
     [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
@@ -147,15 +153,10 @@ public class LossTests
     {
         var be = TestBackends.Get(backend);
         const int rows = 3, cols = 10;
-        var logits = Values.Random(rows * cols, 33, 3f); var targets = OneHot(rows, cols, 5);
-        var tl = be.Up(logits); var tt = be.Up(targets);
+        var tt = be.Up(OneHot(rows, cols, 5));
         var d = be.Allocate(rows * cols); var loss = be.Allocate(rows); var correct = be.Allocate(rows);
-        double Loss() { be.SoftmaxCrossEntropy(tl, tt, d, loss, correct, rows, cols, 1f); return be.Down(loss).Sum(v => (double)v); }
-        Loss();
-        var analytic = be.Down(d);
-        var numeric = FiniteDifferences.Central(be, logits, tl, Loss, eps: 1e-2f);
-        // As for the BCE: O(eps²) truncation ≈ 1e-5 plus float32 rounding of L / eps ≈ 1e-4.
-        Values.AssertClose(numeric, analytic, 1e-3, "dLogits vs finite differences");
+        AssertGradientMatchesFiniteDifferences(be, Values.Random(rows * cols, 33, 3f),
+            logits => be.SoftmaxCrossEntropy(logits, tt, d, loss, correct, rows, cols, 1f), loss, d, "dLogits");
     }
 
     /// <summary>Per row of [rows, cols]: ½·Σ (p − t)² and (p − t)·scale, in double.</summary>
@@ -192,14 +193,9 @@ public class LossTests
     {
         var be = TestBackends.Get(backend);
         const int rows = 2, cols = 9;
-        var p = Values.Random(rows * cols, 83, 2f); var t = be.Up(Values.Random(rows * cols, 84, 2f));
-        var tp = be.Up(p); var d = be.Allocate(rows * cols); var loss = be.Allocate(rows);
-        double Loss() { be.HalfSquaredError(tp, t, d, loss, rows, cols, 1f); return be.Down(loss).Sum(v => (double)v); }
-        Loss();
-        var analytic = be.Down(d);
-        var numeric = FiniteDifferences.Central(be, p, tp, Loss, eps: 1e-2f);
-        // A quadratic: central differences are exact but for float32 rounding of L / eps ≈ 1e-4.
-        Values.AssertClose(numeric, analytic, 1e-3, "dPredictions vs finite differences");
+        var t = be.Up(Values.Random(rows * cols, 84, 2f));
+        var d = be.Allocate(rows * cols); var loss = be.Allocate(rows);
+        AssertGradientMatchesFiniteDifferences(be, Values.Random(rows * cols, 83, 2f), p => be.HalfSquaredError(p, t, d, loss, rows, cols, 1f), loss, d, "dPredictions");
     }
 
     /// <summary>Right when the logit's side of 0 is the target's side of ½: both sides of each, and 0 itself (sigmoid ½,
