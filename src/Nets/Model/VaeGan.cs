@@ -38,7 +38,9 @@ public sealed record AdversarialSettings(float Gamma = AdversarialSettings.Defau
 /// Dis: 28×28×1 → conv 3×3/2 → 14×14×32, leaky ReLU → conv 3×3/2 → 7×7×64 = Dis_l → leaky ReLU → dense → one logit
 /// (PyTorch's names: discriminator.0, .2 and .5). Dis_l, the features the reconstruction is measured in, is the second
 /// convolution's output before its activation, as both reference implementations take theirs (before batch
-/// normalisation and ReLU; this discriminator has no batch normalisation, hence leaky ReLUs).
+/// normalisation and ReLU). The discriminator has the conv-VAE encoder's shape, for 28×28 images: smaller than the
+/// paper's for 64×64 faces (four 5×5 convolutions with batch normalisation, a 512-unit layer), without batch
+/// normalisation, hence leaky ReLUs.
 /// <para>Per image, with x̃ decoded from z ~ q(z|x) and x_p from z_p ~ N(0, I):
 /// L_prior = KL(q(z|x) ‖ N(0, I)); L_llike = ½‖Dis_l(x̃) − Dis_l(x)‖², the negative log-likelihood of Dis_l(x) under a
 /// Gaussian N(Dis_l(x̃), I) without its constant; L_GAN = −[log D(x) + log(1 − D(x̃)) + log(1 − D(x_p))], the
