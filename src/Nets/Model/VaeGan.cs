@@ -41,15 +41,15 @@ public sealed record AdversarialSettings(float Gamma = AdversarialSettings.Defau
 /// normalisation and ReLU). The discriminator has the conv-VAE encoder's shape, for 28×28 images: smaller than the
 /// paper's for 64×64 faces (four 5×5 convolutions with batch normalisation, a 512-unit layer), without batch
 /// normalisation, hence leaky ReLUs.
-/// <para>Per image, with x̃ decoded from z ~ q(z|x) and x_p from z_p ~ N(0, I):
-/// L_prior = KL(q(z|x) ‖ N(0, I)); L_llike = ½‖Dis_l(x̃) − Dis_l(x)‖², the negative log-likelihood of Dis_l(x) under a
-/// Gaussian N(Dis_l(x̃), I) without its constant; L_GAN = −[log D(x) + log(1 − D(x̃)) + log(1 − D(x_p))], the
-/// discriminator's cross-entropy with label 1 for x and 0 for x̃ and x_p (the paper writes L_GAN as the log-likelihood,
+/// <para>Per image, with x_r (the paper's x-tilde: the reconstruction) decoded from z ~ q(z|x) and x_p from z_p ~ N(0, I):
+/// L_prior = KL(q(z|x) ‖ N(0, I)); L_llike = ½‖Dis_l(x_r) − Dis_l(x)‖², the negative log-likelihood of Dis_l(x) under a
+/// Gaussian N(Dis_l(x_r), I) without its constant; L_GAN = −[log D(x) + log(1 − D(x_r)) + log(1 − D(x_p))], the
+/// discriminator's cross-entropy with label 1 for x and 0 for x_r and x_p (the paper writes L_GAN as the log-likelihood,
 /// the negative of this; its Algorithm 1 then reads as below). Each part descends its own loss, averaged over the batch:</para>
 /// <list type="bullet">
 /// <item>encoder: β·L_prior + L_llike (no adversarial term: the paper, and the authors' code, which zero the GAN's
 /// gradient at z);</item>
-/// <item>decoder: γ·L_llike − L_GAN (the paper's minimax form: it ascends the discriminator's loss on x̃ and x_p);</item>
+/// <item>decoder: γ·L_llike − L_GAN (the paper's minimax form: it ascends the discriminator's loss on x_r and x_p);</item>
 /// <item>discriminator: L_GAN (it is not trained on L_llike, though L_llike is measured in its features).</item>
 /// </list>
 /// Each part's gradient comes from a backward pass of its own, and the passes through the parts that a loss does not
@@ -69,8 +69,8 @@ public sealed class VaeGan : VariationalAutoencoder, IPartedModel
     const ulong PriorNoise = 0x5052_494F_525A_0000UL; // "PRIORZ"
 
     readonly Sequential _featureLayers, _head;          // image → Dis_l, Dis_l → logit
-    readonly Tensor _images, _dImages;                   // [3·MaxRows, Features]: x̃, x_p and x stacked; the gradient at x̃ and x_p
-    readonly Tensor _features, _dFeatures, _dLlike;      // Dis_l of the stack and its gradient [3·MaxRows, FeatureWidth]; L_llike's at x̃ [MaxRows, …]
+    readonly Tensor _images, _dImages;                   // [3·MaxRows, Features]: x_r, x_p and x stacked; the gradient at x_r and x_p
+    readonly Tensor _features, _dFeatures, _dLlike;      // Dis_l of the stack and its gradient [3·MaxRows, FeatureWidth]; L_llike's at x_r [MaxRows, …]
     readonly Tensor _scores, _dScores, _dGenerated;      // [3·MaxRows] logits of D; L_GAN's gradient at them; −L_GAN's at the generated ones
     readonly Tensor _rowGan, _rowSquares, _rowLlike, _probabilities, _correct; // per row of the stack (or of the batch: _rowLlike)
     readonly Tensor _generatedLabels, _realLabels;       // 0 for 2·MaxRows generated images, 1 for MaxRows real ones
@@ -115,11 +115,11 @@ public sealed class VaeGan : VariationalAutoencoder, IPartedModel
     {
         int n = rows, generated = 2 * rows, stack = 3 * rows;
         float klWeight = KlWeight(step.Value);
-        // The stack's rows: x̃ in [0, n), x_p in [n, 2n), x in [2n, 3n); Generated and Real slice a per-row tensor.
+        // The stack's rows: x_r in [0, n), x_p in [n, 2n), x in [2n, 3n); Generated and Real slice a per-row tensor.
         Tensor Generated(Tensor t, int width = 1) => t.Slice(0, generated * width);
         Tensor Real(Tensor t, int width = 1) => t.Slice(generated * width, n * width);
 
-        // Forward: z ~ q(z|x) and z_p ~ N(0, I) decoded in one pass into x̃ and x_p; the discriminator sees [x̃; x_p; x].
+        // Forward: z ~ q(z|x) and z_p ~ N(0, I) decoded in one pass into x_r and x_p; the discriminator sees [x_r; x_p; x].
         RunEncoder(x, n, EncoderOutput);
         SampleLatent(n, Seed, step);
         Backend.NormalNoise(Latents.Slice(n * Latent, n * Latent), PriorSeed, step);
@@ -129,8 +129,8 @@ public sealed class VaeGan : VariationalAutoencoder, IPartedModel
         _featureLayers.Forward(Backend, _images, _features, stack);
         _head.Forward(Backend, _features, _scores, stack);
 
-        // The losses. L_GAN: the stable sigmoid cross-entropy of D's logits, label 0 for x̃ and x_p, 1 for x, and its
-        // gradient at the logits. L_llike: ½‖Dis_l(x̃) − Dis_l(x)‖² and its gradient at Dis_l(x̃).
+        // The losses. L_GAN: the stable sigmoid cross-entropy of D's logits, label 0 for x_r and x_p, 1 for x, and its
+        // gradient at the logits. L_llike: ½‖Dis_l(x_r) − Dis_l(x)‖² and its gradient at Dis_l(x_r).
         Backend.SigmoidBce(Generated(_scores), _generatedLabels, Generated(_dScores), Generated(_rowGan), Generated(_rowSquares), generated, 1, 1f / n);
         Backend.SigmoidBce(Real(_scores), _realLabels, Real(_dScores), Real(_rowGan), Real(_rowSquares), n, 1, 1f / n);
         Backend.HalfSquaredError(_features.Slice(0, n * FeatureWidth), Real(_features, FeatureWidth), _dLlike, _rowLlike, n, FeatureWidth, 1f / n);

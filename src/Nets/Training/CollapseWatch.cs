@@ -7,11 +7,11 @@ namespace GpuAe.Nets.Training;
 /// <see cref="TrainOptions.CollapseEpochs"/> epochs in a row, the discriminator over the training epoch was at one of
 /// two ends:
 /// <list type="bullet">
-/// <item>it wins outright: at least 99.9 % of the real and of the generated images classified right. D(x̃) and D(x_p)
+/// <item>it wins outright: at least 99.9 % of the real and of the generated images classified right. D(x_r) and D(x_p)
 /// are then near 0, where the decoder's adversarial gradient (the paper's minimax form, −L_GAN) vanishes: the decoder
 /// no longer learns from the discriminator (a generator stuck at one output ends here);</item>
 /// <item>it is lost: at most 0.1 % of the real or of the generated images right (it calls nearly every image of one
-/// kind the other: the generator's loss log(1 − D) runs to −∞), or its loss at least 3·ln 1000 ≈ 20.7 nats per image,
+/// kind the other: the generator's loss log(1 − D) falls without bound), or its loss at least 3·ln 1000 ≈ 20.7 nats per image,
 /// as if it gave the right class a probability of 1/1000 at each of its three decisions (a discriminator whose
 /// learning rate blew its logits up flips between calling everything real and everything fake: its accuracy looks
 /// middling, its loss does not).</item>
@@ -35,7 +35,7 @@ public static class CollapseWatch
     public static string? Symptom(AdversarialMetrics m)
     {
         string numbers = string.Create(CultureInfo.InvariantCulture,
-            $"D(x) {m.DReal:F3}, D(x̃) {m.DReconstructed:F3}, D(x_p) {m.DPrior:F3}, right on {m.AccuracyReal:P1} of the real and {m.AccuracyGenerated:P1} " +
+            $"D(x) {m.DReal:F3}, D(x_r) {m.DReconstructed:F3}, D(x_p) {m.DPrior:F3}, right on {m.AccuracyReal:P1} of the real and {m.AccuracyGenerated:P1} " +
             $"of the generated images, loss {m.DiscriminatorLoss:G4} nats per image");
         if (m.AccuracyReal >= Pinned && m.AccuracyGenerated >= Pinned)
             return $"the discriminator wins outright ({numbers}): the decoder's adversarial gradient vanishes";

@@ -15,8 +15,8 @@ public sealed record EpochMetrics(int Epoch, double Seconds, double TrainLoss, d
     double TestAccuracy = double.NaN, AdversarialMetrics? Adversarial = null);
 
 /// <summary>A VAE-GAN's training epoch, per image, summed over its steps as they trained: L_llike; the discriminator's
-/// loss −L_GAN (its cross-entropy on x, x̃ and x_p together); the decoder's adversarial term, L_GAN of x̃ and x_p
-/// (log(1 − D(x̃)) + log(1 − D(x_p)), at most 0); D's mean output on the real images, the reconstructions and the prior's
+/// loss −L_GAN (its cross-entropy on x, x_r and x_p together); the decoder's adversarial term, L_GAN of x_r and x_p
+/// (log(1 − D(x_r)) + log(1 − D(x_p)), at most 0); D's mean output on the real images, the reconstructions and the prior's
 /// samples; and the shares of the real and of the generated images D classified right.</summary>
 public sealed record AdversarialMetrics(double FeatureError, double DiscriminatorLoss, double GeneratorLoss, double DReal, double DReconstructed, double DPrior,
     double AccuracyReal, double AccuracyGenerated)

@@ -29,7 +29,7 @@ public sealed class LineReporter(TextWriter output) : ITrainingReporter
         string kl = model.IsVariational ? string.Create(CultureInfo.InvariantCulture, $" (BCE {m.TestBce:F3} + KL {m.TestKl:F3})") : "";
         string adversarial = m.Adversarial is { } a
             ? string.Create(CultureInfo.InvariantCulture,
-                $"  D loss {a.DiscriminatorLoss:F3}  D(x) {a.DReal:F3} D(x̃) {a.DReconstructed:F3} D(x_p) {a.DPrior:F3}  D right {a.AccuracyReal:P1} real, {a.AccuracyGenerated:P1} generated")
+                $"  D loss {a.DiscriminatorLoss:F3}  D(x) {a.DReal:F3} D(x_r) {a.DReconstructed:F3} D(x_p) {a.DPrior:F3}  D right {a.AccuracyReal:P1} real, {a.AccuracyGenerated:P1} generated")
             : "";
         return string.Create(CultureInfo.InvariantCulture,
             $"{model} epoch {m.Epoch,3}/{epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F3}  test loss {m.TestLoss,8:F3}{kl}  test MSE {m.TestMse:F5}{adversarial}");
