@@ -82,7 +82,7 @@ public static class GpuAeCli
         model.AcceptOnlyFromAmong([.. ModelKind.Names()]);
         var epochs = new Option<int>("--epochs") { Description = "training epochs", DefaultValueFactory = _ => 10 };
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
-        var lr = new Option<float>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3f };
+        var lr = new Option<float>("--lr") { Description = "Adam learning rate (vae-gan: see --lr-enc, --lr-dec, --lr-dis)", DefaultValueFactory = _ => 1e-3f };
         var seed = new Option<ulong>("--seed") { Description = "seed for initial weights and shuffling", DefaultValueFactory = _ => 42UL };
         var device = DeviceOption();
         var data = DataOption();
@@ -96,14 +96,46 @@ public static class GpuAeCli
         var resume = new Option<string?>("--resume") { Description = "continue the run whose checkpoint is in this folder (its flags are reused; --epochs may extend it)" };
         var quiet = new Option<bool>("--quiet") { Description = "print nothing but errors" };
         var json = new Option<bool>("--json") { Description = "print one JSON record per epoch" };
+        var defaults = new AdversarialSettings();
+        var gamma = new Option<float>("--gamma")
+        {
+            Description = "vae-gan: γ, the weight of the feature reconstruction L_llike against fooling the discriminator in the decoder's loss " +
+                          $"γ·L_llike − L_GAN (default {defaults.Gamma}: the authors' code's recon_vs_gan_weight w = 1e-2, as γ = w/(1 − w))",
+            DefaultValueFactory = _ => defaults.Gamma,
+        };
+        Option<float> Rate(string name, string part, float value) => new(name)
+        {
+            Description = $"vae-gan: Adam learning rate of the {part} (default {value}: the authors' code's starting rate, 0.02 per batch of 64, with RMSProp there)",
+            DefaultValueFactory = _ => value,
+        };
+        var lrEncoder = Rate("--lr-enc", "encoder", defaults.EncoderRate);
+        var lrDecoder = Rate("--lr-dec", "decoder (the generator)", defaults.DecoderRate);
+        var lrDiscriminator = Rate("--lr-dis", "discriminator", defaults.DiscriminatorRate);
+        var collapseEpochs = new Option<int>("--collapse-epochs")
+        {
+            Description = "vae-gan: stop when the adversarial game has collapsed for this many epochs in a row (the discriminator right on ≥ 99.9 % of " +
+                          "the real and of the generated images, or lost: right on ≤ 0.1 % of either, or its loss ≥ 3·ln 1000 nats per image); 0 never stops",
+            DefaultValueFactory = _ => CollapseWatch.DefaultEpochs,
+        };
 
         var command = new Command("train", "Train a model; writes <out>/metrics.csv after every epoch and <out>/model.safetensors (a checkpoint)")
-        { model, epochs, batch, lr, seed, device, data, limit, codeActivation, latent, beta, klWarmup, output, resume, quiet, json };
+        { model, epochs, batch, lr, seed, device, data, limit, codeActivation, latent, beta, klWarmup, gamma, lrEncoder, lrDecoder, lrDiscriminator, collapseEpochs,
+          output, resume, quiet, json };
         command.SetAction(r =>
         {
-            var options = new TrainOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed));
-            var spec = new ModelSpec(r.GetValue(model)!, r.GetValue(codeActivation) == "linear" ? Activation.None : Activation.Relu,
-                r.GetValue(latent), r.GetValue(beta), r.GetValue(klWarmup));
+            var kind = ModelKind.Named(r.GetValue(model)!);
+            bool Given(Option option) => r.GetResult(option) is { Implicit: false };
+            Option[] adversarialFlags = [gamma, lrEncoder, lrDecoder, lrDiscriminator, collapseEpochs];
+            if (!kind.IsAdversarial && adversarialFlags.FirstOrDefault(Given) is { } unused)
+                throw new UserError($"{unused.Name} is a flag of {string.Join(", ", ModelKind.Names(k => k.IsAdversarial))}, not of {kind.Name}");
+            if (kind.IsAdversarial && Given(lr))
+                throw new UserError($"{kind.Name} trains its parts at rates of their own: use --lr-enc, --lr-dec and --lr-dis, not --lr");
+            if (r.GetValue(resume) is not null && adversarialFlags.FirstOrDefault(Given) is { } kept)
+                throw new UserError($"--resume continues with the run's own γ, learning rates and collapse watch: leave out {kept.Name}");
+            var options = new TrainOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(collapseEpochs));
+            var spec = new ModelSpec(kind.Name, r.GetValue(codeActivation) == "linear" ? Activation.None : Activation.Relu,
+                r.GetValue(latent), r.GetValue(beta), r.GetValue(klWarmup),
+                kind.IsAdversarial ? new AdversarialSettings(r.GetValue(gamma), r.GetValue(lrEncoder), r.GetValue(lrDecoder), r.GetValue(lrDiscriminator)) : null);
             string? resumeFolder = r.GetValue(resume);
             var run = new TrainRun(spec, options, r.GetValue(device)!, r.GetValue(data), r.GetValue(limit),
                 r.GetValue(output) ?? resumeFolder ?? Path.Combine("runs", spec.Kind), resumeFolder,
@@ -146,7 +178,10 @@ public static class GpuAeCli
 
     static Command SampleCommand(TextWriter stdout)
     {
-        var path = new Argument<string>("checkpoint") { Description = "a model.safetensors file of a VAE (vae, conv-vae, cvae), or the run folder holding one" };
+        var path = new Argument<string>("checkpoint")
+        {
+            Description = $"a model.safetensors file of a model with a prior ({string.Join(", ", ModelKind.Names(k => k.SamplesPrior))}), or the run folder holding one",
+        };
         var cls = ListOption("--class", $"cvae: the classes to sample, one row each, by name ({string.Join(", ", FashionMnist.ClassNames)}) or number 0–9 (default: every class)");
         var n = new Option<int>("--n") { Description = "images to draw, split evenly over the rows (one row per class for a cvae, rows of ten otherwise)", DefaultValueFactory = _ => 100 };
         var seed = new Option<ulong>("--seed") { Description = "seed of the prior's draws z ~ N(0, I)", DefaultValueFactory = _ => 1UL };

@@ -19,11 +19,17 @@ sealed class JsonReporter(TextWriter output) : ITrainingReporter
 {
     public void Message(string text) { }
     public void Progress(StepProgress progress) { }
-    public void EpochDone(ModelKind model, int epochs, EpochMetrics m) => output.WriteLine(JsonSerializer.Serialize(new
+    public void EpochDone(ModelKind model, int epochs, EpochMetrics m)
     {
-        model = model.Name, epoch = m.Epoch, epochs, seconds = m.Seconds, train_loss = m.TrainLoss, test_loss = m.TestLoss,
-        test_bce = m.TestBce, test_kl = m.TestKl, test_mse = m.TestMse,
-    }));
+        var record = new Dictionary<string, object>
+        {
+            ["model"] = model.Name, ["epoch"] = m.Epoch, ["epochs"] = epochs, ["seconds"] = m.Seconds, ["train_loss"] = m.TrainLoss, ["test_loss"] = m.TestLoss,
+            ["test_bce"] = m.TestBce, ["test_kl"] = m.TestKl, ["test_mse"] = m.TestMse,
+        };
+        if (m.Adversarial is { } a)
+            foreach (var (name, value) in AdversarialMetrics.Columns.Zip(a.Numbers)) record[name] = value;
+        output.WriteLine(JsonSerializer.Serialize(record));
+    }
 }
 
 /// <summary>A live progress bar per epoch (steps/s, running loss) for a person at a terminal.</summary>

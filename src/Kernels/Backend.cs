@@ -106,6 +106,14 @@ public interface IBackend : IDisposable
     /// label's, else 0.</summary>
     void SoftmaxCrossEntropy(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowLoss, Tensor rowCorrect, int rows, int cols, float gradScale);
 
+    /// <summary>Per row of predictions[rows,cols] against targets[rows,cols]: rowLoss = ½·Σ (p − t)² (a Gaussian's negative
+    /// log-likelihood, unit variance, without its constant), dPredictions = (p − t)·gradScale.</summary>
+    void HalfSquaredError(Tensor predictions, Tensor targets, Tensor dPredictions, Tensor rowLoss, int rows, int cols, float gradScale);
+
+    /// <summary>correct[i] = 1 where logits[i] ≥ 0 exactly when targets[i] ≥ ½, else 0, for i &lt; correct.Length: a binary
+    /// classifier's (the discriminator's) decisions scored.</summary>
+    void BinaryCorrect(Tensor logits, Tensor targets, Tensor correct);
+
     /// <summary>accumulator[slot] += scale·Σ values[0..count), summed in a fixed order so reruns are bit-identical.</summary>
     void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f);
 
@@ -129,6 +137,18 @@ public interface IBackend : IDisposable
 
     /// <summary>y = 1 / (1 + exp(−x)), elementwise: turns decoder logits into images.</summary>
     void Sigmoid(Tensor x, Tensor y);
+
+    /// <summary>dx = dy·y·(1 − y) for i &lt; dx.Length, from the sigmoid's output y: the gradient at the logits.</summary>
+    void SigmoidBackward(Tensor y, Tensor dy, Tensor dx);
+
+    /// <summary>y = x where x &gt; 0, else slope·x, for i &lt; y.Length.</summary>
+    void LeakyRelu(Tensor x, Tensor y, float slope);
+
+    /// <summary>dx = dy where x &gt; 0, else slope·dy, for i &lt; dx.Length, from the activation's input x.</summary>
+    void LeakyReluBackward(Tensor x, Tensor dy, Tensor dx, float slope);
+
+    /// <summary>y += scale·x for i &lt; y.Length.</summary>
+    void AddScaled(Tensor x, Tensor y, float scale);
 
     // ---- the VAE: enc[rows, 2D] holds μ in columns 0..D−1 and log σ² in columns D..2D−1 ----
 

@@ -4,20 +4,23 @@ using ILGPU.Runtime;
 
 namespace GpuAe.Kernels;
 
-/// <summary>The loss family's launchers (<see cref="Loss"/>): sigmoid + BCE, softmax cross-entropy, the batch sums.</summary>
+/// <summary>The loss family's launchers (<see cref="Loss"/>): sigmoid + BCE, softmax cross-entropy, half squared error, binary
+/// decisions scored, the batch sums.</summary>
 public sealed partial class IlgpuBackend
 {
     Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _sigmoidBce;
     Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>? _sigmoidBcePerThread;
     Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> _softmaxCrossEntropy;
     Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, ArrayView<float>, int, float> _accumulateSum;
+    Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> _halfSquaredError;
+    Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>> _binaryCorrect;
 
     /// <summary>Threads per group of the group reductions (the GPU set's loss rows and column sums, and the batch sums
     /// of both sets): the largest power of two the device allows, up to 256. On the CPU accelerator, whose one group
     /// has a thread per core, the largest power of two not above the core count.</summary>
     int _reduceGroup;
 
-    [MemberNotNull(nameof(_softmaxCrossEntropy), nameof(_accumulateSum))]
+    [MemberNotNull(nameof(_softmaxCrossEntropy), nameof(_accumulateSum), nameof(_halfSquaredError), nameof(_binaryCorrect))]
     void LoadLoss()
     {
         if (KernelSet == KernelSet.Cpu) Load(out _sigmoidBcePerThread, Loss.SigmoidBceRowsPerThread);
@@ -26,6 +29,8 @@ public sealed partial class IlgpuBackend
         while (_reduceGroup * 2 <= Math.Min(Loss.MaxGroup, _accelerator.MaxNumThreadsPerGroup)) _reduceGroup *= 2;
         Load(out _accumulateSum, Loss.AccumulateSum);
         Load(out _softmaxCrossEntropy, Loss.SoftmaxCrossEntropyRows);
+        Load(out _halfSquaredError, Loss.HalfSquaredErrorRows);
+        Load(out _binaryCorrect, Loss.BinaryDecisions);
     }
 
     public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale)
@@ -48,6 +53,22 @@ public sealed partial class IlgpuBackend
         int threads = Threads(rows);
         _softmaxCrossEntropy(Stream, threads, threads, View(logits), View(targets), View(dLogits), View(rowLoss), View(rowCorrect), rows, cols, gradScale);
         Launched?.Invoke($"softmax cross-entropy + gradient {rows}×{cols}");
+    }
+
+    public void HalfSquaredError(Tensor predictions, Tensor targets, Tensor dPredictions, Tensor rowLoss, int rows, int cols, float gradScale)
+    {
+        Shapes.Rows("half squared error", rows, cols, ("predictions", predictions, false), ("targets", targets, false), ("dPredictions", dPredictions, false), ("rowLoss", rowLoss, true));
+        int threads = Threads(rows);
+        _halfSquaredError(Stream, threads, threads, View(predictions), View(targets), View(dPredictions), View(rowLoss), rows, cols, gradScale);
+        Launched?.Invoke($"half squared error + gradient {rows}×{cols}");
+    }
+
+    public void BinaryCorrect(Tensor logits, Tensor targets, Tensor correct)
+    {
+        Shapes.Rows("binary correct", 1, correct.Length, ("logits", logits, false), ("targets", targets, false));
+        int threads = Threads(correct.Length);
+        _binaryCorrect(Stream, threads, threads, View(logits), View(targets), View(correct));
+        Launched?.Invoke($"binary correct {correct.Length}");
     }
 
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f)

@@ -4,7 +4,8 @@ using ILGPU.Runtime;
 
 namespace GpuAe.Kernels;
 
-/// <summary>The reconstruction loss family: sigmoid fused with binary cross-entropy, and the fixed-order sum.</summary>
+/// <summary>The loss family: sigmoid fused with binary cross-entropy, softmax cross-entropy, the half squared error, a binary
+/// classifier's decisions scored, and the fixed-order sum.</summary>
 /// <remarks>Kernels call MathF, not XMath, for exp, log and sqrt: on GPUs ILGPU maps both to the same device
 /// intrinsic, but the CPU accelerator runs the kernel's own .NET code, where XMath.Exp/Log/Sqrt are software
 /// (CORDIC) loops and MathF is the hardware-backed runtime function: the loss kernel ran ~10× slower with XMath.</remarks>
@@ -124,6 +125,44 @@ public static class Loss
             dLogits[c] = (MathF.Exp(logits[c] - max) / sum - targets[c]) * gradScale;
         return new CrossEntropy { Loss = max + MathF.Log(sum) - dot, Correct = predicted == label ? 1f : 0f };
     }
+
+    /// <summary>
+    /// Per row of predictions[rows, cols] against targets[rows, cols], one thread per row (grid-stride): rowLoss =
+    /// ½·Σ (p − t)², the negative log-likelihood of t under N(p, I) without its constant (the VAE-GAN's L_llike in the
+    /// discriminator's features), and dPredictions = (p − t)·gradScale; each row by <see cref="HalfSquaredErrorRow"/>.
+    /// </summary>
+    public static void HalfSquaredErrorRows(Index1D thread, int threads, ArrayView<float> predictions, ArrayView<float> targets,
+        ArrayView<float> dPredictions, ArrayView<float> rowLoss, int rows, int cols, float gradScale)
+    {
+        for (int row = thread; row < rows; row += threads)
+            rowLoss[row] = HalfSquaredErrorRow(predictions.Row(row, cols), targets.Row(row, cols), dPredictions.Row(row, cols), cols, gradScale);
+    }
+
+    /// <summary>One row: returns ½·Σ (p − t)² summed in column order, writes dPredictions = (p − t)·gradScale. The row of
+    /// every backend.</summary>
+    public static float HalfSquaredErrorRow<TFloats>(TFloats predictions, TFloats targets, TFloats dPredictions, int cols, float gradScale)
+        where TFloats : struct, IElements<float>
+    {
+        float sum = 0f;
+        for (int c = 0; c < cols; c++)
+        {
+            float diff = predictions[c] - targets[c];
+            sum += diff * diff;
+            dPredictions[c] = diff * gradScale;
+        }
+        return 0.5f * sum;
+    }
+
+    /// <summary>correct[i] = <see cref="BinaryCorrect"/>(logits[i], targets[i]) over correct: which of a discriminator's
+    /// decisions were right.</summary>
+    public static void BinaryDecisions(Index1D thread, int threads, ArrayView<float> logits, ArrayView<float> targets, ArrayView<float> correct)
+    {
+        for (int i = thread; i < correct.IntLength; i += threads) correct[i] = BinaryCorrect(logits[i], targets[i]);
+    }
+
+    /// <summary>1 when the logit's side of 0 is the target's side of ½ (sigmoid(l) ≥ ½ exactly when the target is ≥ ½),
+    /// else 0: a binary classifier's decision scored (a NaN logit decides "below ½").</summary>
+    public static float BinaryCorrect(float logit, float target) => (logit >= 0f) == (target >= 0.5f) ? 1f : 0f;
 
     /// <summary>One group adds scale·Σ values[0..count) to accumulator[slot]: strided partial sums, then a fixed tree, so
     /// every rerun is bit-identical (no atomics). The per-batch sums are at most a few hundred values.</summary>

@@ -4,7 +4,8 @@ using ILGPU.Runtime;
 namespace GpuAe.Kernels;
 
 /// <summary>
-/// Data movement and elementwise kernels: batch assembly, column blocks, sigmoid, fill. Elementwise kernels are grid-stride loops
+/// Data movement and elementwise kernels: batch assembly, column blocks, sigmoid and leaky ReLU with their backward passes,
+/// a weighted add, fill. Elementwise kernels are grid-stride loops
 /// launched on at most the device's thread count: ILGPU's CPU accelerator pays about a microsecond per simulated
 /// thread group, so one thread per element made Adam alone cost 120 ms a step there; a GPU is just as fast either way.
 /// </summary>
@@ -49,6 +50,43 @@ public static class Rows
 
     /// <summary>The ReLU's backward: the gradient where the layer's output is &gt; 0, else 0 (a NaN output too).</summary>
     public static float KeepWherePositive(float gradient, float reluOutput) => reluOutput > 0f ? gradient : 0f;
+
+    /// <summary>y[i] = <see cref="Leaky"/>(x[i]) over y: the discriminator's activation.</summary>
+    public static void LeakyRelu(Index1D thread, int threads, ArrayView<float> x, ArrayView<float> y, float slope)
+    {
+        for (int i = thread; i < y.IntLength; i += threads) y[i] = Leaky(x[i], slope);
+    }
+
+    /// <summary>dx[i] = <see cref="LeakyGradient"/>(dy[i], x[i]) over dx, from the activation's input x.</summary>
+    public static void LeakyReluBackward(Index1D thread, int threads, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, float slope)
+    {
+        for (int i = thread; i < dx.IntLength; i += threads) dx[i] = LeakyGradient(dy[i], x[i], slope);
+    }
+
+    /// <summary>The leaky ReLU of every backend: v where v &gt; 0, else slope·v (NaN stays NaN).</summary>
+    public static float Leaky(float v, float slope) => v > 0f ? v : slope * v;
+
+    /// <summary>The leaky ReLU's backward: the gradient where the input was &gt; 0, else slope·gradient.</summary>
+    public static float LeakyGradient(float gradient, float input, float slope) => input > 0f ? gradient : slope * gradient;
+
+    /// <summary>dx[i] = <see cref="LogisticGradient"/>(dy[i], y[i]) over dx, from the sigmoid's output y: the gradient of
+    /// images at the logits they were decoded from.</summary>
+    public static void SigmoidBackward(Index1D thread, int threads, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx)
+    {
+        for (int i = thread; i < dx.IntLength; i += threads) dx[i] = LogisticGradient(dy[i], y[i]);
+    }
+
+    /// <summary>The sigmoid's backward from its output s: gradient·s·(1 − s).</summary>
+    public static float LogisticGradient(float gradient, float s) => gradient * s * (1f - s);
+
+    /// <summary>y[i] += scale·x[i] over y: one loss's gradient added, weighted, to another's.</summary>
+    public static void AddScaled(Index1D thread, int threads, ArrayView<float> x, ArrayView<float> y, float scale)
+    {
+        for (int i = thread; i < y.IntLength; i += threads) y[i] = PlusScaled(y[i], x[i], scale);
+    }
+
+    /// <summary>y + scale·x: the element every <see cref="AddScaled"/> adds.</summary>
+    public static float PlusScaled(float y, float x, float scale) => y + scale * x;
 
     public static void Fill(Index1D thread, int threads, ArrayView<float> destination, float value)
     {

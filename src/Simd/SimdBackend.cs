@@ -278,6 +278,25 @@ public sealed class SimdBackend : IBackend
         });
     }
 
+    /// <summary>Loss.HalfSquaredErrorRow, rows split across threads.</summary>
+    public void HalfSquaredError(Tensor predictions, Tensor targets, Tensor dPredictions, Tensor rowLoss, int rows, int cols, float gradScale)
+    {
+        Shapes.Rows("half squared error", rows, cols, ("predictions", predictions, false), ("targets", targets, false), ("dPredictions", dPredictions, false), ("rowLoss", rowLoss, true));
+        var loss = A(rowLoss);
+        ForBlocks(rows, 1, (start, end) =>
+        {
+            for (int r = start; r < end; r++)
+                loss[rowLoss.Offset + r] = Loss.HalfSquaredErrorRow(Row(predictions, r, cols), Row(targets, r, cols), Row(dPredictions, r, cols), cols, gradScale);
+        });
+    }
+
+    public void BinaryCorrect(Tensor logits, Tensor targets, Tensor correct)
+    {
+        Shapes.Rows("binary correct", 1, correct.Length, ("logits", logits, false), ("targets", targets, false));
+        var l = S(logits); var t = S(targets); var c = S(correct);
+        for (int i = 0; i < c.Length; i++) c[i] = Loss.BinaryCorrect(l[i], t[i]);
+    }
+
     public void AccumulateSum(Tensor values, int count, Tensor accumulator, int slot, float scale = 1f)
     {
         Shapes.AccumulateSum(values, count, accumulator, slot);
@@ -345,6 +364,42 @@ public sealed class SimdBackend : IBackend
         ForBlocks(y.Length, 1024, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int i = start; i < end; i++) yv[y.Offset + i] = Rows.Logistic(xv[x.Offset + i]);
+        });
+    }
+
+    public void SigmoidBackward(Tensor y, Tensor dy, Tensor dx)
+    {
+        Shapes.Rows("sigmoid backward", 1, dx.Length, ("y", y, false), ("dy", dy, false));
+        Elementwise(y, dy, dx, (s, gradient, _) => Rows.LogisticGradient(gradient, s));
+    }
+
+    public void LeakyRelu(Tensor x, Tensor y, float slope)
+    {
+        Shapes.Rows("leaky ReLU", 1, y.Length, ("x", x, false));
+        Elementwise(x, x, y, (v, _, _) => Rows.Leaky(v, slope));
+    }
+
+    public void LeakyReluBackward(Tensor x, Tensor dy, Tensor dx, float slope)
+    {
+        Shapes.Rows("leaky ReLU backward", 1, dx.Length, ("x", x, false), ("dy", dy, false));
+        Elementwise(x, dy, dx, (input, gradient, _) => Rows.LeakyGradient(gradient, input, slope));
+    }
+
+    public void AddScaled(Tensor x, Tensor y, float scale)
+    {
+        Shapes.Rows("add scaled", 1, y.Length, ("x", x, false));
+        Elementwise(x, x, y, (v, _, sum) => Rows.PlusScaled(sum, v, scale));
+    }
+
+    /// <summary>output[i] = element(a[i], b[i], output[i]) for i &lt; output.Length, split across threads: the elementwise
+    /// ops, each element by the kernels' helper.</summary>
+    void Elementwise(Tensor a, Tensor b, Tensor output, Func<float, float, float, float> element)
+    {
+        var av = A(a); var bv = A(b); var o = A(output);
+        int aOffset = a.Offset, bOffset = b.Offset, oOffset = output.Offset;
+        ForBlocks(output.Length, 1024, (start, end) =>
+        {
+            for (int i = start; i < end; i++) o[oOffset + i] = element(av[aOffset + i], bv[bOffset + i], o[oOffset + i]);
         });
     }
 

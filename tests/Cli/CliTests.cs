@@ -120,6 +120,40 @@ public class CliTests : TempFolderTest
         Assert.Contains("conv-ae on", evalOutput);
     }
 
+    /// <summary>`gpuae train vae-gan` writes metrics.csv with the adversarial columns and a checkpoint that eval, decode
+    /// and sample read; its flags are refused where they would be ignored.</summary>
+    [Fact]
+    public void TrainsTheVaeGanAndItsCheckpointIsEvaluatedDecodedAndSampled()
+    {
+        var (exit, output, error) = Run("train", "vae-gan", "--epochs", "1", "--limit", "256", "--gamma", "0.5", "--lr-dis", "1e-4", "--device", "simd", "--out", Folder);
+        Assert.True(exit == 0, error);
+        Assert.Contains("learning rates encoder 0.0003, decoder 0.0003, discriminator 0.0001", output);
+        Assert.Contains("vae-gan epoch   1/1", output);
+        var lines = File.ReadAllLines(Path.Combine(Folder, "metrics.csv"));
+        Assert.Equal("epoch,seconds,train_loss,test_loss,test_bce,test_kl,test_mse,test_bce_mu,train_llike,train_dis_loss,train_gen_loss," +
+                     "d_real,d_recon,d_prior,d_accuracy_real,d_accuracy_fake,collapse", lines[0]);
+        Assert.Equal(17, lines[1].Split(',').Length);
+        var metadata = SafeTensors.Read(Path.Combine(Folder, Checkpoint.FileName)).Metadata;
+        Assert.Equal(("vae-gan", "0.5", "0.0001"), (metadata["model"], metadata["gamma"], metadata["lr_discriminator"]));
+
+        var evaluated = Run("eval", Folder, "--iwae-k", "0", "--device", "simd");
+        Assert.True(evaluated.Exit == 0, evaluated.Err);
+        Assert.Contains("vae-gan on 10000 test images", evaluated.Out);
+        var decoded = Run("decode", Folder, "--z", "0.5,-1", "--device", "simd");
+        Assert.True(decoded.Exit == 0, decoded.Err);
+        Assert.Equal(28, decoded.Out.Trim().Split('\n').Length);
+        string grid = Path.Combine(Folder, "samples.png");
+        var sampled = Run("sample", Folder, "--n", "20", "--out", grid, "--device", "simd");
+        Assert.True(sampled.Exit == 0, sampled.Err);
+        Assert.True(File.Exists(grid));
+
+        AssertUserError(Run("train", "vae-gan", "--lr", "1e-3", "--limit", "256", "--out", Folder), "use --lr-enc, --lr-dec and --lr-dis, not --lr");
+        AssertUserError(Run("train", "vae", "--gamma", "2", "--limit", "256", "--out", Folder), "--gamma is a flag of vae-gan, not of vae");
+        AssertUserError(Run("train", "vae-gan", "--resume", Folder, "--lr-dis", "1e-3", "--limit", "256"), "leave out --lr-dis");
+        AssertUserError(Run("train", "vae-gan", "--lr-dec", "0", "--limit", "256", "--out", Folder), "--lr-dec must be a positive number");
+        AssertUserError(Run("train", "vae-gan", "--collapse-epochs", "-1", "--limit", "256", "--out", Folder), "--collapse-epochs must be 0");
+    }
+
     [Fact]
     public void UnknownModelAndDeviceAreOneLineErrors()
     {

@@ -57,15 +57,21 @@ public class LossTests
     {
         var be = TestBackends.Get(backend);
         const int rows = 2, cols = 9;
-        var logits = Values.Random(rows * cols, 23, 3f); var targets = Values.Uniform01(rows * cols, 24);
-        var tl = be.Up(logits); var tt = be.Up(targets);
+        var tt = be.Up(Values.Uniform01(rows * cols, 24));
         var d = be.Allocate(rows * cols); var bce = be.Allocate(rows); var se = be.Allocate(rows);
-        double Loss() { be.SigmoidBce(tl, tt, d, bce, se, rows, cols, 1f); return be.Down(bce).Sum(v => (double)v); }
-        Loss();
-        var analytic = be.Down(d);
-        var numeric = FiniteDifferences.Central(be, logits, tl, Loss, eps: 1e-2f);
-        // Central differences have O(eps²·|f'''|) ≈ 1e-5 truncation error here, plus float32 rounding of L / eps ≈ 1e-4.
-        Values.AssertClose(numeric, analytic, 1e-3, "dLogits vs finite differences");
+        AssertGradientMatchesFiniteDifferences(be, Values.Random(rows * cols, 23, 3f), logits => be.SigmoidBce(logits, tt, d, bce, se, rows, cols, 1f), bce, d, "dLogits");
+    }
+
+    /// <summary>The gradient a row loss writes, against central differences (step 10⁻²) of the sum of its rows as
+    /// <paramref name="loss"/> computes them from the inputs. Tolerance 10⁻³: O(eps²·|f'''|) ≈ 1e-5 truncation (none for
+    /// a quadratic) plus float32 rounding of the sum / eps ≈ 1e-4.</summary>
+    static void AssertGradientMatchesFiniteDifferences(IBackend be, float[] inputs, Action<Tensor> loss, Tensor rowLoss, Tensor gradient, string what)
+    {
+        var device = be.Up(inputs);
+        double Sum() { loss(device); return be.Down(rowLoss).Sum(v => (double)v); }
+        Sum();
+        var analytic = be.Down(gradient);
+        Values.AssertClose(FiniteDifferences.Central(be, inputs, device, Sum, eps: 1e-2f), analytic, 1e-3, $"{what} vs finite differences");
     }
 
     [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
@@ -147,14 +153,61 @@ public class LossTests
     {
         var be = TestBackends.Get(backend);
         const int rows = 3, cols = 10;
-        var logits = Values.Random(rows * cols, 33, 3f); var targets = OneHot(rows, cols, 5);
-        var tl = be.Up(logits); var tt = be.Up(targets);
+        var tt = be.Up(OneHot(rows, cols, 5));
         var d = be.Allocate(rows * cols); var loss = be.Allocate(rows); var correct = be.Allocate(rows);
-        double Loss() { be.SoftmaxCrossEntropy(tl, tt, d, loss, correct, rows, cols, 1f); return be.Down(loss).Sum(v => (double)v); }
-        Loss();
-        var analytic = be.Down(d);
-        var numeric = FiniteDifferences.Central(be, logits, tl, Loss, eps: 1e-2f);
-        // As for the BCE: O(eps²) truncation ≈ 1e-5 plus float32 rounding of L / eps ≈ 1e-4.
-        Values.AssertClose(numeric, analytic, 1e-3, "dLogits vs finite differences");
+        AssertGradientMatchesFiniteDifferences(be, Values.Random(rows * cols, 33, 3f),
+            logits => be.SoftmaxCrossEntropy(logits, tt, d, loss, correct, rows, cols, 1f), loss, d, "dLogits");
+    }
+
+    /// <summary>Per row of [rows, cols]: ½·Σ (p − t)² and (p − t)·scale, in double.</summary>
+    static (double[] Loss, double[] DPredictions) HalfSquaredErrorReference(float[] p, float[] t, int rows, int cols, double scale)
+    {
+        var loss = new double[rows]; var d = new double[rows * cols];
+        for (int i = 0; i < rows * cols; i++)
+        {
+            double diff = (double)p[i] - t[i];
+            loss[i / cols] += 0.5 * diff * diff;
+            d[i] = diff * scale;
+        }
+        return (loss, d);
+    }
+
+    /// <summary>5 rows of 3,136 columns (the VAE-GAN's discriminator features) and 3 of 7.</summary>
+    public static IEnumerable<object[]> SquaredErrorShapes => TestBackends.Cross([5, 3136], [3, 7]);
+
+    [Theory, MemberData(nameof(SquaredErrorShapes))]
+    public void HalfSquaredErrorMatchesReference(string backend, int rows, int cols)
+    {
+        var be = TestBackends.Get(backend);
+        var p = Values.Random(rows * cols, 81, 3f); var t = Values.Random(rows * cols, 82, 3f);
+        var d = be.Allocate(rows * cols); var loss = be.Allocate(rows);
+        be.HalfSquaredError(be.Up(p), be.Up(t), d, loss, rows, cols, 0.25f);
+        var expected = HalfSquaredErrorReference(p, t, rows, cols, 0.25);
+        // Float32 sums of up to 3,136 positive terms in column order: 1e-5 relative.
+        Values.AssertClose(expected.Loss, be.Down(loss), 1e-5, "row loss");
+        Values.AssertClose(expected.DPredictions, be.Down(d), 1e-6, "dPredictions");
+    }
+
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void HalfSquaredErrorGradientMatchesFiniteDifferences(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        const int rows = 2, cols = 9;
+        var t = be.Up(Values.Random(rows * cols, 84, 2f));
+        var d = be.Allocate(rows * cols); var loss = be.Allocate(rows);
+        AssertGradientMatchesFiniteDifferences(be, Values.Random(rows * cols, 83, 2f), p => be.HalfSquaredError(p, t, d, loss, rows, cols, 1f), loss, d, "dPredictions");
+    }
+
+    /// <summary>Right when the logit's side of 0 is the target's side of ½: both sides of each, and 0 itself (sigmoid ½,
+    /// decided as "real").</summary>
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void BinaryCorrectScoresEachDecision(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        float[] logits = [3f, 3f, -0.1f, -0.1f, 0f, 0f, 40f, -40f];
+        float[] targets = [1f, 0f, 1f, 0f, 1f, 0f, 0.5f, 0.4f];
+        var correct = be.Allocate(logits.Length);
+        be.BinaryCorrect(be.Up(logits), be.Up(targets), correct);
+        Assert.Equal([1f, 0f, 0f, 1f, 1f, 0f, 1f, 1f], be.Down(correct));
     }
 }

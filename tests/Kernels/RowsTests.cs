@@ -64,6 +64,63 @@ public class RowsTests
         Assert.All(be.Down(y), v => Assert.Equal(2.5f, v));
     }
 
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void LeakyReluAndItsBackwardMatchReference(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        var x = Values.Random(1001, 44, 3f); var dy = Values.Random(1001, 45);
+        x[7] = 0f; // the kink: the slope side, as "x > 0" says
+        var y = be.Allocate(x.Length); var dx = be.Allocate(x.Length);
+        be.LeakyRelu(be.Up(x), y, 0.2f);
+        be.LeakyReluBackward(be.Up(x), be.Up(dy), dx, 0.2f);
+        Assert.Equal(x.Select(v => v > 0 ? v : 0.2f * v), be.Down(y));
+        Assert.Equal(x.Zip(dy, (v, g) => v > 0 ? g : 0.2f * g), be.Down(dx));
+    }
+
+    /// <summary>The leaky ReLU's backward against central differences of Σ dy·leaky(x), away from the kink at 0.</summary>
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void LeakyReluBackwardMatchesFiniteDifferences(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        var x = Values.Random(40, 46, 2f).Select(v => v + MathF.CopySign(0.1f, v)).ToArray(); // |x| ≥ 0.1 > eps
+        var dy = Values.Random(40, 47);
+        var tx = be.Up(x); var y = be.Allocate(40); var dx = be.Allocate(40);
+        double Loss() { be.LeakyRelu(tx, y, 0.2f); return be.Down(y).Zip(dy, (a, b) => (double)a * b).Sum(); }
+        be.LeakyReluBackward(tx, be.Up(dy), dx, 0.2f);
+        var numeric = FiniteDifferences.Central(be, x, tx, Loss, eps: 1e-2f);
+        // Piecewise linear: exact but for float32 rounding of the sum / eps ≈ 1e-4.
+        Values.AssertClose(numeric, be.Down(dx), 1e-3, "leaky ReLU dx vs finite differences");
+    }
+
+    /// <summary>The sigmoid's backward from its output, against the reference and against central differences of
+    /// Σ dy·sigmoid(x) taken through the logits.</summary>
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void SigmoidBackwardMatchesReferenceAndFiniteDifferences(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        var x = Values.Random(60, 48, 4f); var dy = Values.Random(60, 49);
+        var tx = be.Up(x); var y = be.Allocate(60); var dx = be.Allocate(60);
+        double Loss() { be.Sigmoid(tx, y); return be.Down(y).Zip(dy, (a, b) => (double)a * b).Sum(); }
+        Loss();
+        be.SigmoidBackward(y, be.Up(dy), dx);
+        Values.AssertClose(x.Zip(dy, (v, g) => g * Math.Exp(-v) / Math.Pow(1 + Math.Exp(-v), 2)).ToArray(), be.Down(dx), 1e-6, "sigmoid backward");
+        var numeric = FiniteDifferences.Central(be, x, tx, Loss, eps: 1e-2f);
+        // O(eps²) truncation ≈ 1e-5 plus float32 rounding of the sum / eps ≈ 1e-4.
+        Values.AssertClose(numeric, be.Down(dx), 1e-3, "sigmoid backward vs finite differences");
+    }
+
+    /// <summary>y += scale·x over y's length: the tail of x past it is not read, and only y changes.</summary>
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void AddScaledAddsTheWeightedTensor(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        var x = Values.Random(1003, 50); var y = Values.Random(1001, 51);
+        var ty = be.Up(y); var tx = be.Up(x);
+        be.AddScaled(tx, ty, -0.3f);
+        Assert.Equal(y.Select((v, i) => v + -0.3f * x[i]), be.Down(ty));
+        Assert.Equal(x, be.Down(tx));
+    }
+
     [Fact]
     public void CounterRandomIsUniformAndReproducible()
     {

@@ -28,7 +28,8 @@ public class KernelCheckTests
         Assert.True(gather.Error!.Contains("CUDA error 98"), gather.Error);
         // Both record-driven epochs and the fused-step checks (kernel by kernel here) gather their batches: they fail too; everything else agrees exactly.
         Assert.Equal(["gather rows", "step record: begin step, gather, noise, Adam", "ae: epoch by the step record (CUDA: graph)",
-            "vae: epoch by the step record (CUDA: graph)", "ae: fused step (GPU kernel set), Adam", "vae: fused step (GPU kernel set), Adam"], results.Where(r => !r.Passed).Select(r => r.Kernel));
+            "vae: epoch by the step record (CUDA: graph)", "vae-gan: epoch by the step record (CUDA: graph)", "ae: fused step (GPU kernel set), Adam",
+            "vae: fused step (GPU kernel set), Adam"], results.Where(r => !r.Passed).Select(r => r.Kernel));
         Assert.True(results.Count > 20);
     }
 
@@ -92,6 +93,13 @@ public class KernelCheckTests
         public void GatherRows(Tensor data, IndexTensor order, StepValue start, int rows, int cols, Tensor destination) => inner.GatherRows(data, order, start, rows, cols, destination);
         public void CopyColumns(Tensor source, Tensor destination, ColumnCopy copy) => inner.CopyColumns(source, destination, copy);
         public void Sigmoid(Tensor x, Tensor y) => inner.Sigmoid(x, y);
+        public void SigmoidBackward(Tensor y, Tensor dy, Tensor dx) => inner.SigmoidBackward(y, dy, dx);
+        public void LeakyRelu(Tensor x, Tensor y, float slope) => inner.LeakyRelu(x, y, slope);
+        public void LeakyReluBackward(Tensor x, Tensor dy, Tensor dx, float slope) => inner.LeakyReluBackward(x, dy, dx, slope);
+        public void AddScaled(Tensor x, Tensor y, float scale) => inner.AddScaled(x, y, scale);
+        public void HalfSquaredError(Tensor predictions, Tensor targets, Tensor dPredictions, Tensor rowLoss, int rows, int cols, float gradScale) =>
+            inner.HalfSquaredError(predictions, targets, dPredictions, rowLoss, rows, cols, gradScale);
+        public void BinaryCorrect(Tensor logits, Tensor targets, Tensor correct) => inner.BinaryCorrect(logits, targets, correct);
         public void NormalNoise(Tensor noise, ulong seed, StepValue step) => inner.NormalNoise(noise, seed, step);
         public void Reparameterize(Tensor enc, Tensor noise, Tensor z, int rows, int latent) => inner.Reparameterize(enc, noise, z, rows, latent);
         public void ReparameterizeBackward(Tensor enc, Tensor noise, Tensor dz, Tensor denc, Tensor rowKl, int rows, int latent, float klWeightOverRows) =>

@@ -54,7 +54,7 @@ public class FrechetTests
     [Fact]
     public void ClassEntropyIsZeroForOneClassAndLn10ForAllTen()
     {
-        Assert.Equal(0.0, new GenerationScores(0, 0, [0, 0, 1.0, 0, 0, 0, 0, 0, 0, 0]).ClassEntropy);
-        Assert.Equal(Math.Log(10), new GenerationScores(0, 0, [.. Enumerable.Repeat(0.1, 10)]).ClassEntropy, 12);
+        Assert.Equal(0.0, new GenerationScores(0, 0, [0, 0, 1.0, 0, 0, 0, 0, 0, 0, 0], 0, 0).ClassEntropy);
+        Assert.Equal(Math.Log(10), new GenerationScores(0, 0, [.. Enumerable.Repeat(0.1, 10)], 0, 0).ClassEntropy, 12);
     }
 }

@@ -76,6 +76,10 @@ public static class Checkpoint
     public static string Get(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
         metadata.TryGetValue(key, out var v) ? v : throw new UserError($"{path} lacks '{key}' in its metadata: it was not written by gpuae");
 
+    public static float GetFloat(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
+        float.TryParse(Get(metadata, key, path), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+            : throw new UserError($"{path}: metadata '{key}' is not a number");
+
     public static long GetLong(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
         long.TryParse(Get(metadata, key, path), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v
             : throw new UserError($"{path}: metadata '{key}' is not a number");

@@ -118,6 +118,33 @@ public static class KernelCheck
                 return Down(be, d, loss, correct);
             });
             yield return ("sigmoid", $"{rows}×{cols}", be => { var y = be.Allocate(rows * cols); be.Sigmoid(Up(be, logits), y); return Down(be, y); });
+            var gradients = Random(rows * cols, 24);
+            yield return ("sigmoid backward, add scaled", $"{rows}×{cols}", be =>
+            {
+                var dx = be.Allocate(rows * cols); var sum = Up(be, logits);
+                be.SigmoidBackward(Up(be, targets), Up(be, gradients), dx);
+                be.AddScaled(dx, sum, -0.75f);
+                return Down(be, dx, sum);
+            });
+            yield return ("leaky ReLU + backward", $"{rows}×{cols}", be =>
+            {
+                var y = be.Allocate(rows * cols); var dx = be.Allocate(rows * cols); var x = Up(be, logits);
+                be.LeakyRelu(x, y, 0.2f);
+                be.LeakyReluBackward(x, Up(be, gradients), dx, 0.2f);
+                return Down(be, y, dx);
+            });
+            yield return ("half squared error + gradient", $"{rows}×{cols}", be =>
+            {
+                var d = be.Allocate(rows * cols); var loss = be.Allocate(rows);
+                be.HalfSquaredError(Up(be, logits), Up(be, gradients), d, loss, rows, cols, 0.5f / rows);
+                return Down(be, d, loss);
+            });
+            yield return ("binary correct", $"{rows}×{cols}", be =>
+            {
+                var correct = be.Allocate(rows * cols);
+                be.BinaryCorrect(Up(be, logits), Up(be, targets), correct);
+                return Down(be, correct);
+            });
             yield return ("copy columns ([x | y])", $"{rows}×{cols} + {rows}×10", be =>
             {
                 var joined = Up(be, Random(rows * (cols + 10), 23));
@@ -216,19 +243,21 @@ public static class KernelCheck
             be.Download(flag, ints.AsSpan(StepRecord.Length));
             return [.. outputs, .. ints.Select(i => (float)i)];
         });
-        foreach (var kind in new[] { "ae", "vae" })
+        // The VAE-GAN's steps (its prior's draws and its Adam per part read the record too) at a batch the scalar
+        // reference steps through in seconds.
+        foreach (var (kind, images, batch) in new[] { (ModelKind.Ae, 600, 128), (ModelKind.Vae, 600, 128), (ModelKind.VaeGanKind, 72, 16) })
         {
             // On CUDA the steps are replayed from a CUDA graph (all but the first full batch and the short last one);
             // a replay that repeated its recorded numbers would train on one batch over and over, and the losses show it.
-            yield return ($"{kind}: epoch by the step record (CUDA: graph)", "600 images, batch 128", be =>
+            yield return ($"{kind}: epoch by the step record (CUDA: graph)", $"{images} images, batch {batch}", be =>
             {
-                var train = new Dataset(Unit(600 * 784, 19), new byte[600], 600, 784);
-                var test = new Dataset(Unit(128 * 784, 20), new byte[128], 128, 784);
-                var model = Models.Create(be, new ModelSpec(kind), 128, stepsPerEpoch: 5);
+                var train = new Dataset(Unit(images * 784, 19), new byte[images], images, 784);
+                var test = new Dataset(Unit(batch * 784, 20), new byte[batch], batch, 784);
+                var model = Models.Create(be, new ModelSpec(kind.Name), batch, stepsPerEpoch: (images + batch - 1) / batch);
                 model.Initialise(6);
-                using var trainer = new Trainer(be, model, train, test, new TrainOptions(1, 128, 1e-3f, 8));
+                using var trainer = new Trainer(be, model, train, test, new TrainOptions(1, batch, 1e-3f, 8));
                 var m = trainer.RunEpoch(1);
-                return [(float)m.TrainLoss, (float)m.TestLoss, (float)m.TestMse, trainer.Step];
+                return [(float)m.TrainLoss, (float)m.TestLoss, (float)m.TestMse, trainer.Step, .. m.Adversarial?.Numbers.Select(v => (float)v) ?? []];
             });
         }
         foreach (var kind in ModelKind.All.Where(k => k.HasDecoder))

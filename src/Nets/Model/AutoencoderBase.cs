@@ -10,7 +10,8 @@ public enum Architecture { Dense, Conv }
 /// network latent→logits (the sigmoid is fused into the loss), and every buffer allocated once for MaxRows rows. The
 /// models differ only between encoder output and latent: the AE's code is its encoder output; the VAE samples z
 /// from (μ, log σ²). A conditional model (<see cref="ConditionWidth"/> &gt; 0) appends its condition, one row per image,
-/// to the encoder's input and to the latent at the decoder's input: [x | y] and [z | y].
+/// to the encoder's input and to the latent at the decoder's input: [x | y] and [z | y]. The decoder's buffers hold
+/// decodedPerImage·MaxRows rows: the VAE-GAN decodes two latents per image in one pass.
 /// </summary>
 public abstract class AutoencoderBase : IModel, IFusedStep
 {
@@ -43,7 +44,7 @@ public abstract class AutoencoderBase : IModel, IFusedStep
     public abstract IReadOnlyDictionary<string, string> Config { get; }
 
     protected AutoencoderBase(IBackend backend, Architecture architecture, int maxRows, int features, int hidden,
-        int encoderOutput, Activation encoderActivation, int latent, int conditionWidth = 0)
+        int encoderOutput, Activation encoderActivation, int latent, int conditionWidth = 0, int decodedPerImage = 1, bool moreParameters = false)
     {
         if (conditionWidth > 0 && architecture != Architecture.Dense) throw new ArgumentException("only the dense models take a condition");
         Backend = backend;
@@ -53,11 +54,12 @@ public abstract class AutoencoderBase : IModel, IFusedStep
         Hidden = hidden;
         ConditionWidth = conditionWidth;
         _latent = latent;
+        int decoderRows = decodedPerImage * maxRows;
         (_encoder, _decoder) = architecture == Architecture.Conv
-            ? ConvNetworks(features, encoderOutput, encoderActivation, latent)
-            : DenseNetworks(features + conditionWidth, hidden, encoderOutput, encoderActivation, latent + conditionWidth, features);
-        Parameters.Allocate(backend);
-        _logits = backend.Allocate(maxRows * features); _dLogits = backend.Allocate(maxRows * features);
+            ? ConvNetworks(features, encoderOutput, encoderActivation, latent, decoderRows)
+            : DenseNetworks(features + conditionWidth, hidden, encoderOutput, encoderActivation, latent + conditionWidth, features, decoderRows);
+        if (!moreParameters) Parameters.Allocate(backend); // else the derived model declares its own first, then allocates
+        _logits = backend.Allocate(decoderRows * features); _dLogits = backend.Allocate(decoderRows * features);
         if (conditionWidth > 0)
         {
             _encoderInput = backend.Allocate(maxRows * (features + conditionWidth));
@@ -70,18 +72,19 @@ public abstract class AutoencoderBase : IModel, IFusedStep
 
     /// <summary>The notebook's layers with PyTorch's nn.Sequential names: encoder input (the image, and the condition if
     /// any)→hidden ReLU→output, decoder input (the latent, and the condition if any)→hidden ReLU→features.</summary>
-    (Sequential, Sequential) DenseNetworks(int encoderInput, int hidden, int encoderOutput, Activation encoderActivation, int decoderInput, int features) => (
+    (Sequential, Sequential) DenseNetworks(int encoderInput, int hidden, int encoderOutput, Activation encoderActivation, int decoderInput, int features,
+        int decoderRows) => (
         new Sequential(Backend, MaxRows,
             new DenseLayer(Parameters, "encoder.0", encoderInput, hidden, Activation.Relu),
             new DenseLayer(Parameters, "encoder.2", hidden, encoderOutput, encoderActivation)),
-        new Sequential(Backend, MaxRows,
+        new Sequential(Backend, decoderRows,
             new DenseLayer(Parameters, "decoder.0", decoderInput, hidden, Activation.Relu),
             new DenseLayer(Parameters, "decoder.2", hidden, features, Activation.None)));
 
     /// <summary>Encoder 28×28×1 → conv 3×3 stride 2 → 14×14×32 ReLU → conv 3×3 stride 2 → 7×7×64 ReLU → dense to the
     /// encoder output; decoder: dense latent → 7×7×64 ReLU → transposed conv → 14×14×32 ReLU → transposed conv →
     /// 28×28×1 logits. Names follow the nn.Sequential a PyTorch user would write (ReLU, Flatten, Unflatten counted).</summary>
-    (Sequential, Sequential) ConvNetworks(int features, int encoderOutput, Activation encoderActivation, int latent)
+    (Sequential, Sequential) ConvNetworks(int features, int encoderOutput, Activation encoderActivation, int latent, int decoderRows)
     {
         if (features != 28 * 28) throw new ArgumentException("the convolutional models take 28×28 images");
         var full = new ConvGeometry(28, 28, 1, Kernel: 3, Stride: 2, Padding: 1);    // 28×28×1  → 14×14
@@ -92,10 +95,10 @@ public abstract class AutoencoderBase : IModel, IFusedStep
                 new ConvLayer(Parameters, "encoder.0", full, 32, Activation.Relu, Backend, MaxRows),
                 new ConvLayer(Parameters, "encoder.2", half, 64, Activation.Relu, Backend, MaxRows),
                 new DenseLayer(Parameters, "encoder.5", bottleneck, encoderOutput, encoderActivation)),
-            new Sequential(Backend, MaxRows,
+            new Sequential(Backend, decoderRows,
                 new DenseLayer(Parameters, "decoder.0", latent, bottleneck, Activation.Relu),
-                new ConvTransposeLayer(Parameters, "decoder.3", half, 64, Activation.Relu, Backend, MaxRows),
-                new ConvTransposeLayer(Parameters, "decoder.5", full, 32, Activation.None, Backend, MaxRows)));
+                new ConvTransposeLayer(Parameters, "decoder.3", half, 64, Activation.Relu, Backend, decoderRows),
+                new ConvTransposeLayer(Parameters, "decoder.5", full, 32, Activation.None, Backend, decoderRows)));
     }
 
     public virtual void Initialise(ulong seed) => Parameters.Initialise(Backend, seed);
@@ -143,8 +146,26 @@ public abstract class AutoencoderBase : IModel, IFusedStep
     /// gradient of the batch-mean loss.</summary>
     protected void DecodeAndScore(Tensor latent, Tensor x, int rows)
     {
-        _decoder.Forward(Backend, Conditioned(latent, _decoderInput, _latent, rows), _logits, rows);
+        DecodeLogits(latent, rows);
         Backend.SigmoidBce(_logits, x, _dLogits, RowBce, RowSquaredError, rows, Features, 1f / rows);
+    }
+
+    /// <summary>The decoder's logits of latent[rows] into <see cref="Logits"/>.</summary>
+    protected void DecodeLogits(Tensor latent, int rows) => _decoder.Forward(Backend, Conditioned(latent, _decoderInput, _latent, rows), _logits, rows);
+
+    /// <summary>The logits of the last decoding, [decodedPerImage·MaxRows, Features], and their gradient, which
+    /// <see cref="DecodeAndScore"/> writes and the backward passes read.</summary>
+    protected Tensor Logits => _logits;
+    protected Tensor DLogits => _dLogits;
+
+    /// <summary>The decoder's backward from <see cref="DLogits"/> for the latent[rows] of the last decoding (an
+    /// unconditional model's): dLatent when given, and the decoder's parameter gradients only when
+    /// <paramref name="trainDecoder"/> (otherwise the pass carries a loss through the decoder without training it).</summary>
+    protected void BackwardDecoderLogits(Tensor latent, Tensor? dLatent, int rows, bool trainDecoder)
+    {
+        if (ConditionWidth > 0) throw new NotSupportedException("a conditional decoder's input gradient is BackwardDecoder's");
+        if (trainDecoder) _decoder.Backward(Backend, latent, _dLogits, dLatent, null, rows);
+        else _decoder.BackwardInput(Backend, latent, _dLogits, dLatent ?? throw new ArgumentNullException(nameof(dLatent)), null, rows);
     }
 
     /// <summary>Decoder gradients, and dLatent (masked by the latent itself when it came out of a ReLU). A conditional
@@ -178,7 +199,7 @@ public abstract class AutoencoderBase : IModel, IFusedStep
 
     public void Decode(Tensor latent, int rows, Tensor images)
     {
-        _decoder.Forward(Backend, Conditioned(latent, _decoderInput, _latent, rows), _logits, rows);
+        DecodeLogits(latent, rows);
         Backend.Sigmoid(_logits.Slice(0, rows * Features), images.Slice(0, rows * Features));
     }
 

@@ -43,11 +43,12 @@ public sealed class ConvLayer : ILayer
             rows * Geometry.OutPixels, Geometry.PatchLength, OutChannels, Activation);
     }
 
-    public void Backward(IBackend backend, Tensor x, Tensor dy, Tensor? dx, Tensor? inputReluOutput, int rows)
+    public void Backward(IBackend backend, Tensor x, Tensor dy, Tensor? dx, Tensor? inputReluOutput, int rows, bool parameterGradients = true)
     {
         int positions = rows * Geometry.OutPixels;
-        backend.DenseBackwardParameters(dy, _patches, _parameters.GradientOf(_weight), _parameters.GradientOf(_bias),
-            positions, Geometry.PatchLength, OutChannels);
+        if (parameterGradients)
+            backend.DenseBackwardParameters(dy, _patches, _parameters.GradientOf(_weight), _parameters.GradientOf(_bias),
+                positions, Geometry.PatchLength, OutChannels);
         if (dx is not { } dInput) return;
         backend.DenseBackwardInput(dy, _parameters.ValueOf(_weight), _dPatches, positions, Geometry.PatchLength, OutChannels, null);
         backend.Col2Im(_dPatches, dInput, rows, Geometry, inputReluOutput);
@@ -98,12 +99,15 @@ public sealed class ConvTransposeLayer : ILayer
         backend.AddBias(y, _parameters.ValueOf(_bias), rows * Geometry.InPixels, Geometry.Channels, Activation);
     }
 
-    public void Backward(IBackend backend, Tensor x, Tensor dy, Tensor? dx, Tensor? inputReluOutput, int rows)
+    public void Backward(IBackend backend, Tensor x, Tensor dy, Tensor? dx, Tensor? inputReluOutput, int rows, bool parameterGradients = true)
     {
         int positions = rows * Geometry.OutPixels;
         backend.Im2Col(dy, _patches, rows, Geometry);
-        backend.DenseBackwardParameters(_patches, x, _parameters.GradientOf(_weight), null, positions, InChannels, Geometry.PatchLength);
-        backend.ColumnSums(dy, rows * Geometry.InPixels, Geometry.Channels, _parameters.GradientOf(_bias));
+        if (parameterGradients)
+        {
+            backend.DenseBackwardParameters(_patches, x, _parameters.GradientOf(_weight), null, positions, InChannels, Geometry.PatchLength);
+            backend.ColumnSums(dy, rows * Geometry.InPixels, Geometry.Channels, _parameters.GradientOf(_bias));
+        }
         if (dx is { } dInput)
             backend.DenseBackwardInput(_patches, _parameters.ValueOf(_weight), dInput, positions, InChannels, Geometry.PatchLength, inputReluOutput);
     }

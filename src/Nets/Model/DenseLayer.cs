@@ -32,9 +32,10 @@ public sealed class DenseLayer : ILayer
     public void Forward(IBackend backend, Tensor x, Tensor y, int rows) =>
         backend.DenseForward(x, _parameters.ValueOf(_weight), _parameters.ValueOf(_bias), y, rows, In, Out, Activation);
 
-    public void Backward(IBackend backend, Tensor x, Tensor dy, Tensor? dx, Tensor? inputReluOutput, int rows)
+    public void Backward(IBackend backend, Tensor x, Tensor dy, Tensor? dx, Tensor? inputReluOutput, int rows, bool parameterGradients = true)
     {
-        backend.DenseBackwardParameters(dy, x, _parameters.GradientOf(_weight), _parameters.GradientOf(_bias), rows, In, Out);
+        if (parameterGradients)
+            backend.DenseBackwardParameters(dy, x, _parameters.GradientOf(_weight), _parameters.GradientOf(_bias), rows, In, Out);
         if (dx is { } dInput)
             backend.DenseBackwardInput(dy, _parameters.ValueOf(_weight), dInput, rows, In, Out, inputReluOutput);
     }

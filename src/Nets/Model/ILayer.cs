@@ -22,8 +22,10 @@ public interface ILayer
 
     /// <summary>Writes the parameter gradients from dy and the input x of the last <see cref="Forward"/>; when
     /// <paramref name="dx"/> is given also the input gradient, masked by <paramref name="inputReluOutput"/> when x
-    /// came out of a ReLU.</summary>
-    void Backward(IBackend backend, Tensor x, Tensor dy, Tensor? dx, Tensor? inputReluOutput, int rows);
+    /// came out of a ReLU. Without <paramref name="parameterGradients"/> only dx: the pass carries a loss through this
+    /// layer to the ones before it and leaves this layer's gradients alone (the VAE-GAN's encoder loss through the
+    /// discriminator and the decoder, which it does not train).</summary>
+    void Backward(IBackend backend, Tensor x, Tensor dy, Tensor? dx, Tensor? inputReluOutput, int rows, bool parameterGradients = true);
 }
 
 /// <summary>Glorot-uniform initial weights (Keras's default for dense and convolution layers) and zero biases.</summary>

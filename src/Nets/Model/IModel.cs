@@ -5,8 +5,16 @@ namespace GpuAe.Nets.Model;
 /// <summary>Where models add their per-batch sums on the device; the trainer reads them once per epoch.
 /// Bce is the reconstruction term of the loss (the VAE's: one sample z ~ q(z|x) per image); BceMu and SquaredError
 /// score the deterministic reconstruction (the AE's code, the VAE's z = μ).
-/// The classifier adds its cross-entropy in Bce and its correct predictions in Correct.</summary>
-public enum Slot { TrainLoss = 0, Bce = 1, Kl = 2, SquaredError = 3, BceMu = 4, Correct = 5, Count = 6 }
+/// The classifier adds its cross-entropy in Bce and its correct predictions in Correct. The VAE-GAN's training step adds
+/// L_llike (FeatureError), the discriminator's loss −L_GAN over its three inputs, the decoder's adversarial term L_GAN
+/// of the generated images (GeneratorLoss), the discriminator's mean output D(·) on the real images, the
+/// reconstructions and the prior's samples, and its correct decisions on the real and on the generated images.</summary>
+public enum Slot
+{
+    TrainLoss = 0, Bce = 1, Kl = 2, SquaredError = 3, BceMu = 4, Correct = 5,
+    FeatureError = 6, DiscriminatorLoss = 7, GeneratorLoss = 8, DReal = 9, DReconstructed = 10, DPrior = 11, CorrectReal = 12, CorrectGenerated = 13,
+    Count = 14,
+}
 
 /// <summary>What the one trainer needs from a model (the AE and the VAE alike).</summary>
 public interface IModel
@@ -64,4 +72,34 @@ public interface IFusedStep
     /// the batch's summed loss added to watch.Sums[watch.Slot] and checked there.</summary>
     void TrainFused(Tensor data, IndexTensor order, StepValue firstRow, int rows, StepValue step, AdamStep adam, NonFiniteWatch watch,
         IndexTensor? record);
+}
+
+/// <summary>A model whose parts train on losses of their own at learning rates of their own (the VAE-GAN's encoder,
+/// decoder and discriminator): its training step writes each part's gradient of that part's loss, and Adam updates each
+/// part's slice of the parameter buffer with the part's rate (<see cref="ModelPart.Update"/>). The parts' moments are
+/// their own slices of the moment buffers; the step count, and so the bias corrections, are shared.</summary>
+public interface IPartedModel
+{
+    IReadOnlyList<ModelPart> Parts { get; }
+}
+
+/// <summary>A part of a model: parameters [Offset, Offset + Length) of its buffer, and the learning rate they train at.</summary>
+public sealed record ModelPart(string Name, int Offset, int Length, float LearningRate)
+{
+    /// <summary>Adam on this part's parameters alone, at its learning rate (the step's other numbers as given).</summary>
+    public void Update(IBackend backend, ParameterSet p, AdamStep adam, NonFiniteWatch? watch = null, IndexTensor? record = null) =>
+        backend.Adam(p.Values.Slice(Offset, Length), p.Gradients.Slice(Offset, Length), p.FirstMoment.Slice(Offset, Length),
+            p.SecondMoment.Slice(Offset, Length), adam with { LearningRate = LearningRate }, watch, record);
+
+    /// <summary>The part made of the parameters whose names start with <paramref name="prefix"/> and a dot (PyTorch's
+    /// module names: "encoder.0.weight"); they must lie together in the buffer.</summary>
+    public static ModelPart Named(ParameterSet parameters, string prefix, float learningRate)
+    {
+        var entries = parameters.Entries.Where(e => e.Name.StartsWith(prefix + ".", StringComparison.Ordinal)).ToList();
+        if (entries.Count == 0) throw new ArgumentException($"no parameter is named {prefix}.*");
+        int start = entries[0].Offset, end = entries[^1].Offset + entries[^1].Length;
+        if (parameters.Entries.Any(e => e.Offset >= start && e.Offset < end && !entries.Contains(e)))
+            throw new ArgumentException($"the parameters {prefix}.* are not stored together");
+        return new ModelPart(prefix, start, end - start, learningRate);
+    }
 }

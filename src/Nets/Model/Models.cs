@@ -15,6 +15,10 @@ public enum ModelFamily
     ConditionalVariational,
     /// <summary>Predicts the class; its features score generated images.</summary>
     Classifier,
+    /// <summary>A variational autoencoder whose decoder is also a GAN's generator, trained against a discriminator
+    /// (the VAE-GAN): everything a <see cref="Variational"/> model has, and parts trained on their own losses at their own
+    /// learning rates, adversarial numbers per epoch and a collapse watch.</summary>
+    VariationalAdversarial,
 }
 
 /// <summary>
@@ -26,7 +30,10 @@ public sealed record ModelKind(string Name, string Label, ModelFamily Family, Ar
     Func<IBackend, ModelSpec, int, long, IModel> Factory)
 {
     /// <summary>Has μ and log σ², a KL term, an ELBO and an IWAE bound, training noise and a prior N(0, I) to sample.</summary>
-    public bool IsVariational => Family is ModelFamily.Variational or ModelFamily.ConditionalVariational;
+    public bool IsVariational => Family is ModelFamily.Variational or ModelFamily.ConditionalVariational or ModelFamily.VariationalAdversarial;
+    /// <summary>Has a discriminator: trains its parts at their own learning rates (<see cref="IPartedModel"/>), writes the
+    /// adversarial columns of metrics.csv and stops when the adversarial game collapses (<see cref="Training.CollapseWatch"/>).</summary>
+    public bool IsAdversarial => Family == ModelFamily.VariationalAdversarial;
     /// <summary>Conditioned on the class: needs it to encode, decode and sample.</summary>
     public bool IsConditional => Family == ModelFamily.ConditionalVariational;
     /// <summary>Trained and evaluated with the one-hot labels gathered beside the images.</summary>
@@ -37,8 +44,9 @@ public sealed record ModelKind(string Name, string Label, ModelFamily Family, Ar
     public bool HasDecoder => Family != ModelFamily.Classifier;
     /// <summary>Draws images from its prior N(0, I): `gpuae sample`.</summary>
     public bool SamplesPrior => IsVariational;
-    /// <summary>One of the autoencoders the study (`gpuae report --models`) trains and compares.</summary>
-    public bool InStudy => Family != ModelFamily.Classifier;
+    /// <summary>One of the autoencoders the study (`gpuae report --models`) trains and compares. The VAE-GAN is not in it
+    /// yet: the report does not read its adversarial numbers.</summary>
+    public bool InStudy => Family is not (ModelFamily.Classifier or ModelFamily.VariationalAdversarial);
     /// <summary>The study trains it at every latent width; a conditional model at 2-D only, beside the notebook's 2-D VAE.</summary>
     public bool AtEveryWidth => !IsConditional;
     /// <summary>The latent explorer draws its plane (dense, 2-D latent) and decodes it in the page (a conditional model's
@@ -65,9 +73,13 @@ public sealed record ModelKind(string Name, string Label, ModelFamily Family, Ar
         (b, s, batch, warmup) => new ConditionalVae(b, batch, s.LatentSize, s.Beta, warmup));
     public static readonly ModelKind ClassifierKind = new("classifier", "classifier", ModelFamily.Classifier, Architecture.Conv,
         "the Fashion-MNIST classifier that scores generated images", (b, _, batch, _) => new Classifier(b, batch));
+    public static readonly ModelKind VaeGanKind = new("vae-gan", "VAE-GAN", ModelFamily.VariationalAdversarial, Architecture.Conv,
+        "the VAE-GAN of Larsen et al. (2016): the conv-VAE's encoder and decoder, the decoder also a GAN's generator against a " +
+        "convolutional discriminator whose features measure the reconstruction",
+        (b, s, batch, warmup) => new VaeGan(b, batch, s.LatentSize, s.Beta, warmup, s.Adversarial ?? new AdversarialSettings()));
 
     /// <summary>Every kind, in the order the command line lists them.</summary>
-    public static readonly IReadOnlyList<ModelKind> All = [Ae, Vae, ConvAe, ConvVae, Cvae, ClassifierKind];
+    public static readonly IReadOnlyList<ModelKind> All = [Ae, Vae, ConvAe, ConvVae, Cvae, ClassifierKind, VaeGanKind];
 
     public static IEnumerable<string> Names(Func<ModelKind, bool>? where = null) => All.Where(where ?? (_ => true)).Select(k => k.Name);
 
@@ -80,8 +92,10 @@ public sealed record ModelKind(string Name, string Label, ModelFamily Family, Ar
 }
 
 /// <summary>What defines a model on the command line: its kind and the flags that shape it. Latent is the width of the
-/// latent, one flag for every family: the AE's code (default 32, the notebook's) or the VAE's z (default 2).</summary>
-public sealed record ModelSpec(string Kind, Activation CodeActivation = Activation.Relu, int? Latent = null, float Beta = 1f, int KlWarmupEpochs = 0)
+/// latent, one flag for every family: the AE's code (default 32, the notebook's) or the VAE's z (default 2). Adversarial:
+/// the VAE-GAN's γ and learning rates (null: the defaults).</summary>
+public sealed record ModelSpec(string Kind, Activation CodeActivation = Activation.Relu, int? Latent = null, float Beta = 1f, int KlWarmupEpochs = 0,
+    AdversarialSettings? Adversarial = null)
 {
     public const int DefaultAeCode = 32, DefaultVaeLatent = 2;
 
@@ -105,10 +119,13 @@ public static class Models
             ModelFamily.Classifier => new ModelSpec(name),
             ModelFamily.Autoencoder => new ModelSpec(name, Checkpoint.Get(metadata, "code_activation", path) == "linear" ? Activation.None : Activation.Relu,
                 (int)Checkpoint.GetLong(metadata, "code", path)),
-            _ => new ModelSpec(name, Latent: (int)Checkpoint.GetLong(metadata, "latent", path),
-                Beta: float.Parse(Checkpoint.Get(metadata, "beta", path), CultureInfo.InvariantCulture)),
+            ModelFamily.VariationalAdversarial => VariationalSpec(metadata, path, name) with { Adversarial = AdversarialSettings.Of(metadata, path) },
+            _ => VariationalSpec(metadata, path, name),
         };
     }
+
+    static ModelSpec VariationalSpec(IReadOnlyDictionary<string, string> metadata, string path, string name) =>
+        new(name, Latent: (int)Checkpoint.GetLong(metadata, "latent", path), Beta: Checkpoint.GetFloat(metadata, "beta", path));
 
     /// <summary>Rebuilds the architecture a checkpoint describes and loads its weights (and Adam's moments when asked).</summary>
     public static (IModel Model, IReadOnlyDictionary<string, string> Metadata) Load(IBackend backend, string path, int batch, bool withMoments = false) =>

@@ -31,17 +31,26 @@ public sealed class Sequential
     }
 
     /// <summary>Every parameter gradient from dy (the gradient of the last <see cref="Forward"/>'s y); dx when given,
-    /// masked by <paramref name="inputReluOutput"/> when x came out of a ReLU.</summary>
-    public void Backward(IBackend backend, Tensor x, Tensor dy, Tensor? dx, Tensor? inputReluOutput, int rows)
+    /// masked by <paramref name="inputReluOutput"/> when x came out of a ReLU. Rows are the first rows of that forward
+    /// pass (a pass over [a; b] can go back through a alone).</summary>
+    public void Backward(IBackend backend, Tensor x, Tensor dy, Tensor? dx, Tensor? inputReluOutput, int rows) =>
+        Backward(backend, x, dy, dx, inputReluOutput, rows, parameterGradients: true);
+
+    /// <summary>dx from dy through every layer, and no parameter gradient written: a loss that this network carries back
+    /// to its input but does not train it (the VAE-GAN's discriminator under the encoder's and the decoder's losses).</summary>
+    public void BackwardInput(IBackend backend, Tensor x, Tensor dy, Tensor dx, Tensor? inputReluOutput, int rows) =>
+        Backward(backend, x, dy, dx, inputReluOutput, rows, parameterGradients: false);
+
+    void Backward(IBackend backend, Tensor x, Tensor dy, Tensor? dx, Tensor? inputReluOutput, int rows, bool parameterGradients)
     {
         for (int i = _layers.Length - 1; i >= 0; i--)
         {
             var layerDy = i == _layers.Length - 1 ? dy : _gradients[i];
             if (i == 0)
-                _layers[0].Backward(backend, x, layerDy, dx, inputReluOutput, rows);
+                _layers[0].Backward(backend, x, layerDy, dx, inputReluOutput, rows, parameterGradients);
             else
                 _layers[i].Backward(backend, _outputs[i - 1], layerDy, _gradients[i - 1],
-                    _layers[i - 1].Activation == Activation.Relu ? _outputs[i - 1] : null, rows);
+                    _layers[i - 1].Activation == Activation.Relu ? _outputs[i - 1] : null, rows, parameterGradients);
         }
     }
 }

@@ -32,15 +32,19 @@ public class VariationalAutoencoder : AutoencoderBase
         int features = 784, int hidden = 256, Architecture architecture = Architecture.Dense)
         : this(backend, maxRows, latent, beta, warmupSteps, features, hidden, architecture, conditionWidth: 0) { }
 
+    /// <param name="decodedPerImage">latents decoded per image in one pass: <see cref="Latents"/> holds as many rows per
+    /// image (the VAE-GAN's z ~ q(z|x) and z ~ N(0, I)).</param>
+    /// <param name="moreParameters">the derived model declares parameters of its own after the decoder's and then allocates
+    /// the parameter set (the VAE-GAN's discriminator).</param>
     protected VariationalAutoencoder(IBackend backend, int maxRows, int latent, float beta, long warmupSteps,
-        int features, int hidden, Architecture architecture, int conditionWidth)
-        : base(backend, architecture, maxRows, features, hidden, 2 * latent, Activation.None, latent, conditionWidth)
+        int features, int hidden, Architecture architecture, int conditionWidth, int decodedPerImage = 1, bool moreParameters = false)
+        : base(backend, architecture, maxRows, features, hidden, 2 * latent, Activation.None, latent, conditionWidth, decodedPerImage, moreParameters)
     {
         Latent = latent;
         Beta = beta;
         WarmupSteps = warmupSteps;
         _noise = backend.Allocate(maxRows * latent); _zeroNoise = backend.Allocate(maxRows * latent);
-        _z = backend.Allocate(maxRows * latent); _dz = backend.Allocate(maxRows * latent);
+        _z = backend.Allocate(decodedPerImage * maxRows * latent); _dz = backend.Allocate(maxRows * latent);
         _rowKl = backend.Allocate(maxRows);
     }
 
@@ -65,11 +69,26 @@ public class VariationalAutoencoder : AutoencoderBase
         SampleLatent(rows, Seed, step);
         DecodeAndScore(_z, x, rows);
         BackwardDecoder(_z, _dz, latentIsRelu: false, rows);
-        Backend.ReparameterizeBackward(EncoderOutput, _noise, _dz, DEncoderOutput, _rowKl, rows, Latent, klWeight / rows);
-        BackwardEncoder(x, rows);
+        BackwardThroughSampling(x, rows, klWeight);
         Backend.AccumulateSum(RowBce, rows, accumulator, (int)Slot.TrainLoss);
         Backend.AccumulateSum(_rowKl, rows, accumulator, (int)Slot.TrainLoss, klWeight);
     }
+
+    /// <summary>The encoder's gradients of (the loss whose gradient at z is in <see cref="DLatents"/>) + klWeight·KL,
+    /// averaged over the rows, through the reparameterisation of the last <see cref="SampleLatent"/>; <see cref="RowKl"/>
+    /// gets each row's KL.</summary>
+    protected void BackwardThroughSampling(Tensor x, int rows, float klWeight)
+    {
+        Backend.ReparameterizeBackward(EncoderOutput, _noise, _dz, DEncoderOutput, _rowKl, rows, Latent, klWeight / rows);
+        BackwardEncoder(x, rows);
+    }
+
+    /// <summary>The latents the decoder takes, [decodedPerImage·MaxRows, D]: z ~ q(z|x) in the first rows.</summary>
+    protected Tensor Latents => _z;
+    /// <summary>The loss's gradient at z, [MaxRows, D], that <see cref="BackwardThroughSampling"/> reads.</summary>
+    protected Tensor DLatents => _dz;
+    /// <summary>KL(q(z|x) ‖ N(0, I)) per row, from the last <see cref="BackwardThroughSampling"/>.</summary>
+    protected Tensor RowKl => _rowKl;
 
     /// <summary>The seed of the fixed evaluation noise: the same for every model, run and device, apart from the
     /// training noise (keyed by the run's seed).</summary>
@@ -97,7 +116,7 @@ public class VariationalAutoencoder : AutoencoderBase
     }
 
     /// <summary>z = μ + σ·ε from the encoder output already computed, ε from (seed, step).</summary>
-    void SampleLatent(int rows, ulong seed, StepValue step)
+    protected void SampleLatent(int rows, ulong seed, StepValue step)
     {
         Backend.NormalNoise(_noise.Slice(0, rows * Latent), seed, step);
         Backend.Reparameterize(EncoderOutput, _noise, _z, rows, Latent);

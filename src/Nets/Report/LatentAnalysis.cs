@@ -72,17 +72,55 @@ public static class LatentAnalysis
     /// 0.29; the share of test images below it is reported beside every model's).</summary>
     public const double EmptyIntensity = 0.05;
 
+    /// <summary>An image counts as near-saturated when its mean intensity is above this: brighter than all but about
+    /// 0.2 % of the test images (their largest is about 0.71); the failure of a sampler that lands beyond the codes of
+    /// real images and decodes a white blob. The test images' share is reported beside every model's.</summary>
+    public const double SaturatedIntensity = 0.65;
+
     /// <summary>Share of images[n, features] whose mean intensity is below <see cref="EmptyIntensity"/>.</summary>
-    public static double EmptyShare(float[] images, int n, int features)
+    public static double EmptyShare(float[] images, int n, int features) => Share(images, n, features, mean => mean < EmptyIntensity);
+
+    /// <summary>Share of images[n, features] whose mean intensity is above <see cref="SaturatedIntensity"/>.</summary>
+    public static double SaturatedShare(float[] images, int n, int features) => Share(images, n, features, mean => mean > SaturatedIntensity);
+
+    static double Share(float[] images, int n, int features, Func<double, bool> counts)
     {
-        int empty = 0;
+        int counted = 0;
         for (int i = 0; i < n; i++)
         {
             double sum = 0;
             for (int p = 0; p < features; p++) sum += images[i * features + p];
-            if (sum / features < EmptyIntensity) empty++;
+            if (counts(sum / features)) counted++;
         }
-        return (double)empty / n;
+        return (double)counted / n;
+    }
+
+    /// <summary>Active units (Burda et al., 2016): the latent dimensions u whose posterior mean varies over the data,
+    /// Cov_x(E_q[z_u]) above 0.01; the others carry no information about the image. means[count, dims] are μ.</summary>
+    public static int ActiveUnits(float[] means, int count, int dims, double threshold = 0.01)
+    {
+        int active = 0;
+        for (int u = 0; u < dims; u++)
+        {
+            double sum = 0, squares = 0;
+            for (int i = 0; i < count; i++) { double v = means[i * dims + u]; sum += v; squares += v * v; }
+            double mean = sum / count, variance = (squares - count * mean * mean) / (count - 1);
+            if (variance > threshold) active++;
+        }
+        return active;
+    }
+
+    /// <summary>The mean over rows of the Euclidean distance between a[i] and b[i] (rows of `width`).</summary>
+    public static double MeanRowDistance(float[] a, float[] b, int count, int width)
+    {
+        double total = 0;
+        for (int i = 0; i < count; i++)
+        {
+            double sum = 0;
+            for (int f = 0; f < width; f++) { double d = a[i * width + f] - b[i * width + f]; sum += d * d; }
+            total += Math.Sqrt(sum);
+        }
+        return total / count;
     }
 
     /// <summary>Leave-one-out k-nearest-neighbour accuracy of the labels from the codes data[count, dims] (Euclidean,

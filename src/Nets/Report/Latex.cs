@@ -27,6 +27,12 @@ public static partial class Latex
         ['\u00A0'] = "~",
     };
 
+    /// <summary>Greek small letters as math (those with their own form above win).</summary>
+    static readonly string Greek = "αβγδεζηθικλμνξοπρστυφχψω";
+    static readonly string[] GreekNames =
+        ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu", "xi", "o", "pi", "rho", "sigma",
+            "tau", "upsilon", "phi", "chi", "psi", "omega"];
+
     /// <summary>Superscript and subscript digits and signs; a run of them becomes one ^{…} or _{…}.</summary>
     const string Superscripts = "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺ᵀ", Subscripts = "₀₁₂₃₄₅₆₇₈₉₋₊";
     const string Scripted = "0123456789-+T";
@@ -62,6 +68,7 @@ public static partial class Latex
                 '"' => "\"", // turned into `` and '' by Inline
                 _ when c < 128 || (c >= 'À' && c <= 'ÿ' && c != '×' && c != '÷') => c.ToString(),
                 _ when Symbols.TryGetValue(c, out var latex) => latex,
+                _ when Greek.IndexOf(c) is >= 0 and var g => g == 14 ? "o" : $"\\ensuremath{{\\{GreekNames[g]}}}",
                 _ => throw new InvalidOperationException($"Latex: no LaTeX for the character '{c}' (U+{(int)c:X4}); add it to Latex.Symbols"),
             });
         }

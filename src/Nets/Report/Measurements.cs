@@ -5,11 +5,14 @@ using GpuAe.Nets.Model;
 namespace GpuAe.Nets.Report;
 
 /// <summary>What a finished report holds, for the CLI and the tests.</summary>
-public sealed record ReportSummary(Study Study, Measurements Measured, Scorer Scorer, string Device, IReadOnlyList<string> Files);
+public sealed record ReportSummary(Study Study, Measurements Measured, Scorer Scorer, string Device, IReadOnlyList<string> Files, int TrainCount, int TestCount);
 
-/// <summary>The classifier that scores generated images, its test accuracy, and the Fréchet distance of the training
-/// images' features to the test images' (the floor: what two samples of real data score).</summary>
-public sealed record Scorer(Classifier Classifier, Gaussian Test, double TestAccuracy, double TrainTestDistance, string Folder);
+/// <summary>The classifier that scores generated images, its test accuracy, the test images' features (per image, and the
+/// Gaussian fitted to them), the squared radii of their improved-precision-and-recall balls (<see cref="PrecisionRecall"/>),
+/// and the Fréchet distance of as many training images as a run generates to the test images (the floor: what two samples
+/// of real data of that size score; the distance's bias depends on the size).</summary>
+public sealed record Scorer(Classifier Classifier, float[] TestFeatures, Gaussian Test, float[] TestRadii, double TestAccuracy, double TrainTestDistance,
+    int FloorImages, string Folder);
 
 /// <summary>A first-seed model and what the figures need of it: its test reconstructions and latents, and the first of
 /// the generated images it was scored on.</summary>
@@ -29,7 +32,8 @@ public sealed record Projection(double[] X, double[] Y, double ExplainedX, doubl
 /// images; the notebook AE's codes by PCA; the share of near-empty test images; the spread and the mean of the 2-D
 /// VAE's μ.</summary>
 public sealed record Measurements(IReadOnlyDictionary<ConfigKey, FirstSeedRun> FirstSeed, double[] ManifoldQuantiles, float[] Manifold,
-    IReadOnlyList<Interpolation> Interpolations, Projection NotebookAePca, double TestEmptyShare, double[] VaeMuSds, double[] VaeMuMean)
+    IReadOnlyList<Interpolation> Interpolations, Projection NotebookAePca, double TestEmptyShare, double TestSaturatedShare, double[] VaeMuSds,
+    double[] VaeMuMean)
 {
     public const int InterpolationSteps = 10;
     /// <summary>The pairs of classes the interpolations join.</summary>
@@ -80,6 +84,7 @@ public sealed record Measurements(IReadOnlyDictionary<ConfigKey, FirstSeedRun> F
 
         var muMean = LatentAnalysis.Moments(vae2.Latents, test.Count, 2).Mean.ToArray();
         return new Measurements(runs, quantiles, manifold, interpolations, new Projection(pcaX, pcaY, explainedX, explainedY, pcaKnn),
-            LatentAnalysis.EmptyShare(test.Pixels, test.Count, test.Features), LatentAnalysis.PrincipalSds(vae2.Latents, test.Count, 2), muMean);
+            LatentAnalysis.EmptyShare(test.Pixels, test.Count, test.Features), LatentAnalysis.SaturatedShare(test.Pixels, test.Count, test.Features),
+            LatentAnalysis.PrincipalSds(vae2.Latents, test.Count, 2), muMean);
     }
 }

@@ -43,8 +43,10 @@ public static class MetricFiles
             device = s.Device,
             runs = s.Study.Runs.Select(Run),
             configurations = s.Study.Configs.Select(Configuration),
-            classifier = new { folder = s.Scorer.Folder, test_accuracy = s.Scorer.TestAccuracy, frechet_train_vs_test = s.Scorer.TrainTestDistance },
+            classifier = new { folder = s.Scorer.Folder, test_accuracy = s.Scorer.TestAccuracy, frechet_train_vs_test = s.Scorer.TrainTestDistance,
+                frechet_floor_training_images = s.Scorer.FloorImages },
             test_set_empty_share = s.Measured.TestEmptyShare,
+            test_set_saturated_share = s.Measured.TestSaturatedShare,
             notebook_ae_pca2_knn5_accuracy = s.Measured.NotebookAePca.KnnAccuracy,
         };
         File.WriteAllText(Path.Combine(output, "metrics.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");

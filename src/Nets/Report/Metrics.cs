@@ -67,12 +67,19 @@ public static class Metrics
         { In = Written.RunJson, PerClass = r => r.Generation.ClassShares };
     public static readonly Metric ClassEntropy = new("class entropy (nats)", "class_entropy", "nats", "F3", Better.Higher, Every, r => r.Generation.ClassEntropy);
 
+    public static readonly Metric SaturatedShare = new("generated near-saturated", "generated_saturated_share", "%", "F1", Better.Lower, Every,
+        r => r.SaturatedShare);
+    public static readonly Metric Precision = new("precision", "precision", "%", "F1", Better.Higher, Every, r => r.Generation.Precision);
+    public static readonly Metric Recall = new("recall", "recall", "%", "F1", Better.Higher, Every, r => r.Generation.Recall);
+    public static readonly Metric Perceptual = new("feature distance", "perceptual_distance", "", "F2", Better.Lower, Every, r => r.PerceptualDistance);
+    public static readonly Metric ActiveUnits = new("active units", "active_units", "", "F1", Better.Neither, Variational, r => r.ActiveUnits);
+
     public static readonly Metric Recognised = new("recognised as asked", "conditional_recognised", "%", "F1", Better.Higher, k => k.IsConditional,
         r => r.Generation.Recognised);
 
     public static readonly Metric[] All =
         [SecondsPerEpoch, Loss, Bce, Kl, BceMu, Mse, Psnr, Ssim, Iwae, Knn, EmptyShare, FrechetSamples, FrechetReconstructions, ClassShares, ClassEntropy,
-            Recognised];
+            Recognised, SaturatedShare, Precision, Recall, Perceptual, ActiveUnits];
 
     /// <summary>The metrics an output holds, in <see cref="All"/>'s order.</summary>
     public static IEnumerable<Metric> In(Written output) => All.Where(m => (m.In & output) != 0);

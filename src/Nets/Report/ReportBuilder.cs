@@ -42,11 +42,13 @@ public static class ReportBuilder
         if (o.LatentSizes.Distinct().Count() != o.LatentSizes.Count) throw new UserError("--latents lists a width twice");
     }
 
-    /// <summary>Every run of the study, seed by seed: the notebook's AE, each model at each latent width (AEs with a
-    /// linear code; a conditional model at 2-D only), then the β sweep of the 2-D VAE (β = 1 is the 2-D VAE itself).</summary>
+    /// <summary>Every run of the study, seed by seed: the notebook's AE (and the same at the study's budget), each model
+    /// at each latent width (AEs with a linear code; a conditional model at 2-D only), then the β sweep of the 2-D VAE
+    /// (β = 1 is the 2-D VAE itself).</summary>
     public static IEnumerable<RunKey> Plan(ReportOptions o) =>
         from seed in o.SeedValues
-        from key in new[] { new RunKey("ae", ReportOptions.NotebookAe.Latent, 1f, seed, Activation.Relu) }
+        from key in new[] { ReportOptions.NotebookAe, o.NotebookAeAtBudget }.OfType<ConfigKey>()
+                .Select(c => new RunKey(c.Kind, c.Latent, 1f, seed, c.Code, c.Epochs))
             .Concat(o.ModelKinds.SelectMany(kind => (ModelKind.Named(kind).AtEveryWidth ? o.LatentSizes : [2])
                 .Select(latent => new RunKey(kind, latent, 1f, seed))))
             .Concat(o.BetaValues.Where(b => b != 1f).Select(b => new RunKey("vae", 2, b, seed)))
@@ -54,13 +56,17 @@ public static class ReportBuilder
 
     /// <summary>Epochs of a run: the notebook AE's budget for it, the sweep's for β ≠ 1, the study's for the rest.</summary>
     public static int EpochsOf(RunKey key, ReportOptions o) =>
-        key.Config == ReportOptions.NotebookAe ? o.NotebookAeEpochs : key.Beta != 1f ? o.SweepEpochs : o.Epochs;
+        key.Epochs ?? (key.Config == ReportOptions.NotebookAe ? o.NotebookAeEpochs : key.Beta != 1f ? o.SweepEpochs : o.Epochs);
 
-    public static ReportSummary Build(IBackend backend, Dataset train, Dataset test, ReportOptions o, TextWriter log)
+    /// <summary>Runs the study. A run already in OUT/runs that is the plan's (<see cref="Resumable"/>) is reused when
+    /// finished and resumed when not, so an interrupted report goes on where it stopped; <paramref name="cancel"/> stops
+    /// the run in training after its step, with its checkpoint written, and throws OperationCanceledException.</summary>
+    public static ReportSummary Build(IBackend backend, Dataset train, Dataset test, ReportOptions o, TextWriter log, CancellationToken cancel = default)
     {
         Validate(o);
         string output = TrainingSession.PrepareOutput(o.OutputFolder);
-        var available = FindRuns(o.FromRuns);
+        var available = FindRuns(o);
+        NameStrangers(o, log);
         var testImages = DeviceImages.Upload(backend, test, Classifier.Classes); // the classifier's accuracy needs the labels
         var scorer = LoadScorer(backend, o, train, test, testImages, log);
         var runs = new List<RunResult>();
@@ -70,7 +76,7 @@ public static class ReportBuilder
             // The first seed's models are kept for the figures; every other run's tensors are freed once it is scored.
             bool keep = key.Seed == o.Seed;
             using var runMemory = keep ? null : backend.Scope();
-            var (model, history) = Obtain(backend, key, o, available, train, test, log);
+            var (model, history) = Obtain(backend, key, o, available, train, test, log, cancel);
             log.WriteLine($"gpuae: evaluating {key.Folder} on the test set");
             using var scoringMemory = backend.Scope();
             // A conditional model is measured on p(x|y): each test image with its own label, each sample with the class it asks for.
@@ -97,9 +103,9 @@ public static class ReportBuilder
                 .Select(c => firstSeed[c]).Select(m => new ExplorerPlane(m.Result.Key.Folder, m.Model, m.Latents))]);
         var files = StudyFigures.Files(o);
         files.AddRange([Explorer.FileName, "metrics.csv", "metrics.json", "REPORT.md"]);
-        var summary = new ReportSummary(study, measured, scorer, backend.DeviceName, files);
+        var summary = new ReportSummary(study, measured, scorer, backend.DeviceName, files, train.Count, test.Count);
         MetricFiles.Write(output, summary);
-        var document = ReportText.Write(summary, o, train.Count, test.Count);
+        var document = ReportText.Write(summary, o);
         File.WriteAllText(Path.Combine(output, "REPORT.md"), document.ToMarkdown());
         files.AddRange(Latex.Publish(output, document, summary, o, log, Latex.FindPdflatex(), Latex.UnderCi));
         log.WriteLine($"gpuae: wrote {string.Join(", ", summary.Files)} to {output}");
@@ -119,55 +125,122 @@ public static class ReportBuilder
             throw new UserError($"{path} does not hold a classifier: pass --classifier with the folder of a `gpuae train classifier` run");
         log.WriteLine($"gpuae: scoring generated images with the classifier in {o.ClassifierFolder}");
         double accuracy = new Evaluator(backend, classifier, testImages, classifier.MaxRows).Run().Accuracy;
-        var testFeatures = Gaussian.Fit(Inference.Encode(backend, classifier, test.Pixels, test.Count), test.Count, Classifier.FeatureWidth);
-        var trainFeatures = Gaussian.Fit(Inference.Encode(backend, classifier, train.Pixels, train.Count), train.Count, Classifier.FeatureWidth);
-        return new Scorer(classifier, testFeatures, accuracy, Frechet.Distance(trainFeatures, testFeatures), o.ClassifierFolder);
+        var testFeatures = Inference.Encode(backend, classifier, test.Pixels, test.Count);
+        var testGaussian = Gaussian.Fit(testFeatures, test.Count, Classifier.FeatureWidth);
+        // The floor at the size of a run's samples: that many training images (the first) against the test set.
+        int floorImages = Math.Min(o.Samples, train.Count);
+        var trainGaussian = Gaussian.Fit(Inference.Encode(backend, classifier, train.Pixels, floorImages), floorImages, Classifier.FeatureWidth);
+        var radii = PrecisionRecall.SquaredRadii(backend, testFeatures, test.Count, Classifier.FeatureWidth);
+        return new Scorer(classifier, testFeatures, testGaussian, radii, accuracy, Frechet.Distance(trainGaussian, testGaussian), floorImages, o.ClassifierFolder);
     }
 
     /// <summary>Generated images and the test set's reconstructions scored on the classifier; for a conditional model's
-    /// samples, also how often the classifier sees the class each asked for.</summary>
-    static GenerationScores ScoreGeneration(IBackend backend, Scorer scorer, float[] generated, int count, int[]? asked, float[] reconstructions, int testCount)
+    /// samples, also how often the classifier sees the class each asked for. Also returns the mean feature distance of each
+    /// test image to its reconstruction.</summary>
+    static (GenerationScores Scores, double PerceptualDistance) ScoreGeneration(IBackend backend, Scorer scorer, float[] generated, int count, int[]? asked,
+        float[] reconstructions, int testCount)
     {
         var c = scorer.Classifier;
-        var samples = Gaussian.Fit(Inference.Encode(backend, c, generated, count), count, Classifier.FeatureWidth);
-        var recon = Gaussian.Fit(Inference.Encode(backend, c, reconstructions, testCount), testCount, Classifier.FeatureWidth);
+        int width = Classifier.FeatureWidth;
+        var sampleFeatures = Inference.Encode(backend, c, generated, count);
+        var samples = Gaussian.Fit(sampleFeatures, count, width);
+        var reconFeatures = Inference.Encode(backend, c, reconstructions, testCount);
+        var recon = Gaussian.Fit(reconFeatures, testCount, width);
+        double perceptual = LatentAnalysis.MeanRowDistance(scorer.TestFeatures, reconFeatures, testCount, width);
+        var (precision, recall) = PrecisionRecall.Of(backend, scorer.TestFeatures, testCount, scorer.TestRadii, sampleFeatures, count, width);
         var counts = new int[Classifier.Classes];
         var predicted = Inference.Predict(backend, c, generated, count);
         foreach (int p in predicted) counts[p]++;
         double[] shares = [.. counts.Select(k => (double)k / count)]; // counted, then divided: a class with every sample is exactly 1
-        return new GenerationScores(Frechet.Distance(samples, scorer.Test), Frechet.Distance(recon, scorer.Test), shares,
-            asked is null ? null : ConditionalGeneration.RecognisedByClass(asked, predicted));
+        return (new GenerationScores(Frechet.Distance(samples, scorer.Test), Frechet.Distance(recon, scorer.Test), shares, precision, recall,
+            asked is null ? null : ConditionalGeneration.RecognisedByClass(asked, predicted)), perceptual);
     }
 
     /// <summary>The runs given with --from-runs, by what their checkpoints say they are.</summary>
-    static Dictionary<RunKey, string> FindRuns(IReadOnlyList<string>? folders)
+    static Dictionary<RunKey, string> FindRuns(ReportOptions o)
     {
         var found = new Dictionary<RunKey, string>();
-        foreach (var folder in folders ?? [])
+        foreach (var folder in o.FromRuns ?? [])
         {
             string checkpoint = Path.Combine(folder, Checkpoint.FileName);
             if (!File.Exists(checkpoint)) throw new UserError($"--from-runs: no {Checkpoint.FileName} in {folder}");
-            var metadata = SafeTensors.Read(checkpoint).Metadata;
-            var spec = Models.SpecOf(metadata, checkpoint);
-            var key = new RunKey(spec.Kind, spec.LatentSize, spec.Model.IsVariational ? spec.Beta : 1f, (ulong)Checkpoint.GetLong(metadata, "seed", checkpoint),
-                spec.Model.IsVariational ? Activation.None : spec.CodeActivation);
-            found.TryAdd(key, folder);
+            found.TryAdd(KeyOf(SafeTensors.Read(checkpoint).Metadata, checkpoint, o), folder);
         }
         return found;
     }
 
-    /// <summary>Loads the run from --from-runs when one matches, else trains it into OUT/runs/RUN.</summary>
-    static (IModel Model, List<EpochMetrics> History) Obtain(IBackend backend, RunKey key, ReportOptions o, Dictionary<RunKey, string> available,
-        Dataset train, Dataset test, TextWriter log)
+    /// <summary>The run a checkpoint's metadata says it is (the notebook's AE trained for other than its budget is the
+    /// same at that budget).</summary>
+    static RunKey KeyOf(IReadOnlyDictionary<string, string> metadata, string checkpoint, ReportOptions o)
     {
-        if (available.TryGetValue(key, out var folder))
+        var spec = Models.SpecOf(metadata, checkpoint);
+        var key = new RunKey(spec.Kind, spec.LatentSize, spec.Model.IsVariational ? spec.Beta : 1f, (ulong)Checkpoint.GetLong(metadata, "seed", checkpoint),
+            spec.Model.IsVariational ? Activation.None : spec.CodeActivation);
+        int epochs = (int)Checkpoint.GetLong(metadata, "epochs", checkpoint);
+        return key.Config == ReportOptions.NotebookAe && epochs != o.NotebookAeEpochs ? key with { Epochs = epochs } : key;
+    }
+
+    /// <summary>Loads the run from --from-runs when one matches; else reuses or resumes the plan's run already in
+    /// OUT/runs/RUN (<see cref="Resumable"/>); else trains it there.</summary>
+    static (IModel Model, List<EpochMetrics> History) Obtain(IBackend backend, RunKey key, ReportOptions o, Dictionary<RunKey, string> available,
+        Dataset train, Dataset test, TextWriter log, CancellationToken cancel)
+    {
+        if (available.TryGetValue(key, out var given))
         {
-            log.WriteLine($"gpuae: using the {key.Folder} run in {folder}");
-            return (Models.Load(backend, Path.Combine(folder, Checkpoint.FileName), o.Batch).Model, MetricsCsv.Read(Path.Combine(folder, "metrics.csv")));
+            log.WriteLine($"gpuae: using the {key.Folder} run in {given}");
+            return Load(backend, given, o);
         }
         if (available.Count > 0) log.WriteLine($"gpuae: no run among --from-runs is {key.Folder}: training it");
-        var options = new TrainOptions(EpochsOf(key, o), o.Batch, 1e-3f, key.Seed);
-        return TrainingSession.Run(backend, key.Spec, options, train, test, Path.Combine(o.OutputFolder, "runs", key.Folder), log);
+        string folder = Path.Combine(o.OutputFolder, "runs", key.Folder);
+        int epochs = EpochsOf(key, o);
+        var reporter = new LineReporter(log);
+        (IModel Model, List<EpochMetrics> History) run;
+        switch (Resumable(folder, key, o, train))
+        {
+            case (true, int done) when done == epochs:
+                log.WriteLine($"gpuae: reusing the finished {key.Folder} run in {folder}");
+                return Load(backend, folder, o);
+            case (true, _):
+                run = TrainingSession.Resume(backend, folder, epochs, train, test, reporter, cancel);
+                break;
+            default:
+                run = TrainingSession.Run(backend, key.Spec, new TrainOptions(epochs, o.Batch, 1e-3f, key.Seed), train, test, folder, reporter, cancel);
+                break;
+        }
+        // Stopped by Ctrl-C or SIGTERM: the run's checkpoint says where; the same command resumes it.
+        if (run.History.Count < epochs) throw new OperationCanceledException($"the {key.Folder} run was interrupted", cancel);
+        return run;
+    }
+
+    static (IModel, List<EpochMetrics>) Load(IBackend backend, string folder, ReportOptions o) =>
+        (Models.Load(backend, Path.Combine(folder, Checkpoint.FileName), o.Batch).Model, MetricsCsv.Read(Path.Combine(folder, "metrics.csv")));
+
+    /// <summary>Whether OUT/runs/RUN holds the plan's run (its checkpoint names the same model, width, code, β, seed,
+    /// batch, learning rate and epochs, on the same training images), and how many epochs it has finished; (false, 0)
+    /// when it holds nothing. A checkpoint of another run there is never overwritten: that is a one-line error.</summary>
+    static (bool Ours, int Finished) Resumable(string folder, RunKey key, ReportOptions o, Dataset train)
+    {
+        string path = Path.Combine(folder, Checkpoint.FileName);
+        if (!File.Exists(path)) return (false, 0);
+        var metadata = SafeTensors.Read(path).Metadata;
+        string Other(string what) => throw new UserError($"{folder} holds another run than the study's {key.Folder} ({what}); it is left as it is: " +
+                                                         "move it away, or give the report another --out");
+        if (KeyOf(metadata, path, o) is var found && found != key) Other($"its checkpoint is {found.Folder}");
+        if (Checkpoint.GetLong(metadata, "epochs", path) is var epochs && epochs != EpochsOf(key, o)) Other($"{epochs} epochs, not {EpochsOf(key, o)}");
+        if (Checkpoint.GetLong(metadata, "batch", path) is var batch && batch != o.Batch) Other($"batch {batch}, not {o.Batch}");
+        if (Checkpoint.GetLong(metadata, "train_images", path) is var images && images != train.Count) Other($"{images} training images, not {train.Count}");
+        if (metadata.TryGetValue("train_sha256", out var fingerprint) && fingerprint != train.Fingerprint) Other("other training images");
+        return (true, (int)Checkpoint.GetLong(metadata, "epoch", path)); // finished epochs (a mid-epoch checkpoint adds next_row)
+    }
+
+    /// <summary>Names the folders of OUT/runs that are no run of this plan: they are left alone.</summary>
+    static void NameStrangers(ReportOptions o, TextWriter log)
+    {
+        string runs = Path.Combine(o.OutputFolder, "runs");
+        if (!Directory.Exists(runs)) return;
+        var planned = Plan(o).Select(k => k.Folder).ToHashSet();
+        foreach (var folder in Directory.GetDirectories(runs).Order().Where(f => !planned.Contains(Path.GetFileName(f))))
+            log.WriteLine($"gpuae: {folder} is no run of this study's plan; it is left as it is");
     }
 
     static RunResult Score(RunKey key, IModel model, List<EpochMetrics> history, float[] recon, float[] latents, float[] generated, int[]? asked,
@@ -186,10 +259,11 @@ public static class ReportBuilder
         });
         double knn = LatentAnalysis.KnnAccuracy(latents, test.Labels, n, model.LatentSize);
         double seconds = history.Count == 0 ? 0 : history.Average(e => e.Seconds);
-        double empty = LatentAnalysis.EmptyShare(generated, o.Samples, f);
-        var generation = ScoreGeneration(backend, scorer, generated, o.Samples, asked, recon, n);
+        double empty = LatentAnalysis.EmptyShare(generated, o.Samples, f), saturated = LatentAnalysis.SaturatedShare(generated, o.Samples, f);
+        var (generation, perceptual) = ScoreGeneration(backend, scorer, generated, o.Samples, asked, recon, n);
+        int? active = model.Kind.IsVariational ? LatentAnalysis.ActiveUnits(latents, n, model.LatentSize) : null;
         return new RunResult(key, history.Count, seconds, metrics, perImage.Average(p => p.Psnr), perImage.Average(p => p.Ssim), iwae, knn, empty,
-            generation, history);
+            generation, history, saturated, perceptual, active);
     }
 
     /// <summary>Generated images of a model: a VAE decodes z ~ N(0, I) (a conditional one with the class each sample asks

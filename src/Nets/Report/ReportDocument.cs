@@ -13,7 +13,7 @@ public enum Part
 public enum Say
 {
     None, MadeBy, Links, NotebookComparison, EqualWidth, WidthGap, WidthKl, ClaimReconstruction, ClaimEqualWidth, ClaimLatent, ClaimGeneration,
-    BetaTradeOff, BetaBest, ConditionalRecognised, ConditionalBound,
+    BetaTradeOff, BetaBest, BetaRanking, BetaGeneration, ClaimBeta, ConditionalRecognised, ConditionalBound,
 }
 
 /// <summary>The small tables of report.tex and slides.tex (<see cref="ReportText.Digest"/>).</summary>

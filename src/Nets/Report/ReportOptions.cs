@@ -26,4 +26,7 @@ public sealed record ReportOptions(int NotebookAeEpochs = 10, int Epochs = 50, i
     public int WideLatent => LatentSizes.Max();
     /// <summary>The notebook's AE: a 32-D ReLU code, trained for <see cref="NotebookAeEpochs"/>.</summary>
     public static readonly ConfigKey NotebookAe = new("ae", ModelSpec.DefaultAeCode, 1f, Activation.Relu);
+    /// <summary>The notebook's AE at the study's budget (<see cref="Epochs"/>), so that the budget, the code activation
+    /// and the width are separated; none when the two budgets are the same.</summary>
+    public ConfigKey? NotebookAeAtBudget => NotebookAeEpochs != Epochs ? NotebookAe with { Epochs = Epochs } : null;
 }

@@ -30,18 +30,19 @@ public static class ReportTex
          .Append("{\\small\\textbf{Table 1.} ").Append(Latex.Inline(TableCaption)).Append("}\n")
          .Append("\\end{center}\\vspace{4pt}}]\n");
 
+        t.Append("\\small\n"); // a dense two pages: the body a size below the title block's
         Section(t, "Why these models", doc.Blocks(Part.Why));
         Section(t, "The models", doc.Blocks(Part.Models));
         t.Append("\\section*{Results}\n");
         Figure(t, StudyFigures.ReconstructionsPng, "Test images (top), the reconstructions of each model and their absolute errors (first seed).");
-        foreach (var says in new[] { Say.NotebookComparison, Say.EqualWidth, Say.WidthGap })
+        // The comparisons measure by measure are REPORT.md's; here the verdicts below sum them up.
+        foreach (var says in new[] { Say.WidthGap, Say.WidthKl })
             if (doc.Text(says) is { } text) t.Append(Latex.Inline(text)).Append("\n\n");
-        Figure(t, StudyFigures.LatentScatterPng, "The 2-D latents of the test images: the VAE's means beside the 2-D AE's codes, by class (first seed).", wide: true);
+        Figure(t, StudyFigures.LatentScatterPng, "The 2-D latents of the test images: the VAE's means beside the 2-D AE's codes, by class (first seed).", width: 0.8);
         Figure(t, StudyFigures.PriorSamplesPng, "Generated images of the 2-D models: the VAE from its prior, the AE from a Gaussian fitted to its codes.");
         Section(t, "What the numbers say about the notebook's claims", doc.Blocks(Part.Claims));
         Section(t, "Limits", doc.Blocks(Part.Limits));
         Section(t, "Future work", doc.Blocks(Part.FutureWork));
-        t.Append("\\vspace{2pt}{\\footnotesize ").Append(Latex.Inline(doc.Blocks(Part.Reproduce).OfType<Paragraph>().Single().Text)).Append("}\n");
         return t.Append("\\end{document}\n").ToString();
     }
 
@@ -55,9 +56,10 @@ public static class ReportTex
         foreach (var block in blocks.Where(b => b is Paragraph or Bullets)) t.Append(Latex.Block(block));
     }
 
-    static void Figure(StringBuilder t, string file, string caption, bool wide = false)
+    /// <summary>A figure in a column, or across both at <paramref name="width"/> of the page's text.</summary>
+    static void Figure(StringBuilder t, string file, string caption, double? width = null)
     {
-        string env = wide ? "figure*" : "figure";
-        t.Append($"\\begin{{{env}}}[t]\\centering\n\\includegraphics[width=\\linewidth]{{{file}}}\n\\caption{{{Latex.Inline(caption)}}}\n\\end{{{env}}}\n");
+        string env = width is null ? "figure" : "figure*";
+        t.Append($"\\begin{{{env}}}[t]\\centering\n\\includegraphics[width={Latex.Number(width ?? 1)}\\linewidth]{{{file}}}\n\\caption{{{Latex.Inline(caption)}}}\n\\end{{{env}}}\n");
     }
 }

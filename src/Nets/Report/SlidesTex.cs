@@ -35,14 +35,13 @@ public static class SlidesTex
         Frame(t, "Generation", FigureBeside(StudyFigures.PriorSamplesPng, ReportText.Digest(s, o, Digests.Generation), Pick(doc, Say.ClaimGeneration)));
         if (o.BetaValues.Any(b => b != 1f))
             Frame(t, "β sweep: rate against distortion",
-                FigureBeside(StudyFigures.RateDistortionPng, ReportText.Digest(s, o, Digests.BetaSweep), Pick(doc, Say.BetaTradeOff, Say.BetaBest)));
+                FigureBeside(StudyFigures.RateDistortionPng, ReportText.Digest(s, o, Digests.BetaSweep), Pick(doc, Say.BetaTradeOff, Say.BetaRanking)));
         foreach (var section in doc.All(Part.Conditional))
             Frame(t, section.Title!, FigureBeside(StudyFigures.ConditionalSamplesPng, ReportText.Digest(s, o, Digests.Conditional),
                 Pick(doc, Say.ConditionalRecognised)));
-        Frame(t, "Limits and future work",
-            "\\begin{columns}[T]\n\\column{0.49\\textwidth}\\scriptsize\\textbf{Limits}\n" + Text(doc.Blocks(Part.Limits), "") +
-            "\\column{0.49\\textwidth}\\scriptsize\\textbf{Future work}\n" + Text(doc.Blocks(Part.FutureWork), "") + "\\end{columns}\n");
-        Frame(t, "What the numbers say", Text(doc.Blocks(Part.Claims), "\\small"));
+        Frame(t, "Limits", Text(doc.Blocks(Part.Limits), "\\footnotesize"));
+        Frame(t, "Future work", Text(doc.Blocks(Part.FutureWork), "\\small"));
+        Frame(t, "What the numbers say", Text(doc.Blocks(Part.Claims), "\\scriptsize"));
         return t.Append("\\end{document}\n").ToString();
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using GpuAe.Nets.Model;
 
 namespace GpuAe.Nets.Training;
 
@@ -8,28 +9,43 @@ public static class MetricsCsv
     public const string Header = "epoch,seconds,train_loss,test_loss,test_bce,test_kl,test_mse,test_bce_mu";
     /// <summary>A classifier's file: the same columns (its cross-entropy in the loss ones), then its test accuracy.</summary>
     public const string ClassifierHeader = Header + ",test_accuracy";
+    /// <summary>An adversarial model's file: the same columns (train_loss is the encoder's loss, β·KL + L_llike), then its
+    /// training epoch's adversarial numbers (<see cref="AdversarialMetrics"/>, in order) and whether the collapse watch
+    /// counted the epoch (1) or not (0).</summary>
+    public static readonly string AdversarialHeader = $"{Header},{string.Join(",", AdversarialMetrics.Columns)},collapse";
 
-    public static void Start(string path, bool accuracy = false) => File.WriteAllText(path, (accuracy ? ClassifierHeader : Header) + "\n");
+    /// <summary>The header of a model kind's file.</summary>
+    public static string HeaderOf(ModelKind kind) =>
+        kind.Family == ModelFamily.Classifier ? ClassifierHeader : kind.IsAdversarial ? AdversarialHeader : Header;
 
-    public static string Format(EpochMetrics m) => string.Join(",",
-        m.Epoch.ToString(CultureInfo.InvariantCulture),
-        m.Seconds.ToString("F3", CultureInfo.InvariantCulture),
-        m.TrainLoss.ToString("R", CultureInfo.InvariantCulture),
-        m.TestLoss.ToString("R", CultureInfo.InvariantCulture),
-        m.TestBce.ToString("R", CultureInfo.InvariantCulture),
-        m.TestKl.ToString("R", CultureInfo.InvariantCulture),
-        m.TestMse.ToString("R", CultureInfo.InvariantCulture),
-        m.TestBceMu.ToString("R", CultureInfo.InvariantCulture)) +
-        (double.IsNaN(m.TestAccuracy) ? "" : "," + m.TestAccuracy.ToString("R", CultureInfo.InvariantCulture));
+    public static void Start(string path, ModelKind kind) => File.WriteAllText(path, HeaderOf(kind) + "\n");
+
+    static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    public static string Format(EpochMetrics m)
+    {
+        var fields = new List<string>
+        {
+            m.Epoch.ToString(CultureInfo.InvariantCulture), m.Seconds.ToString("F3", CultureInfo.InvariantCulture),
+            Number(m.TrainLoss), Number(m.TestLoss), Number(m.TestBce), Number(m.TestKl), Number(m.TestMse), Number(m.TestBceMu),
+        };
+        if (!double.IsNaN(m.TestAccuracy)) fields.Add(Number(m.TestAccuracy));
+        if (m.Adversarial is { } a)
+        {
+            fields.AddRange([.. a.Numbers.Select(Number)]);
+            fields.Add(CollapseWatch.Symptom(a) is null ? "0" : "1");
+        }
+        return string.Join(",", fields);
+    }
 
     public static void Append(string path, EpochMetrics m) => File.AppendAllText(path, Format(m) + "\n");
 
-    /// <summary>Reads a metrics.csv written by <see cref="Append"/> (for reports made from finished runs).</summary>
+    /// <summary>Reads a metrics.csv written by <see cref="Append"/> (for reports made from finished runs, and resumed runs).</summary>
     public static List<EpochMetrics> Read(string path)
     {
         if (!File.Exists(path)) throw new GpuAe.Kernels.UserError($"metrics file not found: {path}");
         var lines = File.ReadAllLines(path);
-        if (lines.Length == 0 || (lines[0] != Header && lines[0] != ClassifierHeader))
+        if (lines.Length == 0 || (lines[0] != Header && lines[0] != ClassifierHeader && lines[0] != AdversarialHeader))
             throw new GpuAe.Kernels.UserError($"{path} does not start with the header '{Header}' (runs made before test_bce_mu scored the VAE from z = μ: train them again)");
         var result = new List<EpochMetrics>();
         int fields = lines[0].Split(',').Length;
@@ -38,7 +54,9 @@ public static class MetricsCsv
             var f = line.Split(',');
             double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
             if (f.Length != fields) throw new GpuAe.Kernels.UserError($"{path}: line '{line}' does not have {fields} fields");
-            result.Add(new EpochMetrics(int.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6), D(7), fields > 8 ? D(8) : double.NaN));
+            var adversarial = lines[0] == AdversarialHeader ? AdversarialMetrics.Of([.. Enumerable.Range(8, AdversarialMetrics.Columns.Count).Select(D)]) : null;
+            result.Add(new EpochMetrics(int.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6), D(7),
+                lines[0] == ClassifierHeader ? D(8) : double.NaN, adversarial));
         }
         return result;
     }

@@ -5,12 +5,40 @@ using GpuAe.Nets.Model;
 
 namespace GpuAe.Nets.Training;
 
-public sealed record TrainOptions(int Epochs = 10, int Batch = 128, float LearningRate = 1e-3f, ulong Seed = 42);
+/// <param name="CollapseEpochs">an adversarial model's training stops after this many epochs in a row of a collapsed
+/// game (<see cref="CollapseWatch"/>); 0 never stops it.</param>
+public sealed record TrainOptions(int Epochs = 10, int Batch = 128, float LearningRate = 1e-3f, ulong Seed = 42, int CollapseEpochs = CollapseWatch.DefaultEpochs);
 
 /// <summary>One epoch's numbers, as written to metrics.csv (the test ones are <see cref="EvalMetrics"/>'s). Losses are
-/// nats per image; MSE is per pixel.</summary>
+/// nats per image; MSE is per pixel. An adversarial model adds its training epoch's adversarial numbers.</summary>
 public sealed record EpochMetrics(int Epoch, double Seconds, double TrainLoss, double TestLoss, double TestBce, double TestKl, double TestMse, double TestBceMu,
-    double TestAccuracy = double.NaN);
+    double TestAccuracy = double.NaN, AdversarialMetrics? Adversarial = null);
+
+/// <summary>A VAE-GAN's training epoch, per image, summed over its steps as they trained: L_llike; the discriminator's
+/// loss −L_GAN (its cross-entropy on x, x_r and x_p together); the decoder's adversarial term, L_GAN of x_r and x_p
+/// (log(1 − D(x_r)) + log(1 − D(x_p)), at most 0); D's mean output on the real images, the reconstructions and the prior's
+/// samples; and the shares of the real and of the generated images D classified right.</summary>
+public sealed record AdversarialMetrics(double FeatureError, double DiscriminatorLoss, double GeneratorLoss, double DReal, double DReconstructed, double DPrior,
+    double AccuracyReal, double AccuracyGenerated)
+{
+    /// <summary>The numbers of an epoch's sums over <paramref name="images"/> training images (see <see cref="Slot"/>).</summary>
+    public static AdversarialMetrics From(float[] sums, int images)
+    {
+        double PerImage(Slot slot) => sums[(int)slot] / (double)images;
+        return new(PerImage(Slot.FeatureError), PerImage(Slot.DiscriminatorLoss), PerImage(Slot.GeneratorLoss), PerImage(Slot.DReal),
+            PerImage(Slot.DReconstructed), PerImage(Slot.DPrior), PerImage(Slot.CorrectReal), PerImage(Slot.CorrectGenerated) / 2);
+    }
+
+    /// <summary>The numbers' names in metrics.csv and in --json's records, in the order of <see cref="Numbers"/>.</summary>
+    public static readonly IReadOnlyList<string> Columns =
+        ["train_llike", "train_dis_loss", "train_gen_loss", "d_real", "d_recon", "d_prior", "d_accuracy_real", "d_accuracy_fake"];
+
+    /// <summary>The numbers in their order (metrics.csv's columns).</summary>
+    public double[] Numbers => [FeatureError, DiscriminatorLoss, GeneratorLoss, DReal, DReconstructed, DPrior, AccuracyReal, AccuracyGenerated];
+
+    /// <summary>The metrics of <see cref="Numbers"/>.</summary>
+    public static AdversarialMetrics Of(double[] n) => new(n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7]);
+}
 
 /// <summary>Test-set numbers, per image (MSE per pixel). Loss = Bce + Kl: for a VAE the negative ELBO (β = 1) with its
 /// reconstruction term Bce estimated from one z ~ q(z|x) per image and Kl in closed form; for an AE its BCE. BceMu and
@@ -18,9 +46,10 @@ public sealed record EpochMetrics(int Epoch, double Seconds, double TrainLoss, d
 /// cross-entropy, and Accuracy its share of correct predictions (NaN for the autoencoders).</summary>
 public sealed record EvalMetrics(double Loss, double Bce, double Kl, double Mse, double BceMu, double Accuracy = double.NaN);
 
-/// <summary>Where a run stands inside an epoch: the next row of the shuffled order and the loss summed so far.
-/// Saved with an interrupted run's checkpoint so that resuming repeats nothing and skips nothing.</summary>
-public sealed record EpochPosition(int Epoch, int NextRow, float LossSum);
+/// <summary>Where a run stands inside an epoch: the next row of the shuffled order and the loss summed so far, and, when
+/// known, every training sum so far (<see cref="Slot"/>: the adversarial model's numbers too). Saved with an interrupted
+/// run's checkpoint so that resuming repeats nothing and skips nothing.</summary>
+public sealed record EpochPosition(int Epoch, int NextRow, float LossSum, float[]? Sums = null);
 
 /// <summary>What the trainer tells a progress display, every <see cref="Trainer.ProgressInterval"/> steps.</summary>
 public sealed record StepProgress(int Epoch, int RowsDone, int Rows, long Step, double RunningLoss, double StepsPerSecond);
@@ -108,6 +137,7 @@ public sealed class Trainer : IDisposable
     {
         _backend.Upload(_order, ShuffledOrder(_trainCount, _options.Seed, from.Epoch));
         _backend.Fill(_accumulator, 0f);
+        if (from.Sums is { } partial) _backend.Upload(_accumulator, partial);
         _backend.Upload(_accumulator.Slice((int)Slot.TrainLoss, 1), [from.LossSum]);
         WriteSchedule(from.NextRow);
         var sums = new float[(int)Slot.Count];
@@ -120,7 +150,7 @@ public sealed class Trainer : IDisposable
             {
                 CheckFinite(flag); // a loss that went bad since the last read must not be saved as a position to resume
                 _backend.Download(_accumulator, sums);
-                return (null, new EpochPosition(from.Epoch, start, sums[(int)Slot.TrainLoss]));
+                return (null, new EpochPosition(from.Epoch, start, sums[(int)Slot.TrainLoss], sums));
             }
             int rows = Math.Min(_options.Batch, _trainCount - start); // the last batch may be short, as in Keras
             Step++;
@@ -142,7 +172,9 @@ public sealed class Trainer : IDisposable
         double seconds = clock.Elapsed.TotalSeconds;
         CheckFinite(flag);
         var test = Evaluate();
-        return (new EpochMetrics(from.Epoch, seconds, sums[(int)Slot.TrainLoss] / _trainCount, test.Loss, test.Bce, test.Kl, test.Mse, test.BceMu, test.Accuracy), null);
+        var adversarial = _model.Kind.IsAdversarial ? AdversarialMetrics.From(sums, _trainCount) : null;
+        return (new EpochMetrics(from.Epoch, seconds, sums[(int)Slot.TrainLoss] / _trainCount, test.Loss, test.Bce, test.Kl, test.Mse, test.BceMu, test.Accuracy,
+            adversarial), null);
     }
 
     /// <summary>The step's launches: the record moved to this step's schedule entry, then <see cref="TrainingStep"/>

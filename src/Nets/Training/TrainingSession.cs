@@ -27,8 +27,12 @@ public sealed class LineReporter(TextWriter output) : ITrainingReporter
             return string.Create(CultureInfo.InvariantCulture,
                 $"{model} epoch {m.Epoch,3}/{epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F4}  test loss {m.TestLoss,8:F4}  test accuracy {m.TestAccuracy * 100:F2} %");
         string kl = model.IsVariational ? string.Create(CultureInfo.InvariantCulture, $" (BCE {m.TestBce:F3} + KL {m.TestKl:F3})") : "";
+        string adversarial = m.Adversarial is { } a
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"  D loss {a.DiscriminatorLoss:F3}  D(x) {a.DReal:F3} D(x_r) {a.DReconstructed:F3} D(x_p) {a.DPrior:F3}  D right {a.AccuracyReal:P1} real, {a.AccuracyGenerated:P1} generated")
+            : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{model} epoch {m.Epoch,3}/{epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F3}  test loss {m.TestLoss,8:F3}{kl}  test MSE {m.TestMse:F5}");
+            $"{model} epoch {m.Epoch,3}/{epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F3}  test loss {m.TestLoss,8:F3}{kl}  test MSE {m.TestMse:F5}{adversarial}");
     }
 }
 
@@ -47,6 +51,13 @@ public static class TrainingSession
         if (spec.LatentSize < 1) throw new UserError($"--latent must be at least 1 (got {spec.LatentSize})");
         if (!(spec.Beta >= 0) || float.IsInfinity(spec.Beta)) throw new UserError($"--beta must be 0 or more (got {spec.Beta})");
         if (spec.KlWarmupEpochs < 0) throw new UserError($"--kl-warmup must be 0 or more epochs (got {spec.KlWarmupEpochs})");
+        if (options.CollapseEpochs < 0) throw new UserError($"--collapse-epochs must be 0 (never stop) or more (got {options.CollapseEpochs})");
+        if (spec.Adversarial is { } a)
+        {
+            if (!(a.Gamma >= 0) || float.IsInfinity(a.Gamma)) throw new UserError($"--gamma must be 0 or more (got {a.Gamma})");
+            foreach (var (flag, rate) in new[] { ("--lr-enc", a.EncoderRate), ("--lr-dec", a.DecoderRate), ("--lr-dis", a.DiscriminatorRate) })
+                if (!(rate > 0) || float.IsInfinity(rate)) throw new UserError($"{flag} must be a positive number (got {rate})");
+        }
     }
 
     /// <summary>Creates the folder and proves it is writable before any work is done.</summary>
@@ -79,7 +90,7 @@ public static class TrainingSession
         PrepareOutput(outputFolder);
         var model = Models.Create(backend, spec, options.Batch, StepsPerEpoch(train.Count, options.Batch));
         model.Initialise(options.Seed);
-        MetricsCsv.Start(Path.Combine(outputFolder, "metrics.csv"), accuracy: model.Kind.Family == ModelFamily.Classifier);
+        MetricsCsv.Start(Path.Combine(outputFolder, "metrics.csv"), model.Kind);
         return Continue(backend, model, options, train, test, outputFolder, new EpochPosition(1, 0, 0f), 0, [], reporter, cancel);
     }
 
@@ -94,7 +105,8 @@ public static class TrainingSession
         var metadata = contents.Metadata;
         int batch = (int)Checkpoint.GetLong(metadata, "batch", path);
         var options = new TrainOptions(epochs ?? (int)Checkpoint.GetLong(metadata, "epochs", path), batch,
-            float.Parse(Checkpoint.Get(metadata, "lr", path), CultureInfo.InvariantCulture), (ulong)Checkpoint.GetLong(metadata, "seed", path));
+            float.Parse(Checkpoint.Get(metadata, "lr", path), CultureInfo.InvariantCulture), (ulong)Checkpoint.GetLong(metadata, "seed", path),
+            metadata.ContainsKey("collapse_epochs") ? (int)Checkpoint.GetLong(metadata, "collapse_epochs", path) : CollapseWatch.DefaultEpochs);
         long trainImages = Checkpoint.GetLong(metadata, "train_images", path);
         if (trainImages != train.Count)
             throw new UserError($"{path} was trained on {trainImages} images but {train.Count} are loaded: pass the same --limit as the original run");
@@ -105,18 +117,31 @@ public static class TrainingSession
         var (model, _) = Models.Load(backend, contents, path, batch, withMoments: true);
         int completed = (int)Checkpoint.GetLong(metadata, "epoch", path);
         var position = metadata.TryGetValue("next_row", out var nextRow)
-            ? new EpochPosition(completed + 1, int.Parse(nextRow, CultureInfo.InvariantCulture), float.Parse(metadata["loss_sum"], CultureInfo.InvariantCulture))
+            ? new EpochPosition(completed + 1, int.Parse(nextRow, CultureInfo.InvariantCulture), float.Parse(metadata["loss_sum"], CultureInfo.InvariantCulture),
+                metadata.TryGetValue("sums", out var sums) ? ParseSums(sums, path) : null)
             : new EpochPosition(completed + 1, 0, 0f);
         string metricsPath = Path.Combine(folder, "metrics.csv");
         // Keep the epochs the checkpoint holds; drop any line written after it (a kill between the two writes).
         var history = MetricsCsv.Read(metricsPath).Where(m => m.Epoch <= completed).ToList();
-        MetricsCsv.Start(metricsPath, accuracy: model.Kind.Family == ModelFamily.Classifier);
+        MetricsCsv.Start(metricsPath, model.Kind);
         foreach (var m in history) MetricsCsv.Append(metricsPath, m);
         reporter.Message($"gpuae: resuming {model.Kind} from {path} at epoch {position.Epoch}, step {Checkpoint.GetLong(metadata, "step", path)}");
         return Continue(backend, model, options, train, test, folder, position, Checkpoint.GetLong(metadata, "step", path), history, reporter, cancel);
     }
 
     static int StepsPerEpoch(int count, int batch) => (count + batch - 1) / batch;
+
+    /// <summary>The training sums of an interrupted epoch, as <see cref="Save"/> wrote them (one per <see cref="Slot"/>).</summary>
+    static float[] ParseSums(string text, string path)
+    {
+        var parts = text.Split(',');
+        var sums = new float[(int)Slot.Count];
+        if (parts.Length != sums.Length) throw new UserError($"{path}: metadata 'sums' holds {parts.Length} numbers, this version keeps {sums.Length}");
+        for (int i = 0; i < sums.Length; i++)
+            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out sums[i]))
+                throw new UserError($"{path}: metadata 'sums' is not a list of numbers");
+        return sums;
+    }
 
     static (IModel, List<EpochMetrics>) Continue(IBackend backend, IModel model, TrainOptions options, Dataset train, Dataset test,
         string folder, EpochPosition position, long step, List<EpochMetrics> history, ITrainingReporter reporter, CancellationToken cancel)
@@ -126,7 +151,10 @@ public static class TrainingSession
         using var trainerMemory = backend.Scope();
         using var trainer = new Trainer(backend, model, train, test, options) { Step = step };
         string metricsPath = Path.Combine(folder, "metrics.csv"), checkpoint = Path.Combine(folder, Checkpoint.FileName);
-        reporter.Message($"gpuae: training {model.Kind} on {backend.DeviceName}: {train.Count} images, batch {options.Batch}, lr {options.LearningRate}, seed {options.Seed}"
+        string rates = model is IPartedModel parted
+            ? "learning rates " + string.Join(", ", parted.Parts.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {p.LearningRate}")))
+            : string.Create(CultureInfo.InvariantCulture, $"lr {options.LearningRate}");
+        reporter.Message($"gpuae: training {model.Kind} on {backend.DeviceName}: {train.Count} images, batch {options.Batch}, {rates}, seed {options.Seed}"
             + (trainer.ReplaysCudaGraphs ? ", steps replayed as CUDA graphs" : ""));
         while (position.Epoch <= options.Epochs)
         {
@@ -147,11 +175,18 @@ public static class TrainingSession
                 reporter.Message($"gpuae: interrupted at step {trainer.Step} (epoch {stopped.Epoch}, row {stopped.NextRow}); wrote {checkpoint}. Continue with --resume {folder}");
                 return (model, history);
             }
-            history.Add(done!);
-            MetricsCsv.Append(metricsPath, done!);
-            Save(backend, model, options, train, test, trainer.Step, new EpochPosition(done!.Epoch + 1, 0, 0f), checkpoint);
-            reporter.EpochDone(model.Kind, options.Epochs, done);
-            position = new EpochPosition(done.Epoch + 1, 0, 0f);
+            var finished = done!;
+            history.Add(finished);
+            MetricsCsv.Append(metricsPath, finished);
+            if (model.Kind.IsAdversarial && CollapseWatch.Stop(history, options.CollapseEpochs) is { } collapse)
+            {
+                reporter.EpochDone(model.Kind, options.Epochs, finished);
+                string kept = File.Exists(checkpoint) ? $"the checkpoint of epoch {finished.Epoch - 1}, {checkpoint}, is kept" : "no checkpoint had been written yet";
+                throw new UserError($"training stopped: {collapse}; {kept}. Try a smaller --lr-dis or a larger --gamma (--collapse-epochs 0 trains on regardless)");
+            }
+            Save(backend, model, options, train, test, trainer.Step, new EpochPosition(finished.Epoch + 1, 0, 0f), checkpoint);
+            reporter.EpochDone(model.Kind, options.Epochs, finished);
+            position = new EpochPosition(finished.Epoch + 1, 0, 0f);
         }
         reporter.Message($"gpuae: wrote {metricsPath} and {checkpoint}");
         return (model, history);
@@ -164,13 +199,14 @@ public static class TrainingSession
         var metadata = new Dictionary<string, string>
         {
             ["epochs"] = $"{options.Epochs}", ["batch"] = $"{options.Batch}", ["seed"] = $"{options.Seed}",
-            ["lr"] = options.LearningRate.ToString("R", CultureInfo.InvariantCulture), ["device"] = backend.DeviceName,
+            ["lr"] = options.LearningRate.ToString("R", CultureInfo.InvariantCulture), ["collapse_epochs"] = $"{options.CollapseEpochs}", ["device"] = backend.DeviceName,
             ["train_images"] = $"{train.Count}", ["train_sha256"] = train.Fingerprint, ["test_sha256"] = test.Fingerprint, ["epoch"] = $"{next.Epoch - 1}", ["step"] = $"{step}", ["format"] = "pt",
         };
         if (next.NextRow > 0)
         {
             metadata["next_row"] = $"{next.NextRow}";
             metadata["loss_sum"] = next.LossSum.ToString("R", CultureInfo.InvariantCulture);
+            if (next.Sums is { } sums) metadata["sums"] = string.Join(",", sums.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
         }
         Checkpoint.Save(path, backend, model, metadata);
     }

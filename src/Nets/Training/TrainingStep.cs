@@ -24,7 +24,21 @@ public static class TrainingStep
         }
         backend.GatherRows(images, order, firstRow, rows, model.Features, batch);
         model.TrainStep(batch, rows, step, watch.Sums);
+        Update(backend, model, adam, watch, record);
+    }
+
+    /// <summary>Adam on every parameter from the gradients of the step: one launch over the whole buffer, or one per part
+    /// of a <see cref="IPartedModel"/> at the part's learning rate (the rate in <paramref name="adam"/> is then not used).
+    /// The NaN watch rides on the last launch.</summary>
+    public static void Update(IBackend backend, IModel model, AdamStep adam, NonFiniteWatch? watch, IndexTensor? record)
+    {
         var p = model.Parameters;
-        backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, adam, watch, record);
+        if (model is not IPartedModel parted)
+        {
+            backend.Adam(p.Values, p.Gradients, p.FirstMoment, p.SecondMoment, adam, watch, record);
+            return;
+        }
+        for (int i = 0; i < parted.Parts.Count; i++)
+            parted.Parts[i].Update(backend, p, adam, i == parted.Parts.Count - 1 ? watch : null, record);
     }
 }
