@@ -82,8 +82,8 @@ public sealed class ReportText
         string F(Stat st) => N(st.Mean, format) + unit;
         return $"{what} {F(a)} ({aName}) against {F(b)} ({bName}), " + Compare(a, b) switch
         {
-            Verdict.FirstLower => $"lower for the {aName}",
-            Verdict.SecondLower => $"higher for the {aName}",
+            Verdict.FirstLower => $"lower for {aName}",
+            Verdict.SecondLower => $"higher for {aName}",
             var v => Undecided(v),
         };
     }
@@ -651,7 +651,7 @@ public sealed class ReportText
             Verdict.SecondLower => $"\"The VAE can generate\" needs a qualifier: at 2-D the AE's samples from a Gaussian fitted to its codes are closer to the test images than the VAE's prior samples (Fréchet distance {Fd(Ae(2)).Format("F2")} against {Fd(Vae(2)).Format("F2")}, lower by {fd.Format("F2")}); the VAE's advantage is that its prior is known in advance, not that its samples are better.",
             var v => $"\"The VAE can generate\": at 2-D its prior samples and the AE's samples from a fitted Gaussian are {Undecided(v)} in Fréchet distance to the test images ({Fd(Vae(2)).Format("F2")} against {Fd(Ae(2)).Format("F2")}; VAE − AE {fd.Format("F2")}); the VAE's advantage is that its prior is known in advance.",
         } + " The two ways generation fails (means; intervals under Generation): " + string.Join("; ", new[] { Metrics.EmptyShare, Metrics.SaturatedShare }.Select(m =>
-            Brief(m.Name.Replace("generated ", ""), "VAE", Shown(Vae(2), m), "AE", Shown(Ae(2), m), "F1", " %"))) +
+            Brief(m.Name.Replace("generated ", ""), "the VAE", Shown(Vae(2), m), "the AE", Shown(Ae(2), m), "F1", " %"))) +
             $" (test images {P(s.Measured.TestEmptyShare)} and {P(s.Measured.TestSaturatedShare)}).");
         var claims = new List<Line> { reconstruction, equalWidth, latent, generation };
         if (o.BetaValues.Any(b => b != 1f)) claims.Add(Says(Say.ClaimBeta, BetaInBrief(o.BetaValues.Append(1f).Distinct().Order().ToList())));
@@ -691,8 +691,9 @@ public sealed class ReportText
         Bullets(
             "**Conv-AE and conv-VAE**: " + (conv ? "measured in this run (Reconstruction, above)." : "built and trained by the same kernels, not in this run."),
             "**β-VAE**: " + (sweep ? "measured in this run (β sweep, above)." : "built (`--betas`), not in this run."),
-            "**VAE-GAN** (Larsen et al., 2016): not built yet. It replaces the pixel-wise BCE by an error in a discriminator's features and " +
-            "trains the decoder as a GAN generator, the proposed answer to the blur that the Bernoulli likelihood rewards.",
+            "**VAE-GAN** (Larsen et al., 2016): built (`gpuae train vae-gan`), not in this study yet. It replaces the pixel-wise BCE by an " +
+            "error in a discriminator's features and trains the decoder as a GAN generator, the proposed answer to the blur that the " +
+            "Bernoulli likelihood rewards.",
             "**Perceptual metrics**: SSIM and the Fréchet distance on our own classifier's features (Generation, above) are in this run; an " +
             "Inception FID or LPIPS would need networks trained elsewhere, and their numbers would not compare with ours.");
     }
