@@ -97,18 +97,8 @@ public static class LatentAnalysis
 
     /// <summary>Active units (Burda et al., 2016): the latent dimensions u whose posterior mean varies over the data,
     /// Cov_x(E_q[z_u]) above 0.01; the others carry no information about the image. means[count, dims] are μ.</summary>
-    public static int ActiveUnits(float[] means, int count, int dims, double threshold = 0.01)
-    {
-        int active = 0;
-        for (int u = 0; u < dims; u++)
-        {
-            double sum = 0, squares = 0;
-            for (int i = 0; i < count; i++) { double v = means[i * dims + u]; sum += v; squares += v * v; }
-            double mean = sum / count, variance = (squares - count * mean * mean) / (count - 1);
-            if (variance > threshold) active++;
-        }
-        return active;
-    }
+    public static int ActiveUnits(float[] means, int count, int dims, double threshold = 0.01) =>
+        Moments(means, count, dims, sample: true).Covariance.Diagonal().Count(variance => variance > threshold);
 
     /// <summary>The mean over rows of the Euclidean distance between a[i] and b[i] (rows of `width`).</summary>
     public static double MeanRowDistance(float[] a, float[] b, int count, int width)

@@ -73,7 +73,6 @@ public sealed class ReportText
         };
     }
 
-    string Lower(string what, string aName, Stat a, string bName, Stat b, string format) => Compared(what, aName, a, bName, b, format);
 
     /// <summary>A comparison in brief, for the conclusions (the sections give the intervals): "near-empty 9.2 % (VAE)
     /// against 2.3 % (AE), higher for the VAE", "Fréchet distance 483.0 (β = 0.5) against 481.9 (β = 4), not distinguishable with 3 seeds".</summary>
@@ -385,7 +384,7 @@ public sealed class ReportText
         {
             var dense = conv.DenseCounterpart;
             Paragraph($"**Convolutions** ({conv.Label} against the dense {dense.Label}): " +
-                 string.Join("; ", o.LatentSizes.Order().Select(d => Lower($"{d}-D BCE", conv.Label, BceMu(new(conv.Name, d, 1f)),
+                 string.Join("; ", o.LatentSizes.Order().Select(d => Compared($"{d}-D BCE", conv.Label, BceMu(new(conv.Name, d, 1f)),
                      dense.Label, BceMu(new(dense.Name, d, 1f)), "F1"))) + ".");
         }
     }
@@ -420,8 +419,13 @@ public sealed class ReportText
 
     /// <summary>The 5-NN accuracy (%) of two configurations compared, the test set's sampling error included.</summary>
     string KnnCompared(string aName, ConfigKey a, string bName, ConfigKey b) =>
-        Compared("5-NN accuracy (%)", aName, Shown(a, Metrics.Knn), bName, Shown(b, Metrics.Knn), "F1", Better.Higher,
-            TestShareVariance(St(a, Metrics.Knn), St(b, Metrics.Knn)) * 100 * 100);
+        Compared("5-NN accuracy (%)", aName, Shown(a, Metrics.Knn), bName, Shown(b, Metrics.Knn), "F1", Better.Higher, KnnSharedVariance(a, b));
+
+    /// <summary>The 5-NN accuracy (in points) of a minus b, the test set's sampling error included.</summary>
+    Difference KnnDifference(ConfigKey a, ConfigKey b) => Difference.Of(Shown(a, Metrics.Knn), Shown(b, Metrics.Knn), KnnSharedVariance(a, b));
+
+    /// <summary>The test set's sampling variance of two 5-NN accuracies, in points².</summary>
+    double KnnSharedVariance(ConfigKey a, ConfigKey b) => TestShareVariance(St(a, Metrics.Knn), St(b, Metrics.Knn)) * 100 * 100;
 
     /// <summary>How generated images are scored, their table, and what the scores say.</summary>
     void Generation()
@@ -635,7 +639,7 @@ public sealed class ReportText
         var muSds = s.Measured.VaeMuSds;
         string prior = $"what the VAE adds is a prior N(0, I) fixed in advance to sample from, though its μ do not fill it: their spreads along their " +
                        $"principal axes are {N(muSds[0], "F2")} and {N(muSds[1], "F2")} against the prior's 1 ({FirstSeed})";
-        var knn = Difference.Of(Shown(Vae(2), Metrics.Knn), Shown(Ae(2), Metrics.Knn), TestShareVariance(St(Vae(2), Metrics.Knn), St(Ae(2), Metrics.Knn)) * 100 * 100);
+        var knn = KnnDifference(Vae(2), Ae(2));
         var latent = Says(Say.ClaimLatent, Of(knn) switch
         {
             Verdict.SecondLower => $"\"The VAE organises its latent space\": at 2-D its μ separate the classes better than the 2-D AE's codes (5-NN accuracy higher by {knn.Format("F1")} points); {prior}.",
