@@ -99,14 +99,8 @@ public sealed class SimdBackend : IBackend
         if (reluOutput is not { } mask) return;
         var dxv = A(dx); var maskv = A(mask);
         int dxOffset = dx.Offset, maskOffset = mask.Offset;
-        ForBlocks(rows * inFeatures, 1024, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
-        {
-            int i = start, w = Vector<float>.Count;
-            for (; i + w <= end; i += w)
-                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(maskv, maskOffset + i), Vector<float>.Zero), new Vector<float>(dxv, dxOffset + i), Vector<float>.Zero)
-                    .CopyTo(dxv, dxOffset + i);
-            for (; i < end; i++) dxv[dxOffset + i] = Rows.KeepWherePositive(dxv[dxOffset + i], maskv[maskOffset + i]);
-        });
+        ForBlocks(rows * inFeatures, 1024, (start, end) =>
+            KeepWherePositive(dxv.AsSpan(dxOffset + start, end - start), maskv.AsSpan(maskOffset + start, end - start)));
     }
 
     public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor? db, int rows, int inFeatures, int outFeatures)
@@ -134,32 +128,38 @@ public sealed class SimdBackend : IBackend
 
     // ---- convolutions: the same index arithmetic as GpuAe.Kernels.Conv, images split across threads ----------
 
+    /// <summary>For each output position and kernel row, the kx run of an in-bounds input row is one contiguous stretch of
+    /// Kernel·Channels floats (channels-last), so it is copied whole; only the columns that fall off the image's left or
+    /// right edge are zeroed.</summary>
     public void Im2Col(Tensor images, Tensor cols, int count, ConvGeometry g)
     {
         Shapes.Conv("im2col", images, cols, null, count, g);
         var x = A(images); var c = A(cols);
-        int patch = g.PatchLength;
+        int patch = g.PatchLength, run = g.Kernel * g.Channels;
         ForBlocks(count * g.OutPixels, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int position = start; position < end; position++)
             {
                 int n = position / g.OutPixels, p = position % g.OutPixels, oy = p / g.OutWidth, ox = p % g.OutWidth;
+                int left = ox * g.Stride - g.Padding, kx0 = Math.Max(0, -left), kx1 = Math.Min(g.Kernel, g.InWidth - left);
                 int at = cols.Offset + position * patch;
-                for (int ky = 0; ky < g.Kernel; ky++)
-                    for (int kx = 0; kx < g.Kernel; kx++, at += g.Channels)
-                    {
-                        int y = oy * g.Stride + ky - g.Padding, xx = ox * g.Stride + kx - g.Padding;
-                        var row = c.AsSpan(at, g.Channels);
-                        if (y < 0 || y >= g.InHeight || xx < 0 || xx >= g.InWidth) row.Clear();
-                        else x.AsSpan(images.Offset + ((n * g.InHeight + y) * g.InWidth + xx) * g.Channels, g.Channels).CopyTo(row);
-                    }
+                for (int ky = 0; ky < g.Kernel; ky++, at += run)
+                {
+                    int y = oy * g.Stride + ky - g.Padding;
+                    var row = c.AsSpan(at, run);
+                    if (y < 0 || y >= g.InHeight || kx0 >= kx1) { row.Clear(); continue; }
+                    row[..(kx0 * g.Channels)].Clear();
+                    row[(kx1 * g.Channels)..].Clear();
+                    Copy(x.AsSpan(images.Offset + ((n * g.InHeight + y) * g.InWidth + left + kx0) * g.Channels, (kx1 - kx0) * g.Channels), row[(kx0 * g.Channels)..]);
+                }
             }
         });
     }
 
-    /// <summary>Col2im as a scatter, image by image: each output position's patch is read once, contiguously, and added
-    /// onto the pixels it came from (the gather the GPU kernel uses reads nine scattered patch rows per pixel, six times
-    /// slower here). Threads take whole images, so no two write one pixel and the order of the adds is fixed.</summary>
+    /// <summary>Col2im as a scatter, image by image: each output position's patch is read once, contiguously, and each of
+    /// its in-bounds kernel rows added onto the pixels it came from as one contiguous run (the gather the GPU kernel uses
+    /// reads nine scattered patch rows per pixel, six times slower here). Threads take whole images, so no two write one
+    /// pixel, and every pixel's adds come in the fixed order (oy, ox, ky).</summary>
     public void Col2Im(Tensor cols, Tensor images, int count, ConvGeometry g, Tensor? reluOutput)
     {
         Shapes.Conv("col2im", images, cols, reluOutput, count, g);
@@ -175,24 +175,46 @@ public sealed class SimdBackend : IBackend
                 int at = cols.Offset + n * g.OutPixels * patch;
                 for (int oy = 0; oy < g.OutHeight; oy++)
                     for (int ox = 0; ox < g.OutWidth; ox++, at += patch)
+                    {
+                        int left = ox * g.Stride - g.Padding, kx0 = Math.Max(0, -left), kx1 = Math.Min(g.Kernel, g.InWidth - left);
+                        if (kx0 >= kx1) continue;
                         for (int ky = 0; ky < g.Kernel; ky++)
                         {
                             int y = oy * g.Stride + ky - g.Padding;
                             if (y < 0 || y >= g.InHeight) continue;
-                            for (int kx = 0; kx < g.Kernel; kx++)
-                            {
-                                int xx = ox * g.Stride + kx - g.Padding;
-                                if (xx < 0 || xx >= g.InWidth) continue;
-                                var pixel = image.Slice((y * g.InWidth + xx) * g.Channels, g.Channels);
-                                var entry = c.AsSpan(at + (ky * g.Kernel + kx) * g.Channels, g.Channels);
-                                for (int ch = 0; ch < pixel.Length; ch++) pixel[ch] += entry[ch];
-                            }
+                            AddInto(image.Slice((y * g.InWidth + left + kx0) * g.Channels, (kx1 - kx0) * g.Channels),
+                                c.AsSpan(at + (ky * g.Kernel + kx0) * g.Channels, (kx1 - kx0) * g.Channels));
                         }
-                if (mask is not null)
-                    for (int i = 0; i < imageLength; i++)
-                        image[i] = Rows.KeepWherePositive(image[i], mask[maskOffset + n * imageLength + i]);
+                    }
+                if (mask is not null) KeepWherePositive(image, mask.AsSpan(maskOffset + n * imageLength, imageLength));
             }
         });
+    }
+
+    /// <summary>to = from, element by element: short runs (a 1-channel image's three pixels) without CopyTo's call.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Copy(ReadOnlySpan<float> from, Span<float> to)
+    {
+        if (from.Length >= Vector<float>.Count) { from.CopyTo(to); return; }
+        for (int i = 0; i < from.Length; i++) to[i] = from[i];
+    }
+
+    /// <summary>to[i] += from[i]: each element one add, so vectorising changes no result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddInto(Span<float> to, ReadOnlySpan<float> from)
+    {
+        int i = 0, w = Vector<float>.Count;
+        for (; i + w <= to.Length; i += w) (new Vector<float>(to[i..]) + new Vector<float>(from[i..])).CopyTo(to[i..]);
+        for (; i < to.Length; i++) to[i] += from[i];
+    }
+
+    /// <summary>gradient[i] = <see cref="Rows.KeepWherePositive"/>(gradient[i], reluOutput[i]), vectorised (NaN and ≤ 0 outputs give 0).</summary>
+    static void KeepWherePositive(Span<float> gradient, ReadOnlySpan<float> reluOutput)
+    {
+        int i = 0, w = Vector<float>.Count;
+        for (; i + w <= gradient.Length; i += w)
+            Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(reluOutput[i..]), Vector<float>.Zero), new Vector<float>(gradient[i..]), Vector<float>.Zero).CopyTo(gradient[i..]);
+        for (; i < gradient.Length; i++) gradient[i] = Rows.KeepWherePositive(gradient[i], reluOutput[i]);
     }
 
     public void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation)
@@ -201,6 +223,24 @@ public sealed class SimdBackend : IBackend
         var yv = A(y); var bv = A(bias);
         int yOffset = y.Offset, bOffset = bias.Offset;
         bool relu = activation == Activation.Relu;
+        if (cols == 1)
+        {
+            // One column (a 1-channel image's pixels): one bias for every element, added down the whole tensor in vectors.
+            float b0 = bv[bOffset];
+            ForBlocks(rows, 1024, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+            {
+                int i = yOffset + start, last = yOffset + end, w = Vector<float>.Count;
+                var bias = new Vector<float>(b0);
+                for (; i + w <= last; i += w)
+                {
+                    var v = new Vector<float>(yv, i) + bias;
+                    if (relu) v = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), v, Vector<float>.Zero);
+                    v.CopyTo(yv, i);
+                }
+                for (; i < last; i++) yv[i] = relu ? Rows.Relu(yv[i] + b0) : yv[i] + b0;
+            });
+            return;
+        }
         ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             int w = Vector<float>.Count;
