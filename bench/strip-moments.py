@@ -5,7 +5,7 @@ are stored this way so that the working tree, which travels with every GPU run (
 checkpoint cannot be resumed (`--resume` says so). Weights and metadata are kept byte for byte; the metadata gains
 "moments": "stripped".
 
-    python3 bench/strip-moments.py reports/runs/*/model.safetensors reports/classifier/model.safetensors
+    python3 bench/strip-moments.py reports/runs/*/model.safetensors reports/classifier/chosen.safetensors
 """
 import json
 import struct

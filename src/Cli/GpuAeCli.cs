@@ -208,7 +208,7 @@ public static class GpuAeCli
         var iwaeK = new Option<int>("--iwae-k") { Description = "importance samples for the VAEs' IWAE bound", DefaultValueFactory = _ => d.IwaeK };
         var manifoldN = new Option<int>("--manifold-n") { Description = "the latent manifold is an n×n grid", DefaultValueFactory = _ => d.ManifoldN };
         var manifoldP = ListOption("--manifold-p", "lowest and highest probability of the manifold's normal quantiles", Texts([d.ManifoldLow, d.ManifoldHigh]));
-        var models = ListOption("--models", $"models to train and compare: ae and vae, and any of {string.Join(", ", ModelKind.Names(k => k.InStudy && k != ModelKind.Ae && k != ModelKind.Vae))} (a cvae at 2-D only)", [.. d.ModelKinds]);
+        var models = ListOption("--models", $"models to train and compare: ae and vae, and any of {string.Join(", ", ModelKind.Names(k => k.InStudy && k != ModelKind.Ae && k != ModelKind.Vae))} (a cvae and a vae-gan at 2-D only)", [.. d.ModelKinds]);
         var betas = ListOption("--betas", "β sweep of the 2-D VAE (1 alone: no sweep)", Texts(d.BetaValues));
         var betaEpochs = new Option<int?>("--beta-epochs") { Description = "epochs of each β-sweep VAE (default: --epochs)" };
         var samples = new Option<int>("--samples") { Description = "images generated per run to score generation (Fréchet distance, class coverage, near-empty share)", DefaultValueFactory = _ => d.Samples };
@@ -273,7 +273,7 @@ public static class GpuAeCli
     }
 
     /// <summary>The models `bench` times on synthetic images: the autoencoders that train without labels.</summary>
-    static bool Benched(ModelKind k) => k.InStudy && !k.NeedsLabels;
+    static bool Benched(ModelKind k) => k.InStudy && !k.NeedsLabels && !k.IsAdversarial;
 
     static Command BenchCommand(TextWriter stdout)
     {

@@ -454,13 +454,13 @@ public class CliTests : TempFolderTest
         AssertUserError(Run("sample", run, "--class", "Hat", "--device", "simd"), "'Hat' is not a Fashion-MNIST class");
         AssertUserError(Run("sample", run, "--n", "25", "--device", "simd"), "does not split into 10 equal rows");
         AssertUserError(Run("sample", Vae2d, "--class", "Coat", "--device", "simd"), "is not conditioned on a class");
-        AssertUserError(Run("sample", Repository.Classifier, "--device", "simd"), "has no prior to sample");
+        AssertUserError(Run("sample", Path.Combine(Repository.Classifier, GpuAe.Nets.Model.Classifier.ChosenFileName), "--device", "simd"), "has no prior to sample");
     }
 
     [Fact]
     public void DecodeRefusesAClassifierAndAMissingCheckpoint()
     {
-        AssertUserError(Run("decode", Repository.Classifier, "--z", "0,0", "--device", "simd"), "has no decoder");
+        AssertUserError(Run("decode", Path.Combine(Repository.Classifier, GpuAe.Nets.Model.Classifier.ChosenFileName), "--z", "0,0", "--device", "simd"), "has no decoder");
         AssertUserError(Run("decode", Path.Combine(Folder, "nothing"), "--z", "0,0", "--device", "simd"), "checkpoint not found");
     }
 }

@@ -98,7 +98,7 @@ public class ConditionalVaeTests
             var last = trainer.RunEpoch(2);
             Assert.InRange(last.TestKl, 1, 20);
         }
-        var (classifier, _) = Models.Load(be, Path.Combine(Repository.Classifier, "model.safetensors"), 128);
+        var (classifier, _) = Models.Load(be, Path.Combine(Repository.Classifier, Classifier.ChosenFileName), 128);
         var recognised = ConditionalGeneration.Recognised(be, model, (Classifier)classifier, count: 1000, seed: 1);
         Assert.True(recognised.Average() >= 0.4, $"recognised {recognised.Average():P1}; per class {string.Join(", ", recognised.Select(p => p.ToString("P0")))}");
     }

@@ -27,6 +27,15 @@ public sealed record Dataset(float[] Pixels, byte[] Labels, int Count, int Featu
         return rows;
     }
 
+    /// <summary>The first Count − <paramref name="last"/> examples and the last <paramref name="last"/>: a training set and
+    /// the validation split held out of it.</summary>
+    public (Dataset First, Dataset Last) SplitLast(int last)
+    {
+        if (last < 1 || last >= Count) throw new ArgumentOutOfRangeException(nameof(last), $"cannot hold out {last} of {Count} examples");
+        int first = Count - last;
+        return (Take(first), new(Pixels.AsSpan(first * Features, last * Features).ToArray(), Labels.AsSpan(first, last).ToArray(), last, Features));
+    }
+
     /// <summary>The first <paramref name="count"/> examples (tests and quick runs).</summary>
     public Dataset Take(int count)
     {

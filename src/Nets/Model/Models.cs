@@ -44,17 +44,18 @@ public sealed record ModelKind(string Name, string Label, ModelFamily Family, Ar
     public bool HasDecoder => Family != ModelFamily.Classifier;
     /// <summary>Draws images from its prior N(0, I): `gpuae sample`.</summary>
     public bool SamplesPrior => IsVariational;
-    /// <summary>One of the autoencoders the study (`gpuae report --models`) trains and compares. The VAE-GAN is not in it
-    /// yet: the report does not read its adversarial numbers.</summary>
-    public bool InStudy => Family is not (ModelFamily.Classifier or ModelFamily.VariationalAdversarial);
-    /// <summary>The study trains it at every latent width; a conditional model at 2-D only, beside the notebook's 2-D VAE.</summary>
-    public bool AtEveryWidth => !IsConditional;
+    /// <summary>One of the autoencoders the study (`gpuae report --models`) trains and compares.</summary>
+    public bool InStudy => Family != ModelFamily.Classifier;
+    /// <summary>The study trains it at every latent width; a conditional model and the VAE-GAN at 2-D only, beside the
+    /// notebook's 2-D VAE (and the conv-VAE whose encoder and decoder the VAE-GAN shares).</summary>
+    public bool AtEveryWidth => !IsConditional && !IsAdversarial;
     /// <summary>The latent explorer draws its plane (dense, 2-D latent) and decodes it in the page (a conditional model's
     /// plane with a class selector).</summary>
     public bool Explorable => Architecture == Architecture.Dense && InStudy;
 
-    /// <summary>The dense kind of the same family: what a conv model is compared with.</summary>
-    public ModelKind DenseCounterpart => All.First(k => k.Family == Family && k.Architecture == Architecture.Dense);
+    /// <summary>The dense kind of the same family, what a conv model is compared with; none for the VAE-GAN (its
+    /// counterpart is the conv-VAE, whose encoder and decoder it shares).</summary>
+    public ModelKind? DenseCounterpart => All.FirstOrDefault(k => k.Family == Family && k.Architecture == Architecture.Dense);
 
     public override string ToString() => Name;
 

@@ -50,4 +50,34 @@ public static class ImageMetrics
             }
         return total / windows;
     }
+
+    /// <summary>Sharpness: the variance of the image's Laplacian (4-neighbour, x[u−1,v] + x[u+1,v] + x[u,v−1] + x[u,v+1] −
+    /// 4x[u,v]) over the pixels whose four neighbours exist, the usual "variance of the Laplacian" blur measure. A blurred
+    /// image has small second differences everywhere; an empty one has none. Noise raises it too, so it is read beside the
+    /// test images' own value, not as "higher is better".</summary>
+    public static double Sharpness(ReadOnlySpan<float> image, int width, int height)
+    {
+        double sum = 0, squares = 0;
+        int count = 0;
+        for (int v = 1; v < height - 1; v++)
+            for (int u = 1; u < width - 1; u++)
+            {
+                int i = v * width + u;
+                double laplacian = image[i - 1] + image[i + 1] + image[i - width] + image[i + width] - 4.0 * image[i];
+                sum += laplacian;
+                squares += laplacian * laplacian;
+                count++;
+            }
+        double mean = sum / count;
+        return squares / count - mean * mean;
+    }
+
+    /// <summary>The mean <see cref="Sharpness"/> of images[n, width·height].</summary>
+    public static double MeanSharpness(float[] images, int n, int width, int height)
+    {
+        int f = width * height;
+        var each = new double[n];
+        Parallel.For(0, n, i => each[i] = Sharpness(images.AsSpan(i * f, f), width, height));
+        return each.Average();
+    }
 }

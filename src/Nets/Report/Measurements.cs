@@ -10,9 +10,13 @@ public sealed record ReportSummary(Study Study, Measurements Measured, Scorer Sc
 /// <summary>The classifier that scores generated images, its test accuracy, the test images' features (per image, and the
 /// Gaussian fitted to them), the squared radii of their improved-precision-and-recall balls (<see cref="PrecisionRecall"/>),
 /// and the Fréchet distance of as many training images as a run generates to the test images (the floor: what two samples
-/// of real data of that size score; the distance's bias depends on the size).</summary>
+/// of real data of that size score; the distance's bias depends on the size). <see cref="Choice"/>: how its checkpoint was chosen.</summary>
 public sealed record Scorer(Classifier Classifier, float[] TestFeatures, Gaussian Test, float[] TestRadii, double TestAccuracy, double TrainTestDistance,
-    int FloorImages, string Folder);
+    int FloorImages, string Folder, ClassifierChoice Choice);
+
+/// <summary>The classifier's chosen epoch of those it trained, by its cross-entropy (nats per image) on the validation
+/// images held out of its training set.</summary>
+public sealed record ClassifierChoice(int Epoch, int Epochs, double ValidationLoss, double ValidationAccuracy, int ValidationImages);
 
 /// <summary>A first-seed model and what the figures need of it: its test reconstructions and latents, and the first of
 /// the generated images it was scored on.</summary>
@@ -29,10 +33,10 @@ public sealed record Projection(double[] X, double[] Y, double ExplainedX, doubl
 /// <summary>Everything the figures and the text show besides the study's metrics, measured on the first seed's runs (and
 /// the test set) before any figure is drawn: the first seed's runs; the 2-D VAE's decoder on a grid of normal quantiles
 /// (images top row first: z₁ along columns, z₂ along rows, the top row the largest z₂); lines decoded between test
-/// images; the notebook AE's codes by PCA; the share of near-empty test images; the spread and the mean of the 2-D
-/// VAE's μ.</summary>
+/// images; the notebook AE's codes by PCA; the shares of near-empty and near-saturated test images and their mean
+/// sharpness; the spread and the mean of the 2-D VAE's μ.</summary>
 public sealed record Measurements(IReadOnlyDictionary<ConfigKey, FirstSeedRun> FirstSeed, double[] ManifoldQuantiles, float[] Manifold,
-    IReadOnlyList<Interpolation> Interpolations, Projection NotebookAePca, double TestEmptyShare, double TestSaturatedShare, double[] VaeMuSds,
+    IReadOnlyList<Interpolation> Interpolations, Projection NotebookAePca, double TestEmptyShare, double TestSaturatedShare, double TestSharpness, double[] VaeMuSds,
     double[] VaeMuMean)
 {
     public const int InterpolationSteps = 10;
@@ -85,6 +89,7 @@ public sealed record Measurements(IReadOnlyDictionary<ConfigKey, FirstSeedRun> F
         var muMean = LatentAnalysis.Moments(vae2.Latents, test.Count, 2).Mean.ToArray();
         return new Measurements(runs, quantiles, manifold, interpolations, new Projection(pcaX, pcaY, explainedX, explainedY, pcaKnn),
             LatentAnalysis.EmptyShare(test.Pixels, test.Count, test.Features), LatentAnalysis.SaturatedShare(test.Pixels, test.Count, test.Features),
+            ImageMetrics.MeanSharpness(test.Pixels, test.Count, Figures.Side, Figures.Side),
             LatentAnalysis.PrincipalSds(vae2.Latents, test.Count, 2), muMean);
     }
 }

@@ -44,9 +44,12 @@ public static class MetricFiles
             runs = s.Study.Runs.Select(Run),
             configurations = s.Study.Configs.Select(Configuration),
             classifier = new { folder = s.Scorer.Folder, test_accuracy = s.Scorer.TestAccuracy, frechet_train_vs_test = s.Scorer.TrainTestDistance,
-                frechet_floor_training_images = s.Scorer.FloorImages },
+                frechet_floor_training_images = s.Scorer.FloorImages,
+                chosen_epoch = s.Scorer.Choice.Epoch, epochs = s.Scorer.Choice.Epochs, validation_loss = s.Scorer.Choice.ValidationLoss,
+                validation_accuracy = s.Scorer.Choice.ValidationAccuracy, validation_images = s.Scorer.Choice.ValidationImages },
             test_set_empty_share = s.Measured.TestEmptyShare,
             test_set_saturated_share = s.Measured.TestSaturatedShare,
+            test_set_sharpness = s.Measured.TestSharpness,
             notebook_ae_pca2_knn5_accuracy = s.Measured.NotebookAePca.KnnAccuracy,
         };
         File.WriteAllText(Path.Combine(output, "metrics.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");

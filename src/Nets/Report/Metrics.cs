@@ -74,12 +74,14 @@ public static class Metrics
     public static readonly Metric Perceptual = new("feature distance", "perceptual_distance", "", "F2", Better.Lower, Every, r => r.PerceptualDistance);
     public static readonly Metric ActiveUnits = new("active units", "active_units", "", "F1", Better.Neither, Variational, r => r.ActiveUnits);
 
+    public static readonly Metric Sharpness = new("sharpness", "generated_sharpness", "", "F4", Better.Neither, Every, r => r.Sharpness);
+
     public static readonly Metric Recognised = new("recognised as asked", "conditional_recognised", "%", "F1", Better.Higher, k => k.IsConditional,
         r => r.Generation.Recognised);
 
     public static readonly Metric[] All =
         [SecondsPerEpoch, Loss, Bce, Kl, BceMu, Mse, Psnr, Ssim, Iwae, Knn, EmptyShare, FrechetSamples, FrechetReconstructions, ClassShares, ClassEntropy,
-            Recognised, SaturatedShare, Precision, Recall, Perceptual, ActiveUnits];
+            Recognised, SaturatedShare, Precision, Recall, Perceptual, ActiveUnits, Sharpness];
 
     /// <summary>The metrics an output holds, in <see cref="All"/>'s order.</summary>
     public static IEnumerable<Metric> In(Written output) => All.Where(m => (m.In & output) != 0);

@@ -117,12 +117,17 @@ public static class ReportBuilder
     /// train-vs-test floor of the Fréchet distance.</summary>
     static Scorer LoadScorer(IBackend backend, ReportOptions o, Dataset train, Dataset test, DeviceImages testImages, TextWriter log)
     {
-        string path = Path.Combine(o.ClassifierFolder, Checkpoint.FileName);
+        string path = Path.Combine(o.ClassifierFolder, Classifier.ChosenFileName);
         if (!File.Exists(path))
-            throw new UserError($"no classifier checkpoint at {path}: the generation scores need it; pass --classifier DIR, or train one with " +
+            throw new UserError($"no chosen classifier checkpoint at {path}: the generation scores need it; pass --classifier DIR, or train one with " +
                                 $"`gpuae train classifier --epochs 12 --out {o.ClassifierFolder}`");
-        if (Models.Load(backend, path, o.Batch).Model is not Classifier classifier)
+        var (loaded, metadata) = Models.Load(backend, path, o.Batch);
+        if (loaded is not Classifier classifier)
             throw new UserError($"{path} does not hold a classifier: pass --classifier with the folder of a `gpuae train classifier` run");
+        var choice = new ClassifierChoice((int)Checkpoint.GetLong(metadata, "chosen_epoch", path), (int)Checkpoint.GetLong(metadata, "epochs", path),
+            double.Parse(Checkpoint.Get(metadata, "validation_loss", path), System.Globalization.CultureInfo.InvariantCulture),
+            double.Parse(Checkpoint.Get(metadata, "validation_accuracy", path), System.Globalization.CultureInfo.InvariantCulture),
+            (int)Checkpoint.GetLong(metadata, "validation_images", path));
         log.WriteLine($"gpuae: scoring generated images with the classifier in {o.ClassifierFolder}");
         double accuracy = new Evaluator(backend, classifier, testImages, classifier.MaxRows).Run().Accuracy;
         var testFeatures = Inference.Encode(backend, classifier, test.Pixels, test.Count);
@@ -131,7 +136,7 @@ public static class ReportBuilder
         int floorImages = Math.Min(o.Samples, train.Count);
         var trainGaussian = Gaussian.Fit(Inference.Encode(backend, classifier, train.Pixels, floorImages), floorImages, Classifier.FeatureWidth);
         var radii = PrecisionRecall.SquaredRadii(backend, testFeatures, test.Count, Classifier.FeatureWidth);
-        return new Scorer(classifier, testFeatures, testGaussian, radii, accuracy, Frechet.Distance(trainGaussian, testGaussian), floorImages, o.ClassifierFolder);
+        return new Scorer(classifier, testFeatures, testGaussian, radii, accuracy, Frechet.Distance(trainGaussian, testGaussian), floorImages, o.ClassifierFolder, choice);
     }
 
     /// <summary>Generated images and the test set's reconstructions scored on the classifier; for a conditional model's
@@ -263,7 +268,7 @@ public static class ReportBuilder
         var (generation, perceptual) = ScoreGeneration(backend, scorer, generated, o.Samples, asked, recon, n);
         int? active = model.Kind.IsVariational ? LatentAnalysis.ActiveUnits(latents, n, model.LatentSize) : null;
         return new RunResult(key, history.Count, seconds, metrics, perImage.Average(p => p.Psnr), perImage.Average(p => p.Ssim), iwae, knn, empty,
-            generation, history, saturated, perceptual, active);
+            generation, history, saturated, perceptual, active, ImageMetrics.MeanSharpness(generated, o.Samples, Figures.Side, Figures.Side));
     }
 
     /// <summary>Generated images of a model: a VAE decodes z ~ N(0, I) (a conditional one with the class each sample asks

@@ -6,18 +6,18 @@ namespace GpuAe.Nets.Report;
 /// every sentence is written once (by <see cref="ReportText"/>) and only laid out three ways.</summary>
 public enum Part
 {
-    Opening, Results, Why, Models, Reconstruction, LatentSpace, Generation, Conditional, BetaSweep, Training, Claims, Limits, FutureWork, Reproduce,
+    Opening, Results, Why, Models, Reconstruction, LatentSpace, Generation, Conditional, Adversarial, BetaSweep, Training, Claims, Limits, FutureWork, Reproduce,
 }
 
 /// <summary>What a block says, where a layout picks one block rather than a section.</summary>
 public enum Say
 {
     None, MadeBy, Links, NotebookComparison, EqualWidth, WidthGap, WidthKl, ClaimReconstruction, ClaimEqualWidth, ClaimLatent, ClaimGeneration,
-    BetaTradeOff, BetaBest, BetaRanking, BetaGeneration, ClaimBeta, ConditionalRecognised, ConditionalBound,
+    BetaTradeOff, BetaBest, BetaRanking, BetaGeneration, ClaimBeta, ConditionalRecognised, ConditionalBound, ClaimSharper,
 }
 
 /// <summary>The small tables of report.tex and slides.tex (<see cref="ReportText.Digest"/>).</summary>
-public enum Digests { Headline, Reconstruction, Widths, Latents, Generation, BetaSweep, Conditional }
+public enum Digests { Headline, Reconstruction, Widths, Latents, Generation, BetaSweep, Conditional, Adversarial }
 
 /// <summary>A line of text: inline Markdown (**bold**, `code`, [text](link), Unicode for the maths), and what it says
 /// where a layout picks it by that.</summary>

@@ -11,7 +11,7 @@ public sealed record ReportOptions(int NotebookAeEpochs = 10, int Epochs = 50, i
     string CommandLine = "gpuae report", IReadOnlyList<string>? Models = null, IReadOnlyList<float>? Betas = null, int? BetaEpochs = null,
     int Seeds = 3, IReadOnlyList<int>? Latents = null, string ClassifierFolder = "reports/classifier", int Samples = 10_000)
 {
-    public static readonly string[] DefaultModels = ["ae", "vae", "cvae"];
+    public static readonly string[] DefaultModels = ["ae", "vae", "cvae", "conv-ae", "conv-vae", "vae-gan"];
     public static readonly float[] DefaultBetas = [0.5f, 1f, 2f, 4f];
     public static readonly int[] DefaultLatents = [2, 8, 32];
 

@@ -39,7 +39,7 @@ public static class ReportTex
         foreach (var says in new[] { Say.WidthGap, Say.WidthKl })
             if (doc.Text(says) is { } text) t.Append(Latex.Inline(text)).Append("\n\n");
         Figure(t, StudyFigures.LatentScatterPng, "The 2-D latents of the test images: the VAE's means beside the 2-D AE's codes, by class (first seed).", width: 0.8);
-        Figure(t, StudyFigures.PriorSamplesPng, "Generated images of the 2-D models: the VAE from its prior, the AE from a Gaussian fitted to its codes.");
+        Figure(t, StudyFigures.PriorSamplesPng, "Generated images at every latent width: the VAEs from their prior, the AEs from a Gaussian fitted to their codes (first seed).");
         Section(t, "What the numbers say about the notebook's claims", doc.Blocks(Part.Claims));
         Section(t, "Limits", doc.Blocks(Part.Limits));
         Section(t, "Future work", doc.Blocks(Part.FutureWork));

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using GpuAe.Nets.Model;
 using GpuAe.Nets.Data;
+using GpuAe.Nets.Training;
 
 namespace GpuAe.Nets.Report;
 
@@ -32,6 +33,7 @@ public sealed class ReportText
         text.LatentSpace();
         text.Generation();
         text.Conditional();
+        text.Adversarial();
         text.BetaSweep();
         text.Training();
         text.Claims();
@@ -125,6 +127,10 @@ public sealed class ReportText
     static (string, Func<ConfigKey, string>) Key(string heading, Func<ConfigKey, string> cell) => (heading, cell);
     IEnumerable<ModelKind> EveryWidthKinds => o.ModelKinds.Select(ModelKind.Named).Where(k => k.AtEveryWidth);
     IEnumerable<ModelKind> ConditionalKinds => o.ModelKinds.Select(ModelKind.Named).Where(k => k.IsConditional);
+    IEnumerable<ModelKind> AdversarialKinds => o.ModelKinds.Select(ModelKind.Named).Where(k => k.IsAdversarial);
+    /// <summary>What an adversarial model is measured against: the conv-VAE at 2-D (the same encoder and decoder, trained on
+    /// the pixel BCE), or the dense 2-D VAE in a study without it.</summary>
+    ConfigKey AdversarialBaseline => o.ModelKinds.Contains(ModelKind.ConvVae.Name) ? new(ModelKind.ConvVae.Name, 2, 1f) : Vae(2);
     static string TableName(ConfigKey c) => c.Model.Label + (c == ReportOptions.NotebookAe ? ", ReLU code (the notebook's)"
         : c.Epochs is not null ? ", ReLU code (the notebook's, at the study's budget)" : "");
     static string Beta(ConfigKey c) => c.IsVae ? Study.Number(c.Beta) : "—";
@@ -155,6 +161,9 @@ public sealed class ReportText
                 Column(Metrics.Bce, "BCE"), Column(Metrics.Loss, "−ELBO")),
             Digests.Conditional => Table([Vae(2), .. conditional], model, Column(Metrics.Loss, "−ELBO"), Column(Metrics.Iwae, "IWAE"),
                 Column(Metrics.Recognised, "recognised")),
+            Digests.Adversarial => Table([.. new[] { Vae(2), AdversarialBaseline }.Distinct(), .. AdversarialKinds.Select(k => new ConfigKey(k.Name, 2, 1f))], model,
+                Column(Metrics.Sharpness), Column(Metrics.FrechetSamples, "Fréchet"), Column(Metrics.Precision), Column(Metrics.Recall),
+                Column(Metrics.BceMu, "BCE, μ", "F1")),
             _ => throw new ArgumentOutOfRangeException(nameof(which), which, null),
         };
     }
@@ -245,6 +254,13 @@ public sealed class ReportText
             models.Add("**conv-AE, conv-VAE**: the same latents, losses and budgets with convolutional encoders and decoders: 28×28×1 → 3×3 " +
                  "convolution, stride 2 → 14×14×32 (ReLU) → the same → 7×7×64 (ReLU) → dense to the code or to μ and log σ²; the decoder mirrors " +
                  "it with transposed convolutions.");
+        foreach (var kind in AdversarialKinds)
+            models.Add($"**{kind.Label}** (Larsen et al., 2016), at 2-D: the conv-VAE's encoder and decoder and a discriminator 28×28×1 → 3×3 " +
+                 "convolution, stride 2 → 14×14×32 (leaky ReLU) → 7×7×64 = Dis_l → leaky ReLU → one logit. The encoder descends KL + L_llike, " +
+                 "L_llike = ½‖Dis_l(x_r) − Dis_l(x)‖² for the reconstruction x_r from z ~ q(z|x); the decoder descends γ·L_llike minus the " +
+                 "discriminator's cross-entropy on x_r and on samples of the prior; the discriminator descends that cross-entropy (real x against " +
+                 $"both). γ = {Study.Number(AdversarialSettings.DefaultGamma)} and Adam at {Study.Number(AdversarialSettings.DefaultRate)} for " +
+                 "each part, from the authors' code; no batch normalisation.");
         Bullets(models);
         Paragraph($"The notebook's comparison (its AE against the 2-D VAE) is reproduced as it was: {o.NotebookAeEpochs} against {o.Epochs} epochs, " +
              "32 against 2 dimensions, a ReLU code against a linear μ. The rest of the study varies one thing at a time.");
@@ -380,13 +396,19 @@ public sealed class ReportText
     /// <summary>Each convolutional model against its dense counterpart.</summary>
     void Convolutions()
     {
-        foreach (var conv in o.ModelKinds.Select(ModelKind.Named).Where(k => k.Architecture == Architecture.Conv))
+        var pairs = o.ModelKinds.Select(ModelKind.Named).Where(k => k.Architecture == Architecture.Conv && k.DenseCounterpart is not null).ToList();
+        foreach (var conv in pairs)
         {
-            var dense = conv.DenseCounterpart;
+            var dense = conv.DenseCounterpart!;
             Paragraph($"**Convolutions** ({conv.Label} against the dense {dense.Label}): " +
                  string.Join("; ", o.LatentSizes.Order().Select(d => Compared($"{d}-D BCE", conv.Label, BceMu(new(conv.Name, d, 1f)),
-                     dense.Label, BceMu(new(dense.Name, d, 1f)), "F1"))) + ".");
+                     dense.Label, BceMu(new(dense.Name, d, 1f)), "F1"))) + "; " +
+                 string.Join("; ", o.LatentSizes.Order().Select(d => Compared($"{d}-D Fréchet distance of the samples", conv.Label, Fd(new(conv.Name, d, 1f)),
+                     dense.Label, Fd(new(dense.Name, d, 1f)), "F2"))) + ".");
         }
+        if (pairs.Count > 0)
+            Paragraph("The classifier that scores samples has the conv encoder's two convolutions: its features may favour what a conv decoder " +
+                 "draws, so the conv models' Fréchet distances, precision and recall against the dense ones' carry that caveat; the BCE does not.");
     }
 
     /// <summary>How well the latents group the classes, the notebook AE's codes by PCA, and the spread of the VAE's μ.</summary>
@@ -432,15 +454,18 @@ public sealed class ReportText
     {
         Section(Part.Generation, "Generation");
         Figure(StudyFigures.ManifoldPng, "Decoded grid of the VAE's latent plane");
-        Figure(StudyFigures.PriorSamplesPng, "Generated images of the 2-D models");
+        Figure(StudyFigures.PriorSamplesPng, "Generated images at every latent width");
         var sc = s.Scorer;
         Paragraph($"The manifold decodes a {o.ManifoldN}×{o.ManifoldN} grid at normal quantiles p = {N(o.ManifoldLow, "0.00")} … {N(o.ManifoldHigh, "0.00")} " +
              "(the notebook's `norm.ppf(linspace(0.05, 0.95, 15))`); the samples decode z ~ N(0, I) for the VAE and z from a Gaussian fitted to the " +
              "training codes for the 2-D AE. Both are measured below, for every model, width and seed.");
         Paragraph($"**How generated images are scored.** {o.Samples:N0} images are generated per run (VAE: z ~ N(0, I); AE: z from " +
              "the Gaussian fitted to its training codes, mean and covariance) and passed through our own Fashion-MNIST classifier " +
-             $"(`gpuae train classifier`, trained with the same kernels and trainer; checkpoint in `{sc.Folder}`; test accuracy " +
-             $"{P(sc.TestAccuracy)}). The **Fréchet distance** is between Gaussians fitted to the classifier's 256 penultimate " +
+             $"(`gpuae train classifier`, trained with the same kernels and trainer on all but the last {sc.Choice.ValidationImages:N0} training images; " +
+             $"of its {sc.Choice.Epochs} epochs, epoch {sc.Choice.Epoch} is used, the one with the lowest cross-entropy on those held-out images, " +
+             $"{N(sc.Choice.ValidationLoss, "F3")} nats, {P(sc.Choice.ValidationAccuracy)} right; the test set chose nothing, and the chosen " +
+             $"checkpoint's test accuracy is {P(sc.TestAccuracy)}; `{sc.Folder}`). Its convolutional layers are the conv encoder's, so the " +
+             "conv models' Fréchet numbers may be flattered against the dense ones. The **Fréchet distance** is between Gaussians fitted to the classifier's 256 penultimate " +
              "features of the generated images and of the 10,000 test images: the FID's formula on this classifier's features, so its numbers " +
              "are not comparable with Inception FIDs. The same distance for the deterministic reconstructions of the test images says what " +
              $"the decoder can reach from good codes, and for {sc.FloorImages:N0} training images (as many as a run generates: the distance's " +
@@ -514,6 +539,63 @@ public sealed class ReportText
                              : $"Whether the gap exceeds {bound} is within its 95 % interval.")));
             Paragraph($"Its latent need not carry the class, which y supplies: " + KnnCompared($"the {kind.Label}'s μ", c, "the 2-D VAE's μ", Vae(2)) + ".");
         }
+    }
+
+    /// <summary>The VAE-GAN (when the study has one) against the VAE with its encoder and decoder: its samples' sharpness,
+    /// closeness and coverage, its reconstructions, how its adversarial game went, and the verdict on the claim that it
+    /// generates sharper images.</summary>
+    void Adversarial()
+    {
+        foreach (var kind in AdversarialKinds)
+        {
+            var g = new ConfigKey(kind.Name, 2, 1f);
+            var b = AdversarialBaseline;
+            string gName = $"the {kind.Label}", bName = $"the {b.Model.Label}";
+            Section(Part.Adversarial, $"Sharper samples? The {kind.Label}");
+            Figure(StudyFigures.AdversarialSamplesPng, $"Test images and samples z ~ N(0, I) of the 2-D VAE, the 2-D {b.Model.Label} and the 2-D {kind.Label}");
+            Paragraph($"The {kind.Label} (Larsen et al., 2016) keeps the {b.Model.Label}'s encoder and decoder and replaces the pixel-wise BCE by a " +
+                 "squared error in the features of a discriminator's second convolution, while the decoder also learns, as a GAN's generator, to make " +
+                 "that discriminator take its reconstructions and its prior samples for real images (Models, above). The promise is sharper " +
+                 $"samples than a VAE's blur. **Sharpness** is the variance of each image's 4-neighbour Laplacian, averaged over the {o.Samples:N0} " +
+                 $"samples (the test images: {N(s.Measured.TestSharpness, "F4")}); a blurred image has small second differences, and noise " +
+                 "raises them too, so the test images' value is the reference, not the largest. Its BCE and −ELBO (Results) score a pixel " +
+                 "likelihood it is not trained on.");
+            var generation = new[] { Metrics.FrechetSamples, Metrics.Precision, Metrics.Recall, Metrics.EmptyShare, Metrics.SaturatedShare };
+            Paragraph("Measured at 2-D: " + Compared("sharpness", gName, St(g, Metrics.Sharpness), bName, St(b, Metrics.Sharpness), "F4", Better.Higher) + "; " +
+                 string.Join("; ", generation.Select(m => Compared(m.Percent ? $"{m.Name} (%)" : m.Name, gName, Shown(g, m), bName, Shown(b, m),
+                     m.Percent ? "F1" : m.Format, m.Better))) + ". Its reconstructions (z = μ): " +
+                 string.Join("; ", new[] { Metrics.BceMu, Metrics.Ssim, Metrics.Perceptual }.Select(m =>
+                     Compared(m.Name, gName, Shown(g, m), bName, Shown(b, m), m.Format, m.Better))) + ".");
+            var last = study.Of(g).First().History.LastOrDefault(e => e.Adversarial is not null);
+            if (last?.Adversarial is { } a)
+                Paragraph($"The game at its last epoch ({FirstSeed}, epoch {last.Epoch}): the discriminator classifies {P(a.AccuracyReal)} of the real " +
+                     $"training images and {P(a.AccuracyGenerated)} of the generated ones right, its mean output {N(a.DReal, "F2")} on real images, " +
+                     $"{N(a.DReconstructed, "F2")} on reconstructions and {N(a.DPrior, "F2")} on prior samples; the collapse watch (metrics.csv's " +
+                     $"`collapse`) flagged {study.Of(g).Sum(r => r.History.Count(e => e.Adversarial is { } x && CollapseWatch.Symptom(x) is not null))} " +
+                     $"of the {study.Of(g).Sum(r => r.History.Count)} epochs of the {study.Of(g).Count()} runs.");
+            Paragraph(Says(Say.ClaimSharper, SharperClaim(kind, g, b)));
+        }
+    }
+
+    /// <summary>"The VAE-GAN generates sharper images": sharper by the Laplacian (interval above 0) and closer to the test
+    /// images by the Fréchet distance, each branch written out.</summary>
+    string SharperClaim(ModelKind kind, ConfigKey g, ConfigKey b)
+    {
+        var sharp = Difference.Of(St(b, Metrics.Sharpness), St(g, Metrics.Sharpness));   // below 0: the adversarial model's is higher
+        var fd = Difference.Of(Fd(g), Fd(b));                                              // below 0: the adversarial model's is lower
+        string head = $"\"The {kind.Label} generates sharper images\" (Larsen et al., 2016)";
+        string sharpness = $"sharpness {St(g, Metrics.Sharpness).Format("F4")} against the {b.Model.Label}'s {St(b, Metrics.Sharpness).Format("F4")} " +
+                           $"(test images {N(s.Measured.TestSharpness, "F4")})";
+        string closeness = $"Fréchet distance {Fd(g).Format("F2")} against {Fd(b).Format("F2")}";
+        return (Of(sharp), Of(fd)) switch
+        {
+            (Verdict.FirstLower, Verdict.FirstLower) => $"{head} holds here at 2-D: its samples are sharper ({sharpness}) and closer to the test images ({closeness}).",
+            (Verdict.FirstLower, var v) => $"{head} holds only for sharpness at 2-D: its samples are sharper ({sharpness}) but " +
+                (v == Verdict.SecondLower ? "farther from the test images" : $"{Undecided(v)} in closeness to the test images") +
+                $" ({closeness}): sharper is not more realistic here.",
+            (Verdict.SecondLower, _) => $"{head} does not hold here at 2-D: its samples are blurrier than the {b.Model.Label}'s ({sharpness}; {closeness}).",
+            (var v, _) => $"{head} is not shown here at 2-D: the two are {Undecided(v)} in sharpness ({sharpness}; {closeness}).",
+        };
     }
 
     /// <summary>The β sweep of the 2-D VAE (when it has a β other than 1): its table and the rate–distortion trade-off.</summary>
@@ -659,6 +741,7 @@ public sealed class ReportText
             $" (test images {P(s.Measured.TestEmptyShare)} and {P(s.Measured.TestSaturatedShare)}).");
         var claims = new List<Line> { reconstruction, equalWidth, latent, generation };
         if (o.BetaValues.Any(b => b != 1f)) claims.Add(Says(Say.ClaimBeta, BetaInBrief(o.BetaValues.Append(1f).Distinct().Order().ToList())));
+        foreach (var kind in AdversarialKinds) claims.Add(Says(Say.ClaimSharper, SharperClaim(kind, new ConfigKey(kind.Name, 2, 1f), AdversarialBaseline)));
         Bullets([.. claims]);
     }
 
@@ -695,9 +778,10 @@ public sealed class ReportText
         Bullets(
             "**Conv-AE and conv-VAE**: " + (conv ? "measured in this run (Reconstruction, above)." : "built and trained by the same kernels, not in this run."),
             "**β-VAE**: " + (sweep ? "measured in this run (β sweep, above)." : "built (`--betas`), not in this run."),
-            "**VAE-GAN** (Larsen et al., 2016): built (`gpuae train vae-gan`), not in this study yet. It replaces the pixel-wise BCE by an " +
-            "error in a discriminator's features and trains the decoder as a GAN generator, the proposed answer to the blur that the " +
-            "Bernoulli likelihood rewards.",
+            "**VAE-GAN** (Larsen et al., 2016): " + (AdversarialKinds.Any()
+                ? "measured in this run at 2-D, with the authors' γ and learning rates (Sharper samples?, above); its other settings, and wider latents, are not."
+                : "built (`gpuae train vae-gan`), not in this run. It replaces the pixel-wise BCE by an error in a discriminator's features " +
+                  "and trains the decoder as a GAN generator, the proposed answer to the blur that the Bernoulli likelihood rewards."),
             "**Perceptual metrics**: SSIM and the Fréchet distance on our own classifier's features (Generation, above) are in this run; an " +
             "Inception FID or LPIPS would need networks trained elsewhere, and their numbers would not compare with ours.");
     }

@@ -39,6 +39,9 @@ public static class SlidesTex
         foreach (var section in doc.All(Part.Conditional))
             Frame(t, section.Title!, FigureBeside(StudyFigures.ConditionalSamplesPng, ReportText.Digest(s, o, Digests.Conditional),
                 Pick(doc, Say.ConditionalRecognised)));
+        foreach (var section in doc.All(Part.Adversarial))
+            Frame(t, section.Title!, FigureBeside(StudyFigures.AdversarialSamplesPng, ReportText.Digest(s, o, Digests.Adversarial),
+                Pick(doc, Say.ClaimSharper)));
         Frame(t, "Limits", Text(doc.Blocks(Part.Limits), "\\footnotesize"));
         Frame(t, "Future work", Text(doc.Blocks(Part.FutureWork), "\\small"));
         Frame(t, "What the numbers say", Text(doc.Blocks(Part.Claims), "\\scriptsize"));

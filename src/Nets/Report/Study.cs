@@ -38,9 +38,10 @@ public sealed record ConfigKey(string Kind, int Latent, float Beta, Activation C
 /// PerceptualDistance: the mean over test images of the Euclidean distance between the classifier's features of the image
 /// and of its reconstruction. ActiveUnits (VAEs): latent dimensions whose μ varies over the test images (variance above
 /// 0.01, Burda et al., 2016). SaturatedShare: generated images brighter on average than <see cref="LatentAnalysis.SaturatedIntensity"/>.
+/// Sharpness: the generated images' mean <see cref="ImageMetrics.Sharpness"/>.
 public sealed record RunResult(RunKey Key, int Epochs, double SecondsPerEpoch, EvalMetrics Test, double Psnr, double Ssim,
     double? Iwae, double KnnAccuracy, double EmptyShare, GenerationScores Generation, IReadOnlyList<EpochMetrics> History,
-    double SaturatedShare, double PerceptualDistance, int? ActiveUnits);
+    double SaturatedShare, double PerceptualDistance, int? ActiveUnits, double Sharpness);
 
 /// <summary>Generated images scored on the classifier: the Fréchet distance of their features to the test images'
 /// (<see cref="Frechet"/>), the same for the deterministic reconstructions of the test images, the share of samples the

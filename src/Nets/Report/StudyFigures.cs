@@ -13,7 +13,7 @@ public static class StudyFigures
         ManifoldPng = "latent_manifold.png", PriorSamplesPng = "prior_samples.png", InterpolationPng = "interpolation.png",
         AePcaPng = "ae_latent_pca.png", LossCurvesPng = "loss_curves.png", RateDistortionPng = "rate_distortion.png",
         BetaLatentsPng = "beta_latents.png", LatentSizesPng = "latent_sizes.png", GenerationPng = "generation_scores.png",
-        ConditionalSamplesPng = "conditional_samples.png";
+        ConditionalSamplesPng = "conditional_samples.png", AdversarialSamplesPng = "adversarial_samples.png";
     static readonly string[] FigureFiles = [ReconstructionsPng, LatentScatterPng, ManifoldPng, PriorSamplesPng, InterpolationPng, AePcaPng, LossCurvesPng, GenerationPng];
     /// <summary>The figures of the β sweep, drawn when it has a β other than 1.</summary>
     public static readonly string[] SweepFigureFiles = [RateDistortionPng, BetaLatentsPng];
@@ -34,6 +34,7 @@ public static class StudyFigures
         if (o.BetaValues.Any(b => b != 1f)) files.AddRange(SweepFigureFiles);
         if (o.LatentSizes.Count > 1) files.AddRange(LatentFigureFiles);
         if (o.ModelKinds.Any(k => ModelKind.Named(k).IsConditional)) files.Add(ConditionalSamplesPng);
+        if (o.ModelKinds.Any(k => ModelKind.Named(k).IsAdversarial)) files.Add(AdversarialSamplesPng);
         return files;
     }
 
@@ -82,12 +83,24 @@ public static class StudyFigures
         Figures.Manifold(Path.Combine(output, ManifoldPng), Enumerable.Range(0, n * n).Select(i => Row(measured.Manifold, i, f)).ToList(),
             quantiles, quantiles, $"VAE, 2-D: decoder on a {n}×{n} grid of normal quantiles (p = {o.ManifoldLow:0.00}…{o.ManifoldHigh:0.00})");
 
-        // Generated samples: the VAE from its prior, the 2-D AE from a Gaussian fitted to its training codes (the first
-        // of the images each run was scored on).
-        Figures.LabelledGrid(Path.Combine(output, PriorSamplesPng),
-            [.. Enumerable.Range(0, SampleRows * SampleColumns).Select(i => Row(vae2.Samples, i, f)), .. Enumerable.Range(0, SampleRows * SampleColumns).Select(i => Row(ae2.Samples, i, f))],
-            [.. Enumerable.Repeat("VAE: z ~ N(0, I)", SampleRows), .. Enumerable.Repeat("AE: z ~ fitted Gaussian", SampleRows)], null,
-            "Generated images of the 2-D models", pixelsPerTile: 56);
+        // Generated samples at every width: the VAE from its prior, the AE from a Gaussian fitted to its training codes (the
+        // first of the images each run was scored on), two rows each.
+        const int shownRows = 2;
+        IEnumerable<float[]> Samples(FirstSeedRun m, int rows) => Enumerable.Range(0, rows * SampleColumns).Select(i => Row(m.Samples, i, f));
+        var sampled = o.LatentSizes.Order().SelectMany(d => new[] { runs[new("vae", d, 1f)], runs[new("ae", d, 1f)] }).ToList();
+        Figures.LabelledGrid(Path.Combine(output, PriorSamplesPng), [.. sampled.SelectMany(m => Samples(m, shownRows))],
+            [.. sampled.SelectMany(m => Enumerable.Repeat($"{m.Result.Key.Config.Label}: z ~ " + (m.Model.Kind.SamplesPrior ? "N(0, I)" : "fitted Gaussian"), shownRows))],
+            null, $"Generated images at every latent width (seed {o.Seed})", pixelsPerTile: 64);
+
+        // An adversarial model's samples beside the VAE's, the VAE's with its encoder and decoder, and test images.
+        foreach (var adversarial in runs.Values.Where(r => r.Model.Kind.IsAdversarial))
+        {
+            var compared = new[] { vae2 }.Concat(runs.Values.Where(r => r.Result.Key.Config == new ConfigKey(ModelKind.ConvVae.Name, 2, 1f))).Append(adversarial).ToList();
+            Figures.LabelledGrid(Path.Combine(output, AdversarialSamplesPng),
+                [.. Enumerable.Range(0, shownRows * SampleColumns).Select(i => Row(test.Pixels, i, f)), .. compared.SelectMany(m => Samples(m, shownRows))],
+                [.. Enumerable.Repeat("test images", shownRows), .. compared.SelectMany(m => Enumerable.Repeat($"{m.Result.Key.Config.Label}: z ~ N(0, I)", shownRows))],
+                null, $"Prior samples of the 2-D models beside test images (seed {o.Seed})", pixelsPerTile: 64);
+        }
 
         // A conditional model's samples, one row per class: sample i asked for class i mod 10.
         foreach (var conditional in runs.Values.Where(r => r.Model.Kind.IsConditional))

@@ -7,8 +7,9 @@ namespace GpuAe.Nets.Training;
 public static class MetricsCsv
 {
     public const string Header = "epoch,seconds,train_loss,test_loss,test_bce,test_kl,test_mse,test_bce_mu";
-    /// <summary>A classifier's file: the same columns (its cross-entropy in the loss ones), then its test accuracy.</summary>
-    public const string ClassifierHeader = Header + ",test_accuracy";
+    /// <summary>A classifier's file: the same columns (its cross-entropy in the loss ones), then its test accuracy, then its
+    /// cross-entropy and accuracy on the validation split held out of the training images (which choose its checkpoint).</summary>
+    public const string ClassifierHeader = Header + ",test_accuracy,val_loss,val_accuracy";
     /// <summary>An adversarial model's file: the same columns (train_loss is the encoder's loss, β·KL + L_llike), then its
     /// training epoch's adversarial numbers (<see cref="AdversarialMetrics"/>, in order) and whether the collapse watch
     /// counted the epoch (1) or not (0).</summary>
@@ -30,6 +31,7 @@ public static class MetricsCsv
             Number(m.TrainLoss), Number(m.TestLoss), Number(m.TestBce), Number(m.TestKl), Number(m.TestMse), Number(m.TestBceMu),
         };
         if (!double.IsNaN(m.TestAccuracy)) fields.Add(Number(m.TestAccuracy));
+        if (m.Validation is { } v) fields.AddRange([Number(v.Loss), Number(v.Accuracy)]);
         if (m.Adversarial is { } a)
         {
             fields.AddRange([.. a.Numbers.Select(Number)]);
@@ -55,8 +57,9 @@ public static class MetricsCsv
             double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
             if (f.Length != fields) throw new GpuAe.Kernels.UserError($"{path}: line '{line}' does not have {fields} fields");
             var adversarial = lines[0] == AdversarialHeader ? AdversarialMetrics.Of([.. Enumerable.Range(8, AdversarialMetrics.Columns.Count).Select(D)]) : null;
+            bool classifier = lines[0] == ClassifierHeader;
             result.Add(new EpochMetrics(int.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6), D(7),
-                lines[0] == ClassifierHeader ? D(8) : double.NaN, adversarial));
+                classifier ? D(8) : double.NaN, adversarial, classifier ? new EvalMetrics(D(9), D(9), 0, double.NaN, double.NaN, D(10)) : null));
         }
         return result;
     }

@@ -12,7 +12,7 @@ public sealed record TrainOptions(int Epochs = 10, int Batch = 128, float Learni
 /// <summary>One epoch's numbers, as written to metrics.csv (the test ones are <see cref="EvalMetrics"/>'s). Losses are
 /// nats per image; MSE is per pixel. An adversarial model adds its training epoch's adversarial numbers.</summary>
 public sealed record EpochMetrics(int Epoch, double Seconds, double TrainLoss, double TestLoss, double TestBce, double TestKl, double TestMse, double TestBceMu,
-    double TestAccuracy = double.NaN, AdversarialMetrics? Adversarial = null);
+    double TestAccuracy = double.NaN, AdversarialMetrics? Adversarial = null, EvalMetrics? Validation = null);
 
 /// <summary>A VAE-GAN's training epoch, per image, summed over its steps as they trained: L_llike; the discriminator's
 /// loss −L_GAN (its cross-entropy on x, x_r and x_p together); the decoder's adversarial term, L_GAN of x_r and x_p
@@ -79,6 +79,7 @@ public sealed class Trainer : IDisposable
     readonly TrainOptions _options;
     readonly int _trainCount;
     readonly Evaluator _evaluator;
+    readonly Evaluator? _validator;
     readonly Tensor _trainImages, _batch, _accumulator;
     readonly Tensor? _trainTargets, _targetBatch; // a supervised model's labels: all of them, and the batch's
     readonly IndexTensor _order, _nonFiniteStep, _schedule, _stepRecord;
@@ -94,7 +95,9 @@ public sealed class Trainer : IDisposable
     /// GPU benchmark sets this past the epoch's end so that the loss read at the end is the only one.</summary>
     public int HostReadInterval { get; set; } = ProgressInterval;
 
-    public Trainer(IBackend backend, IModel model, Dataset train, Dataset test, TrainOptions options)
+    /// <param name="validation">images held out of the training set, evaluated after every epoch beside the test set (the
+    /// classifier's, <see cref="Classifier.ValidationShare"/>); none for the autoencoders</param>
+    public Trainer(IBackend backend, IModel model, Dataset train, Dataset test, TrainOptions options, Dataset? validation = null)
     {
         if (options.Batch > model.MaxRows) throw new ArgumentException("batch larger than the model's buffers");
         _backend = backend;
@@ -105,6 +108,7 @@ public sealed class Trainer : IDisposable
         (_trainImages, _trainTargets) = (trainSet.Images, trainSet.Targets);
         if (trainSet.TargetWidth > 0) _targetBatch = backend.Allocate(options.Batch * trainSet.TargetWidth);
         _evaluator = new Evaluator(backend, model, DeviceImages.For(backend, model, test), options.Batch);
+        if (validation is not null) _validator = new Evaluator(backend, model, DeviceImages.For(backend, model, validation), options.Batch);
         _batch = backend.Allocate(options.Batch * model.Features);
         _order = backend.AllocateIndices(train.Count);
         _nonFiniteStep = backend.AllocateIndices(1);
@@ -174,7 +178,7 @@ public sealed class Trainer : IDisposable
         var test = Evaluate();
         var adversarial = _model.Kind.IsAdversarial ? AdversarialMetrics.From(sums, _trainCount) : null;
         return (new EpochMetrics(from.Epoch, seconds, sums[(int)Slot.TrainLoss] / _trainCount, test.Loss, test.Bce, test.Kl, test.Mse, test.BceMu, test.Accuracy,
-            adversarial), null);
+            adversarial, _validator?.Run()), null);
     }
 
     /// <summary>The step's launches: the record moved to this step's schedule entry, then <see cref="TrainingStep"/>

@@ -24,8 +24,12 @@ public sealed class LineReporter(TextWriter output) : ITrainingReporter
     public static string FormatEpoch(ModelKind model, int epochs, EpochMetrics m)
     {
         if (!double.IsNaN(m.TestAccuracy))
+        {
+            string validation = m.Validation is { } v
+                ? string.Create(CultureInfo.InvariantCulture, $"  validation loss {v.Loss,8:F4}  accuracy {v.Accuracy * 100:F2} %") : "";
             return string.Create(CultureInfo.InvariantCulture,
-                $"{model} epoch {m.Epoch,3}/{epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F4}  test loss {m.TestLoss,8:F4}  test accuracy {m.TestAccuracy * 100:F2} %");
+                $"{model} epoch {m.Epoch,3}/{epochs}  {m.Seconds,7:F2} s  train loss {m.TrainLoss,8:F4}  test loss {m.TestLoss,8:F4}  test accuracy {m.TestAccuracy * 100:F2} %{validation}");
+        }
         string kl = model.IsVariational ? string.Create(CultureInfo.InvariantCulture, $" (BCE {m.TestBce:F3} + KL {m.TestKl:F3})") : "";
         string adversarial = m.Adversarial is { } a
             ? string.Create(CultureInfo.InvariantCulture,
@@ -149,12 +153,16 @@ public static class TrainingSession
         // The trainer's tensors (its copies of the data sets, the batch, the schedule) are freed when the run ends; the
         // model, allocated before, stays.
         using var trainerMemory = backend.Scope();
-        using var trainer = new Trainer(backend, model, train, test, options) { Step = step };
+        // A classifier fits all but its validation split and is chosen on it; the checkpoint still records the whole
+        // training set (its size and fingerprint), which --resume splits the same way.
+        var (fit, validation) = model.Kind.Family == ModelFamily.Classifier ? train.SplitLast(Classifier.ValidationImages(train.Count)) : (train, null);
+        using var trainer = new Trainer(backend, model, fit, test, options, validation) { Step = step };
         string metricsPath = Path.Combine(folder, "metrics.csv"), checkpoint = Path.Combine(folder, Checkpoint.FileName);
         string rates = model is IPartedModel parted
             ? "learning rates " + string.Join(", ", parted.Parts.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {p.LearningRate}")))
             : string.Create(CultureInfo.InvariantCulture, $"lr {options.LearningRate}");
-        reporter.Message($"gpuae: training {model.Kind} on {backend.DeviceName}: {train.Count} images, batch {options.Batch}, {rates}, seed {options.Seed}"
+        string images = validation is null ? $"{train.Count} images" : $"{fit.Count} images ({validation.Count} more held out to choose the epoch)";
+        reporter.Message($"gpuae: training {model.Kind} on {backend.DeviceName}: {images}, batch {options.Batch}, {rates}, seed {options.Seed}"
             + (trainer.ReplaysCudaGraphs ? ", steps replayed as CUDA graphs" : ""));
         while (position.Epoch <= options.Epochs)
         {
@@ -185,11 +193,27 @@ public static class TrainingSession
                 throw new UserError($"training stopped: {collapse}; {kept}. Try a smaller --lr-dis or a larger --gamma (--collapse-epochs 0 trains on regardless)");
             }
             Save(backend, model, options, train, test, trainer.Step, new EpochPosition(finished.Epoch + 1, 0, 0f), checkpoint);
+            if (finished.Validation is { } v && history.All(h => h.Validation!.Loss >= v.Loss))
+                Choose(checkpoint, Path.Combine(folder, Classifier.ChosenFileName), finished.Epoch, v, validation!.Count);
             reporter.EpochDone(model.Kind, options.Epochs, finished);
             position = new EpochPosition(finished.Epoch + 1, 0, 0f);
         }
         reporter.Message($"gpuae: wrote {metricsPath} and {checkpoint}");
         return (model, history);
+    }
+
+    /// <summary>The epoch's checkpoint, just written, copied as the chosen one with what chose it: the epoch and its
+    /// validation loss and accuracy (ties go to the later epoch).</summary>
+    static void Choose(string checkpoint, string chosen, int epoch, EvalMetrics validation, int images)
+    {
+        var contents = SafeTensors.Read(checkpoint);
+        var metadata = new Dictionary<string, string>(contents.Metadata)
+        {
+            ["chosen_epoch"] = $"{epoch}", ["validation_images"] = $"{images}",
+            ["validation_loss"] = validation.Loss.ToString("R", CultureInfo.InvariantCulture),
+            ["validation_accuracy"] = validation.Accuracy.ToString("R", CultureInfo.InvariantCulture),
+        };
+        SafeTensors.Write(chosen, contents.Tensors.Select(t => (t.Key, t.Value.Shape, t.Value.Data)), metadata);
     }
 
     /// <summary>Writes the checkpoint for a run about to start <paramref name="next"/>: "epoch" is the last completed
