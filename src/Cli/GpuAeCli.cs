@@ -121,17 +121,28 @@ public static class GpuAeCli
         var command = new Command("train", "Train a model; writes <out>/metrics.csv after every epoch and <out>/model.safetensors (a checkpoint)")
         { model, epochs, batch, lr, seed, device, data, limit, codeActivation, latent, beta, klWarmup, gamma, lrEncoder, lrDecoder, lrDiscriminator, collapseEpochs,
           output, resume, quiet, json };
+        // Which models each model-shaping flag applies to: a flag given to any other model is refused, never ignored.
+        (Option Flag, Func<ModelKind, bool> Applies)[] shaping =
+        [
+            (codeActivation, k => k.Family == ModelFamily.Autoencoder), (latent, k => k.Family != ModelFamily.Classifier),
+            (beta, k => k.IsVariational), (klWarmup, k => k.IsVariational), (lr, k => !k.IsAdversarial),
+            (gamma, k => k.IsAdversarial), (lrEncoder, k => k.IsAdversarial), (lrDecoder, k => k.IsAdversarial),
+            (lrDiscriminator, k => k.IsAdversarial), (collapseEpochs, k => k.IsAdversarial),
+        ];
+        // What --resume takes from the checkpoint instead: given beside it, refused (--epochs may extend the run).
+        Option[] fromCheckpoint = [batch, lr, seed, codeActivation, beta, klWarmup, gamma, lrEncoder, lrDecoder, lrDiscriminator, collapseEpochs, output];
         command.SetAction(r =>
         {
             var kind = ModelKind.Named(r.GetValue(model)!);
             bool Given(Option option) => r.GetResult(option) is { Implicit: false };
-            Option[] adversarialFlags = [gamma, lrEncoder, lrDecoder, lrDiscriminator, collapseEpochs];
-            if (!kind.IsAdversarial && adversarialFlags.FirstOrDefault(Given) is { } unused)
-                throw new UserError($"{unused.Name} is a flag of {string.Join(", ", ModelKind.Names(k => k.IsAdversarial))}, not of {kind.Name}");
-            if (kind.IsAdversarial && Given(lr))
-                throw new UserError($"{kind.Name} trains its parts at rates of their own: use --lr-enc, --lr-dec and --lr-dis, not --lr");
-            if (r.GetValue(resume) is not null && adversarialFlags.FirstOrDefault(Given) is { } kept)
-                throw new UserError($"--resume continues with the run's own γ, learning rates and collapse watch: leave out {kept.Name}");
+            foreach (var (flag, applies) in shaping)
+                if (Given(flag) && !applies(kind))
+                    throw new UserError($"{flag.Name} does not apply to {kind.Name}: it is a flag of {string.Join(", ", ModelKind.Names(applies))}" +
+                                        (flag == lr ? " (vae-gan: --lr-enc, --lr-dec, --lr-dis)" : ""));
+            if (r.GetValue(resume) is not null && fromCheckpoint.FirstOrDefault(Given) is { } kept)
+                throw new UserError($"--resume continues the run with its own settings and folder: leave out {kept.Name} (only --epochs may extend it)");
+            if (r.GetValue(quiet) && r.GetValue(json))
+                throw new UserError("--quiet prints nothing and --json prints a record per epoch: give one of them");
             var options = new TrainOptions(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(collapseEpochs));
             var spec = new ModelSpec(kind.Name, r.GetValue(codeActivation) == "linear" ? Activation.None : Activation.Relu,
                 r.GetValue(latent), r.GetValue(beta), r.GetValue(klWarmup),

@@ -147,8 +147,7 @@ public class CliTests : TempFolderTest
         Assert.True(sampled.Exit == 0, sampled.Err);
         Assert.True(File.Exists(grid));
 
-        AssertUserError(Run("train", "vae-gan", "--lr", "1e-3", "--limit", "256", "--out", Folder), "use --lr-enc, --lr-dec and --lr-dis, not --lr");
-        AssertUserError(Run("train", "vae", "--gamma", "2", "--limit", "256", "--out", Folder), "--gamma is a flag of vae-gan, not of vae");
+        AssertUserError(Run("train", "vae-gan", "--lr", "1e-3", "--limit", "256", "--out", Folder), "(vae-gan: --lr-enc, --lr-dec, --lr-dis)");
         AssertUserError(Run("train", "vae-gan", "--resume", Folder, "--lr-dis", "1e-3", "--limit", "256"), "leave out --lr-dis");
         AssertUserError(Run("train", "vae-gan", "--lr-dec", "0", "--limit", "256", "--out", Folder), "--lr-dec must be a positive number");
         AssertUserError(Run("train", "vae-gan", "--collapse-epochs", "-1", "--limit", "256", "--out", Folder), "--collapse-epochs must be 0");
@@ -462,5 +461,88 @@ public class CliTests : TempFolderTest
     {
         AssertUserError(Run("decode", Path.Combine(Repository.Classifier, GpuAe.Nets.Model.Classifier.ChosenFileName), "--z", "0,0", "--device", "simd"), "has no decoder");
         AssertUserError(Run("decode", Path.Combine(Folder, "nothing"), "--z", "0,0", "--device", "simd"), "checkpoint not found");
+    }
+}
+
+/// <summary>Every flag of `gpuae train` against every model: applied where it means something, refused with one line
+/// everywhere else; the flags --resume takes from the checkpoint refused beside it; --quiet with --json refused. The
+/// table of which flag shapes which models is written here from the models' definitions, not read from the program.</summary>
+public class TrainFlagTests : TempFolderTest
+{
+    static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter(); var stderr = new StringWriter();
+        return (GpuAeCli.Run(args, stdout, stderr), stdout.ToString(), stderr.ToString());
+    }
+
+    static readonly string[] Autoencoders = ["ae", "conv-ae"], Variational = ["vae", "conv-vae", "cvae", "vae-gan"], Adversarial = ["vae-gan"];
+    static readonly string[] Every = ["ae", "vae", "conv-ae", "conv-vae", "cvae", "classifier", "vae-gan"];
+
+    /// <summary>(flag, a value, the models it applies to).</summary>
+    static readonly (string Flag, string Value, string[] Models)[] Shaping =
+    [
+        ("--code-activation", "linear", Autoencoders), ("--latent", "3", [.. Autoencoders, .. Variational]),
+        ("--beta", "2", Variational), ("--kl-warmup", "1", Variational), ("--lr", "0.002", [.. Every.Except(Adversarial)]),
+        ("--gamma", "0.5", Adversarial), ("--lr-enc", "0.0001", Adversarial), ("--lr-dec", "0.0001", Adversarial), ("--lr-dis", "0.0001", Adversarial),
+        ("--collapse-epochs", "2", Adversarial),
+    ];
+
+    public static TheoryData<string, string, string> Misapplied()
+    {
+        var data = new TheoryData<string, string, string>();
+        foreach (var (flag, value, models) in Shaping)
+            foreach (var model in Every.Except(models)) data.Add(flag, value, model);
+        return data;
+    }
+
+    /// <summary>Mutant caught: a flag dropped from the program's table (it would train as if absent, exit 0).</summary>
+    [Theory, MemberData(nameof(Misapplied))]
+    public void AFlagGivenToAModelItDoesNotShapeIsRefused(string flag, string value, string model)
+    {
+        var (exit, _, err) = Run("train", model, flag, value, "--epochs", "1", "--limit", "256", "--device", "simd", "--out", Folder);
+        Assert.Equal(2, exit);
+        Assert.Contains($"{flag} does not apply to {model}", err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.False(File.Exists(Path.Combine(Folder, "metrics.csv")), "nothing is trained");
+    }
+
+    /// <summary>Every shaping flag where it applies reaches the checkpoint (one short run per family, all its flags at
+    /// once); with the training flags, batch, seed and lr too.</summary>
+    [Fact]
+    public void EveryFlagThatAppliesReachesTheCheckpoint()
+    {
+        IReadOnlyDictionary<string, string> Trained(string model, params string[] flags)
+        {
+            string folder = Path.Combine(Folder, model);
+            var (exit, _, err) = Run(["train", model, "--epochs", "1", "--limit", "256", "--device", "simd", "--quiet", "--out", folder, .. flags]);
+            Assert.True(exit == 0, err);
+            return SafeTensors.Read(Path.Combine(folder, Checkpoint.FileName)).Metadata;
+        }
+        var ae = Trained("ae", "--code-activation", "linear", "--latent", "3", "--lr", "0.002", "--batch", "64", "--seed", "7");
+        Assert.Equal(("linear", "3", "0.002", "64", "7"), (ae["code_activation"], ae["code"], ae["lr"], ae["batch"], ae["seed"]));
+        var vae = Trained("vae", "--latent", "3", "--beta", "2", "--kl-warmup", "1", "--batch", "64");
+        Assert.Equal(("3", "2", "4"), (vae["latent"], vae["beta"], vae["warmup_steps"])); // 256 images / 64 = 4 steps of warm-up
+        var gan = Trained("vae-gan", "--gamma", "0.5", "--lr-enc", "0.0001", "--lr-dec", "0.0002", "--lr-dis", "0.0003", "--collapse-epochs", "2");
+        Assert.Equal(("0.5", "0.0001", "0.0002", "0.0003", "2"), (gan["gamma"], gan["lr_encoder"], gan["lr_decoder"], gan["lr_discriminator"], gan["collapse_epochs"]));
+    }
+
+    /// <summary>Mutant caught: a resumed run that silently keeps its own value of a flag the user gave.</summary>
+    [Theory]
+    [InlineData("vae", "--lr", "0.01"), InlineData("vae", "--batch", "32"), InlineData("vae", "--seed", "9"), InlineData("vae", "--beta", "4"),
+     InlineData("vae", "--kl-warmup", "2"), InlineData("ae", "--code-activation", "linear"), InlineData("vae", "--out", "elsewhere"),
+     InlineData("vae-gan", "--gamma", "0.1"), InlineData("vae-gan", "--collapse-epochs", "0")]
+    public void ResumeRefusesTheFlagsItTakesFromTheCheckpoint(string model, string flag, string value)
+    {
+        var (exit, _, err) = Run("train", model, "--resume", Folder, flag, value, "--limit", "256", "--device", "simd");
+        Assert.Equal(2, exit);
+        Assert.Contains($"leave out {flag}", err);
+    }
+
+    [Fact]
+    public void QuietAndJsonTogetherAreRefused()
+    {
+        var (exit, _, err) = Run("train", "ae", "--quiet", "--json", "--epochs", "1", "--limit", "256", "--out", Folder);
+        Assert.Equal(2, exit);
+        Assert.Contains("--quiet prints nothing and --json", err);
     }
 }

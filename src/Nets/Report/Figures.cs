@@ -95,17 +95,18 @@ public static class Figures
         plot.SavePng(path, n * 56 + 200, n * 56 + 160);
     }
 
-    /// <summary>Ten colours a reader tells apart, the classes that overlap in latent space (T-shirt/top, Shirt, Coat,
-    /// Pullover) far from each other in hue.</summary>
+    /// <summary>Ten colours a reader tells apart, the four tops that overlap in latent space (T-shirt/top, Pullover, Coat,
+    /// Shirt) in four far-apart hues (blue, green, pink, brown), their neighbours Dress and Trouser in orange and red.
+    /// (Pullover green, Coat purple and Shirt olive were hard to tell apart in the 2-D scatters.)</summary>
     public static readonly Color[] ClassColours =
     [
         Color.FromHex("#1f77b4"), // T-shirt/top: blue
-        Color.FromHex("#ff7f0e"), // Trouser: orange
+        Color.FromHex("#d62728"), // Trouser: red
         Color.FromHex("#2ca02c"), // Pullover: green
-        Color.FromHex("#d62728"), // Dress: red
-        Color.FromHex("#9467bd"), // Coat: purple
-        Color.FromHex("#8c564b"), // Sandal: brown
-        Color.FromHex("#bcbd22"), // Shirt: olive
+        Color.FromHex("#ff7f0e"), // Dress: orange
+        Color.FromHex("#e377c2"), // Coat: pink
+        Color.FromHex("#bcbd22"), // Sandal: olive
+        Color.FromHex("#8c564b"), // Shirt: brown
         Color.FromHex("#7f7f7f"), // Sneaker: grey
         Color.FromHex("#17becf"), // Bag: cyan
         Color.FromHex("#000000"), // Ankle boot: black
@@ -187,12 +188,16 @@ public static class Figures
             line.LineColor = Colors.Gray.WithAlpha(0.6);
             line.LinePattern = LinePattern.Dotted;
             line.LineWidth = 1;
-            if (c - x1 >= y0 && c - x1 <= y1)
+            // Labelled where the line enters the frame at the top, just right of the line and inside the frame, so the
+            // text sits between two lines instead of on one or across the frame's edge.
+            if (c - y1 > x0 && c - y1 < x1 - 0.15 * (x1 - x0))
             {
-                var label = plot.Add.Text($"−ELBO = {N(c, "0.#")}", x1, c - x1);
+                var label = plot.Add.Text($"−ELBO = {N(c, "0.#")}", c - y1, y1);
                 label.LabelFontSize = 11;
                 label.LabelFontColor = Colors.Gray;
-                label.LabelAlignment = Alignment.LowerRight;
+                label.LabelAlignment = Alignment.UpperLeft;
+                label.LabelOffsetX = 6;
+                label.LabelOffsetY = 4;
             }
         }
         var ordered = points.OrderBy(p => p.Kl.Mean).ToArray();
@@ -221,14 +226,15 @@ public static class Figures
 
     static readonly LinePattern[] Patterns = [LinePattern.Solid, LinePattern.Dashed, LinePattern.Dotted, LinePattern.DenselyDashed];
 
-    /// <summary>Train (dashed, no markers) and test (solid, markers) loss per epoch of each model; the y range leaves out
-    /// the first epoch so that the last ones are readable.</summary>
+    /// <summary>Train (dashed, no markers) and test (solid, markers) loss per epoch of each model from epoch 2: the first
+    /// epoch's losses, far above the rest, would squeeze the last epochs into a few pixels.</summary>
     public static void LossCurves(string path, IReadOnlyList<(string Name, IReadOnlyList<EpochMetrics> Epochs)> runs)
     {
         var plot = new Plot();
         int colour = 0;
-        foreach (var (name, epochs) in runs)
+        foreach (var (name, all) in runs)
         {
+            var epochs = all.Where(e => e.Epoch >= 2).ToList();
             var x = epochs.Select(e => (double)e.Epoch).ToArray();
             var train = plot.Add.Scatter(x, epochs.Select(e => e.TrainLoss).ToArray(), ClassColours[colour]);
             train.LegendText = $"{name}: train";
@@ -240,55 +246,61 @@ public static class Figures
             test.LineWidth = 2;
             colour++;
         }
-        var later = runs.SelectMany(r => r.Epochs.Where(e => e.Epoch >= 2)).SelectMany(e => new[] { e.TrainLoss, e.TestLoss }).ToArray();
-        if (later.Length > 0)
-        {
-            double low = later.Min(), high = later.Max(), pad = 0.05 * (high - low);
-            plot.Axes.SetLimitsY(low - pad, high + pad);
-        }
         if (plot.Axes.Bottom.TickGenerator is ScottPlot.TickGenerators.NumericAutomatic epochTicks) epochTicks.IntegerTicksOnly = true;
-        plot.Title("Loss per epoch from epoch 2 (nats per image; VAE: negative ELBO, test sampled)");
+        plot.Title("Train and test loss per epoch, from epoch 2 (AE: BCE; VAE: negative ELBO, the test one sampled)");
         plot.XLabel("epoch");
-        plot.YLabel("loss");
+        plot.YLabel("loss (nats per image)");
         plot.ShowLegend(Edge.Right);
         plot.SavePng(path, 1200, 650);
     }
 
-    /// <summary>Numbers against the latent width (log₂ axis), mean ± sd over the seeds; optionally a dashed horizontal
-    /// reference line, labelled.</summary>
-    public static void LatentSizes(string path, int[] sizes, IReadOnlyList<(string Name, Stat[] Values)> series, int seeds,
-        string? title = null, string yLabel = "nats per image", (double Value, string Label)? reference = null)
+    /// <summary>One panel of numbers against the latent width: a title, the y axis's label, the series (name, values per
+    /// width) and optionally a dashed horizontal reference line, labelled.</summary>
+    public sealed record WidthPanel(string Title, string YLabel, IReadOnlyList<(string Name, Stat[] Values)> Series, (double Value, string Label)? Reference = null);
+
+    /// <summary>Numbers against the latent width (log₂ axis), mean ± sd over the seeds, in panels side by side, each with
+    /// its own y axis (so that unlike quantities never share one) and its legend inside the data area.</summary>
+    public static void LatentSizes(string path, int[] sizes, IReadOnlyList<WidthPanel> panels, int seeds)
     {
-        var plot = new Plot();
+        var multiplot = new Multiplot();
         var xs = sizes.Select(s => Math.Log2(s)).ToArray();
-        for (int i = 0; i < series.Count; i++)
+        int colour = 0;
+        for (int p = 0; p < panels.Count; p++)
         {
-            var (name, values) = series[i];
-            var ys = values.Select(v => v.Mean).ToArray();
-            var line = plot.Add.Scatter(xs, ys, ClassColours[i]);
-            line.LegendText = name;
-            line.MarkerSize = 8;
-            line.LinePattern = Patterns[i % Patterns.Length];
-            if (seeds > 1)
+            var panel = panels[p];
+            var plot = new Plot();
+            foreach (var (name, values) in panel.Series)
             {
-                var bars = plot.Add.ErrorBar(xs, ys, [.. values.Select(v => double.IsNaN(v.Sd) ? 0 : v.Sd)]);
-                bars.Color = ClassColours[i];
+                var ys = values.Select(v => v.Mean).ToArray();
+                var line = plot.Add.Scatter(xs, ys, ClassColours[colour]);
+                line.LegendText = name;
+                line.MarkerSize = 8;
+                line.LinePattern = Patterns[colour % Patterns.Length];
+                if (seeds > 1)
+                {
+                    var bars = plot.Add.ErrorBar(xs, ys, [.. values.Select(v => double.IsNaN(v.Sd) ? 0 : v.Sd)]);
+                    bars.Color = ClassColours[colour];
+                }
+                colour++;
             }
+            if (panel.Reference is { } r)
+            {
+                var line = plot.Add.HorizontalLine(r.Value);
+                line.LinePattern = LinePattern.Dashed;
+                line.Color = Colors.Gray;
+                line.LegendText = r.Label;
+            }
+            plot.Axes.Bottom.SetTicks(xs, [.. sizes.Select(s => s.ToString(CultureInfo.InvariantCulture))]);
+            plot.Axes.Margins(0.08, 0.12);
+            plot.Title(panel.Title, size: 15);
+            plot.XLabel("latent width (AE: code; VAE: z), log scale");
+            plot.YLabel(panel.YLabel);
+            plot.ShowLegend(Alignment.UpperRight);
+            if (p == 0) multiplot.Reset(plot); else multiplot.AddPlot(plot);
         }
-        if (reference is { } r)
-        {
-            var line = plot.Add.HorizontalLine(r.Value);
-            line.LinePattern = LinePattern.Dashed;
-            line.Color = Colors.Gray;
-            line.LegendText = r.Label;
-        }
-        plot.Axes.Bottom.SetTicks(xs, [.. sizes.Select(s => s.ToString(CultureInfo.InvariantCulture))]);
-        plot.Axes.Margins(0.08, 0.1);
-        string what = title ?? "Test set against latent width";
-        plot.Title(seeds > 1 ? $"{what}, mean ± sd over {seeds} seeds" : what);
-        plot.XLabel("latent width (AE: code; VAE: z), log scale");
-        plot.YLabel(yLabel);
-        plot.ShowLegend(Edge.Right);
-        plot.SavePng(path, 1250, 650);
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows: 1, columns: panels.Count);
+        string spread = seeds > 1 ? $"; mean ± sd over {seeds} seeds" : "";
+        foreach (var plot in multiplot.GetPlots()) plot.Title(plot.Axes.Title.Label.Text + spread, size: 15);
+        multiplot.SavePng(path, Math.Min(MaxWidth, 700 * panels.Count), 600);
     }
 }

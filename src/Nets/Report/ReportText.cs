@@ -149,7 +149,9 @@ public sealed class ReportText
         var conditional = ConditionalKinds.Select(k => new ConfigKey(k.Name, 2, 1f)).ToArray();
         return which switch
         {
-            Digests.Headline => Table([ReportOptions.NotebookAe, .. everyWidth, .. conditional], model, latent, Column(Metrics.Loss, "−ELBO"),
+            // The dense models at every width; the conv ones, the conditional and the adversarial ones at 2-D (REPORT.md has the rest).
+            Digests.Headline => Table([ReportOptions.NotebookAe, .. everyWidth.Where(c => c.Model.Architecture == Architecture.Dense || c.Latent == 2), .. conditional,
+                    .. AdversarialKinds.Select(k => new ConfigKey(k.Name, 2, 1f))], model, latent, Column(Metrics.Loss, "−ELBO"),
                 Column(Metrics.BceMu, "BCE, code / μ"), Column(Metrics.Ssim), Column(Metrics.Knn), Column(Metrics.FrechetSamples, "Fréchet, samples")),
             Digests.Reconstruction => Table([ReportOptions.NotebookAe, .. new[] { o.NotebookAeAtBudget }.OfType<ConfigKey>(), Ae(2), Vae(2)], model, latent, Column(Metrics.BceMu, "BCE, code / μ", "F1"),
                 Column(Metrics.Ssim)),
@@ -255,12 +257,11 @@ public sealed class ReportText
                  "convolution, stride 2 → 14×14×32 (ReLU) → the same → 7×7×64 (ReLU) → dense to the code or to μ and log σ²; the decoder mirrors " +
                  "it with transposed convolutions.");
         foreach (var kind in AdversarialKinds)
-            models.Add($"**{kind.Label}** (Larsen et al., 2016), at 2-D: the conv-VAE's encoder and decoder and a discriminator 28×28×1 → 3×3 " +
-                 "convolution, stride 2 → 14×14×32 (leaky ReLU) → 7×7×64 = Dis_l → leaky ReLU → one logit. The encoder descends KL + L_llike, " +
-                 "L_llike = ½‖Dis_l(x_r) − Dis_l(x)‖² for the reconstruction x_r from z ~ q(z|x); the decoder descends γ·L_llike minus the " +
-                 "discriminator's cross-entropy on x_r and on samples of the prior; the discriminator descends that cross-entropy (real x against " +
-                 $"both). γ = {Study.Number(AdversarialSettings.DefaultGamma)} and Adam at {Study.Number(AdversarialSettings.DefaultRate)} for " +
-                 "each part, from the authors' code; no batch normalisation.");
+            models.Add($"**{kind.Label}** (Larsen et al., 2016), at 2-D: the conv-VAE's encoder and decoder, and a discriminator with the conv " +
+                 "encoder's two convolutions (leaky ReLU) → one logit. The encoder descends KL + L_llike, L_llike = ½‖Dis_l(x_r) − Dis_l(x)‖² in the " +
+                 "second convolution's features, x_r decoded from z ~ q(z|x); the decoder descends γ·L_llike minus the discriminator's cross-entropy " +
+                 $"on x_r and on prior samples, which the discriminator descends. γ = {Study.Number(AdversarialSettings.DefaultGamma)}, Adam at " +
+                 $"{Study.Number(AdversarialSettings.DefaultRate)} per part (the authors' code).");
         Bullets(models);
         Paragraph($"The notebook's comparison (its AE against the 2-D VAE) is reproduced as it was: {o.NotebookAeEpochs} against {o.Epochs} epochs, " +
              "32 against 2 dimensions, a ReLU code against a linear μ. The rest of the study varies one thing at a time.");
@@ -418,7 +419,7 @@ public sealed class ReportText
         Figure(StudyFigures.LatentScatterPng, "The 2-D latents: the VAE's means beside the 2-D AE's codes");
         Paragraph("To move through these planes and watch each decoder answer, open [explorer.html](explorer.html) (the same " +
              "runs; self-contained, it decodes in the page" + (ConditionalKinds.Any() ? "; the CVAE's plane with a class selector" : "") + ").");
-        Figure(StudyFigures.AePcaPng, "The notebook AE's codes by PCA beside the VAE's means");
+        Figure(StudyFigures.AePcaPng, "The notebook AE's codes by PCA");
         var notebook = ReportOptions.NotebookAe;
         var sds = s.Measured.VaeMuSds; var mean = s.Measured.VaeMuMean; var pca = s.Measured.NotebookAePca;
         Paragraph("Measured on the 2-D latents: " + KnnCompared("the VAE's μ", Vae(2), "the 2-D AE's codes", Ae(2)) +

@@ -68,7 +68,8 @@ public static class StudyFigures
             rowNames.Add("|error|");
         }
         Figures.LabelledGrid(Path.Combine(output, ReconstructionsPng), grid, [.. rowNames], [.. examples.Select(i => classes[test.Labels[i]])],
-            "Two test images per class, reconstructions (VAE: z = μ) and absolute errors", pixelsPerTile: 44, rotateColumnLabels: true);
+            "Two test images per class, reconstructions (VAE: z = μ) and absolute errors (|error| on the images' grey scale: 0 black, 1 white)",
+            pixelsPerTile: 44, rotateColumnLabels: true);
 
         // The 2-D latents: the VAE's μ and the capacity-matched AE's code.
         Figures.ScatterPanels(Path.Combine(output, LatentScatterPng),
@@ -84,12 +85,13 @@ public static class StudyFigures
             quantiles, quantiles, $"VAE, 2-D: decoder on a {n}×{n} grid of normal quantiles (p = {o.ManifoldLow:0.00}…{o.ManifoldHigh:0.00})");
 
         // Generated samples at every width: the VAE from its prior, the AE from a Gaussian fitted to its training codes (the
-        // first of the images each run was scored on), two rows each.
+        // first of the images each run was scored on); two rows each at 2-D, the notebook's VAE, one at the other widths.
         const int shownRows = 2;
         IEnumerable<float[]> Samples(FirstSeedRun m, int rows) => Enumerable.Range(0, rows * SampleColumns).Select(i => Row(m.Samples, i, f));
         var sampled = o.LatentSizes.Order().SelectMany(d => new[] { runs[new("vae", d, 1f)], runs[new("ae", d, 1f)] }).ToList();
-        Figures.LabelledGrid(Path.Combine(output, PriorSamplesPng), [.. sampled.SelectMany(m => Samples(m, shownRows))],
-            [.. sampled.SelectMany(m => Enumerable.Repeat($"{m.Result.Key.Config.Label}: z ~ " + (m.Model.Kind.SamplesPrior ? "N(0, I)" : "fitted Gaussian"), shownRows))],
+        int RowsOf(FirstSeedRun m) => m.Result.Key.Latent == 2 ? shownRows : 1;
+        Figures.LabelledGrid(Path.Combine(output, PriorSamplesPng), [.. sampled.SelectMany(m => Samples(m, RowsOf(m)))],
+            [.. sampled.SelectMany(m => Enumerable.Repeat($"{m.Result.Key.Config.Label}: z ~ " + (m.Model.Kind.SamplesPrior ? "N(0, I)" : "fitted Gaussian"), RowsOf(m)))],
             null, $"Generated images at every latent width (seed {o.Seed})", pixelsPerTile: 64);
 
         // An adversarial model's samples beside the VAE's, the VAE's with its encoder and decoder, and test images.
@@ -116,14 +118,13 @@ public static class StudyFigures
             [.. Enumerable.Range(0, steps).Select(s => (s / (double)(steps - 1)).ToString("0.00", CultureInfo.InvariantCulture))],
             "Straight lines between two test images in latent space (AE: code, VAE: μ)", xLabel: "α, where z = (1 − α)·z(first image) + α·z(second image)");
 
-        // The notebook AE's codes by PCA beside the VAE's μ.
+        // The notebook AE's codes by PCA (the VAE's μ to compare with are latent_scatter.png's left panel).
         var pca = measured.NotebookAePca;
         Figures.ScatterPanels(Path.Combine(output, AePcaPng),
         [
-            new(pca.X, pca.Y, $"Notebook AE ({ReportOptions.NotebookAe.Latent}-D ReLU code), PCA to 2-D (5-NN accuracy {pca.KnnAccuracy:P1})",
+            new(pca.X, pca.Y, $"Notebook AE ({ReportOptions.NotebookAe.Latent}-D ReLU code), PCA to 2-D (5-NN accuracy {pca.KnnAccuracy:P1}; seed {o.Seed})",
                 $"PC 1 ({pca.ExplainedX:P0} of the variance)", $"PC 2 ({pca.ExplainedY:P0} of the variance)"),
-            new(Column(vae2.Latents, 0, test.Count), Column(vae2.Latents, 1, test.Count), $"VAE, 2-D: μ (5-NN accuracy {vae2.Result.KnnAccuracy:P1})", "μ₁", "μ₂"),
-        ], test.Labels, sharedLimits: false, columns: 2);
+        ], test.Labels, sharedLimits: false, columns: 1);
 
         Figures.LossCurves(Path.Combine(output, LossCurvesPng),
             [.. Measurements.LineModels.Select(c => runs[c]).Concat(vaeWide is not null ? [vaeWide] : [])
@@ -146,18 +147,17 @@ public static class StudyFigures
         if (o.LatentSizes.Count > 1)
             Figures.LatentSizes(Path.Combine(output, LatentSizesPng), sizes,
             [
-                ("AE: BCE of the reconstruction", AcrossWidths("ae", Metrics.BceMu)),
-                ("VAE: BCE decoded from z = μ", AcrossWidths("vae", Metrics.BceMu)),
-                ("VAE: negative ELBO, sampled", AcrossWidths("vae", Metrics.Loss)),
-                ($"VAE: IWAE bound, k = {o.IwaeK}", AcrossWidths("vae", Metrics.Iwae)),
+                new("Deterministic reconstruction", "BCE, nats per image", [("AE: from the code", AcrossWidths("ae", Metrics.BceMu)),
+                    ("VAE: decoded from z = μ", AcrossWidths("vae", Metrics.BceMu))]),
+                new("VAE: bounds on the BCE objective", "nats per image", [("negative ELBO, sampled", AcrossWidths("vae", Metrics.Loss)),
+                    ($"IWAE bound, k = {o.IwaeK}", AcrossWidths("vae", Metrics.Iwae))]),
             ], o.Seeds);
         Figures.LatentSizes(Path.Combine(output, GenerationPng), sizes,
         [
-            ("VAE: samples z ~ N(0, I)", AcrossWidths("vae", Metrics.FrechetSamples)),
-            ("AE: samples z ~ fitted Gaussian", AcrossWidths("ae", Metrics.FrechetSamples)),
-            ("VAE: reconstructions (z = μ)", AcrossWidths("vae", Metrics.FrechetReconstructions)),
-            ("AE: reconstructions", AcrossWidths("ae", Metrics.FrechetReconstructions)),
-        ], o.Seeds, "Fréchet distance to the test images on our classifier's features", "Fréchet distance (lower is closer)",
-            (scorer.TrainTestDistance, "floor: training images"));
+            new("Fréchet distance of samples", "Fréchet distance (lower is closer)", [("VAE: z ~ N(0, I)", AcrossWidths("vae", Metrics.FrechetSamples)),
+                ("AE: z ~ fitted Gaussian", AcrossWidths("ae", Metrics.FrechetSamples))], (scorer.TrainTestDistance, "floor: training images")),
+            new("Fréchet distance of reconstructions", "Fréchet distance (lower is closer)", [("VAE: z = μ", AcrossWidths("vae", Metrics.FrechetReconstructions)),
+                ("AE: the code", AcrossWidths("ae", Metrics.FrechetReconstructions))], (scorer.TrainTestDistance, "floor: training images")),
+        ], o.Seeds);
     }
 }
