@@ -383,9 +383,13 @@ public sealed class ReportText
         var active = sizes.Select(d => St(Vae(d), Metrics.ActiveUnits)).ToArray();
         var kls = sizes.Select(d => St(Vae(d), Metrics.Kl)).ToArray();
         int wide = sizes[^1], below = sizes[^2];
+        bool widerBetter = Compare(BceMu(Vae(wide)), BceMu(Vae(below))) == Verdict.FirstLower;
         string unused = active[^1].Mean < wide - 0.5
             ? $" At {wide}-D only {active[^1].Format("F1")} of its {wide} dimensions are active: the others' μ does not vary with the image, so " +
-              "they give the decoder nothing; yet " + Compared("BCE from z = μ", $"the {below}-D VAE", BceMu(Vae(below)), $"the {wide}-D VAE", BceMu(Vae(wide)), "F2") + "."
+              "they give the decoder nothing; " +
+              (widerBetter ? $"with those it still reconstructs better than the {below}-D VAE with {active[^2].Format("F1")} active of {below}: "
+                           : "the extra width does not show in the reconstruction: ") +
+              Compared("BCE from z = μ", $"the {below}-D VAE", BceMu(Vae(below)), $"the {wide}-D VAE", BceMu(Vae(wide)), "F2") + "."
             : "";
         var kl = Says(Say.WidthKl, $"The VAE's active units (of its width) and KL, the information its latent carries per image: " +
              string.Join(", ", sizes.Select((d, i) => $"{active[i].Format("F1")} of {d} and {kls[i].Format("F2")} nats at {d}-D")) + "." + unused);
