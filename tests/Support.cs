@@ -83,6 +83,34 @@ public static class Values
 
     public static void AssertClose(double[] expected, float[] actual, double tolerance, string what) =>
         AssertClose(expected.Select(v => (float)v).ToArray(), actual, tolerance, what);
+
+    /// <summary>A backward pass against central differences, tensor by tensor: every element within
+    /// <paramref name="noise"/> (the differences' float rounding) + 2 % of its size, and each tensor as a whole within 5 %
+    /// (‖numeric − analytic‖ ≤ 0.05‖numeric‖ + noise·√n), so that a small tensor's gradient is checked relative to its
+    /// own size and not to 1; and no tensor's gradient all but zero (‖numeric‖ above 10·noise·√n: the comparison would be
+    /// between rounding errors). Mutants caught by the tests that use it: one tensor's gradient zeroed, or scaled by 0.7.</summary>
+    public static void AssertGradients(double[] numeric, float[] analytic, IEnumerable<(string Name, int Offset, int Length)> tensors, double noise, string what)
+    {
+        Assert.Equal(numeric.Length, analytic.Length);
+        foreach (var (name, offset, length) in tensors)
+        {
+            double difference = 0, size = 0;
+            for (int i = offset; i < offset + length; i++)
+            {
+                double d = numeric[i] - analytic[i];
+                Assert.True(Math.Abs(d) <= noise + 0.02 * Math.Abs(numeric[i]),
+                    $"{what}: {name}[{i - offset}]: finite differences {numeric[i]:E3}, backward {analytic[i]:E3}");
+                difference += d * d; size += numeric[i] * numeric[i];
+            }
+            double floor = noise * Math.Sqrt(length);
+            Assert.True(Math.Sqrt(size) > 10 * floor, $"{what}: {name}: gradient norm {Math.Sqrt(size):E2} is within 10× the rounding floor {floor:E2}");
+            Assert.True(Math.Sqrt(difference) <= 0.05 * Math.Sqrt(size) + floor,
+                $"{what}: {name}: ‖finite differences − backward‖ = {Math.Sqrt(difference):E2}, ‖finite differences‖ = {Math.Sqrt(size):E2}");
+        }
+    }
+
+    /// <summary>The tensors of a parameter set, for <see cref="AssertGradients"/>.</summary>
+    public static IEnumerable<(string, int, int)> Tensors(GpuAe.Nets.Model.ParameterSet p) => p.Entries.Select(e => (e.Name, e.Offset, e.Length));
 }
 
 /// <summary>Central differences of a scalar loss with respect to every element of a tensor kept in sync with a host copy.</summary>
