@@ -130,7 +130,8 @@ public static class GpuAeCli
             (lrDiscriminator, k => k.IsAdversarial), (collapseEpochs, k => k.IsAdversarial),
         ];
         // What --resume takes from the checkpoint instead: given beside it, refused (--epochs may extend the run).
-        Option[] fromCheckpoint = [batch, lr, seed, codeActivation, beta, klWarmup, gamma, lrEncoder, lrDecoder, lrDiscriminator, collapseEpochs, output];
+        // The collapse watch may change: it only stops training, and --collapse-epochs 0 lets a collapsed run go on.
+        Option[] fromCheckpoint = [batch, lr, seed, codeActivation, beta, klWarmup, gamma, lrEncoder, lrDecoder, lrDiscriminator, output];
         command.SetAction(r =>
         {
             var kind = ModelKind.Named(r.GetValue(model)!);
@@ -150,7 +151,8 @@ public static class GpuAeCli
             string? resumeFolder = r.GetValue(resume);
             var run = new TrainRun(spec, options, r.GetValue(device)!, r.GetValue(data), r.GetValue(limit),
                 r.GetValue(output) ?? resumeFolder ?? Path.Combine("runs", spec.Kind), resumeFolder,
-                r.GetResult(epochs) is { Implicit: false } ? r.GetValue(epochs) : null, r.GetValue(quiet), r.GetValue(json));
+                r.GetResult(epochs) is { Implicit: false } ? r.GetValue(epochs) : null, r.GetValue(quiet), r.GetValue(json),
+                Given(collapseEpochs) ? r.GetValue(collapseEpochs) : null);
             if (resumeFolder is not null) CheckResumed(resumeFolder, spec, latentGiven: r.GetResult(latent) is { Implicit: false });
             return run.Execute(stdout);
         });

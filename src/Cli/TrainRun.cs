@@ -8,7 +8,7 @@ namespace GpuAe.Cli;
 /// Ctrl-C (SIGINT) and SIGTERM finish the step in progress, write a checkpoint and exit with 130 and 143
 /// (<see cref="Interruption"/>); --resume continues from it.</summary>
 public sealed record TrainRun(ModelSpec Spec, TrainOptions Options, string Device, string? DataFolder, int? Limit, string OutputFolder,
-    string? ResumeFolder = null, int? EpochsGiven = null, bool Quiet = false, bool Json = false)
+    string? ResumeFolder = null, int? EpochsGiven = null, bool Quiet = false, bool Json = false, int? CollapseEpochsGiven = null)
 {
     public int Execute(TextWriter stdout)
     {
@@ -19,7 +19,7 @@ public sealed record TrainRun(ModelSpec Spec, TrainOptions Options, string Devic
         using var backend = Backends.Open(Device);
         ProgressBarReporter.Run(stdout, Quiet, Json, train.Count, reporter => ResumeFolder is null
             ? TrainingSession.Run(backend, Spec, Options, train, test, OutputFolder, reporter, interruption.Token)
-            : TrainingSession.Resume(backend, ResumeFolder, EpochsGiven, train, test, reporter, interruption.Token));
+            : TrainingSession.Resume(backend, ResumeFolder, EpochsGiven, train, test, reporter, interruption.Token, CollapseEpochsGiven));
         return interruption.ExitCode;
     }
 }

@@ -58,6 +58,11 @@ public static class ReportBuilder
     public static int EpochsOf(RunKey key, ReportOptions o) =>
         key.Epochs ?? (key.Config == ReportOptions.NotebookAe ? o.NotebookAeEpochs : key.Beta != 1f ? o.SweepEpochs : o.Epochs);
 
+    /// <summary>The study trains every run to its budget: an adversarial game that collapses is recorded epoch by epoch
+    /// (metrics.csv's `collapse`) and reported, not stopped, so that every seed has a run to compare (seed 44 of the
+    /// committed VAE-GAN collapsed from epoch 35).</summary>
+    const int StudyCollapseEpochs = 0;
+
     /// <summary>Runs the study. A run already in OUT/runs that is the plan's (<see cref="Resumable"/>) is reused when
     /// finished and resumed when not, so an interrupted report goes on where it stopped; <paramref name="cancel"/> stops
     /// the run in training after its step, with its checkpoint written, and throws OperationCanceledException.</summary>
@@ -206,10 +211,10 @@ public static class ReportBuilder
                 log.WriteLine($"gpuae: reusing the finished {key.Folder} run in {folder}");
                 return Load(backend, folder, o);
             case (true, _):
-                run = TrainingSession.Resume(backend, folder, epochs, train, test, reporter, cancel);
+                run = TrainingSession.Resume(backend, folder, epochs, train, test, reporter, cancel, StudyCollapseEpochs);
                 break;
             default:
-                run = TrainingSession.Run(backend, key.Spec, new TrainOptions(epochs, o.Batch, 1e-3f, key.Seed), train, test, folder, reporter, cancel);
+                run = TrainingSession.Run(backend, key.Spec, new TrainOptions(epochs, o.Batch, 1e-3f, key.Seed, StudyCollapseEpochs), train, test, folder, reporter, cancel);
                 break;
         }
         // Stopped by Ctrl-C or SIGTERM: the run's checkpoint says where; the same command resumes it.

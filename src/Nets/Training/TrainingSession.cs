@@ -99,9 +99,11 @@ public static class TrainingSession
     }
 
     /// <summary>Continues the run whose checkpoint is in <paramref name="folder"/>, up to <paramref name="epochs"/> epochs
-    /// in all (default: the number it was started with). The result is the same as an uninterrupted run's.</summary>
+    /// in all (default: the number it was started with). The result is the same as an uninterrupted run's.
+    /// <paramref name="collapseEpochs"/>, when given, replaces the run's collapse watch: the watch only stops training, it
+    /// changes nothing that is computed, so a run may go on past a collapse (0) and stays the same run.</summary>
     public static (IModel Model, List<EpochMetrics> Epochs) Resume(IBackend backend, string folder, int? epochs,
-        Dataset train, Dataset test, ITrainingReporter reporter, CancellationToken cancel)
+        Dataset train, Dataset test, ITrainingReporter reporter, CancellationToken cancel, int? collapseEpochs = null)
     {
         string path = Path.Combine(folder, Checkpoint.FileName);
         if (!File.Exists(path)) throw new UserError($"--resume: no checkpoint {path}; train without --resume first");
@@ -110,7 +112,7 @@ public static class TrainingSession
         int batch = (int)Checkpoint.GetLong(metadata, "batch", path);
         var options = new TrainOptions(epochs ?? (int)Checkpoint.GetLong(metadata, "epochs", path), batch,
             float.Parse(Checkpoint.Get(metadata, "lr", path), CultureInfo.InvariantCulture), (ulong)Checkpoint.GetLong(metadata, "seed", path),
-            metadata.ContainsKey("collapse_epochs") ? (int)Checkpoint.GetLong(metadata, "collapse_epochs", path) : CollapseWatch.DefaultEpochs);
+            collapseEpochs ?? (metadata.ContainsKey("collapse_epochs") ? (int)Checkpoint.GetLong(metadata, "collapse_epochs", path) : CollapseWatch.DefaultEpochs));
         long trainImages = Checkpoint.GetLong(metadata, "train_images", path);
         if (trainImages != train.Count)
             throw new UserError($"{path} was trained on {trainImages} images but {train.Count} are loaded: pass the same --limit as the original run");
