@@ -576,12 +576,18 @@ public sealed class ReportText
                  string.Join("; ", new[] { Metrics.BceMu, Metrics.Ssim, Metrics.Perceptual }.Select(m =>
                      Compared(m.Name, gName, Shown(g, m), bName, Shown(b, m), m.Format, m.Better))) + ".");
             var last = study.Of(g).First().History.LastOrDefault(e => e.Adversarial is not null);
+            var collapsed = study.Of(g).Select(r => (r.Key.Seed, Epochs: r.History.Where(e => e.Adversarial is { } x && CollapseWatch.Symptom(x) is not null)
+                .Select(e => e.Epoch).ToList())).Where(c => c.Epochs.Count > 0).ToList();
+            string watch = collapsed.Count == 0
+                ? $"the collapse watch (metrics.csv's `collapse`) flagged none of the {study.Of(g).Sum(r => r.History.Count)} epochs of the {study.Of(g).Count()} runs."
+                : "the collapse watch (metrics.csv's `collapse`: the discriminator right on at least 99.9 % of real and generated images, or lost) flagged " +
+                  string.Join("; ", collapsed.Select(c => $"seed {c.Seed}: {c.Epochs.Count} epochs from epoch {c.Epochs.Min()}")) +
+                  $", of the {study.Of(g).Count()} runs. The study trains every run to its budget regardless, so {(collapsed.Count == 1 ? "that seed's numbers are" : "those seeds' numbers are")} " +
+                  "those of a collapsed game, and the spreads below include them.";
             if (last?.Adversarial is { } a)
                 Paragraph($"The game at its last epoch ({FirstSeed}, epoch {last.Epoch}): the discriminator classifies {P(a.AccuracyReal)} of the real " +
                      $"training images and {P(a.AccuracyGenerated)} of the generated ones right, its mean output {N(a.DReal, "F2")} on real images, " +
-                     $"{N(a.DReconstructed, "F2")} on reconstructions and {N(a.DPrior, "F2")} on prior samples; the collapse watch (metrics.csv's " +
-                     $"`collapse`) flagged {study.Of(g).Sum(r => r.History.Count(e => e.Adversarial is { } x && CollapseWatch.Symptom(x) is not null))} " +
-                     $"of the {study.Of(g).Sum(r => r.History.Count)} epochs of the {study.Of(g).Count()} runs.");
+                     $"{N(a.DReconstructed, "F2")} on reconstructions and {N(a.DPrior, "F2")} on prior samples; " + watch);
             Paragraph(Says(Say.ClaimSharper, SharperClaim(kind, g, b)));
         }
     }
