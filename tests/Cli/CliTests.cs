@@ -232,9 +232,29 @@ public class CliTests : TempFolderTest
     {
         var (exit, output, error) = Run("check", "--device", device);
         Assert.True(exit == 0, output + error);
-        Assert.Contains("all kernels agree with the reference", output);
-        foreach (var kernel in new[] { "dense forward (Relu)", "dense backward dW, db", "sigmoid + BCE + gradient", "Adam", "IWAE", "vae: whole training step", "step record: begin step", "vae: epoch by the step record", "copy columns", "cvae: whole training step" })
-            Assert.Contains(kernel, output);
+        var lines = output.Trim().Split('\n');
+        Assert.Equal("all kernels agree with the reference", lines[^1].Trim());
+        // Every row: "<kernel> <shape> <max rel. error> ok", the error a finite number within the check's 1e-4. Mutant
+        // caught: a comparison that lets NaN through (`error > tolerance` is false for NaN) prints "NaN ok".
+        var rows = lines[2..^1];
+        foreach (var row in rows)
+        {
+            var fields = row.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(fields[^1] == "ok", row);
+            Assert.True(double.TryParse(fields[^2], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double e)
+                        && double.IsFinite(e) && e <= 1e-4, row);
+        }
+        // Every kernel family, every model's whole step and every step-record epoch has its row.
+        string[] families =
+        [
+            "dense forward (None)", "dense forward (Relu)", "dense backward dX", "dense backward dX + ReLU mask", "dense backward dW, db", "im2col",
+            "col2im + ReLU mask", "bias + ReLU, column sums", "sigmoid + BCE + gradient", "softmax cross-entropy + gradient", "sigmoid ",
+            "sigmoid backward, add scaled", "leaky ReLU + backward", "half squared error + gradient", "binary correct", "copy columns", "accumulate sum",
+            "gather rows", "Adam + NaN flag", "normal noise + reparameterisation", "reparameterisation backward + KL", "IWAE log-weights + log-mean-exp",
+            "step record: begin step", "ae: epoch by the step record", "vae: epoch by the step record", "vae-gan: epoch by the step record",
+            .. new[] { "ae", "vae", "conv-ae", "conv-vae", "cvae", "vae-gan" }.Select(m => $"{m}: whole training step"),
+        ];
+        foreach (var family in families) Assert.Contains(rows, r => r.StartsWith(family, StringComparison.Ordinal));
     }
 
     [Fact]
