@@ -309,12 +309,19 @@ public class CliTests : TempFolderTest
         output.Append(process.StandardOutput.ReadToEnd());
         process.WaitForExit();
         Assert.True(process.ExitCode == 143, $"exit {process.ExitCode}: {output}{process.StandardError.ReadToEnd()}");
-        Assert.Contains("interrupted at step", output.ToString());
+        // The position the process says it stopped at is the one its checkpoint holds (mutant caught: an interrupted run
+        // saved as if its epoch had ended, or as the last epoch's checkpoint: the step or the row differ).
+        var stopped = System.Text.RegularExpressions.Regex.Match(output.ToString(), @"interrupted at step (\d+) \(epoch (\d+), row (\d+)\)");
+        Assert.True(stopped.Success, output.ToString());
         var metadata = SafeTensors.Read(Path.Combine(Folder, Checkpoint.FileName)).Metadata;
-        Assert.True(int.Parse(metadata["epoch"]) >= 1);
-        var (exit, resumed, error) = Run("train", "ae", "--resume", Folder, "--epochs", int.Parse(metadata["epoch"]) + 2 + "", "--limit", "3000", "--device", "simd");
+        int epoch = int.Parse(stopped.Groups[2].Value), row = int.Parse(stopped.Groups[3].Value);
+        Assert.Equal(stopped.Groups[1].Value, metadata["step"]);
+        Assert.Equal($"{epoch - 1}", metadata["epoch"]);
+        Assert.True(epoch >= 2, "stopped before epoch 2 began");
+        if (row > 0) Assert.Equal($"{row}", metadata["next_row"]); else Assert.False(metadata.ContainsKey("next_row"));
+        var (exit, resumed, error) = Run("train", "ae", "--resume", Folder, "--epochs", $"{epoch + 1}", "--limit", "3000", "--device", "simd");
         Assert.True(exit == 0, error);
-        Assert.Contains("resuming ae", resumed);
+        Assert.Contains($"resuming ae from {Path.Combine(Folder, Checkpoint.FileName)} at epoch {epoch}, step {stopped.Groups[1].Value}", resumed);
     }
 
     /// <summary>A valid checkpoint of a real AE, rewritten with its JSON header changed by <paramref name="edit"/> (the data
