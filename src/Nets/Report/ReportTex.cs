@@ -31,6 +31,9 @@ public static class ReportTex
          .Append("\\end{center}\\vspace{4pt}}]\n");
 
         t.Append("\\small\n"); // a dense two pages: the body a size below the title block's
+        // Defined on the first page so that it floats to the top of the second (a figure across both columns goes no
+        // earlier than the page after its definition; defined with the results it went to a third page).
+        Figure(t, StudyFigures.LatentScatterPng, "The 2-D latents of the test images: the VAE's means beside the 2-D AE's codes, by class (first seed).", width: 0.62);
         Section(t, "Why these models", doc.Blocks(Part.Why));
         Section(t, "The models", doc.Blocks(Part.Models));
         t.Append("\\section*{Results}\n");
@@ -38,8 +41,7 @@ public static class ReportTex
         // The comparisons measure by measure are REPORT.md's; here the verdicts below sum them up.
         foreach (var says in new[] { Say.WidthGap, Say.WidthKl })
             if (doc.Text(says) is { } text) t.Append(Latex.Inline(text)).Append("\n\n");
-        Figure(t, StudyFigures.LatentScatterPng, "The 2-D latents of the test images: the VAE's means beside the 2-D AE's codes, by class (first seed).", width: 0.8);
-        Figure(t, StudyFigures.PriorSamplesPng, "Generated images at every latent width: the VAEs from their prior, the AEs from a Gaussian fitted to their codes (first seed).");
+        Figure(t, StudyFigures.PriorSamplesPng, "Generated images at every latent width: the VAEs from their prior, the AEs from a Gaussian fitted to their codes (first seed).", scale: 0.72);
         Section(t, "What the numbers say about the notebook's claims", doc.Blocks(Part.Claims));
         Section(t, "Limits", doc.Blocks(Part.Limits));
         Section(t, "Future work", doc.Blocks(Part.FutureWork));
@@ -57,9 +59,9 @@ public static class ReportTex
     }
 
     /// <summary>A figure in a column, or across both at <paramref name="width"/> of the page's text.</summary>
-    static void Figure(StringBuilder t, string file, string caption, double? width = null)
+    static void Figure(StringBuilder t, string file, string caption, double? width = null, double scale = 1)
     {
         string env = width is null ? "figure" : "figure*";
-        t.Append($"\\begin{{{env}}}[t]\\centering\n\\includegraphics[width={Latex.Number(width ?? 1)}\\linewidth]{{{file}}}\n\\caption{{{Latex.Inline(caption)}}}\n\\end{{{env}}}\n");
+        t.Append($"\\begin{{{env}}}[t]\\centering\n\\includegraphics[width={Latex.Number(width ?? scale)}\\linewidth]{{{file}}}\n\\caption{{{Latex.Inline(caption)}}}\n\\end{{{env}}}\n");
     }
 }

@@ -127,6 +127,8 @@ public sealed class ReportText
     static (string, Func<ConfigKey, string>) Key(string heading, Func<ConfigKey, string> cell) => (heading, cell);
     IEnumerable<ModelKind> EveryWidthKinds => o.ModelKinds.Select(ModelKind.Named).Where(k => k.AtEveryWidth);
     IEnumerable<ModelKind> ConditionalKinds => o.ModelKinds.Select(ModelKind.Named).Where(k => k.IsConditional);
+    /// <summary>The convolutional versions of the dense models (not the VAE-GAN, conv too, which has its own section).</summary>
+    IEnumerable<ModelKind> ConvKinds => o.ModelKinds.Select(ModelKind.Named).Where(k => k.Architecture == Architecture.Conv && k.DenseCounterpart is not null);
     IEnumerable<ModelKind> AdversarialKinds => o.ModelKinds.Select(ModelKind.Named).Where(k => k.IsAdversarial);
     /// <summary>What an adversarial model is measured against: the conv-VAE at 2-D (the same encoder and decoder, trained on
     /// the pixel BCE), or the dense 2-D VAE in a study without it.</summary>
@@ -252,7 +254,7 @@ public sealed class ReportText
             models.Add("**CVAE** (conditional VAE, Sohn et al., 2015): the 2-D VAE with the one-hot class y appended to the encoder's input " +
                  "(784 + 10 → 256 → μ, log σ²) and to z at the decoder's input (2 + 10 → 256 → 784): it models p(x|y), so its loss, KL and " +
                  "IWAE bound are of p(x|y), each test image encoded and decoded with its own label, and it samples the class it is asked for.");
-        if (o.ModelKinds.Any(k => ModelKind.Named(k).Architecture == Architecture.Conv))
+        if (ConvKinds.Any())
             models.Add("**conv-AE, conv-VAE**: the same latents, losses and budgets with convolutional encoders and decoders: 28×28×1 → 3×3 " +
                  "convolution, stride 2 → 14×14×32 (ReLU) → the same → 7×7×64 (ReLU) → dense to the code or to μ and log σ²; the decoder mirrors " +
                  "it with transposed convolutions.");
@@ -607,7 +609,7 @@ public sealed class ReportText
             (Verdict.FirstLower, Verdict.FirstLower) => $"{head} holds here at 2-D: its samples are sharper ({sharpness}) and closer to the test images ({closeness}).",
             (Verdict.FirstLower, var v) => $"{head} holds only for sharpness at 2-D: its samples are sharper ({sharpness}) but " +
                 (v == Verdict.SecondLower ? "farther from the test images" : $"{Undecided(v)} in closeness to the test images") +
-                $" ({closeness}): sharper is not more realistic here.",
+                $" ({closeness}): " + (v == Verdict.SecondLower ? "sharper is not more realistic here." : "sharper is not shown to be more realistic here."),
             (Verdict.SecondLower, _) => $"{head} does not hold here at 2-D: its samples are blurrier than the {b.Model.Label}'s ({sharpness}; {closeness}).",
             (var v, _) => $"{head} is not shown here at 2-D: the two are {Undecided(v)} in sharpness ({sharpness}; {closeness}).",
         };
@@ -764,7 +766,7 @@ public sealed class ReportText
     void Limits()
     {
         Section(Part.Limits, "Limits");
-        bool conv = o.ModelKinds.Any(k => ModelKind.Named(k).Architecture == Architecture.Conv);
+        bool conv = ConvKinds.Any();
         Bullets(
             "The sampled −ELBO uses one z per test image; its Monte-Carlo error is not part of the spreads given, which are over seeds only.",
             "The Bernoulli likelihood is a poor model of grey levels; it rewards blur and makes the BCE and IWAE numbers bounds on an " +
@@ -789,7 +791,7 @@ public sealed class ReportText
     void FutureWork()
     {
         Section(Part.FutureWork, "Future work");
-        bool conv = o.ModelKinds.Any(k => ModelKind.Named(k).Architecture == Architecture.Conv), sweep = o.BetaValues.Any(b => b != 1f);
+        bool conv = ConvKinds.Any(), sweep = o.BetaValues.Any(b => b != 1f);
         Bullets(
             "**Conv-AE and conv-VAE**: " + (conv ? "measured in this run (Reconstruction, above)." : "built and trained by the same kernels, not in this run."),
             "**β-VAE**: " + (sweep ? "measured in this run (β sweep, above)." : "built (`--betas`), not in this run."),
