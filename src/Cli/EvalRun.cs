@@ -51,7 +51,7 @@ public sealed record EvalRun(string Path, int IwaeSamples, int Batch, string Dev
             if (!same) stdout.WriteLine("note: these test images differ from the ones the run was evaluated on during training (another --data): its metrics.csv is not comparable");
         }
         string output = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(checkpoint))!, "eval.json");
-        File.WriteAllText(output, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        GpuAe.Nets.AtomicFile.WriteAllText(output, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }) + "\n");
         stdout.WriteLine($"gpuae: wrote {output}");
         return 0;
     }

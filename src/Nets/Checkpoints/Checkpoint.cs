@@ -76,9 +76,16 @@ public static class Checkpoint
     public static string Get(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
         metadata.TryGetValue(key, out var v) ? v : throw new UserError($"{path} lacks '{key}' in its metadata: it was not written by gpuae");
 
-    public static float GetFloat(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
-        float.TryParse(Get(metadata, key, path), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+    public static float GetFloat(IReadOnlyDictionary<string, string> metadata, string key, string path) => (float)GetDouble(metadata, key, path);
+
+    public static double GetDouble(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
+        double.TryParse(Get(metadata, key, path), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
             : throw new UserError($"{path}: metadata '{key}' is not a number");
+
+    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>.</summary>
+    public static int GetInt(IReadOnlyDictionary<string, string> metadata, string key, string path, int min, int max) =>
+        GetLong(metadata, key, path) is var v && v >= min && v <= max ? (int)v
+            : throw new UserError($"{path}: metadata '{key}' is {Get(metadata, key, path)}, not a whole number from {min} to {max}");
 
     public static long GetLong(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
         long.TryParse(Get(metadata, key, path), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v

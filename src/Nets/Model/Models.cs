@@ -99,6 +99,8 @@ public sealed record ModelSpec(string Kind, Activation CodeActivation = Activati
     AdversarialSettings? Adversarial = null)
 {
     public const int DefaultAeCode = 32, DefaultVaeLatent = 2;
+    /// <summary>The widest latent: an image's 784 pixels.</summary>
+    public const int MaxLatent = 784;
 
     /// <summary>The registry's entry for <see cref="Kind"/>.</summary>
     public ModelKind Model => ModelKind.Named(Kind);
@@ -119,14 +121,19 @@ public static class Models
         {
             ModelFamily.Classifier => new ModelSpec(name),
             ModelFamily.Autoencoder => new ModelSpec(name, Checkpoint.Get(metadata, "code_activation", path) == "linear" ? Activation.None : Activation.Relu,
-                (int)Checkpoint.GetLong(metadata, "code", path)),
+                Width(metadata, "code", path)),
             ModelFamily.VariationalAdversarial => VariationalSpec(metadata, path, name) with { Adversarial = AdversarialSettings.Of(metadata, path) },
             _ => VariationalSpec(metadata, path, name),
         };
     }
 
     static ModelSpec VariationalSpec(IReadOnlyDictionary<string, string> metadata, string path, string name) =>
-        new(name, Latent: (int)Checkpoint.GetLong(metadata, "latent", path), Beta: Checkpoint.GetFloat(metadata, "beta", path));
+        new(name, Latent: Width(metadata, "latent", path), Beta: Checkpoint.GetFloat(metadata, "beta", path));
+
+    /// <summary>A latent width from a checkpoint's metadata: 1 to <see cref="ModelSpec.MaxLatent"/>, as training allows.</summary>
+    static int Width(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
+        Checkpoint.GetLong(metadata, key, path) is var width and >= 1 and <= ModelSpec.MaxLatent ? (int)width
+            : throw new UserError($"{path}: metadata '{key}' is {Checkpoint.Get(metadata, key, path)}, not a latent width from 1 to {ModelSpec.MaxLatent}");
 
     /// <summary>Rebuilds the architecture a checkpoint describes and loads its weights (and Adam's moments when asked).</summary>
     public static (IModel Model, IReadOnlyDictionary<string, string> Metadata) Load(IBackend backend, string path, int batch, bool withMoments = false) =>

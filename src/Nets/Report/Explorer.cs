@@ -46,7 +46,7 @@ public static class Explorer
     const string DataMarker = "{{DATA}}", TemplateResource = "GpuAe.Report.Explorer.html";
 
     public static void Write(string path, IBackend backend, Dataset test, IReadOnlyList<ExplorerPlane> planes) =>
-        File.WriteAllText(path, Html(backend, test, planes), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        AtomicFile.WriteAllText(path, Html(backend, test, planes));
 
     /// <summary>The page: the template (Explorer.html, embedded in this assembly) with the planes' data inline.</summary>
     public static string Html(IBackend backend, Dataset test, IReadOnlyList<ExplorerPlane> planes)
@@ -156,7 +156,6 @@ public static class GreyPng
             System.Runtime.InteropServices.Marshal.Copy(row, 0, bitmap.GetPixels() + y * bitmap.RowBytes, width);
         }
         using var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
-        using var file = File.Create(path);
-        data.SaveTo(file);
+        AtomicFile.Write(path, (Stream file) => data.SaveTo(file));
     }
 }

@@ -79,7 +79,7 @@ public static class Figures
         }
         if (xLabel is not null) { plot.XLabel(xLabel); bottom += 30; }
         int left = 40 + 8 * rowLabels.Max(l => l.Length);
-        plot.SavePng(path, Math.Min(MaxWidth, columns * pixelsPerTile + left + 30), rows * pixelsPerTile + bottom + 60);
+        AtomicFile.Write(path, (string temporary) => plot.SavePng(temporary, Math.Min(MaxWidth, columns * pixelsPerTile + left + 30), rows * pixelsPerTile + bottom + 60));
     }
 
     /// <summary>Decoded images on an n×n grid of latent coordinates: z₁ grows to the right, z₂ upwards.</summary>
@@ -92,7 +92,7 @@ public static class Figures
         plot.Axes.Left.SetTicks(Centres(n), z2Ascending.Select(Format).ToArray());
         plot.XLabel("z₁ = Φ⁻¹(p)");
         plot.YLabel("z₂ = Φ⁻¹(p)");
-        plot.SavePng(path, n * 56 + 200, n * 56 + 160);
+        AtomicFile.Write(path, (string temporary) => plot.SavePng(temporary, n * 56 + 200, n * 56 + 160));
     }
 
     /// <summary>Ten colours a reader tells apart, the four tops that overlap in latent space (T-shirt/top, Pullover, Coat,
@@ -166,7 +166,7 @@ public static class Figures
         }
         int rows = (panels.Count + columns - 1) / columns;
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows: rows, columns: Math.Min(columns, panels.Count));
-        multiplot.SavePng(path, MaxWidth, rows * 700);
+        AtomicFile.Write(path, (string temporary) => multiplot.SavePng(temporary, MaxWidth, rows * 700));
     }
 
     /// <summary>Rate (KL) against sampled distortion (BCE) of VAEs trained with different β: mean over the seeds with
@@ -221,7 +221,7 @@ public static class Figures
         plot.Title(seeds > 1 ? $"β-VAE (2-D) on the test set: rate against distortion, mean ± sd over {seeds} seeds" : "β-VAE (2-D) on the test set: rate against distortion");
         plot.XLabel("rate: KL(q(z|x) ‖ N(0, I)), nats per image");
         plot.YLabel("distortion: BCE with z ~ q(z|x), nats per image");
-        plot.SavePng(path, 1000, 700);
+        AtomicFile.Write(path, (string temporary) => plot.SavePng(temporary, 1000, 700));
     }
 
     static readonly LinePattern[] Patterns = [LinePattern.Solid, LinePattern.Dashed, LinePattern.Dotted, LinePattern.DenselyDashed];
@@ -251,7 +251,7 @@ public static class Figures
         plot.XLabel("epoch");
         plot.YLabel("loss (nats per image)");
         plot.ShowLegend(Edge.Right);
-        plot.SavePng(path, 1200, 650);
+        AtomicFile.Write(path, (string temporary) => plot.SavePng(temporary, 1200, 650));
     }
 
     /// <summary>One panel of numbers against the latent width: a title, the y axis's label, the series (name, values per
@@ -301,6 +301,6 @@ public static class Figures
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows: 1, columns: panels.Count);
         string spread = seeds > 1 ? $"; mean ± sd over {seeds} seeds" : "";
         foreach (var plot in multiplot.GetPlots()) plot.Title(plot.Axes.Title.Label.Text + spread, size: 15);
-        multiplot.SavePng(path, Math.Min(MaxWidth, 700 * panels.Count), 600);
+        AtomicFile.Write(path, (string temporary) => multiplot.SavePng(temporary, Math.Min(MaxWidth, 700 * panels.Count), 600));
     }
 }

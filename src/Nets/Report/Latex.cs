@@ -141,7 +141,7 @@ public static partial class Latex
     public static List<string> Publish(string folder, ReportDocument doc, ReportSummary s, ReportOptions o, TextWriter log, string? pdflatex, bool ci)
     {
         var sources = new[] { (ReportTex.Name, ReportTex.Write(doc, s, o)), (SlidesTex.Name, SlidesTex.Write(doc, s, o)) };
-        foreach (var (name, tex) in sources) File.WriteAllText(Path.Combine(folder, name + ".tex"), tex);
+        foreach (var (name, tex) in sources) AtomicFile.WriteAllText(Path.Combine(folder, name + ".tex"), tex);
         var files = sources.Select(x => x.Item1 + ".tex").ToList();
         if (pdflatex is null)
         {
@@ -192,6 +192,6 @@ public static partial class Latex
                 throw new UserError($"pdflatex failed on {Path.Combine(folder, name + ".tex")} ({error.TrimStart('!', ' ')}); see {log}");
             }
         }
-        File.Copy(Path.Combine(build, name + ".pdf"), Path.Combine(folder, name + ".pdf"), overwrite: true);
+        AtomicFile.Copy(Path.Combine(build, name + ".pdf"), Path.Combine(folder, name + ".pdf"));
     }
 }

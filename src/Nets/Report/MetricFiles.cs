@@ -18,7 +18,7 @@ public static class MetricFiles
         foreach (var m in s.Study.Runs)
             lines.Add(string.Join(",", [m.Key.Kind, $"{m.Key.Latent}", Code(m.Key.Config) ?? "", m.Key.IsVae ? F(m.Key.Beta) : "", $"{m.Key.Seed}", $"{m.Epochs}",
                 .. csv.Select(metric => metric.Read(m) is double v ? F(v) : ""), $"\"{s.Device}\""]));
-        File.WriteAllLines(Path.Combine(output, "metrics.csv"), lines);
+        AtomicFile.WriteAllLines(Path.Combine(output, "metrics.csv"), lines);
         // A configuration's keys, then its metrics (null where no run has the metric).
         OrderedDictionary<string, object?> Keys(ConfigKey c) => new()
             { ["model"] = c.Kind, ["latent"] = c.Latent, ["code"] = Code(c), ["beta"] = c.IsVae ? c.Beta : null };
@@ -52,6 +52,6 @@ public static class MetricFiles
             test_set_sharpness = s.Measured.TestSharpness,
             notebook_ae_pca2_knn5_accuracy = s.Measured.NotebookAePca.KnnAccuracy,
         };
-        File.WriteAllText(Path.Combine(output, "metrics.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(output, "metrics.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

@@ -111,7 +111,7 @@ public static class ReportBuilder
         var summary = new ReportSummary(study, measured, scorer, backend.DeviceName, files, train.Count, test.Count);
         MetricFiles.Write(output, summary);
         var document = ReportText.Write(summary, o);
-        File.WriteAllText(Path.Combine(output, "REPORT.md"), document.ToMarkdown());
+        AtomicFile.WriteAllText(Path.Combine(output, "REPORT.md"), document.ToMarkdown());
         files.AddRange(Latex.Publish(output, document, summary, o, log, Latex.FindPdflatex(), Latex.UnderCi));
         log.WriteLine($"gpuae: wrote {string.Join(", ", summary.Files)} to {output}");
         log.WriteLine($"gpuae: peak memory held as tensors on {backend.DeviceName}: {backend.PeakAllocatedBytes / (1024.0 * 1024):F0} MiB");
@@ -130,8 +130,8 @@ public static class ReportBuilder
         if (loaded is not Classifier classifier)
             throw new UserError($"{path} does not hold a classifier: pass --classifier with the folder of a `gpuae train classifier` run");
         var choice = new ClassifierChoice((int)Checkpoint.GetLong(metadata, "chosen_epoch", path), (int)Checkpoint.GetLong(metadata, "epochs", path),
-            double.Parse(Checkpoint.Get(metadata, "validation_loss", path), System.Globalization.CultureInfo.InvariantCulture),
-            double.Parse(Checkpoint.Get(metadata, "validation_accuracy", path), System.Globalization.CultureInfo.InvariantCulture),
+            Checkpoint.GetDouble(metadata, "validation_loss", path),
+            Checkpoint.GetDouble(metadata, "validation_accuracy", path),
             (int)Checkpoint.GetLong(metadata, "validation_images", path));
         log.WriteLine($"gpuae: scoring generated images with the classifier in {o.ClassifierFolder}");
         double accuracy = new Evaluator(backend, classifier, testImages, classifier.MaxRows).Run().Accuracy;

@@ -19,7 +19,7 @@ public static class MetricsCsv
     public static string HeaderOf(ModelKind kind) =>
         kind.Family == ModelFamily.Classifier ? ClassifierHeader : kind.IsAdversarial ? AdversarialHeader : Header;
 
-    public static void Start(string path, ModelKind kind) => File.WriteAllText(path, HeaderOf(kind) + "\n");
+    public static void Start(string path, ModelKind kind) => AtomicFile.WriteAllText(path, HeaderOf(kind) + "\n");
 
     static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
@@ -40,7 +40,7 @@ public static class MetricsCsv
         return string.Join(",", fields);
     }
 
-    public static void Append(string path, EpochMetrics m) => File.AppendAllText(path, Format(m) + "\n");
+    public static void Append(string path, EpochMetrics m) => AtomicFile.AppendAllText(path, Format(m) + "\n");
 
     /// <summary>Reads a metrics.csv written by <see cref="Append"/> (for reports made from finished runs, and resumed runs).</summary>
     public static List<EpochMetrics> Read(string path)
@@ -54,11 +54,14 @@ public static class MetricsCsv
         foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
         {
             var f = line.Split(',');
-            double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
+            double D(int i) => double.TryParse(f[i], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+                : throw new GpuAe.Kernels.UserError($"{path}: '{f[i]}' in line '{line}' is not a number: the file is damaged; train the run again");
             if (f.Length != fields) throw new GpuAe.Kernels.UserError($"{path}: line '{line}' does not have {fields} fields");
             var adversarial = lines[0] == AdversarialHeader ? AdversarialMetrics.Of([.. Enumerable.Range(8, AdversarialMetrics.Columns.Count).Select(D)]) : null;
             bool classifier = lines[0] == ClassifierHeader;
-            result.Add(new EpochMetrics(int.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6), D(7),
+            if (!int.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out int epoch))
+                throw new GpuAe.Kernels.UserError($"{path}: line '{line}' does not start with an epoch number: the file is damaged; train the run again");
+            result.Add(new EpochMetrics(epoch, D(1), D(2), D(3), D(4), D(5), D(6), D(7),
                 classifier ? D(8) : double.NaN, adversarial, classifier ? new EvalMetrics(D(9), D(9), 0, double.NaN, double.NaN, D(10)) : null));
         }
         return result;

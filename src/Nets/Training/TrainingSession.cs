@@ -52,7 +52,7 @@ public static class TrainingSession
         if (options.Epochs < 1) throw new UserError($"--epochs must be at least 1 (got {options.Epochs})");
         if (options.Batch < 1) throw new UserError($"--batch must be at least 1 (got {options.Batch})");
         if (!(options.LearningRate > 0) || float.IsInfinity(options.LearningRate)) throw new UserError($"--lr must be a positive number (got {options.LearningRate})");
-        if (spec.LatentSize < 1) throw new UserError($"--latent must be at least 1 (got {spec.LatentSize})");
+        if (spec.LatentSize is < 1 or > ModelSpec.MaxLatent) throw new UserError($"--latent must be from 1 to {ModelSpec.MaxLatent}, an image's pixels (got {spec.LatentSize})");
         if (!(spec.Beta >= 0) || float.IsInfinity(spec.Beta)) throw new UserError($"--beta must be 0 or more (got {spec.Beta})");
         if (spec.KlWarmupEpochs < 0) throw new UserError($"--kl-warmup must be 0 or more epochs (got {spec.KlWarmupEpochs})");
         if (options.CollapseEpochs < 0) throw new UserError($"--collapse-epochs must be 0 (never stop) or more (got {options.CollapseEpochs})");
@@ -109,30 +109,34 @@ public static class TrainingSession
         if (!File.Exists(path)) throw new UserError($"--resume: no checkpoint {path}; train without --resume first");
         var contents = SafeTensors.Read(path);
         var metadata = contents.Metadata;
-        int batch = (int)Checkpoint.GetLong(metadata, "batch", path);
-        var options = new TrainOptions(epochs ?? (int)Checkpoint.GetLong(metadata, "epochs", path), batch,
-            float.Parse(Checkpoint.Get(metadata, "lr", path), CultureInfo.InvariantCulture), (ulong)Checkpoint.GetLong(metadata, "seed", path),
-            collapseEpochs ?? (metadata.ContainsKey("collapse_epochs") ? (int)Checkpoint.GetLong(metadata, "collapse_epochs", path) : CollapseWatch.DefaultEpochs));
         long trainImages = Checkpoint.GetLong(metadata, "train_images", path);
         if (trainImages != train.Count)
             throw new UserError($"{path} was trained on {trainImages} images but {train.Count} are loaded: pass the same --limit as the original run");
         if (metadata.TryGetValue("train_sha256", out var fingerprint) && fingerprint != train.Fingerprint)
-            throw new UserError($"{path} was trained on other training data of the same size (SHA-256 {fingerprint[..12]}…, loaded {train.Fingerprint[..12]}…): " +
-                                "pass the --data and --limit of the original run");
+            throw new UserError($"{path} was trained on other training data of the same size (SHA-256 {fingerprint[..Math.Min(12, fingerprint.Length)]}…, " +
+                                $"loaded {train.Fingerprint[..12]}…): pass the --data and --limit of the original run");
+        int batch = Checkpoint.GetInt(metadata, "batch", path, 1, train.Count);
+        var options = new TrainOptions(epochs ?? Checkpoint.GetInt(metadata, "epochs", path, 1, int.MaxValue), batch,
+            Checkpoint.GetFloat(metadata, "lr", path), (ulong)Checkpoint.GetLong(metadata, "seed", path),
+            collapseEpochs ?? (metadata.ContainsKey("collapse_epochs") ? Checkpoint.GetInt(metadata, "collapse_epochs", path, 0, int.MaxValue) : CollapseWatch.DefaultEpochs));
         Validate(Models.SpecOf(metadata, path), options);
-        var (model, _) = Models.Load(backend, contents, path, batch, withMoments: true);
-        int completed = (int)Checkpoint.GetLong(metadata, "epoch", path);
-        var position = metadata.TryGetValue("next_row", out var nextRow)
-            ? new EpochPosition(completed + 1, int.Parse(nextRow, CultureInfo.InvariantCulture), float.Parse(metadata["loss_sum"], CultureInfo.InvariantCulture),
+        // The position: the last completed epoch, and inside the next one the first row not yet trained (a whole number of
+        // batches into the data) with the sums so far.
+        int completed = Checkpoint.GetInt(metadata, "epoch", path, 0, int.MaxValue - 1);
+        long step = Checkpoint.GetInt(metadata, "step", path, 0, int.MaxValue);
+        var position = metadata.ContainsKey("next_row")
+            ? new EpochPosition(completed + 1, Checkpoint.GetInt(metadata, "next_row", path, 0, train.Count - 1), Checkpoint.GetFloat(metadata, "loss_sum", path),
                 metadata.TryGetValue("sums", out var sums) ? ParseSums(sums, path) : null)
             : new EpochPosition(completed + 1, 0, 0f);
+        if (position.NextRow % batch != 0) throw new UserError($"{path}: metadata 'next_row' is {position.NextRow}, not a whole number of batches of {batch}");
+        var (model, _) = Models.Load(backend, contents, path, batch, withMoments: true);
         string metricsPath = Path.Combine(folder, "metrics.csv");
         // Keep the epochs the checkpoint holds; drop any line written after it (a kill between the two writes).
         var history = MetricsCsv.Read(metricsPath).Where(m => m.Epoch <= completed).ToList();
         MetricsCsv.Start(metricsPath, model.Kind);
         foreach (var m in history) MetricsCsv.Append(metricsPath, m);
-        reporter.Message($"gpuae: resuming {model.Kind} from {path} at epoch {position.Epoch}, step {Checkpoint.GetLong(metadata, "step", path)}");
-        return Continue(backend, model, options, train, test, folder, position, Checkpoint.GetLong(metadata, "step", path), history, reporter, cancel);
+        reporter.Message($"gpuae: resuming {model.Kind} from {path} at epoch {position.Epoch}, step {step}");
+        return Continue(backend, model, options, train, test, folder, position, step, history, reporter, cancel);
     }
 
     static int StepsPerEpoch(int count, int batch) => (count + batch - 1) / batch;
