@@ -156,6 +156,16 @@ public static class StepGradients
 }
 
 /// <summary>The repository's root (the folder holding GpuAe.sln), for committed files such as the classifier.</summary>
+/// <summary>The `gpuae` command line run in this process: its exit code and what it printed.</summary>
+public static class Gpuae
+{
+    public static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter(); var stderr = new StringWriter();
+        return (GpuAe.Cli.GpuAeCli.Run(args, stdout, stderr), stdout.ToString(), stderr.ToString());
+    }
+}
+
 public static class Repository
 {
     public static string Root { get; } = FindRoot();

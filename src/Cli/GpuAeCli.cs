@@ -45,6 +45,16 @@ public static class GpuAeCli
             stderr.WriteLine($"gpuae: {e.Message}");
             return UserErrorExit;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk or a folder that became unwritable while files were written (or a file that could not be
+            // read): every file is written through AtomicFile, so what was there before is intact and nothing
+            // half-written is left.
+            string message = string.Join(" ", e.Message.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            stderr.WriteLine($"gpuae: could not read or write a file ({message}): free some space or choose a folder you can write to; " +
+                             "the files written before are intact, and a training run resumes from its last checkpoint with --resume");
+            return UserErrorExit;
+        }
     }
 
     static Option<string> DeviceOption()

@@ -9,12 +9,7 @@ namespace GpuAe.Tests.Cli;
 public class CliTests : TempFolderTest
 {
 
-    static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter(); var stderr = new StringWriter();
-        int exit = GpuAeCli.Run(args, stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
+    static (int Exit, string Out, string Err) Run(params string[] args) => Gpuae.Run(args);
 
     static void AssertUserError((int Exit, string Out, string Err) result, string expectedText)
     {
@@ -496,11 +491,7 @@ public class CliTests : TempFolderTest
 /// table of which flag shapes which models is written here from the models' definitions, not read from the program.</summary>
 public class TrainFlagTests : TempFolderTest
 {
-    static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter(); var stderr = new StringWriter();
-        return (GpuAeCli.Run(args, stdout, stderr), stdout.ToString(), stderr.ToString());
-    }
+    static (int Exit, string Out, string Err) Run(params string[] args) => Gpuae.Run(args);
 
     static readonly string[] Autoencoders = ["ae", "conv-ae"], Variational = ["vae", "conv-vae", "cvae", "vae-gan"], Adversarial = ["vae-gan"];
     static readonly string[] Every = ["ae", "vae", "conv-ae", "conv-vae", "cvae", "classifier", "vae-gan"];

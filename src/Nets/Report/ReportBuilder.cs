@@ -70,6 +70,7 @@ public static class ReportBuilder
     {
         Validate(o);
         string output = TrainingSession.PrepareOutput(o.OutputFolder);
+        using var writer = OutputLock.Claim(output);
         var available = FindRuns(o);
         NameStrangers(o, log);
         var testImages = DeviceImages.Upload(backend, test, Classifier.Classes); // the classifier's accuracy needs the labels

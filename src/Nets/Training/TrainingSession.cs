@@ -92,6 +92,7 @@ public static class TrainingSession
         Validate(spec, options);
         if (options.Batch > train.Count) throw new UserError($"--batch {options.Batch} is larger than the {train.Count} training images");
         PrepareOutput(outputFolder);
+        using var writer = OutputLock.Claim(outputFolder);
         var model = Models.Create(backend, spec, options.Batch, StepsPerEpoch(train.Count, options.Batch));
         model.Initialise(options.Seed);
         MetricsCsv.Start(Path.Combine(outputFolder, "metrics.csv"), model.Kind);
@@ -107,6 +108,7 @@ public static class TrainingSession
     {
         string path = Path.Combine(folder, Checkpoint.FileName);
         if (!File.Exists(path)) throw new UserError($"--resume: no checkpoint {path}; train without --resume first");
+        using var writer = OutputLock.Claim(folder);
         var contents = SafeTensors.Read(path);
         var metadata = contents.Metadata;
         long trainImages = Checkpoint.GetLong(metadata, "train_images", path);
