@@ -235,7 +235,7 @@ public static class GpuAeCli
         var betas = ListOption("--betas", "β sweep of the 2-D VAE (1 alone: no sweep)", Texts(d.BetaValues));
         var betaEpochs = new Option<int?>("--beta-epochs") { Description = "epochs of each β-sweep VAE (default: --epochs)" };
         var samples = new Option<int>("--samples") { Description = "images generated per run to score generation (Fréchet distance, class coverage, near-empty share)", DefaultValueFactory = _ => d.Samples };
-        var classifier = new Option<string>("--classifier") { Description = "folder of the `gpuae train classifier` run whose features score generated images", DefaultValueFactory = _ => d.ClassifierFolder };
+        var classifier = new Option<string?>("--classifier") { Description = "folder of the `gpuae train classifier` run whose chosen.safetensors scores generated images (default: the classifier shipped with gpuae, a copy of the repository's reports/classifier)" };
         var device = DeviceOption();
         var data = DataOption();
         var command = new Command("report", "Train (or load) the study's runs, evaluate them, write figures, metrics, REPORT.md, report.pdf and slides.pdf")

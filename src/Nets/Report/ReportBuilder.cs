@@ -123,10 +123,10 @@ public static class ReportBuilder
     /// train-vs-test floor of the Fréchet distance.</summary>
     static Scorer LoadScorer(IBackend backend, ReportOptions o, Dataset train, Dataset test, DeviceImages testImages, TextWriter log)
     {
-        string path = Path.Combine(o.ClassifierFolder, Classifier.ChosenFileName);
+        string path = Path.Combine(o.ClassifierPath, Classifier.ChosenFileName);
         if (!File.Exists(path))
             throw new UserError($"no chosen classifier checkpoint at {path}: the generation scores need it; pass --classifier DIR, or train one with " +
-                                $"`gpuae train classifier --epochs 12 --out {o.ClassifierFolder}`");
+                                $"`gpuae train classifier --epochs 12 --out {o.ClassifierName}`");
         var (loaded, metadata) = Models.Load(backend, path, o.Batch);
         if (loaded is not Classifier classifier)
             throw new UserError($"{path} does not hold a classifier: pass --classifier with the folder of a `gpuae train classifier` run");
@@ -134,7 +134,7 @@ public static class ReportBuilder
             Checkpoint.GetDouble(metadata, "validation_loss", path),
             Checkpoint.GetDouble(metadata, "validation_accuracy", path),
             (int)Checkpoint.GetLong(metadata, "validation_images", path));
-        log.WriteLine($"gpuae: scoring generated images with the classifier in {o.ClassifierFolder}");
+        log.WriteLine($"gpuae: scoring generated images with the classifier in {o.ClassifierPath}");
         double accuracy = new Evaluator(backend, classifier, testImages, classifier.MaxRows).Run().Accuracy;
         var testFeatures = Inference.Encode(backend, classifier, test.Pixels, test.Count);
         var testGaussian = Gaussian.Fit(testFeatures, test.Count, Classifier.FeatureWidth);
@@ -142,7 +142,7 @@ public static class ReportBuilder
         int floorImages = Math.Min(o.Samples, train.Count);
         var trainGaussian = Gaussian.Fit(Inference.Encode(backend, classifier, train.Pixels, floorImages), floorImages, Classifier.FeatureWidth);
         var radii = PrecisionRecall.SquaredRadii(backend, testFeatures, test.Count, Classifier.FeatureWidth);
-        return new Scorer(classifier, testFeatures, testGaussian, radii, accuracy, Frechet.Distance(trainGaussian, testGaussian), floorImages, o.ClassifierFolder, choice);
+        return new Scorer(classifier, testFeatures, testGaussian, radii, accuracy, Frechet.Distance(trainGaussian, testGaussian), floorImages, o.ClassifierName, choice);
     }
 
     /// <summary>Generated images and the test set's reconstructions scored on the classifier; for a conditional model's

@@ -9,8 +9,17 @@ namespace GpuAe.Nets.Report;
 public sealed record ReportOptions(int NotebookAeEpochs = 10, int Epochs = 50, int Batch = 128, ulong Seed = 42, string OutputFolder = "study",
     IReadOnlyList<string>? FromRuns = null, int IwaeK = 100, int ManifoldN = 15, double ManifoldLow = 0.05, double ManifoldHigh = 0.95,
     string CommandLine = "gpuae report", IReadOnlyList<string>? Models = null, IReadOnlyList<float>? Betas = null, int? BetaEpochs = null,
-    int Seeds = 3, IReadOnlyList<int>? Latents = null, string ClassifierFolder = "reports/classifier", int Samples = 10_000)
+    int Seeds = 3, IReadOnlyList<int>? Latents = null, string? ClassifierFolder = null, int Samples = 10_000)
 {
+    /// <summary>The classifier shipped beside the program (and in the .NET tool package): a copy of the repository's
+    /// <see cref="ShippedClassifierSource"/>/chosen.safetensors, used when --classifier is not given.</summary>
+    public static string ShippedClassifier => Path.Combine(AppContext.BaseDirectory, "classifier");
+    public const string ShippedClassifierSource = "reports/classifier";
+    /// <summary>The folder whose chosen.safetensors scores generated images: --classifier, else the shipped one.</summary>
+    public string ClassifierPath => ClassifierFolder ?? ShippedClassifier;
+    /// <summary>How the report names it: the folder given, or the shipped copy by its source in the repository.</summary>
+    public string ClassifierName => ClassifierFolder ?? ShippedClassifierSource;
+
     public static readonly string[] DefaultModels = ["ae", "vae", "cvae", "conv-ae", "conv-vae", "vae-gan"];
     public static readonly float[] DefaultBetas = [0.5f, 1f, 2f, 4f];
     public static readonly int[] DefaultLatents = [2, 8, 32];
