@@ -62,7 +62,8 @@ public class VariationalAutoencoderTests
         Assert.InRange(untrained, 500, 620);
         Assert.True(last.TrainLoss < 0.65 * untrained, $"train loss {last.TrainLoss:F1} after 320 steps, untrained {untrained:F1}");
         Assert.InRange(last.TestKl, 1, 20);
-        Assert.True(last.TestLoss < 0.7 * untrained, $"held-out sampled −ELBO {last.TestLoss:F1}, untrained {untrained:F1}");
+        // The held-out bound as tight as the training one: 0.7× (≈385) was above the mean image's 383 (issue 36 item 5).
+        Assert.True(last.TestLoss < 0.65 * untrained, $"held-out sampled −ELBO {last.TestLoss:F1}, untrained {untrained:F1}");
     }
 
     [Fact]
