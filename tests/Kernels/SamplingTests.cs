@@ -33,8 +33,14 @@ public class SamplingTests
         Assert.Equal(be.Down(a), be.Down(b));
         var differing = be.Down(a).Zip(be.Down(c)).Count(p => p.First != p.Second);
         Assert.Equal(1000, differing);
-        // The device draws exactly what the host function draws: any backend can reproduce a run.
-        Assert.Equal(Sampling.Normal(7, Sampling.NoiseStream + 3, 999), be.Down(a)[999]);
+        // The device draws exactly what the host function draws, element by element: any backend can reproduce a run,
+        // and an index bug (mutant: element i drawn from counter i / 2, neighbours duplicated, moments unchanged) fails.
+        var device = be.Down(a);
+        Assert.All(Enumerable.Range(0, 1000), i => Assert.Equal(Sampling.Normal(7, Sampling.NoiseStream + 3, (ulong)i), device[i]));
+        // Neighbours are unrelated: lag-1 correlation within 5 standard errors (1/√n) of 0, no two neighbours equal.
+        double lag = Enumerable.Range(0, 999).Average(i => (double)device[i] * device[i + 1]);
+        Assert.InRange(lag, -5 / Math.Sqrt(999), 5 / Math.Sqrt(999));
+        Assert.DoesNotContain(Enumerable.Range(0, 999), i => device[i] == device[i + 1]);
     }
 
     [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]

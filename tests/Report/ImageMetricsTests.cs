@@ -43,6 +43,43 @@ public class ImageMetricsTests
         Assert.Equal(-0.995575493, ImageMetrics.Ssim(x, y, 7, 7), 6);
     }
 
+    /// <summary>SSIM over many windows against a reference written another way: every 7×7 window's pixels gathered into
+    /// arrays, two-pass moments, the windows listed by their top-left corners 0…width−7 and 0…height−7. Images of
+    /// different widths and heights (rows and columns not swappable) with correlated noise; both arguments' orders.
+    /// Mutants tried and caught: the last row of windows missed (top + w &lt; height; the checkerboard test catches it
+    /// too), x's variance counted twice in the denominator (vx + vx: only this test catches it).</summary>
+    [Theory]
+    [InlineData(28, 28)]
+    [InlineData(20, 13)]
+    [InlineData(9, 31)]
+    public void SsimOverManyWindowsMatchesAReferenceWrittenAnotherWay(int width, int height)
+    {
+        var x = Values.Uniform01(width * height, 90 + width);
+        var noise = Values.Random(width * height, 91 + height, 0.3f);
+        var y = x.Select((v, i) => Math.Clamp(v * 0.8f + noise[i] + (i % width) * 0.01f, 0f, 1f)).ToArray();
+        double Reference(float[] a, float[] b)
+        {
+            const int w = ImageMetrics.SsimWindow;
+            var scores = new List<double>();
+            foreach (int top in Enumerable.Range(0, height - w + 1))
+                foreach (int left in Enumerable.Range(0, width - w + 1))
+                {
+                    var pa = new List<double>(); var pb = new List<double>();
+                    for (int r = 0; r < w; r++)
+                        for (int c = 0; c < w; c++) { pa.Add(a[(top + r) * width + left + c]); pb.Add(b[(top + r) * width + left + c]); }
+                    double ma = pa.Average(), mb = pb.Average();
+                    double va = pa.Average(v => (v - ma) * (v - ma)), vb = pb.Average(v => (v - mb) * (v - mb));
+                    double cov = pa.Zip(pb).Average(p => (p.First - ma) * (p.Second - mb));
+                    scores.Add((2 * ma * mb + ImageMetrics.C1) * (2 * cov + ImageMetrics.C2) / ((ma * ma + mb * mb + ImageMetrics.C1) * (va + vb + ImageMetrics.C2)));
+                }
+            return scores.Average();
+        }
+        double expected = Reference(x, y);
+        Assert.InRange(expected, 0.2, 0.95); // neither identical nor unrelated: every term matters
+        Assert.Equal(expected, ImageMetrics.Ssim(x, y, width, height), 9);
+        Assert.Equal(expected, ImageMetrics.Ssim(y, x, width, height), 9);
+    }
+
     [Fact]
     public void NormalQuantilesMatchReferenceValues()
     {
