@@ -1,6 +1,7 @@
 using GpuAe.Cli;
 using GpuAe.Nets.Checkpoints;
 using GpuAe.Nets;
+using GpuAe.Nets.Training;
 using Xunit;
 
 namespace GpuAe.Tests.Cli;
@@ -99,6 +100,40 @@ public class CliTests : TempFolderTest
         Assert.Equal([256, 2], contents.Tensors["decoder.0.weight"].Shape);
         var (evalExit, _, evalError) = Run("eval", Folder, "--device", "simd");
         Assert.True(evalExit == 0, evalError);
+    }
+
+    /// <summary>--seed and --kl-warmup reach the checkpoint (the warm-up as steps: 2 epochs of ⌈1,000 / 128⌉ = 8), and
+    /// eval.json holds the run's numbers: the test loss that training's last epoch wrote (the evaluation noise is keyed by
+    /// image and sample, so the same), the IWAE bound with the k asked for, below the sampled −ELBO, the test data the
+    /// run saw. Untested before (issue 36).</summary>
+    [Fact]
+    public void SeedAndWarmupReachTheCheckpointAndEvalJsonHoldsTheRunsNumbers()
+    {
+        var (exit, _, error) = Run("train", "vae", "--epochs", "1", "--limit", "1000", "--seed", "3", "--kl-warmup", "2", "--device", "simd", "--out", Folder);
+        Assert.True(exit == 0, error);
+        var metadata = SafeTensors.Read(Path.Combine(Folder, Checkpoint.FileName)).Metadata;
+        Assert.Equal(("3", "16"), (metadata["seed"], metadata["warmup_steps"]));
+        var trained = MetricsCsv.Read(Path.Combine(Folder, "metrics.csv"))[^1];
+
+        var (evalExit, _, evalError) = Run("eval", Folder, "--iwae-k", "4", "--device", "simd");
+        Assert.True(evalExit == 0, evalError);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "eval.json")));
+        var e = json.RootElement;
+        Assert.Equal("vae", e.GetProperty("model").GetString());
+        Assert.Equal(10_000, e.GetProperty("test_images").GetInt32());
+        Assert.Equal(trained.TestLoss, e.GetProperty("test_loss").GetDouble(), 1e-3);
+        Assert.Equal(trained.TestKl, e.GetProperty("test_kl").GetDouble(), 1e-4);
+        Assert.Equal(trained.TestMse, e.GetProperty("test_mse").GetDouble(), 1e-7);
+        Assert.Equal(4, e.GetProperty("iwae_k").GetInt32());
+        Assert.InRange(e.GetProperty("iwae_bound").GetDouble(), trained.TestBce * 0.9, trained.TestLoss);
+        Assert.True(e.GetProperty("test_data_matches_run").GetBoolean());
+    }
+
+    [Fact]
+    public void ManifoldProbabilitiesOutOfOrderAreRefused()
+    {
+        AssertUserError(Run("report", "--manifold-p", "0.6,0.4", "--out", Folder), "--manifold-p must be two probabilities 0 < low < high < 1 (got 0.6, 0.4)");
+        AssertUserError(Run("report", "--manifold-p", "0,0.5", "--out", Folder), "--manifold-p must be two probabilities");
     }
 
     [Fact]
