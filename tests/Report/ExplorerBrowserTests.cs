@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using GpuAe.Cli;
+using GpuAe.Nets.Checkpoints;
 using GpuAe.Nets.Data;
+using GpuAe.Nets.Model;
 using GpuAe.Nets.Report;
 using GpuAe.Tests.Nets;
 using PuppeteerSharp;
@@ -49,6 +51,16 @@ public class ExplorerBrowserTests : TempFolderTest
 
     /// <summary>Scrolls a plane into the window, as a reader would, before the mouse goes to it: the CVAE's is below
     /// the other two, past the 780 pixels of the window.</summary>
+    /// <summary>The first <paramref name="count"/> test images' latents by the committed run's encoder (μ for the VAEs;
+    /// the CVAE with each image's label), on the SIMD backend.</summary>
+    static float[] OwnLatents(string run, int count)
+    {
+        using var backend = new GpuAe.Simd.SimdBackend();
+        var model = Models.Load(backend, Path.Combine(ExplorerPage.RunFolder(run), Checkpoint.FileName), count).Model;
+        int[]? labels = model.Kind.IsConditional ? [.. RealData.Test.Labels.Take(count).Select(l => (int)l)] : null;
+        return Inference.Encode(backend, model, RealData.Test.Pixels.AsSpan(0, count * 784).ToArray(), count, labels);
+    }
+
     static Task Reveal(IPage tab, string key) => tab.EvaluateFunctionAsync("k => explorer.planes[k].root.scrollIntoView({ block: 'nearest' })", key);
 
     /// <summary>Two classes' images of one z must differ by more than the 1/255 allowed, or a page that ignores the
@@ -112,6 +124,12 @@ public class ExplorerBrowserTests : TempFolderTest
             // Three test images' latents (#0 Ankle boot, #1 Pullover, #2 Trouser: each has a picture) and the middle of the window.
             var targets = new List<double[]>();
             foreach (int i in new[] { 0, 1, 2 }) targets.Add(await tab.EvaluateFunctionAsync<double[]>("(k, i) => explorer.planes[k].code(i)", key, i));
+            // Those latents are the run's own, encoded here apart from the page (three images, not the whole test set):
+            // a page that drew another run's latents in this plane fails (mutant: the VAE's μ in the AE's plane).
+            var expected = OwnLatents(run, 3);
+            foreach (int i in new[] { 0, 1, 2 })
+                Assert.True(Math.Abs(targets[i][0] - expected[2 * i]) <= 1e-4 && Math.Abs(targets[i][1] - expected[2 * i + 1]) <= 1e-4,
+                    $"{key}: the page's latent of test image #{i} is ({targets[i][0]}, {targets[i][1]}), {run} encodes it to ({expected[2 * i]}, {expected[2 * i + 1]})");
             targets.Add(await tab.EvaluateFunctionAsync<double[]>("k => explorer.planes[k].centre", key));
             await Reveal(tab, key);
             foreach (var (target, n) in targets.Select((t, n) => (t, n)))
