@@ -369,7 +369,8 @@ public class CliTests : TempFolderTest
         edit?.Invoke(header);
         var data = bytes.AsSpan((int)(8 + length)).ToArray();
         if (dropTensor is not null) // the tensor and its bytes gone, the others' offsets moved up: a well-formed file without it
-        {
+        {                           // (and without a content hash, as another tool might write it)
+            header["__metadata__"]!.AsObject().Remove(SafeTensors.ContentHashKey);
             long begin = header[dropTensor]!["data_offsets"]![0]!.GetValue<long>(), end = header[dropTensor]!["data_offsets"]![1]!.GetValue<long>();
             header.Remove(dropTensor);
             foreach (var (_, node) in header.Where(kv => kv.Key != "__metadata__").ToList())
@@ -396,6 +397,7 @@ public class CliTests : TempFolderTest
     [InlineData("offsets out of range", "does not match its shape or the file size")]
     [InlineData("wrong dtype", "is not F32")]
     [InlineData("missing tensor", "has no tensor 'decoder.2.bias'")]
+    [InlineData("edited metadata", "its content does not match its content_sha256")]
     public void BrokenCheckpointsAreOneLineErrorsAndNothingIsWritten(string broken, string expected)
     {
         string path = broken switch
@@ -406,6 +408,7 @@ public class CliTests : TempFolderTest
                 h["encoder.2.weight"]!["data_offsets"]![1]!.GetValue<long>() - h["encoder.2.weight"]!["data_offsets"]![0]!.GetValue<long>())),
             "offsets out of range" => BrokenCheckpoint(h => h["decoder.2.bias"]!["data_offsets"] = new System.Text.Json.Nodes.JsonArray(1L << 40, (1L << 40) + 784 * 4)),
             "wrong dtype" => BrokenCheckpoint(h => h["encoder.0.bias"]!["dtype"] = "F16"),
+            "edited metadata" => BrokenCheckpoint(h => h["__metadata__"]!["epoch"] = "2"),
             _ => BrokenCheckpoint(null, dropTensor: "decoder.2.bias"),
         };
         if (broken == "invalid JSON") // a header that is not JSON at all, of the same length

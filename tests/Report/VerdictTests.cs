@@ -1,0 +1,109 @@
+using GpuAe.Nets.Report;
+using GpuAe.Tests.Nets;
+using Xunit;
+
+namespace GpuAe.Tests.Report;
+
+/// <summary>A small real report (AE and VAE at 2-D, two seeds), built once; the study under it is then rewritten run by
+/// run to force each branch of the notebook claims' verdicts.</summary>
+public sealed class SmallReport : IDisposable
+{
+    readonly string folder = Directory.CreateTempSubdirectory("gpuae-verdicts-").FullName;
+    public readonly ReportOptions Options;
+    public readonly ReportSummary Summary;
+
+    public SmallReport()
+    {
+        Options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Seed: 1, OutputFolder: Path.Combine(folder, "report"), IwaeK: 1, ManifoldN: 3,
+            Models: ["ae", "vae"], Betas: [1f], Seeds: 2, Latents: [2], ClassifierFolder: Repository.Classifier, Samples: 600);
+        Summary = ReportBuilder.Build(TestBackends.Get("simd512"), RealData.Train.Take(1024), RealData.Test.Take(500), Options, new StringWriter());
+    }
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+}
+
+/// <summary>
+/// Every branch of the claims' verdicts (reconstruction, equal width, latent, generation), forced by synthetic numbers in
+/// a real report's study: a model better on every seed by a wide margin, worse, or spread across the other (not
+/// distinguishable). A verdict flipped in ReportText fails here. (Before, 3 of about 20 branches were asserted, on whatever
+/// a tiny training happened to give.) Mutant tried and caught: the latent claim's two decided branches swapped.
+/// </summary>
+public class VerdictTests(SmallReport report) : IClassFixture<SmallReport>
+{
+    static readonly ConfigKey NotebookAe = ReportOptions.NotebookAe, Ae2 = new("ae", 2, 1f), Vae2 = new("vae", 2, 1f);
+
+    /// <summary>Reconstruction quality q per seed (1 good, 0 poor) on all five measures: BCE and MSE from the code, SSIM,
+    /// the feature distance and the reconstructions' Fréchet distance.</summary>
+    static RunResult Reconstructs(RunResult r, double q) => r with
+    {
+        Test = r.Test with { BceMu = 300 - 100 * q, Mse = 0.06 - 0.05 * q }, Ssim = 0.3 + 0.5 * q, PerceptualDistance = 10 - 5 * q,
+        Generation = r.Generation with { ReconstructionsDistance = 100 - 50 * q },
+    };
+
+    /// <summary>The report's text with the runs of each given configuration rewritten, seed i by the i-th function.</summary>
+    ReportDocument With(params (ConfigKey Config, Func<RunResult, int, RunResult> Rewrite)[] changes)
+    {
+        var runs = report.Summary.Study.Runs.Select(r =>
+        {
+            var change = changes.FirstOrDefault(c => c.Config == r.Key.Config);
+            if (change.Rewrite is null) return r;
+            int seed = report.Summary.Study.Of(r.Key.Config).ToList().IndexOf(r);
+            return change.Rewrite(r, seed);
+        }).ToList();
+        return ReportText.Write(report.Summary with { Study = new Study(runs) }, report.Options);
+    }
+
+    /// <summary>Seeds close together around <paramref name="value"/> (decided against a far value), or spread widely
+    /// around it (not distinguishable from a close one).</summary>
+    static double Tight(double value, int seed) => value + 0.002 * seed;
+    static double Wide(double value, int seed) => value + (seed == 0 ? -0.3 : 0.3);
+
+    [Fact]
+    public void ReconstructionClaimSaysAllOrTalliesTheMeasures()
+    {
+        var all = With((NotebookAe, (r, s) => Reconstructs(r, Tight(0.9, s))), (Vae2, (r, s) => Reconstructs(r, Tight(0.2, s))));
+        Assert.StartsWith("\"The AE reconstructs better\" holds for the notebook's two models on every one of the 5 reconstruction measures",
+            all.Text(Say.ClaimReconstruction));
+
+        // BCE and MSE for the AE, SSIM for the VAE, the feature and Fréchet distances spread: 2, 1 and 2.
+        var mixed = With(
+            (NotebookAe, (r, s) => Reconstructs(r, Tight(0.9, s)) with { Ssim = Tight(0.3, s), PerceptualDistance = Wide(7, s), Generation = r.Generation with { ReconstructionsDistance = 70 + (s == 0 ? -30 : 30) } }),
+            (Vae2, (r, s) => Reconstructs(r, Tight(0.2, s)) with { Ssim = Tight(0.8, s), PerceptualDistance = Tight(7, s), Generation = r.Generation with { ReconstructionsDistance = Tight(70, s) } }));
+        Assert.StartsWith("\"The AE reconstructs better\" holds for the notebook's two models on 2 of the 5 reconstruction measures, the VAE is better on 1, " +
+            "and 2 are not distinguishable with 2 seeds", mixed.Text(Say.ClaimReconstruction));
+    }
+
+    [Fact]
+    public void EqualWidthClaimNamesTheWinnerOnlyWhenEveryMeasureAgrees()
+    {
+        Assert.StartsWith("At the same 2-D bottleneck and budget the AE still reconstructs better, on all 5 measures",
+            With((Ae2, (r, s) => Reconstructs(r, Tight(0.9, s))), (Vae2, (r, s) => Reconstructs(r, Tight(0.2, s)))).Text(Say.ClaimEqualWidth));
+        Assert.StartsWith("At the same 2-D bottleneck the VAE reconstructs better, on all 5 measures",
+            With((Ae2, (r, s) => Reconstructs(r, Tight(0.2, s))), (Vae2, (r, s) => Reconstructs(r, Tight(0.9, s)))).Text(Say.ClaimEqualWidth));
+        var mixed = With((Ae2, (r, s) => Reconstructs(r, Tight(0.9, s)) with { Ssim = Tight(0.2, s) }), (Vae2, (r, s) => Reconstructs(r, Tight(0.2, s)) with { Ssim = Tight(0.9, s) }));
+        Assert.StartsWith("At the same 2-D bottleneck and budget there is no single verdict", mixed.Text(Say.ClaimEqualWidth));
+    }
+
+    [Fact]
+    public void LatentClaimFollowsTheKnnDifference()
+    {
+        string Claim(double ae, double vae, Func<double, int, double> spread) =>
+            With((Ae2, (r, s) => r with { KnnAccuracy = spread(ae, s) / 100 }), (Vae2, (r, s) => r with { KnnAccuracy = spread(vae, s) / 100 })).Text(Say.ClaimLatent)!;
+        Assert.Contains("at 2-D its μ separate the classes better than the 2-D AE's codes (5-NN accuracy higher by 30.0", Claim(50, 80, Tight));
+        Assert.Contains("at 2-D the AE's codes separate the classes better than the VAE's μ (5-NN accuracy higher by 30.0", Claim(80, 50, Tight));
+        Assert.Contains("at 2-D its μ and the AE's codes are not distinguishable with 2 seeds in how they separate the classes", Claim(60, 60.5, Tight));
+    }
+
+    [Fact]
+    public void GenerationClaimFollowsTheFrechetDifference()
+    {
+        string Claim(double ae, double vae, Func<double, int, double> spread) =>
+            With((Ae2, (r, s) => r with { Generation = r.Generation with { SamplesDistance = spread(ae, s) } }),
+                 (Vae2, (r, s) => r with { Generation = r.Generation with { SamplesDistance = spread(vae, s) } })).Text(Say.ClaimGeneration)!;
+        Assert.StartsWith("\"The VAE can generate\": at 2-D its prior samples are closer to the test images than the AE's samples from a fitted Gaussian " +
+                          "(Fréchet distance 40.00 ± 0.00 against 80.00 ± 0.00", Claim(80, 40, Tight));
+        Assert.StartsWith("\"The VAE can generate\" needs a qualifier: at 2-D the AE's samples", Claim(40, 80, Tight));
+        Assert.StartsWith("\"The VAE can generate\": at 2-D its prior samples and the AE's samples from a fitted Gaussian are not distinguishable with 2 seeds",
+            Claim(60, 60, Wide));
+    }
+}
