@@ -782,8 +782,7 @@ public sealed class ReportText
             "pixels belong together or that a shifted garment is the same garment, and most of their weights sit in the 784 × 256 layers at " +
             "either end. " + (conv
                 ? "The convolutional models of this run measure what that costs (Reconstruction, above)."
-                : "The convolutional AE and VAE are built (`--models ae,vae,conv-ae,conv-vae`) but not in this run, so it cannot say how much of " +
-                  "the reconstruction error is the architecture's."));
+                : "The convolutional AE and VAE are not in this run, so it cannot say how much of the reconstruction error is the architecture's."));
     }
 
     /// <summary>The original study's future work (Conv-AE, Conv-VAE, β-VAE, VAE-GAN, perceptual metrics): what this run
@@ -796,11 +795,11 @@ public sealed class ReportText
             "**Conv-AE and conv-VAE**: " + (conv ? "measured in this run (Reconstruction, above)." : "built and trained by the same kernels, not in this run."),
             "**β-VAE**: " + (sweep ? "measured in this run (β sweep, above)." : "built (`--betas`), not in this run."),
             "**VAE-GAN** (Larsen et al., 2016): " + (AdversarialKinds.Any()
-                ? "measured in this run at 2-D, with the authors' γ and learning rates (Sharper samples?, above); its other settings, and wider latents, are not."
+                ? "measured in this run at 2-D with the authors' γ and learning rates (Sharper samples?, above); not wider latents."
                 : "built (`gpuae train vae-gan`), not in this run. It replaces the pixel-wise BCE by an error in a discriminator's features " +
                   "and trains the decoder as a GAN generator, the proposed answer to the blur that the Bernoulli likelihood rewards."),
-            "**Perceptual metrics**: SSIM and the Fréchet distance on our own classifier's features (Generation, above) are in this run; an " +
-            "Inception FID or LPIPS would need networks trained elsewhere, and their numbers would not compare with ours.");
+            "**Perceptual metrics**: SSIM, a feature distance and the Fréchet distance on our own classifier (Generation, above); Inception " +
+            "FID and LPIPS need networks trained elsewhere.");
     }
 
     /// <summary>The command that rebuilds the page.</summary>
