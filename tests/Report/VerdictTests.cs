@@ -4,7 +4,7 @@ using Xunit;
 
 namespace GpuAe.Tests.Report;
 
-/// <summary>A small real report (AE and VAE at 2-D, two seeds), built once; the study under it is then rewritten run by
+/// <summary>A small real report (AE and VAE at 2-D, the VAE also at β = 2, two seeds), built once; the study under it is then rewritten run by
 /// run to force each branch of the notebook claims' verdicts.</summary>
 public sealed class SmallReport : IDisposable
 {
@@ -15,7 +15,7 @@ public sealed class SmallReport : IDisposable
     public SmallReport()
     {
         Options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Seed: 1, OutputFolder: Path.Combine(folder, "report"), IwaeK: 1, ManifoldN: 3,
-            Models: ["ae", "vae"], Betas: [1f], Seeds: 2, Latents: [2], ClassifierFolder: Repository.Classifier, Samples: 600);
+            Models: ["ae", "vae"], Betas: [1f, 2f], Seeds: 2, Latents: [2], ClassifierFolder: Repository.Classifier, Samples: 600);
         Summary = ReportBuilder.Build(TestBackends.Get("simd512"), RealData.Train.Take(1024), RealData.Test.Take(500), Options, new StringWriter());
     }
 
@@ -23,14 +23,16 @@ public sealed class SmallReport : IDisposable
 }
 
 /// <summary>
-/// Every branch of the claims' verdicts (reconstruction, equal width, latent, generation), forced by synthetic numbers in
+/// Every branch of the claims' verdicts (reconstruction, equal width, latent, generation) and of the β sweep's (the
+/// trade-off, the best β, the two bounds' rankings), forced by synthetic numbers in
 /// a real report's study: a model better on every seed by a wide margin, worse, or spread across the other (not
 /// distinguishable). A verdict flipped in ReportText fails here. (Before, 3 of about 20 branches were asserted, on whatever
-/// a tiny training happened to give.) Mutant tried and caught: the latent claim's two decided branches swapped.
+/// a tiny training happened to give.) Mutants tried and caught: the latent claim's two decided branches swapped; the best β's "higher by" taken on the
+/// wrong side of the comparison.
 /// </summary>
 public class VerdictTests(SmallReport report) : IClassFixture<SmallReport>
 {
-    static readonly ConfigKey NotebookAe = ReportOptions.NotebookAe, Ae2 = new("ae", 2, 1f), Vae2 = new("vae", 2, 1f);
+    static readonly ConfigKey NotebookAe = ReportOptions.NotebookAe, Ae2 = new("ae", 2, 1f), Vae2 = new("vae", 2, 1f), Vae2Beta2 = new("vae", 2, 2f);
 
     /// <summary>Reconstruction quality q per seed (1 good, 0 poor) on all five measures: BCE and MSE from the code, SSIM,
     /// the feature distance and the reconstructions' Fréchet distance.</summary>
@@ -105,5 +107,40 @@ public class VerdictTests(SmallReport report) : IClassFixture<SmallReport>
         Assert.StartsWith("\"The VAE can generate\" needs a qualifier: at 2-D the AE's samples", Claim(40, 80, Tight));
         Assert.StartsWith("\"The VAE can generate\": at 2-D its prior samples and the AE's samples from a fitted Gaussian are not distinguishable with 2 seeds",
             Claim(60, 60, Wide));
+    }
+
+    /// <summary>The β sweep at β = 1 and 2: rate (KL) and distortion (sampled BCE) each up or down, the sampled −ELBO's
+    /// best β clearly or not, and the IWAE bound ranking the β values as the −ELBO does or not.</summary>
+    ReportDocument Sweep(double kl1, double kl2, double bce1, double bce2, double elbo1, double elbo2, Func<double, int, double> spread,
+        double iwae1 = 100, double iwae2 = 200) =>
+        With((Vae2, (r, s) => r with { Test = r.Test with { Kl = kl1, Bce = bce1, Loss = spread(elbo1, s) }, Iwae = iwae1 }),
+             (Vae2Beta2, (r, s) => r with { Test = r.Test with { Kl = kl2, Bce = bce2, Loss = spread(elbo2, s) }, Iwae = iwae2 }));
+
+    [Fact]
+    public void BetaTradeOffSaysWhichOfRateAndDistortionMoves()
+    {
+        Assert.StartsWith("As β grows the rate falls and the distortion rises at every step", Sweep(10, 5, 250, 260, 260, 265, Tight).Text(Say.BetaTradeOff));
+        Assert.StartsWith("As β grows the rate falls at every step (means), but the distortion does not", Sweep(10, 5, 250, 240, 260, 265, Tight).Text(Say.BetaTradeOff));
+        Assert.StartsWith("As β grows the distortion rises at every step (means), but the rate does not", Sweep(5, 10, 250, 260, 260, 265, Tight).Text(Say.BetaTradeOff));
+        Assert.StartsWith("Neither the rate nor the distortion changes monotonically", Sweep(5, 10, 250, 240, 260, 265, Tight).Text(Say.BetaTradeOff));
+    }
+
+    [Fact]
+    public void BestBetaIsNamedWithItsDifferenceOrItsTie()
+    {
+        Assert.Contains("is higher by 5.00", Sweep(10, 5, 250, 260, 260, 265, Tight).Text(Say.BetaBest));
+        Assert.EndsWith("is not distinguishable with 2 seeds from it.", Sweep(10, 5, 250, 260, 260, 260.5, Wide).Text(Say.BetaBest));
+        string lower = Sweep(10, 5, 250, 260, 265, 260, Tight).Text(Say.BetaBest)!;
+        Assert.StartsWith("The lowest sampled −ELBO is at β = 2", lower);
+        Assert.Contains("it is lower by 5.00", lower);
+        Assert.Contains("the two are not distinguishable with 2 seeds", Sweep(10, 5, 250, 260, 260.5, 260, Wide).Text(Say.BetaBest));
+    }
+
+    [Fact]
+    public void RankingsByTheTwoBoundsAgreeOrNot()
+    {
+        Assert.EndsWith("the two bounds rank the β values the same way.", Sweep(10, 5, 250, 260, 260, 265, Tight, iwae1: 100, iwae2: 200).Text(Say.BetaRanking));
+        Assert.EndsWith("the two bounds rank them differently, so which β fits the data best depends on the bound.",
+            Sweep(10, 5, 250, 260, 260, 265, Tight, iwae1: 200, iwae2: 100).Text(Say.BetaRanking));
     }
 }
