@@ -4,7 +4,7 @@ using Xunit;
 
 namespace GpuAe.Tests.Report;
 
-/// <summary>A small real report (AE, VAE and VAE-GAN at 2-D, the VAE also at β = 2, two seeds), built once; the study under it is then rewritten run by
+/// <summary>A small real report (AE and VAE at 2-D and 4-D, the VAE-GAN at 2-D, the VAE also at β = 2, two seeds), built once; the study under it is then rewritten run by
 /// run to force each branch of the notebook claims' verdicts.</summary>
 public sealed class SmallReport : IDisposable
 {
@@ -15,7 +15,7 @@ public sealed class SmallReport : IDisposable
     public SmallReport()
     {
         Options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Seed: 1, OutputFolder: Path.Combine(folder, "report"), IwaeK: 1, ManifoldN: 3,
-            Models: ["ae", "vae", "vae-gan"], Betas: [1f, 2f], Seeds: 2, Latents: [2], ClassifierFolder: Repository.Classifier, Samples: 600);
+            Models: ["ae", "vae", "vae-gan"], Betas: [1f, 2f], Seeds: 2, Latents: [2, 4], ClassifierFolder: Repository.Classifier, Samples: 600);
         Summary = ReportBuilder.Build(TestBackends.Get("simd512"), RealData.Train.Take(1024), RealData.Test.Take(500), Options, new StringWriter());
     }
 
@@ -24,15 +24,18 @@ public sealed class SmallReport : IDisposable
 
 /// <summary>
 /// Every branch of the claims' verdicts (reconstruction, equal width, latent, generation) and of the β sweep's (the
-/// trade-off, the best β, the two bounds' rankings) and the VAE-GAN's sharper claim, forced by synthetic numbers in
+/// trade-off, the best β, the two bounds' rankings), the VAE-GAN's sharper claim and the latent widths' gap and active
+/// units, forced by synthetic numbers in
 /// a real report's study: a model better on every seed by a wide margin, worse, or spread across the other (not
 /// distinguishable). A verdict flipped in ReportText fails here. (Before, 3 of about 20 branches were asserted, on whatever
 /// a tiny training happened to give.) Mutants tried and caught: the latent claim's two decided branches swapped; the best β's "higher by" taken on the
-/// wrong side of the comparison; the sharper claim's "holds" given to sharper-but-farther samples.
+/// wrong side of the comparison; the sharper claim's "holds" given to sharper-but-farther samples; the width gap's
+/// "widens" and "narrows" swapped.
 /// </summary>
 public class VerdictTests(SmallReport report) : IClassFixture<SmallReport>
 {
-    static readonly ConfigKey NotebookAe = ReportOptions.NotebookAe, Ae2 = new("ae", 2, 1f), Vae2 = new("vae", 2, 1f), Vae2Beta2 = new("vae", 2, 2f), VaeGan2 = new("vae-gan", 2, 1f);
+    static readonly ConfigKey NotebookAe = ReportOptions.NotebookAe, Ae2 = new("ae", 2, 1f), Vae2 = new("vae", 2, 1f), Vae2Beta2 = new("vae", 2, 2f), VaeGan2 = new("vae-gan", 2, 1f),
+        Ae4 = new("ae", 4, 1f), Vae4 = new("vae", 4, 1f);
 
     /// <summary>Reconstruction quality q per seed (1 good, 0 poor) on all five measures: BCE and MSE from the code, SSIM,
     /// the feature distance and the reconstructions' Fréchet distance.</summary>
@@ -160,5 +163,23 @@ public class VerdictTests(SmallReport report) : IClassFixture<SmallReport>
         Assert.Contains("but not distinguishable with 2 seeds in closeness to the test images", Claim(0.2, 0.02, 60, 60, Tight));
         Assert.StartsWith($"{head} does not hold here at 2-D: its samples are blurrier than the VAE's", Claim(0.02, 0.2, 40, 60, Tight));
         Assert.StartsWith($"{head} is not shown here at 2-D: the two are not distinguishable with 2 seeds in sharpness", Claim(0.5, 0.5, 40, 60, Wide));
+    }
+
+    /// <summary>The BCE gap (VAE − AE, from z = μ) from 2-D to 4-D: widening, narrowing, or a change the seeds cannot
+    /// tell; and the VAE's unused dimensions at 4-D, with the wider VAE reconstructing better or not.</summary>
+    [Fact]
+    public void WidthGapAndActiveUnitsFollowTheNumbers()
+    {
+        ReportDocument Widths(double ae2, double vae2, double ae4, double vae4, Func<double, int, double> spread4, double active4 = 4) => With(
+            (Ae2, (r, s) => r with { Test = r.Test with { BceMu = Tight(ae2, s) } }), (Vae2, (r, s) => r with { Test = r.Test with { BceMu = Tight(vae2, s) }, ActiveUnits = 2 }),
+            (Ae4, (r, s) => r with { Test = r.Test with { BceMu = Tight(ae4, s) } }),
+            (Vae4, (r, s) => r with { Test = r.Test with { BceMu = spread4(vae4, s) }, ActiveUnits = (int)active4 }));
+        Assert.StartsWith("From 2-D to 4-D the gap widens by 20.00", Widths(200, 210, 150, 180, Tight).Text(Say.WidthGap));
+        Assert.StartsWith("From 2-D to 4-D the gap narrows by 5.00", Widths(200, 210, 150, 155, Tight).Text(Say.WidthGap));
+        Assert.Contains(", not distinguishable with 2 seeds.", Widths(200, 210, 150, 160, (v, s) => v + (s == 0 ? -30 : 30)).Text(Say.WidthGap));
+        Assert.DoesNotContain("are active", Widths(200, 210, 150, 180, Tight).Text(Say.WidthKl));
+        Assert.Contains("At 4-D only 2.0 ± 0.0 of its 4 dimensions are active", Widths(200, 210, 150, 180, Tight, active4: 2).Text(Say.WidthKl));
+        Assert.Contains("with those it still reconstructs better than the 2-D VAE", Widths(200, 210, 150, 180, Tight, active4: 2).Text(Say.WidthKl));
+        Assert.Contains("the extra width does not show in the reconstruction", Widths(200, 210, 150, 215, Tight, active4: 2).Text(Say.WidthKl));
     }
 }
