@@ -299,6 +299,23 @@ public class CliTests : TempFolderTest
         Assert.Contains("host ms", output);
     }
 
+    /// <summary>`bench --epoch` times a whole epoch and an evaluation: the numbers are printed, positive and finite, and
+    /// the epoch's training loss is a number of nats in a plausible range (its images are synthetic noise, so it stays near
+    /// the untrained ~543). Untested before (issue 36).</summary>
+    [Fact]
+    public void BenchEpochTimesAWholeEpochAndAnEvaluation()
+    {
+        var (exit, output, error) = Run("bench", "--device", "simd", "--steps", "1", "--model", "ae", "--epoch");
+        Assert.True(exit == 0, error);
+        var epoch = System.Text.RegularExpressions.Regex.Match(output,
+            @"ae measured epoch \(60,000 images[^)]*\): ([0-9.]+) s \(([0-9.]+) GFLOP/s\), training loss ([0-9.]+); evaluation of 10,000 images: ([0-9.]+) s");
+        Assert.True(epoch.Success, output);
+        double Number(int group) => double.Parse(epoch.Groups[group].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.All(new[] { 1, 2, 4 }, g => Assert.True(Number(g) > 0 && double.IsFinite(Number(g)), epoch.Value));
+        Assert.InRange(Number(3), 100, 1000);
+        Assert.Matches(@"ae \d+ synthetic steps back to back \(launched kernel by kernel\): [0-9.]+ s", output);
+    }
+
     /// <summary>`bench gemms` lists the VAE step's GEMMs with their layouts, the 2- and 4-wide ones included, in the
     /// space-separated form bench/compare-pytorch.sh reads, and only on the SIMD backend.</summary>
     [Fact]
