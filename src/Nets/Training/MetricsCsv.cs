@@ -19,7 +19,10 @@ public static class MetricsCsv
     public static string HeaderOf(ModelKind kind) =>
         kind.Family == ModelFamily.Classifier ? ClassifierHeader : kind.IsAdversarial ? AdversarialHeader : Header;
 
-    public static void Start(string path, ModelKind kind) => AtomicFile.WriteAllText(path, HeaderOf(kind) + "\n");
+    /// <summary>Writes the file with its header and <paramref name="epochs"/> (none for a new run; the epochs a resumed
+    /// run's checkpoint holds), in one write.</summary>
+    public static void Start(string path, ModelKind kind, IEnumerable<EpochMetrics>? epochs = null) =>
+        AtomicFile.WriteAllLines(path, (epochs ?? []).Select(Format).Prepend(HeaderOf(kind)));
 
     static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 

@@ -135,8 +135,7 @@ public static class TrainingSession
         string metricsPath = Path.Combine(folder, "metrics.csv");
         // Keep the epochs the checkpoint holds; drop any line written after it (a kill between the two writes).
         var history = MetricsCsv.Read(metricsPath).Where(m => m.Epoch <= completed).ToList();
-        MetricsCsv.Start(metricsPath, model.Kind);
-        foreach (var m in history) MetricsCsv.Append(metricsPath, m);
+        MetricsCsv.Start(metricsPath, model.Kind, history);
         reporter.Message($"gpuae: resuming {model.Kind} from {path} at epoch {position.Epoch}, step {step}");
         return Continue(backend, model, options, train, test, folder, position, step, history, reporter, cancel);
     }
