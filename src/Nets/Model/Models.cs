@@ -131,9 +131,7 @@ public static class Models
         new(name, Latent: Width(metadata, "latent", path), Beta: Checkpoint.GetFloat(metadata, "beta", path));
 
     /// <summary>A latent width from a checkpoint's metadata: 1 to <see cref="ModelSpec.MaxLatent"/>, as training allows.</summary>
-    static int Width(IReadOnlyDictionary<string, string> metadata, string key, string path) =>
-        Checkpoint.GetLong(metadata, key, path) is var width and >= 1 and <= ModelSpec.MaxLatent ? (int)width
-            : throw new UserError($"{path}: metadata '{key}' is {Checkpoint.Get(metadata, key, path)}, not a latent width from 1 to {ModelSpec.MaxLatent}");
+    static int Width(IReadOnlyDictionary<string, string> metadata, string key, string path) => Checkpoint.GetInt(metadata, key, path, 1, ModelSpec.MaxLatent);
 
     /// <summary>Rebuilds the architecture a checkpoint describes and loads its weights (and Adam's moments when asked).</summary>
     public static (IModel Model, IReadOnlyDictionary<string, string> Metadata) Load(IBackend backend, string path, int batch, bool withMoments = false) =>
