@@ -201,7 +201,8 @@ public static class TrainingSession
             }
             Save(backend, model, options, train, test, trainer.Step, new EpochPosition(finished.Epoch + 1, 0, 0f), checkpoint);
             if (finished.Validation is { } v && history.All(h => h.Validation!.Loss >= v.Loss))
-                Choose(checkpoint, Path.Combine(folder, Classifier.ChosenFileName), finished.Epoch, v, validation!.Count);
+                Save(backend, model, options, train, test, trainer.Step, new EpochPosition(finished.Epoch + 1, 0, 0f), Path.Combine(folder, Classifier.ChosenFileName),
+                    ChosenBy(finished.Epoch, v, validation!.Count));
             reporter.EpochDone(model.Kind, options.Epochs, finished);
             position = new EpochPosition(finished.Epoch + 1, 0, 0f);
         }
@@ -209,23 +210,20 @@ public static class TrainingSession
         return (model, history);
     }
 
-    /// <summary>The epoch's checkpoint, just written, copied as the chosen one with what chose it: the epoch and its
-    /// validation loss and accuracy (ties go to the later epoch).</summary>
-    static void Choose(string checkpoint, string chosen, int epoch, EvalMetrics validation, int images)
+    /// <summary>What chose an epoch's checkpoint as the classifier's chosen one (saved beside the epoch's own checkpoint):
+    /// the epoch and its validation loss and accuracy (ties go to the later epoch).</summary>
+    static Dictionary<string, string> ChosenBy(int epoch, EvalMetrics validation, int images) => new()
     {
-        var contents = SafeTensors.Read(checkpoint);
-        var metadata = new Dictionary<string, string>(contents.Metadata)
-        {
-            ["chosen_epoch"] = $"{epoch}", ["validation_images"] = $"{images}",
-            ["validation_loss"] = validation.Loss.ToString("R", CultureInfo.InvariantCulture),
-            ["validation_accuracy"] = validation.Accuracy.ToString("R", CultureInfo.InvariantCulture),
-        };
-        SafeTensors.Write(chosen, contents.Tensors.Select(t => (t.Key, t.Value.Shape, t.Value.Data)), metadata);
-    }
+        ["chosen_epoch"] = $"{epoch}", ["validation_images"] = $"{images}",
+        ["validation_loss"] = validation.Loss.ToString("R", CultureInfo.InvariantCulture),
+        ["validation_accuracy"] = validation.Accuracy.ToString("R", CultureInfo.InvariantCulture),
+    };
 
     /// <summary>Writes the checkpoint for a run about to start <paramref name="next"/>: "epoch" is the last completed
-    /// epoch, and a run stopped inside an epoch also records its row and partial loss sum.</summary>
-    static void Save(IBackend backend, IModel model, TrainOptions options, Dataset train, Dataset test, long step, EpochPosition next, string path)
+    /// epoch, and a run stopped inside an epoch also records its row and partial loss sum; <paramref name="extra"/>
+    /// adds to the metadata.</summary>
+    static void Save(IBackend backend, IModel model, TrainOptions options, Dataset train, Dataset test, long step, EpochPosition next, string path,
+        IReadOnlyDictionary<string, string>? extra = null)
     {
         var metadata = new Dictionary<string, string>
         {
@@ -239,6 +237,7 @@ public static class TrainingSession
             metadata["loss_sum"] = next.LossSum.ToString("R", CultureInfo.InvariantCulture);
             if (next.Sums is { } sums) metadata["sums"] = string.Join(",", sums.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
         }
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>()) metadata[key] = value;
         Checkpoint.Save(path, backend, model, metadata);
     }
 }
