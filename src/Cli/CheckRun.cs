@@ -1,3 +1,4 @@
+using GpuAe.Kernels;
 using GpuAe.Nets;
 using GpuAe.Nets.Diagnostics;
 using GpuAe.Simd;
@@ -14,10 +15,17 @@ public sealed record CheckRun(string Device)
         using var backend = Backends.Open(Device);
         using var fused = Backends.OpenFused(Device);
         using var reference = new SimdBackend(VectorPath.Scalar, threads: 1);
-        stdout.WriteLine($"device: {backend.DeviceName}; reference: {reference.DeviceName}");
+        return Compare(backend, fused, reference, stdout);
+    }
+
+    /// <summary>The table of every comparison of <paramref name="device"/> (and <paramref name="fused"/>) with
+    /// <paramref name="reference"/>, and the exit code: 0 when all agree, 1 when any does not.</summary>
+    public static int Compare(IBackend device, IBackend? fused, IBackend reference, TextWriter stdout)
+    {
+        stdout.WriteLine($"device: {device.DeviceName}; reference: {reference.DeviceName}");
         stdout.WriteLine($"{"kernel",-48} {"shape",-18} {"max rel. error",14}  result");
         int failed = 0;
-        foreach (var c in KernelCheck.Run(backend, reference, fused))
+        foreach (var c in KernelCheck.Run(device, reference, fused))
         {
             if (!c.Passed) failed++;
             stdout.WriteLine($"{c.Kernel,-48} {c.Shape,-18} {c.MaxError,14:E2}  {(c.Passed ? "ok" : c.Error is { } error ? $"FAIL (threw {error})" : $"FAIL (tolerance {c.Tolerance:E0})")}");

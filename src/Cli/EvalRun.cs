@@ -10,14 +10,14 @@ using GpuAe.Nets;
 namespace GpuAe.Cli;
 
 /// <summary>`gpuae eval`: loads a checkpoint, scores it on the test set (and the IWAE bound for a VAE), writes eval.json.</summary>
-public sealed record EvalRun(string Path, int IwaeSamples, int Batch, string Device, string? DataFolder)
+public sealed record EvalRun(string Path, int IwaeSamples, int Batch, string Device, string? DataFolder, int? TestLimit)
 {
     public int Execute(TextWriter stdout)
     {
         if (IwaeSamples < 0) throw new UserError($"--iwae-k must be 0 or more (got {IwaeSamples})");
         if (Batch < 1) throw new UserError($"--batch must be at least 1 (got {Batch})");
         string checkpoint = Checkpoint.Find(Path);
-        var test = FashionMnist.LoadSplit(FashionMnist.ResolveFolder(DataFolder), "t10k");
+        var test = Data.CutTest(FashionMnist.LoadSplit(FashionMnist.ResolveFolder(DataFolder), "t10k"), TestLimit);
 
         using var backend = Backends.Open(Device);
         var (model, metadata) = Models.Load(backend, checkpoint, Batch);

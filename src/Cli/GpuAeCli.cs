@@ -97,6 +97,7 @@ public static class GpuAeCli
         var device = DeviceOption();
         var data = DataOption();
         var limit = new Option<int?>("--limit") { Description = "train on the first N training images only (quick runs, tests)" };
+        var testLimit = Data.TestLimitOption();
         var codeActivation = new Option<string>("--code-activation") { Description = "activation of the AE's code: relu (as the original notebook) or linear", DefaultValueFactory = _ => "relu" };
         codeActivation.AcceptOnlyFromAmong("relu", "linear");
         var latent = new Option<int?>("--latent") { Description = $"width of the latent: the AE's code (default {ModelSpec.DefaultAeCode}, the notebook's) or the VAE's z (default {ModelSpec.DefaultVaeLatent})" };
@@ -129,7 +130,7 @@ public static class GpuAeCli
         };
 
         var command = new Command("train", "Train a model; writes <out>/metrics.csv after every epoch and <out>/model.safetensors (a checkpoint)")
-        { model, epochs, batch, lr, seed, device, data, limit, codeActivation, latent, beta, klWarmup, gamma, lrEncoder, lrDecoder, lrDiscriminator, collapseEpochs,
+        { model, epochs, batch, lr, seed, device, data, limit, testLimit, codeActivation, latent, beta, klWarmup, gamma, lrEncoder, lrDecoder, lrDiscriminator, collapseEpochs,
           output, resume, quiet, json };
         // Which models each model-shaping flag applies to: a flag given to any other model is refused, never ignored.
         (Option Flag, Func<ModelKind, bool> Applies)[] shaping =
@@ -159,7 +160,7 @@ public static class GpuAeCli
                 r.GetValue(latent), r.GetValue(beta), r.GetValue(klWarmup),
                 kind.IsAdversarial ? new AdversarialSettings(r.GetValue(gamma), r.GetValue(lrEncoder), r.GetValue(lrDecoder), r.GetValue(lrDiscriminator)) : null);
             string? resumeFolder = r.GetValue(resume);
-            var run = new TrainRun(spec, options, r.GetValue(device)!, r.GetValue(data), r.GetValue(limit),
+            var run = new TrainRun(spec, options, r.GetValue(device)!, r.GetValue(data), r.GetValue(limit), r.GetValue(testLimit),
                 r.GetValue(output) ?? resumeFolder ?? Path.Combine("runs", spec.Kind), resumeFolder,
                 r.GetResult(epochs) is { Implicit: false } ? r.GetValue(epochs) : null, r.GetValue(quiet), r.GetValue(json),
                 Given(collapseEpochs) ? r.GetValue(collapseEpochs) : null);
@@ -176,9 +177,10 @@ public static class GpuAeCli
         var batch = new Option<int>("--batch") { Description = "evaluation batch size", DefaultValueFactory = _ => 128 };
         var device = DeviceOption();
         var data = DataOption();
-        var command = new Command("eval", "Evaluate a saved model on the 10,000 test images; writes eval.json beside it") { path, iwaeK, batch, device, data };
+        var testLimit = Data.TestLimitOption();
+        var command = new Command("eval", "Evaluate a saved model on the 10,000 test images; writes eval.json beside it") { path, iwaeK, batch, device, data, testLimit };
         command.SetAction(r => new EvalRun(r.GetValue(path)!, r.GetValue(iwaeK), r.GetValue(batch),
-            r.GetValue(device)!, r.GetValue(data)).Execute(stdout));
+            r.GetValue(device)!, r.GetValue(data), r.GetValue(testLimit)).Execute(stdout));
         return command;
     }
 
@@ -226,6 +228,7 @@ public static class GpuAeCli
         var seeds = new Option<int>("--seeds") { Description = "seeds per configuration: the tables give mean ± sd over them, the figures show the first", DefaultValueFactory = _ => d.Seeds };
         var latents = ListOption("--latents", "latent widths: AE and VAE are trained at each (must include 2, for the latent figures)", Texts(d.LatentSizes));
         var limit = new Option<int?>("--limit") { Description = "train on the first N training images only (quick runs, tests)" };
+        var testLimit = Data.TestLimitOption();
         var output = new Option<string>("--out") { Description = "report folder (the default is git-ignored; the committed study is in reports/)", DefaultValueFactory = _ => d.OutputFolder };
         var fromRuns = ListOption("--from-runs", "finished runs to use instead of training: each is matched to the study's runs by its checkpoint (model, latent, β, seed); runs not given are trained");
         var iwaeK = new Option<int>("--iwae-k") { Description = "importance samples for the VAEs' IWAE bound", DefaultValueFactory = _ => d.IwaeK };
@@ -239,7 +242,7 @@ public static class GpuAeCli
         var device = DeviceOption();
         var data = DataOption();
         var command = new Command("report", "Train (or load) the study's runs, evaluate them, write figures, metrics, REPORT.md, report.pdf and slides.pdf")
-        { aeEpochs, vaeEpochs, batch, seed, seeds, latents, limit, output, fromRuns, iwaeK, manifoldN, manifoldP, models, betas, betaEpochs, classifier, samples, device, data };
+        { aeEpochs, vaeEpochs, batch, seed, seeds, latents, limit, testLimit, output, fromRuns, iwaeK, manifoldN, manifoldP, models, betas, betaEpochs, classifier, samples, device, data };
         command.SetAction(r =>
         {
             var runs = r.GetResult(fromRuns) is null ? null : Values(r.GetValue(fromRuns));
@@ -250,7 +253,7 @@ public static class GpuAeCli
                 Values(r.GetValue(models)), ParseNumbers(Values(r.GetValue(betas)), "--betas", "0.5,1,2,4", float.Parse), r.GetValue(betaEpochs),
                 r.GetValue(seeds), ParseNumbers(Values(r.GetValue(latents)), "--latents", "2,8,32", (text, style, culture) => int.Parse(text, style, culture)),
                 r.GetValue(classifier)!, r.GetValue(samples));
-            return new ReportRun(options, r.GetValue(device)!, r.GetValue(data), r.GetValue(limit)).Execute(stdout);
+            return new ReportRun(options, r.GetValue(device)!, r.GetValue(data), r.GetValue(limit), r.GetValue(testLimit)).Execute(stdout);
         });
         return command;
     }

@@ -7,13 +7,13 @@ namespace GpuAe.Cli;
 /// <summary>`gpuae report`: validates the study's settings before anything is loaded, then trains (or reuses) its runs,
 /// evaluates them and writes the report (see <see cref="ReportBuilder"/>). Ctrl-C and SIGTERM stop it after the step in
 /// progress with the run's checkpoint written (<see cref="Interruption"/>); the same command again resumes the study.</summary>
-public sealed record ReportRun(ReportOptions Options, string Device, string? DataFolder, int? Limit)
+public sealed record ReportRun(ReportOptions Options, string Device, string? DataFolder, int? Limit, int? TestLimit)
 {
     public int Execute(TextWriter stdout)
     {
         ReportBuilder.Validate(Options);
         if (Options.Batch < 1) throw new UserError($"--batch must be at least 1 (got {Options.Batch})");
-        var (train, test) = Data.Load(DataFolder, Limit);
+        var (train, test) = Data.Load(DataFolder, Limit, TestLimit);
         using var interruption = new Interruption();
         using var backend = Backends.Open(Device);
         try

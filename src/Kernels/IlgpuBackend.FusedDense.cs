@@ -18,8 +18,11 @@ public sealed partial class IlgpuBackend
     /// kernel: asked for at <see cref="Open"/>, where the device can. Off by default until a GPU measurement shows the
     /// fused step faster: no lent GPU has run it yet (BENCHMARKS.md); `gpuae bench` times both in one run and
     /// `gpuae check` checks it, each on a second backend opened fused; the tests open one.</summary>
-    public bool FusesDenseSteps => _fusesDenseSteps && CanFuseDenseSteps;
-    readonly bool _fusesDenseSteps;
+    public bool FusesDenseSteps => FuseDenseSteps && CanFuseDenseSteps;
+
+    /// <summary>Asked for at <see cref="Open"/>; a model created after a change takes the new setting (the tests train the
+    /// GPU kernel set both ways on one accelerator, whose kernels are compiled once).</summary>
+    public bool FuseDenseSteps { get; set; }
 
     void LoadFusedDense()
     {

@@ -36,7 +36,7 @@ public sealed partial class IlgpuBackend : IBackend, ILaunchTimeline, IGraphRepl
 
     IlgpuBackend(Context context, Accelerator accelerator, KernelSet kernels, bool fuseDenseSteps)
     {
-        _fusesDenseSteps = fuseDenseSteps;
+        FuseDenseSteps = fuseDenseSteps;
         _context = context;
         _accelerator = accelerator;
         _unused = AllocateBuffer<float>(1).View;

@@ -129,6 +129,34 @@ public class CliTests : TempFolderTest
         Assert.True(e.GetProperty("test_data_matches_run").GetBoolean());
     }
 
+    /// <summary>--test-limit scores on the first N test images: training's per-epoch test loss and eval.json's are the
+    /// same number on the same 300 images (and not the full set's); the run's test images are its own, so a resume or an
+    /// eval on other test images says so; 0 is refused.</summary>
+    [Fact]
+    public void TestLimitScoresOnTheFirstTestImagesAndTheRunRemembersThem()
+    {
+        var (exit, _, error) = Run("train", "ae", "--epochs", "1", "--limit", "512", "--test-limit", "300", "--device", "simd", "--out", Folder);
+        Assert.True(exit == 0, error);
+        var trained = MetricsCsv.Read(Path.Combine(Folder, "metrics.csv"))[^1];
+        Assert.Equal(GpuAe.Tests.Nets.RealData.Test.Take(300).Fingerprint,
+            SafeTensors.Read(Path.Combine(Folder, Checkpoint.FileName)).Metadata["test_sha256"]);
+
+        Assert.Equal(0, Run("eval", Folder, "--iwae-k", "0", "--test-limit", "300", "--device", "simd").Exit);
+        using (var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "eval.json"))))
+        {
+            Assert.Equal(300, json.RootElement.GetProperty("test_images").GetInt32());
+            Assert.Equal(trained.TestLoss, json.RootElement.GetProperty("test_loss").GetDouble(), 1e-3);
+            Assert.True(json.RootElement.GetProperty("test_data_matches_run").GetBoolean());
+        }
+        var (_, full, _) = Run("eval", Folder, "--iwae-k", "0", "--device", "simd");
+        Assert.Contains("these test images differ from the ones the run was evaluated on", full);
+
+        AssertUserError(Run("train", "ae", "--resume", Folder, "--epochs", "2", "--limit", "512", "--device", "simd"),
+            "was scored on other test images");
+        Assert.Equal(0, Run("train", "ae", "--resume", Folder, "--epochs", "2", "--limit", "512", "--test-limit", "300", "--device", "simd").Exit);
+        AssertUserError(Run("train", "ae", "--epochs", "1", "--test-limit", "0", "--out", Path.Combine(Folder, "none")), "--test-limit must be at least 1 (got 0)");
+    }
+
     [Fact]
     public void ManifoldProbabilitiesOutOfOrderAreRefused()
     {

@@ -189,4 +189,50 @@ public class CheckpointTests : TempFolderTest
         Assert.Equal(modelBytes, be.AllocatedBytes);
         Assert.True(be.PeakAllocatedBytes >= modelBytes + 4L * (Train.Count + Test.Count) * 784, $"peak {be.PeakAllocatedBytes}, model {modelBytes}");
     }
+
+    /// <summary>The same accounting on ILGPU's accelerator, whose tensors are device buffers: a scope frees its buffers
+    /// (disposed, not only uncounted), nested scopes free only their own, the peak remembers the most held, and a whole
+    /// training run leaves exactly its model's buffers. Mutants: Release that only uncounts (buffers left undisposed) →
+    /// caught; the peak updated before adding → caught.</summary>
+    [Fact]
+    public void IlgpuBuffersAreCountedAndFreedByTheirScope()
+    {
+        using (var fresh = IlgpuBackend.Open("cpu")) ScopesFreeTheirBuffers(fresh); // a fresh one: its peak is this test's
+        var be = Cpu.Backend;
+        ScopesFreeTheirBuffers(be);
+
+        using var probe = new GpuAe.Simd.SimdBackend(threads: 1);
+        Models.Create(probe, new ModelSpec("ae"), 64, 10);
+        long modelBytes = probe.AllocatedBytes;
+        // The backend's own scratch (persistent: kept until it is disposed) may grow on a first use, so the first run only warms it.
+        using (be.Scope()) TrainingSession.Run(be, new ModelSpec("ae"), new TrainOptions(1, 64, 1e-3f, 5), Train, Test, Folder, new Recorder(), default);
+        using (be.Scope())
+        {
+            long start = be.AllocatedBytes;
+            TrainingSession.Run(be, new ModelSpec("ae"), new TrainOptions(1, 64, 1e-3f, 5), Train, Test, Path.Combine(Folder, "again"), new Recorder(), default);
+            Assert.Equal(start + modelBytes, be.AllocatedBytes);
+        }
+    }
+
+    static void ScopesFreeTheirBuffers(IBackend be)
+    {
+        long before = be.AllocatedBytes, peak = be.PeakAllocatedBytes;
+        Tensor outer, inner;
+        using (be.Scope())
+        {
+            outer = be.Allocate(1000);
+            using (be.Scope())
+            {
+                inner = be.Allocate(250);
+                be.AllocateIndices(50);
+                Assert.Equal(before + 4L * (1000 + 250 + 50), be.AllocatedBytes);
+            }
+            Assert.True(((ILGPU.Runtime.MemoryBuffer)inner.Storage).IsDisposed, "the inner scope's buffer is still allocated on the device");
+            Assert.False(((ILGPU.Runtime.MemoryBuffer)outer.Storage).IsDisposed);
+            Assert.Equal(before + 4000, be.AllocatedBytes);
+        }
+        Assert.True(((ILGPU.Runtime.MemoryBuffer)outer.Storage).IsDisposed);
+        Assert.Equal(before, be.AllocatedBytes);
+        Assert.Equal(Math.Max(peak, before + 4L * 1300), be.PeakAllocatedBytes);
+    }
 }

@@ -50,6 +50,23 @@ public class KernelCheckTests
         Assert.All(results.Where(r => r.Kernel is "sigmoid + BCE + gradient" or "Adam" or "gather rows" or "im2col"), r => Assert.True(r.Passed, r.Kernel));
     }
 
+    /// <summary>`gpuae check`'s exit code: 1 and the count of disagreeing kernels when the device's dense forward is off
+    /// by 1e-3, 0 and "all kernels agree" on the same device without the error. Mutant: `return 0` whatever failed → caught.</summary>
+    [Fact]
+    public void CheckExitsOneOnAMismatchAndZeroWithout()
+    {
+        using var reference = new SimdBackend(VectorPath.Scalar, threads: 1);
+        using var inner = new SimdBackend(VectorPath.Scalar, threads: 1);
+        var wrong = new StringWriter();
+        Assert.Equal(1, GpuAe.Cli.CheckRun.Compare(new DenseForwardOffBy(inner, 1e-3f), null, reference, wrong));
+        Assert.Matches(@"\n\d+ kernel\(s\) disagree with the reference", wrong.ToString());
+        Assert.Contains("FAIL (tolerance", wrong.ToString());
+        var right = new StringWriter();
+        Assert.Equal(0, GpuAe.Cli.CheckRun.Compare(new DenseForwardOffBy(inner, 0f), null, reference, right));
+        Assert.EndsWith("all kernels agree with the reference" + Environment.NewLine, right.ToString());
+        Assert.DoesNotContain("FAIL", right.ToString());
+    }
+
     /// <summary>Every call passed on to <paramref name="inner"/>; dense forward's output then scaled by 1 + error.</summary>
     sealed class DenseForwardOffBy(IBackend inner, float error) : IBackend
     {

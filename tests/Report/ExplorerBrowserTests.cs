@@ -239,6 +239,86 @@ public class ExplorerBrowserTests : TempFolderTest
         Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
         await tab.ScreenshotAsync(ScreenshotPath, new ScreenshotOptions { FullPage = true });
 
+        // Escape clears every plane's two ends and strip (mutant: only the first plane cleared → caught).
+        await tab.Keyboard.PressAsync("Escape");
+        foreach (var (key, _) in Planes)
+        {
+            Assert.Equal(0, await tab.EvaluateFunctionAsync<int>("k => explorer.planes[k].ends.length", key));
+            Assert.Equal(0, await tab.EvaluateFunctionAsync<int>("k => document.querySelectorAll(`#plane-${k} canvas.step`).length", key));
+            Assert.StartsWith("Click two test images", await tab.EvaluateFunctionAsync<string>("k => explorer.planes[k].strip.textContent", key));
+        }
+
+        // Two clicks on empty points of the AE's plane (no picture within reach: near two corners of the plot) pick those
+        // latent points in that plane only, and its strip runs between them with no test image at either end (mutant:
+        // an empty point picked in every plane → caught by the VAE's ends).
+        await Reveal(tab, "ae");
+        var corners = new[] { (-0.9, -0.9), (0.9, 0.9), (-0.9, 0.9), (0.9, -0.9) };
+        var picked = new List<double[]>();
+        foreach (var (u, v) in corners)
+        {
+            if (picked.Count == 2) break;
+            var client = await tab.EvaluateFunctionAsync<double[]>(
+                "(u, v) => { const p = explorer.planes.ae; return p.toClient(p.centre[0] + u * p.half, p.centre[1] + v * p.half); }", u, v);
+            await tab.Mouse.MoveAsync((decimal)client[0], (decimal)client[1]);
+            if (await tab.EvaluateFunctionAsync<int>("() => explorer.planes.ae.hover") >= 0) continue; // a picture within reach: not empty
+            await tab.Mouse.ClickAsync((decimal)client[0], (decimal)client[1]);
+            picked.Add(await tab.EvaluateFunctionAsync<double[]>("() => explorer.planes.ae.last.z"));
+        }
+        Assert.True(picked.Count == 2, "fewer than two corners of the AE's plane are empty");
+        Assert.Equal(picked.SelectMany(z => z), (await tab.EvaluateFunctionAsync<double[][]>("() => explorer.planes.ae.ends.map(e => e.z)")).SelectMany(z => z));
+        Assert.Equal(0, await tab.EvaluateFunctionAsync<int>("() => explorer.planes.vae.ends.length + explorer.planes.cvae.ends.length"));
+        Assert.Equal(0, await tab.EvaluateFunctionAsync<int>("() => document.querySelectorAll('#plane-ae figure.end').length"));
+        Assert.StartsWith("A = z = (", await tab.EvaluateFunctionAsync<string>("() => document.querySelector('#plane-ae .title b').textContent"));
+        await CheckStrip("ae", "ae-2d-seed42");
+
+        // The legend: pointing at a class draws that class's points strongly and the others faintly in every plane, and
+        // leaving it draws the planes as before. Measured on the planes' drawn points: of the strongly inked pixels (alpha
+        // at least 0.84: one highlighted dot, 0.85, or two plain ones, 0.62 each, overlapping; the faint ones, 0.1, need 18),
+        // the share nearest the class's colour (mutants: the highlight drawn for every class but the one
+        // pointed at → caught; no redraw on leaving → caught).
+        const string inkShare = """
+            (k, c) => {
+              const p = explorer.planes[k], d = p.background.getContext('2d').getImageData(0, 0, p.background.width, p.background.height).data;
+              const rgb = COLOURS.map(h => [1, 3, 5].map(i => parseInt(h.slice(i, i + 2), 16)));
+              let strong = 0, mine = 0;
+              for (let i = 0; i < d.length; i += 4) {
+                if (d[i + 3] < 214 || d[i + 3] === 255) continue; // fainter than one highlighted dot or two plain ones; the opaque frame, grid and text
+                let best = 0, bestDistance = Infinity;
+                rgb.forEach((col, j) => { const e = (d[i] - col[0]) ** 2 + (d[i + 1] - col[1]) ** 2 + (d[i + 2] - col[2]) ** 2; if (e < bestDistance) { best = j; bestDistance = e; } });
+                strong++; if (best === c) mine++;
+              }
+              return [strong, mine / strong];
+            }
+            """;
+        const int trouser = 1;
+        const string background = "k => { const b = explorer.planes[k].background; return Array.from(b.getContext('2d').getImageData(0, 0, b.width, b.height).data); }";
+        var plain = new Dictionary<string, int[]>();
+        var shareBefore = new Dictionary<string, double>();
+        foreach (var (key, _) in Planes)
+        {
+            plain[key] = await tab.EvaluateFunctionAsync<int[]>(background, key);
+            var share = await tab.EvaluateFunctionAsync<double[]>(inkShare, key, trouser);
+            shareBefore[key] = share[1];
+            Assert.True(share[0] > 1000 && share[1] < 0.2, $"{key}: before pointing at the legend, {share[1]:P0} of {share[0]} inked pixels are Trouser's");
+        }
+        var item = await tab.QuerySelectorAllAsync("#legend .item");
+        Assert.Equal(10, item.Length);
+        Assert.EndsWith(FashionMnist.ClassNames[trouser], await tab.EvaluateFunctionAsync<string>("e => e.textContent", item[trouser]));
+        await item[trouser].HoverAsync();
+        foreach (var (key, _) in Planes)
+        {
+            var share = await tab.EvaluateFunctionAsync<double[]>(inkShare, key, trouser);
+            // Measured here: 5–8 % of the inked pixels before, 70 % after (the rest: anti-aliased edges, blends nearest another colour).
+            Assert.True(share[0] > 100 && share[1] > 0.5 && share[1] > 4 * shareBefore[key], $"{key}: pointing at Trouser in the legend, {share[1]:P0} of {share[0]} " +
+                $"inked pixels are Trouser's, {shareBefore[key]:P0} before");
+        }
+        await tab.Mouse.MoveAsync(5, 5); // off the legend
+        foreach (var (key, _) in Planes)
+        {
+            var after = await tab.EvaluateFunctionAsync<int[]>(background, key);
+            Assert.True(plain[key].AsEnumerable().SequenceEqual(after), $"{key}: the plane is not drawn as before once the pointer leaves the legend");
+        }
+
         var foreign = requests.Where(r => r != url && !r.StartsWith("data:", StringComparison.Ordinal) && !r.StartsWith("blob:", StringComparison.Ordinal)).ToList();
         Assert.True(foreign.Count == 0, $"the page requested {string.Join(", ", foreign)}");
         Assert.True(errors.Count == 0, string.Join("\n", errors));

@@ -7,17 +7,23 @@ namespace GpuAe.Nets.Report;
 /// <summary>The report's files of numbers, every metric of them from <see cref="Metrics.All"/>.</summary>
 public static class MetricFiles
 {
+    static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+    static string? Code(ConfigKey c) => c.IsVae ? null : c.Code == Activation.Relu ? "relu" : "linear";
+
+    /// <summary>metrics.csv's first line.</summary>
+    public static string CsvHeader => string.Join(",", ["model", "latent", "code", "beta", "seed", "epochs", .. Metrics.In(Written.Csv).Select(m => m.Column), "device"]);
+
+    /// <summary>metrics.csv's line of one run, scored on <paramref name="device"/>.</summary>
+    public static string CsvRow(RunResult m, string device) =>
+        string.Join(",", [m.Key.Kind, $"{m.Key.Latent}", Code(m.Key.Config) ?? "", m.Key.IsVae ? F(m.Key.Beta) : "", $"{m.Key.Seed}", $"{m.Epochs}",
+            .. Metrics.In(Written.Csv).Select(metric => metric.Read(m) is double v ? F(v) : ""), $"\"{device}\""]);
+
     /// <summary>metrics.csv (a row per run) and metrics.json (the runs, a summary per configuration, the classifier and
     /// the reference numbers), their metrics those of <see cref="Metrics.All"/>.</summary>
     public static void Write(string output, ReportSummary s)
     {
-        string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        string? Code(ConfigKey c) => c.IsVae ? null : c.Code == Activation.Relu ? "relu" : "linear";
-        var csv = Metrics.In(Written.Csv).ToArray();
-        var lines = new List<string> { string.Join(",", ["model", "latent", "code", "beta", "seed", "epochs", .. csv.Select(m => m.Column), "device"]) };
-        foreach (var m in s.Study.Runs)
-            lines.Add(string.Join(",", [m.Key.Kind, $"{m.Key.Latent}", Code(m.Key.Config) ?? "", m.Key.IsVae ? F(m.Key.Beta) : "", $"{m.Key.Seed}", $"{m.Epochs}",
-                .. csv.Select(metric => metric.Read(m) is double v ? F(v) : ""), $"\"{s.Device}\""]));
+        var lines = new List<string> { CsvHeader };
+        lines.AddRange(s.Study.Runs.Select(m => CsvRow(m, s.Device)));
         AtomicFile.WriteAllLines(Path.Combine(output, "metrics.csv"), lines);
         // A configuration's keys, then its metrics (null where no run has the metric).
         OrderedDictionary<string, object?> Keys(ConfigKey c) => new()

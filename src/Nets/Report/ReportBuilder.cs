@@ -79,22 +79,18 @@ public static class ReportBuilder
         var firstSeed = new Dictionary<ConfigKey, FirstSeedRun>();
         foreach (var key in Plan(o))
         {
+            cancel.ThrowIfCancellationRequested(); // a signal that came while the last run was scored: stop before the next
             // The first seed's models are kept for the figures; every other run's tensors are freed once it is scored.
             bool keep = key.Seed == o.Seed;
             using var runMemory = keep ? null : backend.Scope();
             var (model, history) = Obtain(backend, key, o, available, train, test, log, cancel);
             log.WriteLine($"gpuae: evaluating {key.Folder} on the test set");
             using var scoringMemory = backend.Scope();
-            // A conditional model is measured on p(x|y): each test image with its own label, each sample with the class it asks for.
-            int[]? labels = model.Kind.IsConditional ? [.. test.Labels.AsSpan(0, test.Count).ToArray().Select(l => (int)l)] : null;
-            int[]? asked = model.Kind.IsConditional ? ConditionalGeneration.AskedClasses(o.Samples) : null;
-            var recon = Inference.Reconstruct(backend, model, test.Pixels, test.Count, labels);
-            var latents = Inference.Encode(backend, model, test.Pixels, test.Count, labels);
-            var generated = Generate(backend, model, train, key.Seed, o.Samples, asked);
-            var result = Score(key, model, history, recon, latents, generated, asked, backend, testImages, test, o, scorer);
+            var (result, recon, latents, generated) = Measure(backend, key, model, history, train, test, testImages, o, scorer);
             runs.Add(result);
             if (keep) firstSeed[key.Config] = new FirstSeedRun(model, result, recon, latents, generated[..(StudyFigures.KeptSamples(model.Kind) * test.Features)]);
         }
+        cancel.ThrowIfCancellationRequested(); // every run is finished and kept: the same command writes the report
         var study = new Study(runs);
         Measurements measured;
         using (backend.Scope()) measured = Measurements.Take(backend, firstSeed, test, o);
@@ -121,7 +117,7 @@ public static class ReportBuilder
 
     /// <summary>The committed classifier (--classifier), its test accuracy, the test images' feature Gaussian and the
     /// train-vs-test floor of the Fréchet distance.</summary>
-    static Scorer LoadScorer(IBackend backend, ReportOptions o, Dataset train, Dataset test, DeviceImages testImages, TextWriter log)
+    internal static Scorer LoadScorer(IBackend backend, ReportOptions o, Dataset train, Dataset test, DeviceImages testImages, TextWriter log)
     {
         string path = Path.Combine(o.ClassifierPath, Classifier.ChosenFileName);
         if (!File.Exists(path))
@@ -182,7 +178,7 @@ public static class ReportBuilder
 
     /// <summary>The run a checkpoint's metadata says it is (the notebook's AE trained for other than its budget is the
     /// same at that budget).</summary>
-    static RunKey KeyOf(IReadOnlyDictionary<string, string> metadata, string checkpoint, ReportOptions o)
+    internal static RunKey KeyOf(IReadOnlyDictionary<string, string> metadata, string checkpoint, ReportOptions o)
     {
         var spec = Models.SpecOf(metadata, checkpoint);
         var key = new RunKey(spec.Kind, spec.LatentSize, spec.Model.IsVariational ? spec.Beta : 1f, (ulong)Checkpoint.GetLong(metadata, "seed", checkpoint),
@@ -206,7 +202,7 @@ public static class ReportBuilder
         int epochs = EpochsOf(key, o);
         var reporter = new LineReporter(log);
         (IModel Model, List<EpochMetrics> History) run;
-        switch (Resumable(folder, key, o, train))
+        switch (Resumable(folder, key, o, train, test))
         {
             case (true, int done) when done == epochs:
                 log.WriteLine($"gpuae: reusing the finished {key.Folder} run in {folder}");
@@ -229,7 +225,7 @@ public static class ReportBuilder
     /// <summary>Whether OUT/runs/RUN holds the plan's run (its checkpoint names the same model, width, code, β, seed,
     /// batch, learning rate and epochs, on the same training images), and how many epochs it has finished; (false, 0)
     /// when it holds nothing. A checkpoint of another run there is never overwritten: that is a one-line error.</summary>
-    static (bool Ours, int Finished) Resumable(string folder, RunKey key, ReportOptions o, Dataset train)
+    static (bool Ours, int Finished) Resumable(string folder, RunKey key, ReportOptions o, Dataset train, Dataset test)
     {
         string path = Path.Combine(folder, Checkpoint.FileName);
         if (!File.Exists(path)) return (false, 0);
@@ -241,6 +237,7 @@ public static class ReportBuilder
         if (Checkpoint.GetLong(metadata, "batch", path) is var batch && batch != o.Batch) Other($"batch {batch}, not {o.Batch}");
         if (Checkpoint.GetLong(metadata, "train_images", path) is var images && images != train.Count) Other($"{images} training images, not {train.Count}");
         if (metadata.TryGetValue("train_sha256", out var fingerprint) && fingerprint != train.Fingerprint) Other("other training images");
+        if (metadata.TryGetValue("test_sha256", out var scoredOn) && scoredOn != test.Fingerprint) Other("scored on other test images (--test-limit, --data)");
         return (true, (int)Checkpoint.GetLong(metadata, "epoch", path)); // finished epochs (a mid-epoch checkpoint adds next_row)
     }
 
@@ -252,6 +249,20 @@ public static class ReportBuilder
         var planned = Plan(o).Select(k => k.Folder).ToHashSet();
         foreach (var folder in Directory.GetDirectories(runs).Order().Where(f => !planned.Contains(Path.GetFileName(f))))
             log.WriteLine($"gpuae: {folder} is no run of this study's plan; it is left as it is");
+    }
+
+    /// <summary>One run measured as the study measures it: its reconstructions, latents and generated images, and every
+    /// number of its metrics.csv line. A conditional model is measured on p(x|y): each test image with its own label, each
+    /// sample with the class it asks for.</summary>
+    internal static (RunResult Result, float[] Recon, float[] Latents, float[] Generated) Measure(IBackend backend, RunKey key, IModel model,
+        List<EpochMetrics> history, Dataset train, Dataset test, DeviceImages testImages, ReportOptions o, Scorer scorer)
+    {
+        int[]? labels = model.Kind.IsConditional ? [.. test.Labels.AsSpan(0, test.Count).ToArray().Select(l => (int)l)] : null;
+        int[]? asked = model.Kind.IsConditional ? ConditionalGeneration.AskedClasses(o.Samples) : null;
+        var recon = Inference.Reconstruct(backend, model, test.Pixels, test.Count, labels);
+        var latents = Inference.Encode(backend, model, test.Pixels, test.Count, labels);
+        var generated = Generate(backend, model, train, key.Seed, o.Samples, asked);
+        return (Score(key, model, history, recon, latents, generated, asked, backend, testImages, test, o, scorer), recon, latents, generated);
     }
 
     static RunResult Score(RunKey key, IModel model, List<EpochMetrics> history, float[] recon, float[] latents, float[] generated, int[]? asked,

@@ -218,7 +218,7 @@ public sealed class ReportText
              "(AE: code; VAE: μ).");
         Paragraph($"Every table gives the mean ± the sample standard deviation over the {seeds} seed{(seeds > 1 ? "s" : "")}. A comparison of two " +
              "configurations gives the difference of their means with its 95 % confidence interval by Welch's t (standard error " +
-             "√(sd₁²/n₁ + sd₂²/n₂), degrees of freedom by Welch–Satterthwaite); for the 5-NN accuracy, measured on the same 10,000 test images " +
+             "√(sd₁²/n₁ + sd₂²/n₂), degrees of freedom by Welch–Satterthwaite); for the 5-NN accuracy, measured on the same {testCount:N0} test images " +
              "by every run, the test set's binomial sampling variance p(1 − p)/N of each mean is added (it is larger than the seeds' spread). " +
              "A difference is stated when the interval excludes 0; otherwise the two are **not distinguishable with " +
              $"{seeds} seed{(seeds > 1 ? "s" : "")}**, which says how little {seeds} seed{(seeds > 1 ? "s" : "")} can show, not that the two are the same." +
@@ -473,7 +473,7 @@ public sealed class ReportText
              $"{N(sc.Choice.ValidationLoss, "F3")} nats, {P(sc.Choice.ValidationAccuracy)} right; the test set chose nothing, and the chosen " +
              $"checkpoint's test accuracy is {P(sc.TestAccuracy)}; `{sc.Folder}`). Its convolutional layers are the conv encoder's, so the " +
              "conv models' Fréchet numbers may be flattered against the dense ones. The **Fréchet distance** is between Gaussians fitted to the classifier's 256 penultimate " +
-             "features of the generated images and of the 10,000 test images: the FID's formula on this classifier's features, so its numbers " +
+             $"features of the generated images and of the {testCount:N0} test images: the FID's formula on this classifier's features, so its numbers " +
              "are not comparable with Inception FIDs. The same distance for the deterministic reconstructions of the test images says what " +
              $"the decoder can reach from good codes, and for {sc.FloorImages:N0} training images (as many as a run generates: the distance's " +
              $"bias depends on the number of images) it is {N(sc.TrainTestDistance, "F2")}: the floor, what two samples of real garments score. " +

@@ -117,6 +117,10 @@ public static class TrainingSession
         if (metadata.TryGetValue("train_sha256", out var fingerprint) && fingerprint != train.Fingerprint)
             throw new UserError($"{path} was trained on other training data of the same size (SHA-256 {fingerprint[..Math.Min(12, fingerprint.Length)]}…, " +
                                 $"loaded {train.Fingerprint[..12]}…): pass the --data and --limit of the original run");
+        // Its metrics.csv scored every epoch on one test set: the rest of the run must be scored on the same one.
+        if (metadata.TryGetValue("test_sha256", out var testFingerprint) && testFingerprint != test.Fingerprint)
+            throw new UserError($"{path} was scored on other test images (SHA-256 {testFingerprint[..Math.Min(12, testFingerprint.Length)]}…, " +
+                                $"loaded {test.Fingerprint[..12]}… of {test.Count}): pass the --data and --test-limit of the original run");
         int batch = Checkpoint.GetInt(metadata, "batch", path, 1, train.Count);
         var options = new TrainOptions(epochs ?? Checkpoint.GetInt(metadata, "epochs", path, 1, int.MaxValue), batch,
             Checkpoint.GetFloat(metadata, "lr", path), (ulong)Checkpoint.GetLong(metadata, "seed", path),
