@@ -61,7 +61,7 @@ public class FaultTests : TempFolderTest
     {
         // The committed study's first-seed runs (their checkpoints are in the repository), the report written onto the disk.
         string[] runs = [.. new[] { "ae-32d-relu-seed42", "ae-2d-seed42", "vae-2d-seed42" }.Select(r => Path.Combine(Repository.Root, "reports", "runs", r))];
-        var (exit, stdout, stderr) = OnASmallDisk("300k", $"report --models ae,vae --seeds 1 --latents 2 --betas 1 --iwae-k 1 --manifold-n 3 --samples 600 " +
+        var (exit, stdout, stderr) = OnASmallDisk("300k", $"report --models ae,vae --seeds 1 --latents 2 --betas 1 --test-limit 1000 --iwae-k 1 --manifold-n 3 --samples 600 " +
             $"--device simd --data {FashionMnist.ResolveFolder(null)} --classifier {Repository.Classifier} --from-runs {string.Join(" ", runs)} --out \"$DISK/report\"");
         AssertOneLineDiskError(exit, stdout, stderr);
         Assert.Empty(Directory.GetFiles(Path.Combine(Folder, "after"), ".*.partial", SearchOption.AllDirectories));

@@ -31,7 +31,7 @@ public class ToolPackageTests : TempFolderTest
         Assert.True(install.Exit == 0, install.Output);
 
         var report = Run(Path.Combine(tools, "gpuae"), ["report", "--models", "ae,vae", "--notebook-ae-epochs", "1", "--epochs", "1", "--seeds", "1",
-            "--latents", "2", "--betas", "1", "--limit", "500", "--iwae-k", "1", "--manifold-n", "3", "--samples", "600", "--device", "simd"], work);
+            "--latents", "2", "--betas", "1", "--limit", "500", "--test-limit", "500", "--iwae-k", "1", "--manifold-n", "3", "--samples", "600", "--device", "simd"], work);
         Assert.True(report.Exit == 0, report.Output[^Math.Min(2000, report.Output.Length)..]);
         Assert.Contains($"scoring generated images with the classifier in {Path.Combine(tools, ".store")}", report.Output);
         var metrics = File.ReadAllLines(Path.Combine(work, "study", "metrics.csv"));

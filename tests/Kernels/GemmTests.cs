@@ -163,8 +163,11 @@ public class GemmTests
 
         void Check(float[] host, Tensor device, float[] analytic, string what)
         {
-            var numeric = FiniteDifferences.Central(be, host, device, Loss, eps: 1e-3f);
-            Values.AssertClose(numeric, analytic, 2e-3, what);
+            // On the GPU-shaped accelerator (each loss two launches of emulated groups) every third element, and the last.
+            int every = be is IlgpuBackend { KernelSet: KernelSet.Gpu } ? 3 : 1;
+            var numeric = FiniteDifferences.Central(be, host, device, Loss, 1e-3f, every);
+            var differenced = Enumerable.Range(0, host.Length).Where(i => !double.IsNaN(numeric[i])).ToArray();
+            Values.AssertClose([.. differenced.Select(i => numeric[i])], [.. differenced.Select(i => analytic[i])], 2e-3, what);
         }
     }
 

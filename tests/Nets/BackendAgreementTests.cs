@@ -19,7 +19,7 @@ public class BackendAgreementTests
     [Theory, MemberData(nameof(Cases))]
     public void OneStepGivesTheSameGradientsAsTheCpuAccelerator(string backend, string kind)
     {
-        const int rows = 64;
+        const int rows = 24; // a partial group of the fused step's rows; more only repeat the same per-row work
         var images = RealData.Train.Take(rows).Pixels;
         float[] Gradients(IBackend be)
         {

@@ -24,13 +24,14 @@ public class FusedStepTests
     /// narrow: a row and column each), partial weight-gradient tiles, and 37 rows a partial group of rows.
     /// The last two cases are the production widths (784 → 256 → 32 or 2, the notebook's models, which
     /// <see cref="DenseStepLayout.Fits"/> admits and a GPU opened to fuse dense steps runs), on fewer rows than the study's
-    /// 128 to keep the CPU accelerator's emulated groups under 10 s (rows only repeat the same per-row work).</summary>
+    /// 128 (37 of 40 as above; more rows only repeat the same per-row work on the CPU accelerator's slow emulated
+    /// groups; at 13 rows Adam's first steps amplify rounding past the 2e-5).</summary>
     [Theory]
     [InlineData("ae-relu", 37, 300, 136, 3, 40)]
     [InlineData("ae-linear", 40, 300, 136, 3, 40)]
     [InlineData("vae", 37, 300, 136, 3, 40)]
-    [InlineData("ae-relu", 45, 784, 256, 32, 64)]
-    [InlineData("vae", 45, 784, 256, 2, 64)]
+    [InlineData("ae-relu", 37, 784, 256, 32, 40)]
+    [InlineData("vae", 37, 784, 256, 2, 40)]
     public void TwoStepsEqualTheKernelByKernelStepsOnTheReference(string kind, int rows, int features, int hidden, int latent, int maxRows)
     {
         int count = 2 * rows + 16;

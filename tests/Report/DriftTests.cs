@@ -8,7 +8,9 @@ using Xunit;
 
 namespace GpuAe.Tests.Report;
 
-/// <summary>The committed study against the committed code. The four runs whose checkpoints are committed are measured
+/// <summary>The committed study against the committed code. Two of the four runs whose checkpoints are committed (the AE and the VAE at 2-D: an
+/// AE's generation from fitted codes, a VAE's from the prior and its IWAE; the CVAE and the notebook's AE would add about
+/// 25 s to the suite) are measured
 /// again as `gpuae report` measures them (the same test set, classifier, samples, IWAE and scores, on the SIMD backend
 /// the study ran on), and each must give its committed line of reports/metrics.csv to the last digit, every column but
 /// the device's name. A change to any kernel, the evaluation, the sampling or a score that moves a committed number
@@ -36,8 +38,6 @@ public class DriftTests(DriftTests.Committed committed) : IClassFixture<DriftTes
     [Theory]
     [InlineData("ae-2d-seed42")]
     [InlineData("vae-2d-seed42")]
-    [InlineData("cvae-2d-seed42")]
-    [InlineData("ae-32d-relu-seed42")]
     public void ACommittedRunMeasuresToItsCommittedMetricsLine(string run)
     {
         var (be, o) = (committed.Backend, committed.Options);

@@ -39,7 +39,7 @@ public class FontTests : TempFolderTest
         var folders = FontFiles().Select(Path.GetDirectoryName).OfType<string>().Append("/var/cache/fontconfig").Where(Directory.Exists).Distinct();
         string hide = string.Join(" && ", folders.Select(d => $"mount -t tmpfs none '{d}'"));
         string script = $"{hide} && test -z \"$(fc-list 2>/dev/null)\" && exec dotnet {cli} report --models ae,vae --notebook-ae-epochs 1 --epochs 1 --seeds 1 " +
-                        $"--latents 2 --betas 1 --limit 500 --iwae-k 1 --manifold-n 3 --samples 600 --device simd --data {FashionMnist.ResolveFolder(null)} --classifier {Repository.Classifier} --out {output}";
+                        $"--latents 2 --betas 1 --limit 500 --test-limit 500 --iwae-k 1 --manifold-n 3 --samples 600 --device simd --data {FashionMnist.ResolveFolder(null)} --classifier {Repository.Classifier} --out {output}";
         var start = new ProcessStartInfo("unshare", ["-rm", "sh", "-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["HOME"] = Folder; // no ~/.fonts or ~/.cache/fontconfig either
         using var process = Process.Start(start)!;

@@ -36,7 +36,7 @@ public class ReportTests : TempFolderTest
             ClassifierFolder: TinyClassifier(), Samples: 600);
         string Out(string name) => Path.Combine(options.OutputFolder, name);
         var train = RealData.Train.Take(1024); var test = RealData.Test.Take(500);
-        var summary = ReportBuilder.Build(Cpu.Backend, train, test, options, new StringWriter());
+        var summary = ReportBuilder.Build(TestBackends.Get("simd512"), train, test, options, new StringWriter());
 
         foreach (var file in summary.Files) Assert.True(File.Exists(Out(file)), $"{file} missing");
         Assert.Contains(StudyFigures.LatentSizesPng, summary.Files);
@@ -75,7 +75,7 @@ public class ReportTests : TempFolderTest
         // which a run's metrics.csv keeps to the millisecond).
         string again = Path.Combine(Folder, "again");
         var log = new StringWriter();
-        ReportBuilder.Build(Cpu.Backend, train, test, options with { OutputFolder = again, FromRuns = [.. Directory.GetDirectories(Out("runs"))] }, log);
+        ReportBuilder.Build(TestBackends.Get("simd512"), train, test, options with { OutputFolder = again, FromRuns = [.. Directory.GetDirectories(Out("runs"))] }, log);
         Assert.DoesNotContain("training", log.ToString());
         string[] WithoutSeconds(IEnumerable<string> lines) => [.. lines.Select(l => string.Join(",", l.Split(',').Where((_, i) => i != 6)))];
         Assert.Equal(WithoutSeconds(rows), WithoutSeconds(File.ReadAllLines(Path.Combine(again, "metrics.csv"))));

@@ -153,6 +153,14 @@ public static class Figures
     /// With <paramref name="sharedLimits"/> every panel shows the same region, so they compare directly.</summary>
     public static void ScatterPanels(string path, IReadOnlyList<ScatterPanel> panels, byte[] labels, bool sharedLimits, int columns)
     {
+        var multiplot = ScatterFigure(panels, labels, sharedLimits, columns);
+        int rows = (panels.Count + columns - 1) / columns;
+        AtomicFile.Write(path, (string temporary) => multiplot.SavePng(temporary, MaxWidth, rows * 700));
+    }
+
+    /// <summary>What <see cref="ScatterPanels"/> draws, before it is drawn (the tests read its data back).</summary>
+    internal static Multiplot ScatterFigure(IReadOnlyList<ScatterPanel> panels, byte[] labels, bool sharedLimits, int columns)
+    {
         var multiplot = new Multiplot(); // starts with one empty plot: replace it
         const int legendWidth = 125; // the legend's column on the last panel, left empty on the others so all data areas match
         double minX = panels.Min(p => p.X.Min()), maxX = panels.Max(p => p.X.Max()), minY = panels.Min(p => p.Y.Min()), maxY = panels.Max(p => p.Y.Max());
@@ -166,7 +174,7 @@ public static class Figures
         }
         int rows = (panels.Count + columns - 1) / columns;
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows: rows, columns: Math.Min(columns, panels.Count));
-        AtomicFile.Write(path, (string temporary) => multiplot.SavePng(temporary, MaxWidth, rows * 700));
+        return multiplot;
     }
 
     /// <summary>Rate (KL) against sampled distortion (BCE) of VAEs trained with different β: mean over the seeds with
@@ -230,6 +238,13 @@ public static class Figures
     /// epoch's losses, far above the rest, would squeeze the last epochs into a few pixels.</summary>
     public static void LossCurves(string path, IReadOnlyList<(string Name, IReadOnlyList<EpochMetrics> Epochs)> runs)
     {
+        var plot = LossCurvesPlot(runs);
+        AtomicFile.Write(path, (string temporary) => plot.SavePng(temporary, 1200, 650));
+    }
+
+    /// <summary>What <see cref="LossCurves"/> draws, before it is drawn (the tests read its data back).</summary>
+    internal static Plot LossCurvesPlot(IReadOnlyList<(string Name, IReadOnlyList<EpochMetrics> Epochs)> runs)
+    {
         var plot = new Plot();
         int colour = 0;
         foreach (var (name, all) in runs)
@@ -251,7 +266,7 @@ public static class Figures
         plot.XLabel("epoch");
         plot.YLabel("loss (nats per image)");
         plot.ShowLegend(Edge.Right);
-        AtomicFile.Write(path, (string temporary) => plot.SavePng(temporary, 1200, 650));
+        return plot;
     }
 
     /// <summary>One panel of numbers against the latent width: a title, the y axis's label, the series (name, values per
