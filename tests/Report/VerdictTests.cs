@@ -182,4 +182,25 @@ public class VerdictTests(SmallReport report) : IClassFixture<SmallReport>
         Assert.Contains("with those it still reconstructs better than the 2-D VAE", Widths(200, 210, 150, 180, Tight, active4: 2).Text(Say.WidthKl));
         Assert.Contains("the extra width does not show in the reconstruction", Widths(200, 210, 150, 215, Tight, active4: 2).Text(Say.WidthKl));
     }
+    /// <summary>The Training section's three readings of a run's test-loss curve (the first seed's): lowest at the end
+    /// and flat, lowest at the end and still falling (more than half a nat over the last five epochs), or lowest earlier
+    /// (it overfits after that epoch). Mutants: the 0.5-nat "still falling" threshold compared the wrong way → caught; the
+    /// overfitting epoch taken as the last → caught.</summary>
+    [Fact]
+    public void TrainingSectionReadsEachCurve()
+    {
+        static List<GpuAe.Nets.Training.EpochMetrics> Curve(params double[] test) =>
+            [.. test.Select((loss, i) => new GpuAe.Nets.Training.EpochMetrics(i + 1, 1, loss - 2, loss, loss, 0, 0.02, loss))];
+        string Training(IReadOnlyList<GpuAe.Nets.Training.EpochMetrics> history) =>
+            string.Join("\n", With((Vae2, (r, seed) => r with { History = history })).Blocks(Part.Training).OfType<Bullets>()
+                .SelectMany(b => b.Items).Select(l => l.Text).Where(t => t.StartsWith(Vae2.Label)));
+
+        string flat = Training(Curve(300, 290, 289.9, 289.8, 289.8, 289.75, 289.7, 289.7));
+        Assert.Contains("lowest at the last epoch or within 0.1 nats of it, 0.20 nats over the last 5 epochs; no sign of overfitting at this budget", flat);
+        string falling = Training(Curve(300, 295, 294, 293, 292, 291, 290, 289));
+        Assert.Contains("still falling (5.00 nats over the last 5 epochs: not converged at this budget); no sign of overfitting", falling);
+        string overfits = Training(Curve(300, 290, 288, 289, 290, 291, 292, 293));
+        Assert.Contains("lowest at epoch 3 (288.0), 5.00 nats below the last: the model overfits after epoch 3", overfits);
+        Assert.Contains("train − test at the last epoch -2.00 nats", overfits);
+    }
 }
