@@ -106,6 +106,20 @@ public class ConvLayerTests
     public void TransposedConvolutionGradientsMatchFiniteDifferences(string backend, Activation activation) =>
         CheckGradients(TestBackends.Get(backend), p => new ConvTransposeLayer(p, "t", Small, 3, activation, TestBackends.Get(backend), 2), 2, activation, "transposed convolution");
 
+    /// <summary>A model of <paramref name="spec"/> with Glorot weights plus random biases (so that the ReLUs'
+    /// pre-activations sit away from their kinks), and its parameter values on the host.</summary>
+    static (IModel Model, float[] Values) WithRandomBiases(IBackend be, ModelSpec spec, int rows)
+    {
+        var model = Models.Create(be, spec, rows, 1);
+        model.Initialise(7);
+        var values = be.Down(model.Parameters.Values);
+        var random = new Random(75);
+        foreach (var entry in model.Parameters.Entries.Where(e => e.Name.EndsWith(".bias")))
+            for (int i = 0; i < entry.Length; i++) values[entry.Offset + i] = (float)(random.NextDouble() - 0.5) * 0.2f;
+        be.Upload(model.Parameters.Values, values);
+        return (model, values);
+    }
+
     /// <summary>The whole conv-AE and conv-VAE step (two convolutions, two dense layers, two transposed convolutions, the
     /// loss; the VAE's sampling and KL) against central differences, one parameter tensor at a time: the directional
     /// derivative along a random direction in that tensor. Per-element differences drown in float32 rounding here (the
@@ -115,14 +129,7 @@ public class ConvLayerTests
     {
         var be = Cpu.Backend;
         const int rows = 3;
-        var model = Models.Create(be, new ModelSpec(kind), rows, 1);
-        model.Initialise(7);
-        // Glorot weights plus random biases: the ReLUs' pre-activations sit away from their kinks.
-        var values = be.Down(model.Parameters.Values);
-        var random = new Random(75);
-        foreach (var entry in model.Parameters.Entries.Where(e => e.Name.EndsWith(".bias")))
-            for (int i = 0; i < entry.Length; i++) values[entry.Offset + i] = (float)(random.NextDouble() - 0.5) * 0.2f;
-        be.Upload(model.Parameters.Values, values);
+        var (model, values) = WithRandomBiases(be, new ModelSpec(kind), rows);
         var x = be.Up(Values.Uniform01(rows * 784, 76));
         var acc = be.Allocate((int)Slot.Count);
         double BatchLoss(float[] parameters)
@@ -240,13 +247,7 @@ public class ConvLayerTests
     {
         var be = Cpu.Backend;
         const int rows = 3, code = 6;
-        var model = Models.Create(be, new ModelSpec("conv-ae", Activation.Relu, code), rows, 1);
-        model.Initialise(7);
-        var values = be.Down(model.Parameters.Values);
-        var random = new Random(75);
-        foreach (var entry in model.Parameters.Entries.Where(e => e.Name.EndsWith(".bias")))
-            for (int i = 0; i < entry.Length; i++) values[entry.Offset + i] = (float)(random.NextDouble() - 0.5) * 0.2f;
-        be.Upload(model.Parameters.Values, values);
+        var (model, values) = WithRandomBiases(be, new ModelSpec("conv-ae", Activation.Relu, code), rows);
         var pixels = Values.Uniform01(rows * 784, 76);
         var acc = be.Allocate((int)Slot.Count);
         model.TrainStep(be.Up(pixels), rows, 1, acc);
