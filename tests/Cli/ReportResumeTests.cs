@@ -25,7 +25,10 @@ public class ReportResumeTests : TempFolderTest
     /// starts to train. Returns the exit code and everything it printed.</summary>
     static (int Exit, string Output) RunReport(string output, string? signal = null, int run = 0)
     {
-        var start = new ProcessStartInfo("dotnet", Report(output)) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // SIGINT restored to its default first (env execs dotnet: the same process): a test run started in the background
+        // of a non-interactive shell (`nohup .ci/run &`) hands its children SIGINT ignored, and the report's Ctrl-C is then
+        // never delivered. (That, not the machine's load, failed this test twice on 2026-12-05.)
+        var start = new ProcessStartInfo("env", ["--default-signal=INT", "dotnet", .. Report(output)]) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var printed = new StringBuilder();
@@ -34,8 +37,7 @@ public class ReportResumeTests : TempFolderTest
         while ((line = process.StandardOutput.ReadLine()) is not null)
         {
             printed.AppendLine(line);
-            // kill(2) itself, not the kill program: starting a process takes long enough on a busy machine for a
-            // 2-epoch run to finish before the signal lands.
+            // kill(2) itself, not the kill program: no process to start between the line and the signal.
             if (signal is not null && line.StartsWith("gpuae: training", StringComparison.Ordinal) && ++training == run)
                 Assert.Equal(0, Kill(process.Id, signal == "TERM" ? 15 : 2));
         }
