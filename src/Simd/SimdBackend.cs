@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using GpuAe.Kernels;
 
 namespace GpuAe.Simd;
@@ -130,30 +131,38 @@ public sealed class SimdBackend : IBackend
 
     /// <summary>For each output position and kernel row, the kx run of an in-bounds input row is one contiguous stretch of
     /// Kernel·Channels floats (channels-last), so it is copied whole; only the columns that fall off the image's left or
-    /// right edge are zeroed.</summary>
+    /// right edge are zeroed. The geometry's numbers are read into locals once and the positions walked in order (no
+    /// division per position), through references (no bounds checks: <see cref="Shapes.Conv"/> has checked the sizes).</summary>
     public void Im2Col(Tensor images, Tensor cols, int count, ConvGeometry g)
     {
         Shapes.Conv("im2col", images, cols, null, count, g);
-        var x = A(images); var c = A(cols);
-        int patch = g.PatchLength, run = g.Kernel * g.Channels;
-        ForBlocks(count * g.OutPixels, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+        float[] x = A(images), c = A(cols);
+        int xOffset = images.Offset, cOffset = cols.Offset;
+        ForBlocks(count * g.OutPixels, 1, (start, end) => Im2ColPositions(x, xOffset, c, cOffset, start, end, g));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Im2ColPositions(float[] x, int xOffset, float[] c, int cOffset, int start, int end, ConvGeometry g)
+    {
+        int height = g.InHeight, width = g.InWidth, channels = g.Channels, kernel = g.Kernel, stride = g.Stride, padding = g.Padding;
+        int outWidth = g.OutWidth, outPixels = g.OutPixels, run = kernel * channels, imageLength = height * width * channels;
+        int n = start / outPixels, oy = start % outPixels / outWidth, ox = start % outPixels % outWidth;
+        ref float to = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), cOffset + start * g.PatchLength);
+        ref float x0 = ref MemoryMarshal.GetArrayDataReference(x);
+        for (int position = start; position < end; position++)
         {
-            for (int position = start; position < end; position++)
+            int left = ox * stride - padding, kx0 = Math.Max(0, -left), kx1 = Math.Min(kernel, width - left);
+            ref float image = ref Unsafe.Add(ref x0, xOffset + n * imageLength);
+            for (int ky = 0; ky < kernel; ky++, to = ref Unsafe.Add(ref to, run))
             {
-                int n = position / g.OutPixels, p = position % g.OutPixels, oy = p / g.OutWidth, ox = p % g.OutWidth;
-                int left = ox * g.Stride - g.Padding, kx0 = Math.Max(0, -left), kx1 = Math.Min(g.Kernel, g.InWidth - left);
-                int at = cols.Offset + position * patch;
-                for (int ky = 0; ky < g.Kernel; ky++, at += run)
-                {
-                    int y = oy * g.Stride + ky - g.Padding;
-                    var row = c.AsSpan(at, run);
-                    if (y < 0 || y >= g.InHeight || kx0 >= kx1) { row.Clear(); continue; }
-                    row[..(kx0 * g.Channels)].Clear();
-                    row[(kx1 * g.Channels)..].Clear();
-                    Copy(x.AsSpan(images.Offset + ((n * g.InHeight + y) * g.InWidth + left + kx0) * g.Channels, (kx1 - kx0) * g.Channels), row[(kx0 * g.Channels)..]);
-                }
+                int y = oy * stride + ky - padding;
+                if (y < 0 || y >= height || kx0 >= kx1) { Clear(ref to, run); continue; }
+                Clear(ref to, kx0 * channels);
+                Copy(ref Unsafe.Add(ref image, (y * width + left + kx0) * channels), ref Unsafe.Add(ref to, kx0 * channels), (kx1 - kx0) * channels);
+                Clear(ref Unsafe.Add(ref to, kx1 * channels), run - kx1 * channels);
             }
-        });
+            if (++ox == outWidth) { ox = 0; if (++oy == g.OutHeight) { oy = 0; n++; } }
+        }
     }
 
     /// <summary>Col2im as a scatter, image by image: each output position's patch is read once, contiguously, and each of
@@ -163,49 +172,65 @@ public sealed class SimdBackend : IBackend
     public void Col2Im(Tensor cols, Tensor images, int count, ConvGeometry g, Tensor? reluOutput)
     {
         Shapes.Conv("col2im", images, cols, reluOutput, count, g);
-        var c = A(cols); var x = A(images);
+        float[] c = A(cols), x = A(images);
         float[]? mask = reluOutput is { } m ? A(m) : null;
-        int maskOffset = reluOutput?.Offset ?? 0, patch = g.PatchLength, imageLength = g.InPixels * g.Channels;
-        ForBlocks(count, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+        int maskOffset = reluOutput?.Offset ?? 0, cOffset = cols.Offset, xOffset = images.Offset, imageLength = g.InPixels * g.Channels;
+        ForBlocks(count, 1, (start, end) =>
         {
             for (int n = start; n < end; n++)
             {
-                var image = x.AsSpan(images.Offset + n * imageLength, imageLength);
-                image.Clear();
-                int at = cols.Offset + n * g.OutPixels * patch;
-                for (int oy = 0; oy < g.OutHeight; oy++)
-                    for (int ox = 0; ox < g.OutWidth; ox++, at += patch)
-                    {
-                        int left = ox * g.Stride - g.Padding, kx0 = Math.Max(0, -left), kx1 = Math.Min(g.Kernel, g.InWidth - left);
-                        if (kx0 >= kx1) continue;
-                        for (int ky = 0; ky < g.Kernel; ky++)
-                        {
-                            int y = oy * g.Stride + ky - g.Padding;
-                            if (y < 0 || y >= g.InHeight) continue;
-                            AddInto(image.Slice((y * g.InWidth + left + kx0) * g.Channels, (kx1 - kx0) * g.Channels),
-                                c.AsSpan(at + (ky * g.Kernel + kx0) * g.Channels, (kx1 - kx0) * g.Channels));
-                        }
-                    }
+                var image = x.AsSpan(xOffset + n * imageLength, imageLength);
+                Col2ImImage(c, cOffset + n * g.OutPixels * g.PatchLength, image, g);
                 if (mask is not null) KeepWherePositive(image, mask.AsSpan(maskOffset + n * imageLength, imageLength));
             }
         });
     }
 
-    /// <summary>to = from, element by element: short runs (a 1-channel image's three pixels) without CopyTo's call.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Copy(ReadOnlySpan<float> from, Span<float> to)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Col2ImImage(float[] c, int cOffset, Span<float> image, ConvGeometry g)
     {
-        if (from.Length >= Vector<float>.Count) { from.CopyTo(to); return; }
-        for (int i = 0; i < from.Length; i++) to[i] = from[i];
+        int height = g.InHeight, width = g.InWidth, channels = g.Channels, kernel = g.Kernel, stride = g.Stride, padding = g.Padding;
+        int outHeight = g.OutHeight, outWidth = g.OutWidth, patch = g.PatchLength;
+        image.Clear();
+        ref float to = ref MemoryMarshal.GetReference(image);
+        ref float from = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), cOffset);
+        for (int oy = 0; oy < outHeight; oy++)
+            for (int ox = 0; ox < outWidth; ox++, from = ref Unsafe.Add(ref from, patch))
+            {
+                int left = ox * stride - padding, kx0 = Math.Max(0, -left), kx1 = Math.Min(kernel, width - left);
+                if (kx0 >= kx1) continue;
+                for (int ky = 0; ky < kernel; ky++)
+                {
+                    int y = oy * stride + ky - padding;
+                    if (y < 0 || y >= height) continue;
+                    AddInto(ref Unsafe.Add(ref to, (y * width + left + kx0) * channels), ref Unsafe.Add(ref from, (ky * kernel + kx0) * channels), (kx1 - kx0) * channels);
+                }
+            }
     }
 
-    /// <summary>to[i] += from[i]: each element one add, so vectorising changes no result.</summary>
+    /// <summary>to[0..length) = from[0..length): short runs (a 1-channel image's three pixels) one float at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void AddInto(Span<float> to, ReadOnlySpan<float> from)
+    static void Copy(ref float from, ref float to, int length)
+    {
+        if (length >= 16) { Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref to), ref Unsafe.As<float, byte>(ref from), (uint)length * 4); return; }
+        for (int i = 0; i < length; i++) Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Clear(ref float to, int length)
+    {
+        if (length >= 16) { Unsafe.InitBlockUnaligned(ref Unsafe.As<float, byte>(ref to), 0, (uint)length * 4); return; }
+        for (int i = 0; i < length; i++) Unsafe.Add(ref to, i) = 0f;
+    }
+
+    /// <summary>to[i] += from[i] for i &lt; length: each element one add, so vectorising changes no result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddInto(ref float to, ref float from, int length)
     {
         int i = 0, w = Vector<float>.Count;
-        for (; i + w <= to.Length; i += w) (new Vector<float>(to[i..]) + new Vector<float>(from[i..])).CopyTo(to[i..]);
-        for (; i < to.Length; i++) to[i] += from[i];
+        for (; i + w <= length; i += w)
+            (Vector.LoadUnsafe(ref to, (nuint)i) + Vector.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
+        for (; i < length; i++) Unsafe.Add(ref to, i) += Unsafe.Add(ref from, i);
     }
 
     /// <summary>gradient[i] = <see cref="Rows.KeepWherePositive"/>(gradient[i], reluOutput[i]), vectorised (NaN and ≤ 0 outputs give 0).</summary>
