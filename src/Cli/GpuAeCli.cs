@@ -178,7 +178,7 @@ public static class GpuAeCli
         var device = DeviceOption();
         var data = DataOption();
         var testLimit = Data.TestLimitOption();
-        var command = new Command("eval", "Evaluate a saved model on the 10,000 test images; writes eval.json beside it") { path, iwaeK, batch, device, data, testLimit };
+        var command = new Command("eval", "Evaluate a saved model on the test images (all 10,000, or the first --test-limit); writes eval.json beside it") { path, iwaeK, batch, device, data, testLimit };
         command.SetAction(r => new EvalRun(r.GetValue(path)!, r.GetValue(iwaeK), r.GetValue(batch),
             r.GetValue(device)!, r.GetValue(data), r.GetValue(testLimit)).Execute(stdout));
         return command;
