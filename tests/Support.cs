@@ -2,9 +2,19 @@ using GpuAe.Kernels;
 using GpuAe.Simd;
 using Xunit;
 
-[assembly: CollectionBehavior(DisableTestParallelization = true)] // one CPU accelerator, used by one test at a time
+// Two collections run side by side on the suite's 2 cores: the classes whose work runs in child processes (the CLI as a
+// process, pdflatex, Chromium, dotnet pack) and, in one collection, everything else: it shares one CPU accelerator, which
+// one test at a time may use.
+[assembly: CollectionBehavior(CollectionBehavior.CollectionPerAssembly, MaxParallelThreads = 2)]
 
 namespace GpuAe.Tests;
+
+/// <summary>The collection of test classes whose work runs in child processes; it runs beside the in-process tests.
+/// Its classes use no shared backend and no process-wide state (environment, current folder, console).</summary>
+public static class ChildProcesses
+{
+    public const string Collection = "child processes";
+}
 
 /// <summary>One ILGPU CPU accelerator for the whole run: compiling the kernels once saves seconds per test.</summary>
 public static class Cpu
