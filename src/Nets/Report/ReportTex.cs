@@ -37,20 +37,33 @@ public static class ReportTex
         Section(t, "Why these models", doc.Blocks(Part.Why));
         Section(t, "The models", doc.Blocks(Part.Models));
         t.Append("\\section*{Results}\n");
-        Figure(t, StudyFigures.ReconstructionsPng, "Test images (top), the reconstructions of each model and their absolute errors (first seed).");
+        // At 0.8 of the column: with the conv models' rows (21 rows of images) the full width pushed the limits to a third page.
+        Figure(t, StudyFigures.ReconstructionsPng, "Test images (top), the reconstructions of each model and their absolute errors (first seed).", scale: 0.8);
         // The comparisons measure by measure are REPORT.md's; here the verdicts below sum them up.
         foreach (var says in new[] { Say.WidthGap, Say.WidthKl })
             if (doc.Text(says) is { } text) t.Append(Latex.Inline(text)).Append("\n\n");
         Figure(t, StudyFigures.PriorSamplesPng, "Generated images at every latent width: the VAEs from their prior, the AEs from a Gaussian fitted to their codes (first seed).", scale: 0.72);
         Section(t, "What the numbers say about the notebook's claims", doc.Blocks(Part.Claims));
+        // The two closing sections a size smaller, the future work run in as one paragraph (REPORT.md lists it): two pages.
+        t.Append("{\\footnotesize\n");
         Section(t, "Limits", doc.Blocks(Part.Limits));
-        Section(t, "Future work", doc.Blocks(Part.FutureWork));
+        t.Append("\\section*{Future work}\n")
+         .Append(string.Join("; ", doc.Blocks(Part.FutureWork).SelectMany(Texts).Select(text => Latex.Inline(text.TrimEnd('.')))))
+         .Append(".\n\n}\n");
         return t.Append("\\end{document}\n").ToString();
     }
 
     const string TableCaption = "Test set: mean ± sample sd over the seeds. −ELBO sampled (VAEs only); BCE of the deterministic " +
         "reconstruction (from the AE's code, from the VAE's μ); 5-NN class accuracy of the codes; Fréchet distance of generated images to " +
         "the test images on our classifier's features.";
+
+    /// <summary>A paragraph's text, or each item of a list.</summary>
+    static IEnumerable<string> Texts(Block block) => block switch
+    {
+        Paragraph p => [p.Text],
+        Bullets b => b.Items.Select(i => i.Text),
+        _ => [],
+    };
 
     static void Section(StringBuilder t, string title, IEnumerable<Block> blocks)
     {

@@ -68,7 +68,7 @@ public static class StudyFigures
             rowNames.Add("|error|");
         }
         Figures.LabelledGrid(Path.Combine(output, ReconstructionsPng), grid, [.. rowNames], [.. examples.Select(i => classes[test.Labels[i]])],
-            "Two test images per class, reconstructions (VAE: z = μ) and absolute errors (|error| on the images' grey scale: 0 black, 1 white)",
+            "Two test images per class, reconstructions (VAE: z = μ) and absolute errors\n(|error| on the images' grey scale: 0 black, 1 white)",
             pixelsPerTile: 44, rotateColumnLabels: true);
 
         // The 2-D latents: the VAE's μ and the capacity-matched AE's code.
