@@ -2,18 +2,19 @@ using GpuAe.Kernels;
 using GpuAe.Simd;
 using Xunit;
 
-// Two collections run side by side on the suite's 2 cores: the classes whose work runs in child processes (the CLI as a
-// process, pdflatex, Chromium, dotnet pack) and, in one collection, everything else: it shares one CPU accelerator, which
-// one test at a time may use.
+// Two collections run side by side on the suite's 2 cores: the classes that open their own backends or run their work in
+// child processes (the CLI, pdflatex, Chromium, dotnet pack) and, in one collection, everything else: it shares the
+// backends of TestBackends (one CPU accelerator, one SIMD backend per vector path), which one test at a time may use.
 [assembly: CollectionBehavior(CollectionBehavior.CollectionPerAssembly, MaxParallelThreads = 2)]
 
 namespace GpuAe.Tests;
 
-/// <summary>The collection of test classes whose work runs in child processes; it runs beside the in-process tests.
-/// Its classes use no shared backend and no process-wide state (environment, current folder, console).</summary>
-public static class ChildProcesses
+/// <summary>The collection of test classes that run beside the others: each opens its own backends (the CLI in-process
+/// or as a child process, pdflatex, Chromium, dotnet pack), uses none of <see cref="TestBackends"/> and no process-wide
+/// state (environment, current folder, console, signals to the test process).</summary>
+public static class OwnBackends
 {
-    public const string Collection = "child processes";
+    public const string Collection = "own backends";
 }
 
 /// <summary>One ILGPU CPU accelerator for the whole run: compiling the kernels once saves seconds per test.</summary>

@@ -7,6 +7,7 @@ using Xunit;
 namespace GpuAe.Tests.Cli;
 
 /// <summary>The `gpuae` program as a user meets it: exit codes, one-line errors, files written.</summary>
+[Collection(OwnBackends.Collection)]
 public class CliTests : TempFolderTest
 {
 
@@ -403,7 +404,7 @@ public class CliTests : TempFolderTest
     /// bytes kept as they were), or with its header-length field changed.</summary>
     string BrokenCheckpoint(Action<System.Text.Json.Nodes.JsonObject>? edit, long headerLengthChange = 0, string? dropTensor = null)
     {
-        var be = TestBackends.Get("simd512");
+        using var be = new GpuAe.Simd.SimdBackend();
         var model = new GpuAe.Nets.Model.Autoencoder(be, 1);
         model.Initialise(1);
         string path = Path.Combine(Folder, Checkpoint.FileName);

@@ -10,7 +10,7 @@ using Xunit;
 namespace GpuAe.Tests.Report;
 
 /// <summary>The LaTeX writer's escaping and inline Markdown, each against the LaTeX written out by hand.</summary>
-[Collection(ChildProcesses.Collection)]
+[Collection(OwnBackends.Collection)]
 public class LatexTests
 {
     [Theory]
