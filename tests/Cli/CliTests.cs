@@ -573,6 +573,7 @@ public class CliTests : TempFolderTest
 /// <summary>Every flag of `gpuae train` against every model: applied where it means something, refused with one line
 /// everywhere else; the flags --resume takes from the checkpoint refused beside it; --quiet with --json refused. The
 /// table of which flag shapes which models is written here from the models' definitions, not read from the program.</summary>
+[Collection(OwnBackends.Collection)]
 public class TrainFlagTests : TempFolderTest
 {
     static (int Exit, string Out, string Err) Run(params string[] args) => Gpuae.Run(args);
