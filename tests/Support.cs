@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using GpuAe.Kernels;
 using GpuAe.Simd;
 using Xunit;
@@ -10,7 +11,7 @@ using Xunit;
 namespace GpuAe.Tests;
 
 /// <summary>The collection of test classes that run beside the others: each uses this collection's SIMD backend or opens
-/// its own backends (the CLI in-process or as a child process, pdflatex, Chromium, dotnet pack), none of
+/// its own backends (the CLI in-process or as a child process, pdflatex, Chromium, dotnet pack, the PTX compiler), none of
 /// <see cref="TestBackends"/>, and no process-wide state (environment, current folder, console, signals to the test
 /// process). The two collections take about the same time, so the suite's two cores are both busy to the end.</summary>
 public static class OwnBackends
@@ -22,6 +23,21 @@ public static class OwnBackends
     /// <summary>The collection's own SIMD backend on the AVX-512 path (TestBackends' "simd512" is the other collection's):
     /// the same results, since the SIMD backend's do not depend on the instance or its thread count.</summary>
     public static IBackend Simd512 => Simd.Value;
+}
+
+/// <summary>The heavy child processes of <see cref="OwnBackends"/>'s tests (whole reports and trainings) run at nice 10:
+/// the in-process collection, the longer of the two, keeps the cores when both want them, and the children take what
+/// it leaves idle. `nice` execs the program, so it keeps the process id and signals sent to it reach the program.</summary>
+public static class Niced
+{
+    public static ProcessStartInfo Start(ProcessStartInfo start)
+    {
+        start.ArgumentList.Insert(0, start.FileName);
+        start.ArgumentList.Insert(0, "10");
+        start.ArgumentList.Insert(0, "-n");
+        start.FileName = "nice";
+        return start;
+    }
 }
 
 /// <summary>One ILGPU CPU accelerator for the whole run: compiling the kernels once saves seconds per test.</summary>
