@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using GpuAe.Kernels;
 using GpuAe.Simd;
 using Xunit;
@@ -23,21 +22,6 @@ public static class OwnBackends
     /// <summary>The collection's own SIMD backend on the AVX-512 path (TestBackends' "simd512" is the other collection's):
     /// the same results, since the SIMD backend's do not depend on the instance or its thread count.</summary>
     public static IBackend Simd512 => Simd.Value;
-}
-
-/// <summary>The heavy child processes of <see cref="OwnBackends"/>'s tests (whole reports and trainings) run at nice 10:
-/// the in-process collection, the longer of the two, keeps the cores when both want them, and the children take what
-/// it leaves idle. `nice` execs the program, so it keeps the process id and signals sent to it reach the program.</summary>
-public static class Niced
-{
-    public static ProcessStartInfo Start(ProcessStartInfo start)
-    {
-        start.ArgumentList.Insert(0, start.FileName);
-        start.ArgumentList.Insert(0, "10");
-        start.ArgumentList.Insert(0, "-n");
-        start.FileName = "nice";
-        return start;
-    }
 }
 
 /// <summary>One ILGPU CPU accelerator for the whole run: compiling the kernels once saves seconds per test.</summary>

@@ -25,7 +25,7 @@ public class FaultTests : TempFolderTest
         string script = $"mount -t tmpfs -o size={size} none '{disk}' && DISK='{disk}'; dotnet {Cli} {command} > '{Folder}/stdout' 2> '{Folder}/stderr'; " +
                         $"code=$?; cp -a '{disk}/.' '{after}'; exit $code";
         var start = new ProcessStartInfo("unshare", ["-rm", "sh", "-c", $"mkdir -p '{after}' && {script}"]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(Niced.Start(start))!;
+        using var process = Process.Start(start)!;
         string shell = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
         process.WaitForExit();
         Assert.True(File.Exists(Path.Combine(Folder, "stderr")), $"the namespace did not start: {shell}");
@@ -75,7 +75,7 @@ public class FaultTests : TempFolderTest
     {
         var start = new ProcessStartInfo("dotnet", [Cli, "train", "ae", "--epochs", "40", "--limit", "3000", "--device", "simd", "--out", Folder])
             { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var first = Process.Start(Niced.Start(start))!;
+        using var first = Process.Start(start)!;
         try
         {
             var output = new StringBuilder();

@@ -30,7 +30,7 @@ public class ReportResumeTests : TempFolderTest
         // of a non-interactive shell (`nohup .ci/run &`) hands its children SIGINT ignored, and the report's Ctrl-C is then
         // never delivered. (That, not the machine's load, failed this test twice on 2026-12-05.)
         var start = new ProcessStartInfo("env", ["--default-signal=INT", "dotnet", .. Report(output)]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(Niced.Start(start))!;
+        using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var printed = new StringBuilder();
         int training = 0;
@@ -101,7 +101,7 @@ public class ReportResumeTests : TempFolderTest
 
         // A run of the plan's name trained differently is never overwritten: a longer study refuses it in one line.
         var start = new ProcessStartInfo("dotnet", [.. Report(resumed).Select(a => a == "2" ? "3" : a)]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var longer = Process.Start(Niced.Start(start))!;
+        using var longer = Process.Start(start)!;
         string longerOut = longer.StandardOutput.ReadToEnd(), longerErr = longer.StandardError.ReadToEnd();
         longer.WaitForExit();
         Assert.True(longer.ExitCode == 2, $"exit {longer.ExitCode}: {longerOut}{longerErr}");

@@ -14,7 +14,7 @@ public class ToolPackageTests : TempFolderTest
         var start = new ProcessStartInfo(file, arguments) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["NUGET_PACKAGES"] = Path.Combine(Folder, "nuget-cache");
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(Niced.Start(start))!;
+        using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         string stdout = process.StandardOutput.ReadToEnd();
         process.WaitForExit();

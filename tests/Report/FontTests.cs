@@ -43,7 +43,7 @@ public class FontTests : TempFolderTest
                         $"--latents 2 --betas 1 --limit 500 --test-limit 500 --iwae-k 1 --manifold-n 3 --samples 600 --device simd --data {FashionMnist.ResolveFolder(null)} --classifier {Repository.Classifier} --out {output}";
         var start = new ProcessStartInfo("unshare", ["-rm", "sh", "-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment["HOME"] = Folder; // no ~/.fonts or ~/.cache/fontconfig either
-        using var process = Process.Start(Niced.Start(start))!;
+        using var process = Process.Start(start)!;
         string stdout = process.StandardOutput.ReadToEnd(), stderr = process.StandardError.ReadToEnd();
         process.WaitForExit();
         Assert.True(process.ExitCode == 0, $"report without fonts failed ({process.ExitCode}): {stderr}{stdout[^Math.Min(500, stdout.Length)..]}");
