@@ -2,27 +2,9 @@ using GpuAe.Kernels;
 using GpuAe.Simd;
 using Xunit;
 
-// Two collections run side by side on the suite's 2 cores: the classes of OwnBackends.Collection (their own backends,
-// child processes) and, in one collection, everything else: it shares the backends of TestBackends (one CPU accelerator,
-// one SIMD backend per vector path), which one test at a time may use.
-[assembly: CollectionBehavior(CollectionBehavior.CollectionPerAssembly, MaxParallelThreads = 2)]
+[assembly: CollectionBehavior(DisableTestParallelization = true)] // one CPU accelerator, used by one test at a time
 
 namespace GpuAe.Tests;
-
-/// <summary>The collection of test classes that run beside the others: each uses this collection's SIMD backend or opens
-/// its own backends (the CLI in-process or as a child process, pdflatex, Chromium, dotnet pack, the PTX compiler), none of
-/// <see cref="TestBackends"/>, and no process-wide state (environment, current folder, console, signals to the test
-/// process). The two collections take about the same time, so the suite's two cores are both busy to the end.</summary>
-public static class OwnBackends
-{
-    public const string Collection = "own backends";
-
-    static readonly Lazy<IBackend> Simd = new(() => new SimdBackend(VectorPath.Vector512));
-
-    /// <summary>The collection's own SIMD backend on the AVX-512 path (TestBackends' "simd512" is the other collection's):
-    /// the same results, since the SIMD backend's do not depend on the instance or its thread count.</summary>
-    public static IBackend Simd512 => Simd.Value;
-}
 
 /// <summary>One ILGPU CPU accelerator for the whole run: compiling the kernels once saves seconds per test.</summary>
 public static class Cpu

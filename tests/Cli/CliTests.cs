@@ -7,7 +7,6 @@ using Xunit;
 namespace GpuAe.Tests.Cli;
 
 /// <summary>The `gpuae` program as a user meets it: exit codes, one-line errors, files written.</summary>
-[Collection(OwnBackends.Collection)]
 public class CliTests : TempFolderTest
 {
 
@@ -404,7 +403,7 @@ public class CliTests : TempFolderTest
     /// bytes kept as they were), or with its header-length field changed.</summary>
     string BrokenCheckpoint(Action<System.Text.Json.Nodes.JsonObject>? edit, long headerLengthChange = 0, string? dropTensor = null)
     {
-        using var be = new GpuAe.Simd.SimdBackend();
+        var be = TestBackends.Get("simd512");
         var model = new GpuAe.Nets.Model.Autoencoder(be, 1);
         model.Initialise(1);
         string path = Path.Combine(Folder, Checkpoint.FileName);
@@ -573,7 +572,6 @@ public class CliTests : TempFolderTest
 /// <summary>Every flag of `gpuae train` against every model: applied where it means something, refused with one line
 /// everywhere else; the flags --resume takes from the checkpoint refused beside it; --quiet with --json refused. The
 /// table of which flag shapes which models is written here from the models' definitions, not read from the program.</summary>
-[Collection(OwnBackends.Collection)]
 public class TrainFlagTests : TempFolderTest
 {
     static (int Exit, string Out, string Err) Run(params string[] args) => Gpuae.Run(args);

@@ -10,7 +10,6 @@ namespace GpuAe.Tests.Cli;
 /// <summary>Faults of the machine while files are written: a full disk (a small tmpfs in a user and mount namespace,
 /// `unshare -rm`, no root needed) and a second process writing to the same folder. Each ends in one line and exit 2, with
 /// nothing half-written left and what was written before intact.</summary>
-[Collection(OwnBackends.Collection)]
 public class FaultTests : TempFolderTest
 {
     static readonly string Cli = typeof(GpuAeCli).Assembly.Location;

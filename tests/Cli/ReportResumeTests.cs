@@ -10,7 +10,6 @@ namespace GpuAe.Tests.Cli;
 /// <summary>An interrupted `gpuae report` resumes: stopped by SIGTERM in its third run and by SIGINT (Ctrl-C) in its
 /// fifth, then run again, it ends with the same metrics.csv (seconds aside) and the same figures, byte for byte, as a
 /// report that was never stopped. Real processes on the SIMD backend, signalled with kill.</summary>
-[Collection(OwnBackends.Collection)]
 public class ReportResumeTests : TempFolderTest
 {
     /// <summary>Five runs (the notebook's AE, AE and VAE at 2-D and 4-D), epochs long enough (12,000 images) for a signal

@@ -6,7 +6,6 @@ namespace GpuAe.Tests.Cli;
 /// <summary>gpuae as a .NET tool, as a user outside the checkout gets it: the package packed from this build, installed
 /// from its folder into a tool path (a fresh NuGet cache, so no earlier package of the same version is reused), run in an
 /// empty folder with no --classifier: the report finishes and scores generation with the classifier the package ships.</summary>
-[Collection(OwnBackends.Collection)]
 public class ToolPackageTests : TempFolderTest
 {
     (int Exit, string Output) Run(string file, string[] arguments, string workingDirectory)

@@ -15,7 +15,6 @@ namespace GpuAe.Tests.Kernels;
 /// backend; this does, so that a construct the PTX backend rejects fails here, not on the first lent GPU. Every public static void method of GpuAe.Kernels is
 /// a kernel: those taking an Index1D first are launched auto-grouped, the others with an explicit group configuration.
 /// </summary>
-[Collection(OwnBackends.Collection)]
 public class PtxCompileTests
 {
     public static TheoryData<string> Kernels => [.. KernelMethods().Select(m => $"{m.DeclaringType!.Name}.{m.Name}")];

@@ -5,7 +5,6 @@ namespace GpuAe.Tests.Kernels;
 
 /// <summary>The SIMD GEMM against its definition, bit for bit: every element of C is the in-order chain
 /// acc = fma(A(m,k), B(k,n), acc), k = 0 … K−1, whatever tile, panel, orientation, vector width or thread computes it.</summary>
-[Collection(OwnBackends.Collection)]
 public class SimdGemmTests
 {
     static float[] Chain(Strided a, Strided b, int m, int n, int k)

@@ -17,10 +17,9 @@ namespace GpuAe.Tests.Nets;
 /// The same for the metadata the program builds a model from (<see cref="Models.Load(IBackend, string, int, bool)"/>) and
 /// resumes a run from (<see cref="TrainingSession.Resume"/>), and for metrics.csv.
 /// </summary>
-[Collection(OwnBackends.Collection)]
 public class CheckpointFuzzTests : TempFolderTest
 {
-    static readonly IBackend Backend = OwnBackends.Simd512;
+    static readonly IBackend Backend = TestBackends.Get("simd512");
 
     static VariationalAutoencoder SmallVae() => new(Backend, 4, latent: 3, features: 12, hidden: 5);
 

@@ -8,12 +8,11 @@ namespace GpuAe.Tests.Nets;
 /// <summary>The convolutional models trained on the real Fashion-MNIST images. On the SIMD backend: a conv step costs
 /// ~20× a dense one, too slow for the CPU accelerator at these budgets; the conv kernels' agreement between the
 /// backends is tested on small shapes and by `gpuae check`.</summary>
-[Collection(OwnBackends.Collection)]
 public class ConvTrainingTests
 {
     static (double Untrained, EpochMetrics Last) Train(string kind, int images, int epochs, out IModel model)
     {
-        var be = OwnBackends.Simd512;
+        var be = TestBackends.Get("simd512");
         var train = RealData.Train.Take(images);
         model = Models.Create(be, new ModelSpec(kind), 64, (images + 63) / 64);
         model.Initialise(42);

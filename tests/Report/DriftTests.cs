@@ -18,13 +18,12 @@ namespace GpuAe.Tests.Report;
 /// one, SSIM's window constant C2 doubled → each caught (the first two by one column, the third by the SSIM column).
 /// (Regenerating all of reports/ would need every run's checkpoint, about 8 min of evaluation and the git-ignored
 /// checkpoints; the text's drift is not tested here.)</summary>
-[Collection(OwnBackends.Collection)]
 public class DriftTests(DriftTests.Committed committed) : IClassFixture<DriftTests.Committed>
 {
     /// <summary>The study's options (the committed defaults), its test images on the device and its scorer.</summary>
     public sealed class Committed
     {
-        public readonly IBackend Backend = OwnBackends.Simd512;
+        public readonly IBackend Backend = TestBackends.Get("simd512");
         public readonly ReportOptions Options = new(ClassifierFolder: Repository.Classifier);
         public readonly DeviceImages TestImages;
         public readonly Scorer Scorer;

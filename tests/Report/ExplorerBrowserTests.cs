@@ -14,7 +14,6 @@ namespace GpuAe.Tests.Report;
 /// <summary>The latent explorer in headless Chromium (Debian's package; .ci/run installs it, nothing downloads one),
 /// driven over CDP by PuppeteerSharp: the real mouse moves over the three planes, and what the page decoded is held to
 /// `gpuae decode` for the same z (and, in the CVAE's plane, the class selected, which the test switches).</summary>
-[Collection(OwnBackends.Collection)]
 public class ExplorerBrowserTests : TempFolderTest
 {
     /// <summary>Where the test looks for a browser: $GPUAE_CHROMIUM, then Debian's and other usual paths.</summary>

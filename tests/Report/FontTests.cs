@@ -8,7 +8,6 @@ using Xunit;
 namespace GpuAe.Tests.Report;
 
 /// <summary>Figures carry their text on machines without fonts: the bundled DejaVu Sans is ScottPlot's default.</summary>
-[Collection(OwnBackends.Collection)]
 public class FontTests : TempFolderTest
 {
     [Fact]

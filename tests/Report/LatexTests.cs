@@ -10,7 +10,6 @@ using Xunit;
 namespace GpuAe.Tests.Report;
 
 /// <summary>The LaTeX writer's escaping and inline Markdown, each against the LaTeX written out by hand.</summary>
-[Collection(OwnBackends.Collection)]
 public class LatexTests
 {
     [Theory]

@@ -12,7 +12,6 @@ namespace GpuAe.Tests.Report;
 
 /// <summary>`gpuae report` end to end on a small subset: every run of the plan, every file, every PNG decodes, is not
 /// blank and not wider than a page; the table is the mean ± sd of metrics.csv's rows; --from-runs reproduces it.</summary>
-[Collection(OwnBackends.Collection)]
 public class ReportTests : TempFolderTest
 {
     static readonly string F = "F2";
@@ -22,7 +21,7 @@ public class ReportTests : TempFolderTest
     string TinyClassifier()
     {
         string folder = Path.Combine(Folder, "classifier");
-        TrainingSession.Run(OwnBackends.Simd512, new ModelSpec("classifier"), new TrainOptions(1, 128, 1e-3f, 1),
+        TrainingSession.Run(TestBackends.Get("simd512"), new ModelSpec("classifier"), new TrainOptions(1, 128, 1e-3f, 1),
             RealData.Train.Take(1024), RealData.Test.Take(500), folder, TextWriter.Null);
         return folder;
     }
@@ -37,7 +36,7 @@ public class ReportTests : TempFolderTest
             ClassifierFolder: TinyClassifier(), Samples: 600);
         string Out(string name) => Path.Combine(options.OutputFolder, name);
         var train = RealData.Train.Take(1024); var test = RealData.Test.Take(500);
-        var summary = ReportBuilder.Build(OwnBackends.Simd512, train, test, options, new StringWriter());
+        var summary = ReportBuilder.Build(TestBackends.Get("simd512"), train, test, options, new StringWriter());
 
         foreach (var file in summary.Files) Assert.True(File.Exists(Out(file)), $"{file} missing");
         Assert.Contains(StudyFigures.LatentSizesPng, summary.Files);
@@ -77,7 +76,7 @@ public class ReportTests : TempFolderTest
         // metrics.csv keeps to the millisecond): the retrained run too, bit for bit.
         string again = Path.Combine(Folder, "again");
         var log = new StringWriter();
-        ReportBuilder.Build(OwnBackends.Simd512, train, test, options with
+        ReportBuilder.Build(TestBackends.Get("simd512"), train, test, options with
             { OutputFolder = again, FromRuns = [.. Directory.GetDirectories(Out("runs")).Where(d => Path.GetFileName(d) != "vae-4d-seed2")] }, log);
         Assert.Contains("no run among --from-runs is vae-4d-seed2: training it", log.ToString());
         Assert.Single(log.ToString().Split('\n'), l => l.StartsWith("gpuae: training", StringComparison.Ordinal));
@@ -92,7 +91,7 @@ public class ReportTests : TempFolderTest
         var options = new ReportOptions(NotebookAeEpochs: 1, Epochs: 1, Batch: 128, Seed: 1, OutputFolder: Path.Combine(Folder, "report"), IwaeK: 2, ManifoldN: 3,
             CommandLine: "test", Models: ["ae", "vae", "conv-ae", "conv-vae", "vae-gan"], Betas: [0.5f, 1f, 4f], BetaEpochs: 2, Seeds: 1, Latents: [2],
             ClassifierFolder: TinyClassifier(), Samples: 600);
-        var summary = ReportBuilder.Build(OwnBackends.Simd512, RealData.Train.Take(1024), RealData.Test.Take(500), options, new StringWriter());
+        var summary = ReportBuilder.Build(TestBackends.Get("simd512"), RealData.Train.Take(1024), RealData.Test.Take(500), options, new StringWriter());
 
         Assert.Equal(["ae-32d-relu", "ae-2d", "vae-2d", "conv-ae-2d", "conv-vae-2d", "vae-gan-2d", "vae-2d-beta0.5", "vae-2d-beta4"], summary.Study.Configs.Select(c => c.Slug));
         Assert.Equal(2, summary.Study.Runs.Single(r => r.Key.Beta == 4f).Epochs);
