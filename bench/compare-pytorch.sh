@@ -80,7 +80,7 @@ for key in order:
     print(f"  {key[0]:6} {m:6d} {n:6d} {k:6d} {calls:6d} | {us:9.1f} {flop / us / 1e3:8.1f} | {p:9.1f} {flop / p / 1e3:8.1f} | {us / p:.2f} ({threads})")
 PY
   # Two alternating rounds of ours, PyTorch on 1 thread and PyTorch on 2: each side's fastest epoch kept.
-  ours=1e30; peer=1e30; peer_threads=0; peer1=1e30; peer2=1e30
+  ours=1e30; peer1=1e30; peer2=1e30
   for round in 1 2; do
     rm -rf "$tmp/run-$model"
     gpuae train "$model" --epochs 2 --device simd --json --out "$tmp/run-$model" > "$tmp/$model.json"

@@ -145,9 +145,9 @@ public sealed class SimdBackend : IBackend
     static void Im2ColPositions(float[] x, int xOffset, float[] c, int cOffset, int start, int end, ConvGeometry g)
     {
         int height = g.InHeight, width = g.InWidth, channels = g.Channels, kernel = g.Kernel, stride = g.Stride, padding = g.Padding;
-        int outWidth = g.OutWidth, outPixels = g.OutPixels, run = kernel * channels, imageLength = height * width * channels;
+        int outHeight = g.OutHeight, outWidth = g.OutWidth, outPixels = g.OutPixels, run = kernel * channels, imageLength = height * width * channels;
         int n = start / outPixels, oy = start % outPixels / outWidth, ox = start % outPixels % outWidth;
-        ref float to = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), cOffset + start * g.PatchLength);
+        ref float to = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), cOffset + start * kernel * run);
         ref float x0 = ref MemoryMarshal.GetArrayDataReference(x);
         for (int position = start; position < end; position++)
         {
@@ -161,7 +161,7 @@ public sealed class SimdBackend : IBackend
                 Copy(ref Unsafe.Add(ref image, (y * width + left + kx0) * channels), ref Unsafe.Add(ref to, kx0 * channels), (kx1 - kx0) * channels);
                 Clear(ref Unsafe.Add(ref to, kx1 * channels), run - kx1 * channels);
             }
-            if (++ox == outWidth) { ox = 0; if (++oy == g.OutHeight) { oy = 0; n++; } }
+            if (++ox == outWidth) { ox = 0; if (++oy == outHeight) { oy = 0; n++; } }
         }
     }
 
