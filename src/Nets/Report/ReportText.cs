@@ -240,8 +240,9 @@ public sealed class ReportText
     void TheModels()
     {
         Section(Part.Models, "The models");
-        Paragraph("Both are dense networks trained with Adam (learning rate 10⁻³, batch " + o.Batch + ") on binary cross-entropy summed over pixels, " +
-             "averaged over the batch.");
+        Paragraph((ConvKinds.Any() || ConditionalKinds.Any() || AdversarialKinds.Any() ? "Every model is" : "Both are dense networks") +
+             " trained with Adam (learning rate 10⁻³, batch " + o.Batch + ") on binary cross-entropy summed over pixels, averaged over the batch" +
+             (AdversarialKinds.Any() ? " (the VAE-GAN's objective is below)." : "."));
         var models = new List<string>();
         models.Add($"**AE**: 784 → 256 (ReLU) → d (the code) → 256 (ReLU) → 784 (sigmoid). The notebook's AE has a 32-D code behind a ReLU and trains " +
              $"for {o.NotebookAeEpochs} epochs; the study's AEs, one per latent width, have a linear code, as the VAE's μ is linear, and the " +

@@ -21,7 +21,8 @@ public static class SlidesTex
         t.Append("\\begin{frame}\n\\titlepage\n\\vfill{\\scriptsize ").Append(Latex.Inline(doc.Text(Say.MadeBy) ?? "")).Append("\\par}\n\\end{frame}\n");
 
         Frame(t, "Why this comparison", Text(doc.Blocks(Part.Why), "\\small"));
-        Frame(t, "The models", Text(doc.Blocks(Part.Models), "\\footnotesize"));
+        foreach (var (title, blocks) in ModelFrames(doc.Blocks(Part.Models).ToList()))
+            Frame(t, title, Text(blocks, "\\footnotesize"));
         Frame(t, "How the code is organised", "\\small\n" + Latex.Block(new Bullets([.. Code.Select(c => new Line(Say.None, c))])));
 
         var reconstruction = Pick(doc, Say.ClaimReconstruction, Say.ClaimEqualWidth);
@@ -57,6 +58,16 @@ public static class SlidesTex
         "`src/Cli`: `gpuae train`, `eval`, `sample`, `report`, `check` and `bench`.",
         "`tests`: a plain reference beside every kernel's test and a finite-difference check of every backward pass.",
     ];
+
+    /// <summary>The models on two frames where there are more than the AE and the VAE (one frame held five models'
+    /// descriptions only by running off its bottom): the AE and the VAE with the paragraphs around them, then the others.</summary>
+    static IEnumerable<(string Title, IEnumerable<Block> Blocks)> ModelFrames(IReadOnlyList<Block> blocks)
+    {
+        const int First = 2;
+        var rest = blocks.OfType<Bullets>().SelectMany(b => b.Items).Skip(First).ToList();
+        yield return ("The models", blocks.Select(b => b is Bullets list ? new Bullets([.. list.Items.Take(First)]) : b));
+        if (rest.Count > 0) yield return ("The models, continued", [new Bullets(rest)]);
+    }
 
     static void Frame(StringBuilder t, string title, string body) =>
         t.Append("\\begin{frame}[t]{").Append(Latex.Escape(title)).Append("}\n").Append(body).Append("\\end{frame}\n");
