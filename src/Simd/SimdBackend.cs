@@ -308,7 +308,7 @@ public sealed class SimdBackend : IBackend
                 {
                     var li = new Vector<float>(l, logits.Offset + row + c); var xi = new Vector<float>(x, targets.Offset + row + c);
                     var e = Vector.Exp(-Vector.Abs(li));
-                    var s = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(li, Vector<float>.Zero), one / (one + e), e / (one + e));
+                    var s = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(li, Vector<float>.Zero), one, e) / (one + e);
                     sumBce += Vector.Max(li, Vector<float>.Zero) - li * xi + Vector.Log(one + e);
                     var diff = s - xi;
                     sumSe += diff * diff;
