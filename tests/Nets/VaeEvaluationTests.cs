@@ -165,10 +165,12 @@ public class VaeEvaluationTests
             }
             return logP;
         }
-        // −log p(x) per image by the trapezoid rule on z ∈ [−12, 12], 24,001 points (the prior's tails beyond are < e⁻⁷²).
+        // −log p(x) per image by the trapezoid rule on z ∈ [−12, 12], 2,401 points (the prior's tails beyond are < e⁻⁷²; on
+        // this smooth, fast-decaying integrand dz = 0.01 is ample: 24,001 points gave the mean within 3e-7 nats of this, far
+        // inside the 0.02 below, and took 7 s more).
         double NegativeLogMarginal(int n)
         {
-            const int points = 24001; const double lo = -12, hi = 12, dz = (hi - lo) / (points - 1);
+            const int points = 2401; const double lo = -12, hi = 12, dz = (hi - lo) / (points - 1);
             var terms = Enumerable.Range(0, points).Select(i =>
             {
                 double z = lo + i * dz;
