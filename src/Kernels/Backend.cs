@@ -101,6 +101,10 @@ public interface IBackend : IDisposable
     /// from the logit, rowSquaredError = Σ (sigmoid(logit) − target)², dLogits = (sigmoid(logit) − target)·gradScale.</summary>
     void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale);
 
+    /// <summary>rowBce of <see cref="SigmoidBce"/>, bit for bit, and nothing else: the loss for scoring (the test pass's
+    /// sampled reconstruction, each sample of the IWAE bound), with no gradient or squared error computed or written.</summary>
+    void BceRows(Tensor logits, Tensor targets, Tensor rowBce, int rows, int cols);
+
     /// <summary>Per row of logits[rows,cols] against target distributions (one-hot labels): rowLoss = the softmax
     /// cross-entropy, dLogits = (softmax(logits) − targets)·gradScale, rowCorrect = 1 where the largest logit is the
     /// label's, else 0.</summary>

@@ -8,8 +8,8 @@ namespace GpuAe.Kernels;
 /// decisions scored, the batch sums.</summary>
 public sealed partial class IlgpuBackend
 {
-    Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? _sigmoidBce;
-    Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>? _sigmoidBcePerThread;
+    Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, int>? _sigmoidBce;
+    Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>? _sigmoidBcePerThread;
     Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> _softmaxCrossEntropy;
     Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, ArrayView<float>, int, float> _accumulateSum;
     Action<AcceleratorStream, Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> _halfSquaredError;
@@ -36,15 +36,27 @@ public sealed partial class IlgpuBackend
     public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale)
     {
         Shapes.Rows("sigmoid + BCE", rows, cols, ("logits", logits, false), ("targets", targets, false), ("dLogits", dLogits, false), ("rowBce", rowBce, true), ("rowSquaredError", rowSquaredError, true));
+        LaunchSigmoidBce(logits, targets, dLogits, rowBce, rowSquaredError, rows, cols, gradScale, lossOnly: false);
+        Launched?.Invoke($"sigmoid + BCE + gradient {rows}×{cols}");
+    }
+
+    /// <summary>The same kernel with lossOnly: rowBce alone (the views it leaves untouched are given rowBce's).</summary>
+    public void BceRows(Tensor logits, Tensor targets, Tensor rowBce, int rows, int cols)
+    {
+        Shapes.Rows("BCE rows", rows, cols, ("logits", logits, false), ("targets", targets, false), ("rowBce", rowBce, true));
+        LaunchSigmoidBce(logits, targets, rowBce, rowBce, rowBce, rows, cols, 0f, lossOnly: true);
+        Launched?.Invoke($"BCE rows {rows}×{cols}");
+    }
+
+    void LaunchSigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale, bool lossOnly)
+    {
         if (_sigmoidBcePerThread is not null)
         {
             int threads = Threads(rows);
-            _sigmoidBcePerThread(Stream, threads, threads, View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), rows, cols, gradScale);
-            Launched?.Invoke($"sigmoid + BCE + gradient {rows}×{cols}");
+            _sigmoidBcePerThread(Stream, threads, threads, View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), rows, cols, gradScale, lossOnly ? 1 : 0);
             return;
         }
-        _sigmoidBce!(Stream, new KernelConfig(rows, _reduceGroup), View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), cols, gradScale);
-        Launched?.Invoke($"sigmoid + BCE + gradient {rows}×{cols}");
+        _sigmoidBce!(Stream, new KernelConfig(rows, _reduceGroup), View(logits), View(targets), View(dLogits), View(rowBce), View(rowSquaredError), cols, gradScale, lossOnly ? 1 : 0);
     }
 
     public void SoftmaxCrossEntropy(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowLoss, Tensor rowCorrect, int rows, int cols, float gradScale)

@@ -19,10 +19,11 @@ public static class Loss
     /// sums in a fixed tree (so reruns are bit-identical). BCE is computed from the logit l, never from sigmoid(l), as
     /// max(l,0) − l·x + log(1 + e^−|l|), which is exact for any l and never takes log(0); its gradient with respect to
     /// the logit is sigmoid(l) − x, scaled by gradScale (1/batch for a batch-mean loss). Launch with grid = rows and a
-    /// power-of-two group size ≤ <see cref="MaxGroup"/>.
+    /// power-of-two group size ≤ <see cref="MaxGroup"/>. With <paramref name="lossOnly"/> ≠ 0 only rowBce is written (dLogits
+    /// and rowSquaredError are not touched: any views will do), with the same sums.
     /// </summary>
     public static void SigmoidBceRows(ArrayView<float> logits, ArrayView<float> targets,
-        ArrayView<float> dLogits, ArrayView<float> rowBce, ArrayView<float> rowSquaredError, int cols, float gradScale)
+        ArrayView<float> dLogits, ArrayView<float> rowBce, ArrayView<float> rowSquaredError, int cols, float gradScale, int lossOnly)
     {
         var bcePartials = SharedMemory.Allocate<float>(MaxGroup);
         var squaredErrorPartials = SharedMemory.Allocate<float>(MaxGroup);
@@ -32,6 +33,7 @@ public static class Loss
         for (int i = start + thread; i < start + cols; i += threads)
         {
             bce += PixelBce(logits[i], targets[i], out float diff);
+            if (lossOnly != 0) continue;
             squaredError += diff * diff;
             dLogits[i] = diff * gradScale;
         }
@@ -49,7 +51,7 @@ public static class Loss
         if (thread == 0)
         {
             rowBce[row] = bcePartials[0];
-            rowSquaredError[row] = squaredErrorPartials[0];
+            if (lossOnly == 0) rowSquaredError[row] = squaredErrorPartials[0];
         }
     }
 
@@ -69,7 +71,7 @@ public static class Loss
     /// rounding of the group kernel's 256-way tree. A group barrier costs the CPU accelerator three operating-system
     /// barrier waits, which made one group per row take 2.5 ms for a 128-image batch.</summary>
     public static void SigmoidBceRowsPerThread(Index1D thread, int threads, ArrayView<float> logits, ArrayView<float> targets,
-        ArrayView<float> dLogits, ArrayView<float> rowBce, ArrayView<float> rowSquaredError, int rows, int cols, float gradScale)
+        ArrayView<float> dLogits, ArrayView<float> rowBce, ArrayView<float> rowSquaredError, int rows, int cols, float gradScale, int lossOnly)
     {
         for (int row = thread; row < rows; row += threads)
         {
@@ -77,11 +79,12 @@ public static class Loss
             for (int i = row * cols; i < (row + 1) * cols; i++)
             {
                 bce += PixelBce(logits[i], targets[i], out float diff);
+                if (lossOnly != 0) continue;
                 squaredError += diff * diff;
                 dLogits[i] = diff * gradScale;
             }
             rowBce[row] = (float)bce;
-            rowSquaredError[row] = (float)squaredError;
+            if (lossOnly == 0) rowSquaredError[row] = (float)squaredError;
         }
     }
 

@@ -327,6 +327,32 @@ public sealed class SimdBackend : IBackend
         });
     }
 
+    /// <summary>SigmoidBce's rowBce alone: the same vector body and order of sums, without the sigmoid, the squared error and
+    /// the gradient (a division and a store per vector of pixels).</summary>
+    public void BceRows(Tensor logits, Tensor targets, Tensor rowBce, int rows, int cols)
+    {
+        Shapes.Rows("BCE rows", rows, cols, ("logits", logits, false), ("targets", targets, false), ("rowBce", rowBce, true));
+        var l = A(logits); var x = A(targets); var bce = A(rowBce);
+        ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+        {
+            int w = Vector<float>.Count;
+            var one = Vector<float>.One;
+            for (int r = start; r < end; r++)
+            {
+                var sumBce = Vector<float>.Zero;
+                int c = 0, row = r * cols;
+                for (; c + w <= cols; c += w)
+                {
+                    var li = new Vector<float>(l, logits.Offset + row + c); var xi = new Vector<float>(x, targets.Offset + row + c);
+                    sumBce += Vector.Max(li, Vector<float>.Zero) - li * xi + Vector.Log(one + Vector.Exp(-Vector.Abs(li)));
+                }
+                float rowSum = Vector.Sum(sumBce);
+                for (; c < cols; c++) rowSum += Loss.PixelBce(l[logits.Offset + row + c], x[targets.Offset + row + c], out _);
+                bce[rowBce.Offset + r] = rowSum;
+            }
+        });
+    }
+
     /// <summary>Loss.SoftmaxCrossEntropyRow, row by row (ten columns: nothing for vectors to do).</summary>
     public void SoftmaxCrossEntropy(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowLoss, Tensor rowCorrect, int rows, int cols, float gradScale)
     {

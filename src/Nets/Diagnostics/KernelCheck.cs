@@ -109,6 +109,12 @@ public static class KernelCheck
                 be.SigmoidBce(Up(be, logits), Up(be, targets), d, bce, se, rows, cols, 1f / rows);
                 return Down(be, d, bce, se);
             });
+            yield return ("BCE rows (loss only)", $"{rows}×{cols}", be =>
+            {
+                var bce = be.Allocate(rows);
+                be.BceRows(Up(be, logits), Up(be, targets), bce, rows, cols);
+                return Down(be, bce);
+            });
             var classLogits = Random(rows * 10, 21, 6f);
             var labels = Enumerable.Range(0, rows * 10).Select(i => i % 10 == (i / 10 * 7) % 10 ? 1f : 0f).ToArray();
             yield return ("softmax cross-entropy + gradient", $"{rows}×10", be =>

@@ -150,6 +150,14 @@ public abstract class AutoencoderBase : IModel, IFusedStep
         Backend.SigmoidBce(_logits, x, _dLogits, RowBce, RowSquaredError, rows, Features, 1f / rows);
     }
 
+    /// <summary>Decodes latent[rows] and scores the logits against x for evaluation: RowBce alone (the same numbers as
+    /// <see cref="DecodeAndScore"/>'s), no gradient.</summary>
+    protected void DecodeAndScoreLoss(Tensor latent, Tensor x, int rows)
+    {
+        DecodeLogits(latent, rows);
+        Backend.BceRows(_logits, x, RowBce, rows, Features);
+    }
+
     /// <summary>The decoder's logits of latent[rows] into <see cref="Logits"/>.</summary>
     protected void DecodeLogits(Tensor latent, int rows) => _decoder.Forward(Backend, Conditioned(latent, _decoderInput, _latent, rows), _logits, rows);
 

@@ -111,7 +111,7 @@ public class VariationalAutoencoder : AutoencoderBase
         Backend.AccumulateSum(_rowKl, rows, accumulator, (int)Slot.Kl);
         Backend.AccumulateSum(RowSquaredError, rows, accumulator, (int)Slot.SquaredError);
         SampleLatent(rows, EvaluationSeed, EvaluationStep(0, firstRow));
-        DecodeAndScore(_z, x, rows);
+        DecodeAndScoreLoss(_z, x, rows);
         Backend.AccumulateSum(RowBce, rows, accumulator, (int)Slot.Bce);
     }
 
@@ -138,7 +138,7 @@ public class VariationalAutoencoder : AutoencoderBase
         for (int s = 0; s < samples; s++)
         {
             SampleLatent(rows, EvaluationSeed, EvaluationStep(s, firstRow));
-            DecodeAndScore(_z, x, rows);
+            DecodeAndScoreLoss(_z, x, rows);
             Backend.ImportanceLogWeights(EncoderOutput, _noise, _z, RowBce, logWeights, s, rows, Latent);
         }
         Backend.NegativeLogMeanExp(logWeights, samples, rows, _rowKl); // _rowKl reused as the per-row bound
