@@ -71,10 +71,10 @@ public sealed class SimdBackend : IBackend
 
     /// <summary>C[m,n] = A·B, every operand read through its strides; see <see cref="SimdGemm"/>. Every GEMM of the
     /// backend goes through here.</summary>
-    public void Gemm(Strided a, Strided b, Strided c, int m, int n, int k)
+    public void Gemm(Strided a, Strided b, Strided c, int m, int n, int k, BiasEpilogue? epilogue = null)
     {
         Multiplying?.Invoke(Layout(a, b), m, n, k);
-        _gemm.Multiply(_path, _workers, a, b, c, m, n, k);
+        _gemm.Multiply(_path, _workers, a, b, c, m, n, k, epilogue);
     }
 
     /// <summary>Called with (layout, M, N, K) before every GEMM: lets `gpuae bench --gemms` list a training step's shapes.</summary>
@@ -88,9 +88,10 @@ public sealed class SimdBackend : IBackend
     public void DenseForward(Tensor x, Tensor w, Tensor b, Tensor y, int rows, int inFeatures, int outFeatures, Activation activation)
     {
         Shapes.DenseForward(x, w, b, y, rows, inFeatures, outFeatures);
-        // y = x·Wᵀ: B(k, n) = W[n, k] is read through its strides (the GEMM packs it into panels).
-        Gemm(new(A(x), x.Offset, inFeatures, 1), new(A(w), w.Offset, 1, inFeatures), new(A(y), y.Offset, outFeatures, 1), rows, outFeatures, inFeatures);
-        AddBias(y, b, rows, outFeatures, activation);
+        // y = act(x·Wᵀ + b): B(k, n) = W[n, k] is read through its strides (the GEMM packs it into panels); the bias and
+        // activation are applied to each tile of y as the GEMM finishes it (AddBias's arithmetic, without a second pass).
+        Gemm(new(A(x), x.Offset, inFeatures, 1), new(A(w), w.Offset, 1, inFeatures), new(A(y), y.Offset, outFeatures, 1), rows, outFeatures, inFeatures,
+            new BiasEpilogue(A(b), b.Offset, activation == Activation.Relu));
     }
 
     public void DenseBackwardInput(Tensor dy, Tensor w, Tensor dx, int rows, int inFeatures, int outFeatures, Tensor? reluOutput)

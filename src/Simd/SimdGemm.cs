@@ -1,9 +1,15 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace GpuAe.Simd;
+
+/// <summary>What the GEMM applies to each element of C as it finishes a tile: C = act(C + Bias[Offset + column]), the
+/// dense layers' bias and ReLU (ReLU keeps v only where v &gt; 0, as <see cref="GpuAe.Kernels.Rows.Relu"/>), while the
+/// tile is still in cache instead of in a second pass over C: the same two operations per element, so the same bits.</summary>
+public readonly record struct BiasEpilogue(float[] Bias, int Offset, bool Relu);
 
 /// <summary>A matrix read through strides: element (i, j) is Data[Offset + i·Row + j·Column].</summary>
 public readonly record struct Strided(float[] Data, int Offset, int Row, int Column)
@@ -44,22 +50,24 @@ public sealed class SimdGemm
     /// kernel), 6×4, 8×3, 12×2 and 14×2 on the AE's GEMM shapes (dev machine, AMD EPYC, AVX-512).</summary>
     static int TileRows<V>() where V : struct, IVector<V> => typeof(V) == typeof(Vec256) ? 6 : 8;
 
-    public void Multiply(VectorPath path, Workers workers, Strided a, Strided b, Strided c, int m, int n, int k)
+    /// <param name="epilogue">the bias (and ReLU) applied to C's columns as each tile is finished, or null</param>
+    public void Multiply(VectorPath path, Workers workers, Strided a, Strided b, Strided c, int m, int n, int k, BiasEpilogue? epilogue = null)
     {
         switch (path)
         {
-            case VectorPath.Vector512: Multiply<Vec512>(workers, a, b, c, m, n, k); break;
-            case VectorPath.Vector256: Multiply<Vec256>(workers, a, b, c, m, n, k); break;
-            default: Multiply<Vec1>(workers, a, b, c, m, n, k); break;
+            case VectorPath.Vector512: Multiply<Vec512>(workers, a, b, c, m, n, k, epilogue); break;
+            case VectorPath.Vector256: Multiply<Vec256>(workers, a, b, c, m, n, k, epilogue); break;
+            default: Multiply<Vec1>(workers, a, b, c, m, n, k, epilogue); break;
         }
     }
 
-    void Multiply<V>(Workers workers, Strided a, Strided b, Strided c, int m, int n, int k) where V : struct, IVector<V>
+    void Multiply<V>(Workers workers, Strided a, Strided b, Strided c, int m, int n, int k, BiasEpilogue? epilogue) where V : struct, IVector<V>
     {
         if (m == 0 || n == 0) return;
         int nr = 2 * V.Width;
-        // Narrower than a panel and taller than wide: run the vectors down the rows of C instead.
-        if (n < nr && m > n) { (a, b, c, m, n) = (b.Transposed, a.Transposed, c.Transposed, n, m); }
+        // Narrower than a panel and taller than wide: run the vectors down the rows of C instead (the bias then goes by row).
+        bool biasByRow = false;
+        if (n < nr && m > n) { (a, b, c, m, n) = (b.Transposed, a.Transposed, c.Transposed, n, m); biasByRow = true; }
         int mr = TileRows<V>();
         int panels = (n + nr - 1) / nr, rowBlocks = (m + mr - 1) / mr;
         // Split the panels between threads when there are enough (each thread packs only its own), else the rows.
@@ -71,8 +79,8 @@ public sealed class SimdGemm
         workers.Run(blocks, block =>
         {
             int start = (int)((long)units * block / blocks), end = (int)((long)units * (block + 1) / blocks);
-            if (byPanels) Block<V>(block, a, b, c, n, k, 0, m, start, end);
-            else Block<V>(block, a, b, c, n, k, start * mr, Math.Min(m, end * mr), 0, panels);
+            if (byPanels) Block<V>(block, a, b, c, n, k, 0, m, start, end, epilogue, biasByRow);
+            else Block<V>(block, a, b, c, n, k, start * mr, Math.Min(m, end * mr), 0, panels, epilogue, biasByRow);
         });
     }
 
@@ -86,7 +94,8 @@ public sealed class SimdGemm
 
     /// <summary>Rows [m0, m1) × panels [j0, j1) of C, with the scratch of block <paramref name="slot"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Block<V>(int slot, Strided a, Strided b, Strided c, int n, int k, int m0, int m1, int j0, int j1) where V : struct, IVector<V>
+    void Block<V>(int slot, Strided a, Strided b, Strided c, int n, int k, int m0, int m1, int j0, int j1, BiasEpilogue? epilogue, bool biasByRow)
+        where V : struct, IVector<V>
     {
         int nr = 2 * V.Width, mr = TileRows<V>();
         bool bRows = b.Column == 1, cRows = c.Column == 1;
@@ -105,7 +114,7 @@ public sealed class SimdGemm
         for (int p0 = 0; p0 < k; p0 += chunk)
         {
             int kk = Math.Min(chunk, k - p0);
-            bool resume = p0 > 0;
+            bool resume = p0 > 0, last = p0 + kk == k;
             for (int row = m0; row < m1; row += mr)
             {
                 int rows = Math.Min(mr, m1 - row), height = TileFor(rows, mr);
@@ -125,17 +134,49 @@ public sealed class SimdGemm
                     ref float bPanel = ref packed ? ref Unsafe.Add(ref panels, (j - firstPacked) * k * nr + p0 * nr) : ref Unsafe.Add(ref b0, b.Offset + col + p0 * b.Row);
                     int bRow = packed ? nr : b.Row;
                     if (rows == height && width == nr && cRows)
-                        Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref Unsafe.Add(ref c0, c.Offset + row * c.Row + col), c.Row, kk, resume);
+                    {
+                        ref float cTile = ref Unsafe.Add(ref c0, c.Offset + row * c.Row + col);
+                        Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref cTile, c.Row, kk, resume);
+                        if (last && epilogue is { } e) AddBias(e, biasByRow, ref cTile, c.Row, 1, row, rows, col, width);
+                    }
                     else
                     {
                         if (resume)
                             for (int r = 0; r < rows; r++)
                                 for (int q = 0; q < width; q++) Unsafe.Add(ref tile, r * nr + q) = Unsafe.Add(ref c0, c.Offset + (row + r) * c.Row + (col + q) * c.Column);
                         Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref tile, nr, kk, resume);
+                        if (last && epilogue is { } e) AddBias(e, biasByRow, ref tile, nr, 1, row, rows, col, width);
                         for (int r = 0; r < rows; r++)
                             for (int q = 0; q < width; q++) Unsafe.Add(ref c0, c.Offset + (row + r) * c.Row + (col + q) * c.Column) = Unsafe.Add(ref tile, r * nr + q);
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>The epilogue on a finished tile of C, rows [row, row + rows) × columns [col, col + width), element (r, q) at
+    /// tile[r·ldc + q·step]: v = C + bias (by column, or by row where C was computed transposed), then the ReLU.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void AddBias(BiasEpilogue e, bool byRow, ref float tile, int ldc, int step, int row, int rows, int col, int width)
+    {
+        ref float bias = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(e.Bias), e.Offset);
+        int w = Vector<float>.Count;
+        for (int r = 0; r < rows; r++)
+        {
+            ref float line = ref Unsafe.Add(ref tile, r * ldc);
+            int q = 0;
+            if (!byRow && step == 1)
+                for (; q + w <= width; q += w)
+                {
+                    var v = Vector.LoadUnsafe(ref Unsafe.Add(ref line, q)) + Vector.LoadUnsafe(ref Unsafe.Add(ref bias, col + q));
+                    if (e.Relu) v = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), v, Vector<float>.Zero);
+                    v.StoreUnsafe(ref Unsafe.Add(ref line, q));
+                }
+            for (; q < width; q++)
+            {
+                ref float y = ref Unsafe.Add(ref line, q * step);
+                float v = y + (byRow ? Unsafe.Add(ref bias, row + r) : Unsafe.Add(ref bias, col + q));
+                y = e.Relu ? GpuAe.Kernels.Rows.Relu(v) : v;
             }
         }
     }

@@ -4,7 +4,10 @@ using Xunit;
 namespace GpuAe.Tests.Kernels;
 
 /// <summary>The SIMD GEMM against its definition, bit for bit: every element of C is the in-order chain
-/// acc = fma(A(m,k), B(k,n), acc), k = 0 … K−1, whatever tile, panel, orientation, vector width or thread computes it.</summary>
+/// acc = fma(A(m,k), B(k,n), acc), k = 0 … K−1, whatever tile, panel, orientation, vector width or thread computes it;
+/// with the bias epilogue, that chain's value + bias[column], then the ReLU where asked, as AddBias computes it.
+/// Epilogue mutants: the bias indexed by C's row in the transposed orientation's column → the 2-, 4- and 9-wide shapes
+/// fail; the epilogue applied after every K chunk (not only the last) → the shapes with K &gt; LongSum fail.</summary>
 public class SimdGemmTests
 {
     static float[] Chain(Strided a, Strided b, int m, int n, int k)
@@ -52,12 +55,30 @@ public class SimdGemmTests
                         c[0] = c[^1] = 42f;
                         new SimdGemm(threads).Multiply(path, workers, a, b, new(c, 1, n, 1), m, n, k);
                         var what = $"{m}×{n}×{k}, A{(aTransposed ? "ᵀ" : "")}·B{(bTransposed ? "ᵀ" : "")}, {path}, {threads} threads";
-                        Assert.True(c[0] == 42f && c[^1] == 42f, $"{what}: wrote outside C");
-                        for (int i = 0; i < expected.Length; i++)
-                            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(c[i + 1]),
-                                $"{what}: C[{i / n},{i % n}] = {c[i + 1]:R}, the chain gives {expected[i]:R}");
+                        AssertEqual(expected, c, what);
+                        // The bias epilogue: AddBias's v = C + b[column], then the ReLU, on the same chain's value.
+                        foreach (bool relu in new[] { false, true })
+                        {
+                            c = new float[m * n + 2];
+                            c[0] = c[^1] = 42f;
+                            new SimdGemm(threads).Multiply(path, workers, a, b, new(c, 1, n, 1), m, n, k, new BiasEpilogue(bias, 2, relu));
+                            AssertEqual([.. expected.Select((v, i) => relu ? GpuAe.Kernels.Rows.Relu(v + bias[2 + i % n]) : v + bias[2 + i % n])], c,
+                                what + (relu ? ", bias and ReLU" : ", bias"));
+                        }
                     }
             }
+    }
+
+    /// <summary>The biases of the epilogue cases: large enough that the ReLU zeroes some sums and keeps others.</summary>
+    static readonly float[] bias = [.. Enumerable.Range(0, 400).Select(i => (float)Math.Sin(i * 0.7) * 2)];
+
+    /// <summary>C (at offset 1 of <paramref name="c"/>, a guard each side) equal to <paramref name="expected"/> bit for bit.</summary>
+    static void AssertEqual(float[] expected, float[] c, string what)
+    {
+        Assert.True(c[0] == 42f && c[^1] == 42f, $"{what}: wrote outside C");
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(c[i + 1]),
+                $"{what}: C element {i} = {c[i + 1]:R}, the chain gives {expected[i]:R}");
     }
 }
 
