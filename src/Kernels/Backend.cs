@@ -94,6 +94,12 @@ public interface IBackend : IDisposable
     /// convolution's output.</summary>
     void Col2Im(Tensor cols, Tensor images, int count, ConvGeometry geometry, Tensor? reluOutput);
 
+    /// <summary>A transposed convolution before its bias: images = Col2Im(x · wᵀ) for x[count·OutPixels, inChannels] and
+    /// w[PatchLength, inChannels], the products first written to <paramref name="cols"/>[count·OutPixels, PatchLength]
+    /// or, where the backend can (SIMD: a few images at a time, in cache), never written out; the same numbers as
+    /// DenseForward with a zero bias, then Col2Im.</summary>
+    void ConvTranspose(Tensor x, Tensor w, Tensor cols, Tensor images, int count, int inChannels, ConvGeometry geometry);
+
     /// <summary>y[rows, cols] = act(y + bias[cols]) in place.</summary>
     void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation);
 

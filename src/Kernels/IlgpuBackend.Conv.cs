@@ -36,6 +36,16 @@ public sealed partial class IlgpuBackend
         Launched?.Invoke($"col2im {Images(count, geometry)}");
     }
 
+    /// <summary>The GEMM into cols (no epilogue), then col2im: two launches.</summary>
+    public void ConvTranspose(Tensor x, Tensor w, Tensor cols, Tensor images, int count, int inChannels, ConvGeometry geometry)
+    {
+        Shapes.ConvTranspose(x, w, images, cols, count, inChannels, geometry);
+        int rows = count * geometry.OutPixels;
+        LaunchGemm(GemmArgs.Forward(rows, inChannels, geometry.PatchLength, GemmEpilogue.None), x, w, _unused, _unused, cols);
+        Launched?.Invoke($"dense forward {rows}×{inChannels}→{geometry.PatchLength}");
+        Col2Im(cols, images, count, geometry, null);
+    }
+
     public void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation)
     {
         Shapes.Rows("bias", rows, cols, ("y", y, false)); Shapes.Rows("bias", 1, cols, ("bias", bias, false));

@@ -68,6 +68,14 @@ public static class Shapes
         Need(op, "reluOutput", reluOutput, (long)count * g.InPixels * g.Channels, shape);
     }
 
+    public static void ConvTranspose(Tensor x, Tensor w, Tensor images, Tensor cols, int count, int inChannels, ConvGeometry g)
+    {
+        Conv("transposed convolution", images, cols, null, count, g);
+        string shape = $"{count} images of {g.OutHeight}×{g.OutWidth}×{inChannels} → {g.InHeight}×{g.InWidth}×{g.Channels}";
+        Need("transposed convolution", "x", x, (long)count * g.OutPixels * inChannels, shape);
+        Need("transposed convolution", "w", w, (long)g.PatchLength * inChannels, shape);
+    }
+
     public static void Latent(string op, Tensor enc, int rows, int latent, params (string Name, Tensor? Tensor, int PerRow)[] tensors)
     {
         string shape = $"{rows} rows, latent {latent}";

@@ -15,6 +15,7 @@ public sealed class SimdBackend : IBackend
 {
     readonly VectorPath _path;
     readonly int _threads;
+    readonly float[][] _products; // per block of ConvTranspose: the products of its images, before col2im
     readonly Workers _workers;
     readonly SimdGemm _gemm;
 
@@ -24,6 +25,7 @@ public sealed class SimdBackend : IBackend
         _threads = Math.Max(1, threads ?? Environment.ProcessorCount);
         _workers = new Workers(_threads);
         _gemm = new SimdGemm(_threads);
+        _products = [.. Enumerable.Range(0, _threads).Select(_ => Array.Empty<float>())];
     }
 
     public string DeviceName => $"SIMD host backend ({_path}, {VectorPaths.Width(_path)} floats, {_threads} threads)";
@@ -186,6 +188,36 @@ public sealed class SimdBackend : IBackend
             }
         });
     }
+
+    /// <summary>A few images at a time per thread (their products about 64 K floats, so they stay in cache): the GEMM of
+    /// their rows into the thread's scratch, then each image's col2im from there. The products (up to 7 MB per batch for
+    /// the decoder's first layer) are never written to memory and read back; each is the same chain of fused
+    /// multiply-adds, and each image's col2im adds them in the same order, so the images are Col2Im(DenseForward)'s bit
+    /// for bit. <paramref name="cols"/> is not used.</summary>
+    public void ConvTranspose(Tensor x, Tensor w, Tensor cols, Tensor images, int count, int inChannels, ConvGeometry g)
+    {
+        Shapes.ConvTranspose(x, w, images, cols, count, inChannels, g);
+        int positions = g.OutPixels, patch = g.PatchLength, imageLength = g.InPixels * g.Channels;
+        int perGroup = Math.Clamp(ProductsInCache / (positions * patch), 1, Math.Max(1, count));
+        int groups = (count + perGroup - 1) / perGroup, blocks = Math.Min(_threads, groups);
+        float[] xv = A(x), wv = A(w), iv = A(images);
+        int xOffset = x.Offset, wOffset = w.Offset, iOffset = images.Offset;
+        _workers.Run(blocks, block =>
+        {
+            if (_products[block].Length < perGroup * positions * patch) _products[block] = new float[perGroup * positions * patch];
+            var products = _products[block];
+            for (int group = (int)((long)groups * block / blocks); group < (int)((long)groups * (block + 1) / blocks); group++)
+            {
+                int first = group * perGroup, n = Math.Min(perGroup, count - first);
+                _gemm.MultiplyHere(_path, block, new(xv, xOffset + first * positions * inChannels, inChannels, 1), new(wv, wOffset, 1, inChannels),
+                    new(products, 0, patch, 1), n * positions, patch, inChannels);
+                for (int i = 0; i < n; i++) Col2ImImage(products, i * positions * patch, iv.AsSpan(iOffset + (first + i) * imageLength, imageLength), g);
+            }
+        });
+    }
+
+    /// <summary>How many products a thread of <see cref="ConvTranspose"/> computes before adding them into their images.</summary>
+    const int ProductsInCache = 1 << 16;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Col2ImImage(float[] c, int cOffset, Span<float> image, ConvGeometry g)

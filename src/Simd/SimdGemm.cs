@@ -61,13 +61,40 @@ public sealed class SimdGemm
         }
     }
 
+    /// <summary>As <see cref="Multiply(VectorPath, Workers, Strided, Strided, Strided, int, int, int, BiasEpilogue?)"/>,
+    /// all of it on the calling thread with the scratch of <paramref name="slot"/> (&lt; the threads this GEMM was made
+    /// for): a product inside a block of a parallel loop that splits some larger work (the transposed convolution's images).</summary>
+    public void MultiplyHere(VectorPath path, int slot, Strided a, Strided b, Strided c, int m, int n, int k)
+    {
+        switch (path)
+        {
+            case VectorPath.Vector512: MultiplyHere<Vec512>(slot, a, b, c, m, n, k); break;
+            case VectorPath.Vector256: MultiplyHere<Vec256>(slot, a, b, c, m, n, k); break;
+            default: MultiplyHere<Vec1>(slot, a, b, c, m, n, k); break;
+        }
+    }
+
+    void MultiplyHere<V>(int slot, Strided a, Strided b, Strided c, int m, int n, int k) where V : struct, IVector<V>
+    {
+        if (m == 0 || n == 0) return;
+        bool biasByRow = Orient<V>(ref a, ref b, ref c, ref m, ref n);
+        Block<V>(slot, a, b, c, n, k, 0, m, 0, (n + 2 * V.Width - 1) / (2 * V.Width), null, biasByRow);
+    }
+
+    /// <summary>Narrower than a panel and taller than wide: the product is computed transposed, Cᵀ = Bᵀ·Aᵀ, so that the
+    /// vectors run down the rows of C instead (a bias then goes by row). Returns whether it was.</summary>
+    static bool Orient<V>(ref Strided a, ref Strided b, ref Strided c, ref int m, ref int n) where V : struct, IVector<V>
+    {
+        if (n >= 2 * V.Width || m <= n) return false;
+        (a, b, c, m, n) = (b.Transposed, a.Transposed, c.Transposed, n, m);
+        return true;
+    }
+
     void Multiply<V>(Workers workers, Strided a, Strided b, Strided c, int m, int n, int k, BiasEpilogue? epilogue) where V : struct, IVector<V>
     {
         if (m == 0 || n == 0) return;
         int nr = 2 * V.Width;
-        // Narrower than a panel and taller than wide: run the vectors down the rows of C instead (the bias then goes by row).
-        bool biasByRow = false;
-        if (n < nr && m > n) { (a, b, c, m, n) = (b.Transposed, a.Transposed, c.Transposed, n, m); biasByRow = true; }
+        bool biasByRow = Orient<V>(ref a, ref b, ref c, ref m, ref n);
         int mr = TileRows<V>();
         int panels = (n + nr - 1) / nr, rowBlocks = (m + mr - 1) / mr;
         // Split the panels between threads when there are enough (each thread packs only its own), else the rows.

@@ -89,6 +89,42 @@ public class ConvTests
         Values.AssertClose(expected.Select((v, i) => mask[i] > 0 ? v : 0).ToArray(), be.Down(images), 1e-6, "col2im + ReLU mask");
     }
 
+    /// <summary>The transposed convolution before its bias: the scatter of x·wᵀ's patches (the plain reference, in double),
+    /// and bit for bit the same backend's GEMM (a zero bias) followed by its col2im, which the fused SIMD op must equal.
+    /// Enough images (9) for the SIMD op's groups of images to differ from one image at a time and from all of them.
+    /// Mutants: the SIMD op's images offset by one group (first·imageLength off by perGroup) → the reference fails; its
+    /// col2im reading the products of image i from image 0's → both fail.</summary>
+    [Theory, MemberData(nameof(TransposeGeometries))]
+    public void ConvTransposeIsTheGemmThenCol2Im(string backend, ConvGeometry g, int count, int inChannels)
+    {
+        var be = TestBackends.Get(backend);
+        var x = Values.Random(count * g.OutPixels * inChannels, 67); var w = Values.Random(g.PatchLength * inChannels, 68, 0.5f);
+        var cols = be.Allocate(count * g.OutPixels * g.PatchLength);
+        var fused = be.Allocate(count * g.InPixels * g.Channels + 1);
+        be.Fill(fused, 9f); // overwritten, and the guard past the images kept
+        be.ConvTranspose(be.Up(x), be.Up(w), cols, fused.Slice(0, count * g.InPixels * g.Channels), count, inChannels, g);
+        var products = new float[count * g.OutPixels * g.PatchLength];
+        for (int r = 0; r < count * g.OutPixels; r++)
+            for (int p = 0; p < g.PatchLength; p++)
+            {
+                double sum = 0;
+                for (int c = 0; c < inChannels; c++) sum += (double)x[r * inChannels + c] * w[p * inChannels + c];
+                products[r * g.PatchLength + p] = (float)sum;
+            }
+        var got = be.Down(fused);
+        Assert.Equal(9f, got[^1]);
+        Values.AssertClose(ScatterPatches(products, g, count), got[..^1], 1e-5, "transposed convolution");
+
+        var separate = be.Allocate(count * g.InPixels * g.Channels);
+        be.DenseForward(be.Up(x), be.Up(w), be.Up(new float[g.PatchLength]), cols, count * g.OutPixels, inChannels, g.PatchLength, Activation.None);
+        be.Col2Im(cols, separate, count, g, null);
+        Assert.Equal(be.Down(separate).Select(BitConverter.SingleToInt32Bits), got[..^1].Select(BitConverter.SingleToInt32Bits));
+    }
+
+    // The conv decoder's two layers (64 → 32 channels at 7×7 → 14×14, 32 → 1 at 14×14 → 28×28) and one with an odd patch.
+    public static IEnumerable<object[]> TransposeGeometries => TestBackends.Cross(
+        [new ConvGeometry(14, 14, 32, 3, 2, 1), 9, 64], [new ConvGeometry(28, 28, 1, 3, 2, 1), 9, 32], [new ConvGeometry(7, 9, 2, 3, 1, 0), 9, 5]);
+
     [Theory, MemberData(nameof(Geometries))]
     public void Col2ImIsTheAdjointOfIm2Col(string backend, ConvGeometry g, int count)
     {

@@ -98,6 +98,8 @@ public class KernelCheckTests
         public void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation) => inner.AddBias(y, bias, rows, cols, activation);
         public void SigmoidBce(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowBce, Tensor rowSquaredError, int rows, int cols, float gradScale) =>
             inner.SigmoidBce(logits, targets, dLogits, rowBce, rowSquaredError, rows, cols, gradScale);
+        public void ConvTranspose(Tensor x, Tensor w, Tensor cols, Tensor images, int count, int inChannels, ConvGeometry geometry) =>
+            inner.ConvTranspose(x, w, cols, images, count, inChannels, geometry);
         public void BceRows(Tensor logits, Tensor targets, Tensor rowBce, int rows, int cols) => inner.BceRows(logits, targets, rowBce, rows, cols);
         public void SoftmaxCrossEntropy(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowLoss, Tensor rowCorrect, int rows, int cols, float gradScale) =>
             inner.SoftmaxCrossEntropy(logits, targets, dLogits, rowLoss, rowCorrect, rows, cols, gradScale);

@@ -92,6 +92,14 @@ public static class KernelCheck
                 be.Col2Im(Up(be, cols), x, count, g, Up(be, images));
                 return Down(be, x);
             });
+            const int inChannels = 16;
+            var products = Random(count * g.OutPixels * inChannels, 23); var weights = Random(g.PatchLength * inChannels, 24);
+            yield return ("transposed convolution", shape, be =>
+            {
+                var x = be.Allocate(images.Length);
+                be.ConvTranspose(Up(be, products), Up(be, weights), be.Allocate(cols.Length), x, count, inChannels, g);
+                return Down(be, x);
+            });
             yield return ("bias + ReLU, column sums", shape, be =>
             {
                 var y = Up(be, images); var sums = be.Allocate(g.Channels);

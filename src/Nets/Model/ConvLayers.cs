@@ -67,7 +67,6 @@ public sealed class ConvTransposeLayer : ILayer
     readonly ParameterSet _parameters;
     readonly Parameter _weight, _bias;
     readonly Tensor _patches;             // [maxRows · G.OutPixels, G.PatchLength]: forward's products, backward's im2col of dy
-    readonly Tensor _noBias; // the forward GEMM's bias: zero, the layer's bias is added after col2im
 
     public ConvGeometry Geometry { get; }
     public int InChannels { get; }
@@ -86,7 +85,6 @@ public sealed class ConvTransposeLayer : ILayer
         _bias = parameters.Declare(name + ".bias", geometry.Channels);
         parameters.Add(this);
         _patches = backend.Allocate(maxRows * geometry.OutPixels * geometry.PatchLength);
-        _noBias = backend.Allocate(geometry.PatchLength);
     }
 
     public void Initialise(float[] hostValues, ulong seed) =>
@@ -94,8 +92,7 @@ public sealed class ConvTransposeLayer : ILayer
 
     public void Forward(IBackend backend, Tensor x, Tensor y, int rows)
     {
-        backend.DenseForward(x, _parameters.ValueOf(_weight), _noBias, _patches, rows * Geometry.OutPixels, InChannels, Geometry.PatchLength, Activation.None);
-        backend.Col2Im(_patches, y, rows, Geometry, null);
+        backend.ConvTranspose(x, _parameters.ValueOf(_weight), _patches, y, rows, InChannels, Geometry);
         backend.AddBias(y, _parameters.ValueOf(_bias), rows * Geometry.InPixels, Geometry.Channels, Activation);
     }
 
