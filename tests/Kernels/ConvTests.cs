@@ -92,8 +92,9 @@ public class ConvTests
     /// <summary>The transposed convolution before its bias: the scatter of x·wᵀ's patches (the plain reference, in double),
     /// and bit for bit the same backend's GEMM (a zero bias) followed by its col2im, which the fused SIMD op must equal.
     /// Enough images (9) for the SIMD op's groups of images to differ from one image at a time and from all of them.
-    /// Mutants: the SIMD op's images offset by one group (first·imageLength off by perGroup) → the reference fails; its
-    /// col2im reading the products of image i from image 0's → both fail.</summary>
+    /// Mutants: the SIMD op's col2im reading every image's products from the group's first image → the 9 SIMD cases fail;
+    /// its GEMM reading group g's rows from g·OutPixels instead of g·perGroup·OutPixels → the 3 cases with several groups
+    /// (the 14×14×32 geometry) fail.</summary>
     [Theory, MemberData(nameof(TransposeGeometries))]
     public void ConvTransposeIsTheGemmThenCol2Im(string backend, ConvGeometry g, int count, int inChannels)
     {
