@@ -105,6 +105,7 @@ public class ReportTests : TempFolderTest
         Assert.Contains("one seed there is no spread", report);
         // The VAE-GAN: its section against the conv-VAE, its figure, and the verdict (one seed: not tested) in the claims.
         Assert.Contains("## Sharper samples? The VAE-GAN", report);
+        Assert.Contains("γ = 0.01, Adam at 0.0003 per part", report); // the rate was once printed as "0"
         Assert.Contains(StudyFigures.AdversarialSamplesPng, summary.Files);
         Assert.Contains("\"The VAE-GAN generates sharper images\" (Larsen et al., 2016) is not shown here at 2-D: the two are one seed: not tested", report);
         Assert.Contains("generated_sharpness", File.ReadLines(Path.Combine(options.OutputFolder, "metrics.csv")).First());

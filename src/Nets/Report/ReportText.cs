@@ -264,7 +264,8 @@ public sealed class ReportText
                  "encoder's two convolutions (leaky ReLU) → one logit. The encoder descends KL + L_llike, L_llike = ½‖Dis_l(x_r) − Dis_l(x)‖² in the " +
                  "second convolution's features, x_r decoded from z ~ q(z|x); the decoder descends γ·L_llike minus the discriminator's cross-entropy " +
                  $"on x_r and on prior samples, which the discriminator descends. γ = {Study.Number(AdversarialSettings.DefaultGamma)}, Adam at " +
-                 $"{Study.Number(AdversarialSettings.DefaultRate)} per part (the authors' code).");
+                 // G3, not Study.Number's three decimals, which wrote the rate 0.0003 as "0".
+                 $"{AdversarialSettings.DefaultRate.ToString("G3", System.Globalization.CultureInfo.InvariantCulture)} per part (the authors' code).");
         Bullets(models);
         Paragraph($"The notebook's comparison (its AE against the 2-D VAE) is reproduced as it was: {o.NotebookAeEpochs} against {o.Epochs} epochs, " +
              "32 against 2 dimensions, a ReLU code against a linear μ. The rest of the study varies one thing at a time.");
