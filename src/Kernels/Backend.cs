@@ -100,6 +100,12 @@ public interface IBackend : IDisposable
     /// DenseForward with a zero bias, then Col2Im.</summary>
     void ConvTranspose(Tensor x, Tensor w, Tensor cols, Tensor images, int count, int inChannels, ConvGeometry geometry);
 
+    /// <summary>A convolution's input gradient: dx = Col2Im(dy · w, masked by reluOutput &gt; 0 when given) for
+    /// dy[count·OutPixels, outChannels] and w[outChannels, PatchLength], the products first written to
+    /// <paramref name="cols"/> or, where the backend can, never written out; the same numbers as DenseBackwardInput, then
+    /// Col2Im.</summary>
+    void ConvBackwardInput(Tensor dy, Tensor w, Tensor cols, Tensor dx, int count, int outChannels, ConvGeometry geometry, Tensor? reluOutput);
+
     /// <summary>y[rows, cols] = act(y + bias[cols]) in place.</summary>
     void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation);
 

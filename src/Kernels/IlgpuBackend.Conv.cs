@@ -39,11 +39,19 @@ public sealed partial class IlgpuBackend
     /// <summary>The GEMM into cols (no epilogue), then col2im: two launches.</summary>
     public void ConvTranspose(Tensor x, Tensor w, Tensor cols, Tensor images, int count, int inChannels, ConvGeometry geometry)
     {
-        Shapes.ConvTranspose(x, w, images, cols, count, inChannels, geometry);
+        Shapes.Col2ImOfProduct("transposed convolution", x, w, images, cols, null, count, inChannels, geometry);
         int rows = count * geometry.OutPixels;
         LaunchGemm(GemmArgs.Forward(rows, inChannels, geometry.PatchLength, GemmEpilogue.None), x, w, _unused, _unused, cols);
         Launched?.Invoke($"dense forward {rows}×{inChannels}→{geometry.PatchLength}");
         Col2Im(cols, images, count, geometry, null);
+    }
+
+    /// <summary>DenseBackwardInput into cols, then col2im with the mask: two launches.</summary>
+    public void ConvBackwardInput(Tensor dy, Tensor w, Tensor cols, Tensor dx, int count, int outChannels, ConvGeometry geometry, Tensor? reluOutput)
+    {
+        Shapes.Col2ImOfProduct("convolution backward dX", dy, w, dx, cols, reluOutput, count, outChannels, geometry);
+        DenseBackwardInput(dy, w, cols, count * geometry.OutPixels, geometry.PatchLength, outChannels, null);
+        Col2Im(cols, dx, count, geometry, reluOutput);
     }
 
     public void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation)

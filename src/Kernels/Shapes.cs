@@ -68,12 +68,13 @@ public static class Shapes
         Need(op, "reluOutput", reluOutput, (long)count * g.InPixels * g.Channels, shape);
     }
 
-    public static void ConvTranspose(Tensor x, Tensor w, Tensor images, Tensor cols, int count, int inChannels, ConvGeometry g)
+    /// <summary>A product of count·OutPixels rows × <paramref name="width"/> (x, or dy) by w, added into images by col2im.</summary>
+    public static void Col2ImOfProduct(string op, Tensor x, Tensor w, Tensor images, Tensor cols, Tensor? reluOutput, int count, int width, ConvGeometry g)
     {
-        Conv("transposed convolution", images, cols, null, count, g);
-        string shape = $"{count} images of {g.OutHeight}×{g.OutWidth}×{inChannels} → {g.InHeight}×{g.InWidth}×{g.Channels}";
-        Need("transposed convolution", "x", x, (long)count * g.OutPixels * inChannels, shape);
-        Need("transposed convolution", "w", w, (long)g.PatchLength * inChannels, shape);
+        Conv(op, images, cols, reluOutput, count, g);
+        string shape = $"{count} images of {g.OutHeight}×{g.OutWidth}×{width} → {g.InHeight}×{g.InWidth}×{g.Channels}";
+        Need(op, "x", x, (long)count * g.OutPixels * width, shape);
+        Need(op, "w", w, (long)g.PatchLength * width, shape);
     }
 
     public static void Latent(string op, Tensor enc, int rows, int latent, params (string Name, Tensor? Tensor, int PerRow)[] tensors)

@@ -15,7 +15,7 @@ public sealed class SimdBackend : IBackend
 {
     readonly VectorPath _path;
     readonly int _threads;
-    readonly float[][] _products; // per block of ConvTranspose: the products of its images, before col2im
+    readonly float[][] _products; // per block of Col2ImOfProduct: the products of its images, before col2im
     readonly Workers _workers;
     readonly SimdGemm _gemm;
 
@@ -189,19 +189,35 @@ public sealed class SimdBackend : IBackend
         });
     }
 
-    /// <summary>A few images at a time per thread (their products about 64 K floats, so they stay in cache): the GEMM of
-    /// their rows into the thread's scratch, then each image's col2im from there. The products (up to 7 MB per batch for
-    /// the decoder's first layer) are never written to memory and read back; each is the same chain of fused
-    /// multiply-adds, and each image's col2im adds them in the same order, so the images are Col2Im(DenseForward)'s bit
-    /// for bit. <paramref name="cols"/> is not used.</summary>
+    /// <summary>The transposed convolution: <see cref="Col2ImOfProduct"/> of x·wᵀ (w [PatchLength, inChannels] read through
+    /// its strides). <paramref name="cols"/> is not used.</summary>
     public void ConvTranspose(Tensor x, Tensor w, Tensor cols, Tensor images, int count, int inChannels, ConvGeometry g)
     {
-        Shapes.ConvTranspose(x, w, images, cols, count, inChannels, g);
+        Shapes.Col2ImOfProduct("transposed convolution", x, w, images, cols, null, count, inChannels, g);
+        Col2ImOfProduct(x, new(A(w), w.Offset, 1, inChannels), images, null, count, inChannels, g);
+    }
+
+    /// <summary>A convolution's input gradient: <see cref="Col2ImOfProduct"/> of dy·w (w [outChannels, PatchLength]),
+    /// masked. <paramref name="cols"/> is not used.</summary>
+    public void ConvBackwardInput(Tensor dy, Tensor w, Tensor cols, Tensor dx, int count, int outChannels, ConvGeometry g, Tensor? reluOutput)
+    {
+        Shapes.Col2ImOfProduct("convolution backward dX", dy, w, dx, cols, reluOutput, count, outChannels, g);
+        Col2ImOfProduct(dy, new(A(w), w.Offset, g.PatchLength, 1), dx, reluOutput, count, outChannels, g);
+    }
+
+    /// <summary>images = col2im(x · B) (masked by reluOutput &gt; 0 when given), x [count·OutPixels, width], B [width,
+    /// PatchLength]. A few images at a time per thread (their products about 64 K floats, so they stay in cache): the
+    /// GEMM of their rows into the thread's scratch, then each image's col2im from there. The products (7 MB per batch
+    /// at the conv models' 14×14×32 layers) are never written to memory and read back; each is the same chain of fused
+    /// multiply-adds, and each image's col2im adds them in the same order, so the images are Col2Im(GEMM)'s bit for bit.</summary>
+    void Col2ImOfProduct(Tensor x, Strided b, Tensor images, Tensor? reluOutput, int count, int width, ConvGeometry g)
+    {
         int positions = g.OutPixels, patch = g.PatchLength, imageLength = g.InPixels * g.Channels;
         int perGroup = Math.Clamp(ProductsInCache / (positions * patch), 1, Math.Max(1, count));
         int groups = (count + perGroup - 1) / perGroup, blocks = Math.Min(_threads, groups);
-        float[] xv = A(x), wv = A(w), iv = A(images);
-        int xOffset = x.Offset, wOffset = w.Offset, iOffset = images.Offset;
+        float[] xv = A(x), iv = A(images);
+        float[]? mask = reluOutput is { } m ? A(m) : null;
+        int xOffset = x.Offset, iOffset = images.Offset, maskOffset = reluOutput?.Offset ?? 0;
         _workers.Run(blocks, block =>
         {
             if (_products[block].Length < perGroup * positions * patch) _products[block] = new float[perGroup * positions * patch];
@@ -209,14 +225,18 @@ public sealed class SimdBackend : IBackend
             for (int group = (int)((long)groups * block / blocks); group < (int)((long)groups * (block + 1) / blocks); group++)
             {
                 int first = group * perGroup, n = Math.Min(perGroup, count - first);
-                _gemm.MultiplyHere(_path, block, new(xv, xOffset + first * positions * inChannels, inChannels, 1), new(wv, wOffset, 1, inChannels),
-                    new(products, 0, patch, 1), n * positions, patch, inChannels);
-                for (int i = 0; i < n; i++) Col2ImImage(products, i * positions * patch, iv.AsSpan(iOffset + (first + i) * imageLength, imageLength), g);
+                _gemm.MultiplyHere(_path, block, new(xv, xOffset + first * positions * width, width, 1), b, new(products, 0, patch, 1), n * positions, patch, width);
+                for (int i = 0; i < n; i++)
+                {
+                    var image = iv.AsSpan(iOffset + (first + i) * imageLength, imageLength);
+                    Col2ImImage(products, i * positions * patch, image, g);
+                    if (mask is not null) KeepWherePositive(image, mask.AsSpan(maskOffset + (first + i) * imageLength, imageLength));
+                }
             }
         });
     }
 
-    /// <summary>How many products a thread of <see cref="ConvTranspose"/> computes before adding them into their images.</summary>
+    /// <summary>How many products a thread of <see cref="Col2ImOfProduct"/> computes before adding them into their images.</summary>
     const int ProductsInCache = 1 << 16;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

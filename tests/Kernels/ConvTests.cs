@@ -89,42 +89,54 @@ public class ConvTests
         Values.AssertClose(expected.Select((v, i) => mask[i] > 0 ? v : 0).ToArray(), be.Down(images), 1e-6, "col2im + ReLU mask");
     }
 
-    /// <summary>The transposed convolution before its bias: the scatter of x·wᵀ's patches (the plain reference, in double),
-    /// and bit for bit the same backend's GEMM (a zero bias) followed by its col2im, which the fused SIMD op must equal.
-    /// Enough images (9) for the SIMD op's groups of images to differ from one image at a time and from all of them.
-    /// Mutants: the SIMD op's col2im reading every image's products from the group's first image → the 9 SIMD cases fail;
-    /// its GEMM reading group g's rows from g·OutPixels instead of g·perGroup·OutPixels → the 3 cases with several groups
-    /// (the 14×14×32 geometry) fail.</summary>
-    [Theory, MemberData(nameof(TransposeGeometries))]
-    public void ConvTransposeIsTheGemmThenCol2Im(string backend, ConvGeometry g, int count, int inChannels)
+    /// <summary>The two ops that add a product into images by col2im: the transposed convolution before its bias
+    /// (col2im(x·wᵀ), w [PatchLength, width]) and a convolution's input gradient (col2im(dy·w), w [width, PatchLength],
+    /// masked by a ReLU output). Against the scatter of the products computed here in double (the plain reference), and
+    /// bit for bit the same backend's GEMM (DenseForward with a zero bias, DenseBackwardInput) followed by its Col2Im,
+    /// which the fused SIMD ops must equal. Enough images (9) for the SIMD ops' groups of images to differ from one image
+    /// at a time and from all of them. Mutants (in the shared SIMD helper): col2im reading every image's products from
+    /// the group's first image → every SIMD case fails; the GEMM reading group g's rows from g·OutPixels instead of
+    /// g·perGroup·OutPixels → the cases with several groups (the 14×14×32 geometry) fail; the mask applied to image 0
+    /// only → the masked cases fail.</summary>
+    [Theory, MemberData(nameof(ProductGeometries))]
+    public void Col2ImOfAProductIsTheGemmThenCol2Im(string backend, string op, ConvGeometry g, int count, int width)
     {
         var be = TestBackends.Get(backend);
-        var x = Values.Random(count * g.OutPixels * inChannels, 67); var w = Values.Random(g.PatchLength * inChannels, 68, 0.5f);
+        bool transpose = op == "transpose", masked = op == "backward + mask";
+        var x = Values.Random(count * g.OutPixels * width, 67); var w = Values.Random(g.PatchLength * width, 68, 0.5f);
+        var mask = Values.Random(count * g.InPixels * g.Channels, 69);
         var cols = be.Allocate(count * g.OutPixels * g.PatchLength);
         var fused = be.Allocate(count * g.InPixels * g.Channels + 1);
         be.Fill(fused, 9f); // overwritten, and the guard past the images kept
-        be.ConvTranspose(be.Up(x), be.Up(w), cols, fused.Slice(0, count * g.InPixels * g.Channels), count, inChannels, g);
+        var images = fused.Slice(0, count * g.InPixels * g.Channels);
+        if (transpose) be.ConvTranspose(be.Up(x), be.Up(w), cols, images, count, width, g);
+        else be.ConvBackwardInput(be.Up(x), be.Up(w), cols, images, count, width, g, masked ? be.Up(mask) : null);
         var products = new float[count * g.OutPixels * g.PatchLength];
         for (int r = 0; r < count * g.OutPixels; r++)
             for (int p = 0; p < g.PatchLength; p++)
             {
                 double sum = 0;
-                for (int c = 0; c < inChannels; c++) sum += (double)x[r * inChannels + c] * w[p * inChannels + c];
+                for (int c = 0; c < width; c++) sum += (double)x[r * width + c] * (transpose ? w[p * width + c] : w[c * g.PatchLength + p]);
                 products[r * g.PatchLength + p] = (float)sum;
             }
         var got = be.Down(fused);
         Assert.Equal(9f, got[^1]);
-        Values.AssertClose(ScatterPatches(products, g, count), got[..^1], 1e-5, "transposed convolution");
+        Values.AssertClose([.. ScatterPatches(products, g, count).Select((v, i) => !masked || mask[i] > 0 ? v : 0)], got[..^1], 1e-5, op);
 
         var separate = be.Allocate(count * g.InPixels * g.Channels);
-        be.DenseForward(be.Up(x), be.Up(w), be.Up(new float[g.PatchLength]), cols, count * g.OutPixels, inChannels, g.PatchLength, Activation.None);
-        be.Col2Im(cols, separate, count, g, null);
+        if (transpose) be.DenseForward(be.Up(x), be.Up(w), be.Up(new float[g.PatchLength]), cols, count * g.OutPixels, width, g.PatchLength, Activation.None);
+        else be.DenseBackwardInput(be.Up(x), be.Up(w), cols, count * g.OutPixels, g.PatchLength, width, null);
+        be.Col2Im(cols, separate, count, g, masked ? be.Up(mask) : null);
         Assert.Equal(be.Down(separate).Select(BitConverter.SingleToInt32Bits), got[..^1].Select(BitConverter.SingleToInt32Bits));
     }
 
-    // The conv decoder's two layers (64 → 32 channels at 7×7 → 14×14, 32 → 1 at 14×14 → 28×28) and one with an odd patch.
-    public static IEnumerable<object[]> TransposeGeometries => TestBackends.Cross(
-        [new ConvGeometry(14, 14, 32, 3, 2, 1), 9, 64], [new ConvGeometry(28, 28, 1, 3, 2, 1), 9, 32], [new ConvGeometry(7, 9, 2, 3, 1, 0), 9, 5]);
+    // The conv models' layers: the decoder's (64 → 32 channels at 7×7 → 14×14, 32 → 1 at 14×14 → 28×28), the encoder's
+    // input gradients (of its second layer, 64 channels at 7×7 onto 14×14×32; the VAE-GAN's discriminator's first, 32
+    // onto 28×28×1), and a geometry with an odd patch.
+    public static IEnumerable<object[]> ProductGeometries => TestBackends.Cross(
+        [.. from op in new[] { "transpose", "backward", "backward + mask" }
+            from shape in new object[][] { [new ConvGeometry(14, 14, 32, 3, 2, 1), 9, 64], [new ConvGeometry(28, 28, 1, 3, 2, 1), 9, 32], [new ConvGeometry(7, 9, 2, 3, 1, 0), 9, 5] }
+            select (object[])[op, .. shape]]);
 
     [Theory, MemberData(nameof(Geometries))]
     public void Col2ImIsTheAdjointOfIm2Col(string backend, ConvGeometry g, int count)

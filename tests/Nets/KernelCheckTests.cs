@@ -100,6 +100,8 @@ public class KernelCheckTests
             inner.SigmoidBce(logits, targets, dLogits, rowBce, rowSquaredError, rows, cols, gradScale);
         public void ConvTranspose(Tensor x, Tensor w, Tensor cols, Tensor images, int count, int inChannels, ConvGeometry geometry) =>
             inner.ConvTranspose(x, w, cols, images, count, inChannels, geometry);
+        public void ConvBackwardInput(Tensor dy, Tensor w, Tensor cols, Tensor dx, int count, int outChannels, ConvGeometry geometry, Tensor? reluOutput) =>
+            inner.ConvBackwardInput(dy, w, cols, dx, count, outChannels, geometry, reluOutput);
         public void BceRows(Tensor logits, Tensor targets, Tensor rowBce, int rows, int cols) => inner.BceRows(logits, targets, rowBce, rows, cols);
         public void SoftmaxCrossEntropy(Tensor logits, Tensor targets, Tensor dLogits, Tensor rowLoss, Tensor rowCorrect, int rows, int cols, float gradScale) =>
             inner.SoftmaxCrossEntropy(logits, targets, dLogits, rowLoss, rowCorrect, rows, cols, gradScale);

@@ -100,6 +100,12 @@ public static class KernelCheck
                 be.ConvTranspose(Up(be, products), Up(be, weights), be.Allocate(cols.Length), x, count, inChannels, g);
                 return Down(be, x);
             });
+            yield return ("convolution backward dX + ReLU mask", shape, be =>
+            {
+                var x = be.Allocate(images.Length);
+                be.ConvBackwardInput(Up(be, products), Up(be, weights), be.Allocate(cols.Length), x, count, inChannels, g, Up(be, images));
+                return Down(be, x);
+            });
             yield return ("bias + ReLU, column sums", shape, be =>
             {
                 var y = Up(be, images); var sums = be.Allocate(g.Channels);

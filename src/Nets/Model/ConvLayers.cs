@@ -50,8 +50,7 @@ public sealed class ConvLayer : ILayer
             backend.DenseBackwardParameters(dy, _patches, _parameters.GradientOf(_weight), _parameters.GradientOf(_bias),
                 positions, Geometry.PatchLength, OutChannels);
         if (dx is not { } dInput) return;
-        backend.DenseBackwardInput(dy, _parameters.ValueOf(_weight), _dPatches, positions, Geometry.PatchLength, OutChannels, null);
-        backend.Col2Im(_dPatches, dInput, rows, Geometry, inputReluOutput);
+        backend.ConvBackwardInput(dy, _parameters.ValueOf(_weight), _dPatches, dInput, rows, OutChannels, Geometry, inputReluOutput);
     }
 }
 
