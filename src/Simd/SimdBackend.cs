@@ -321,23 +321,9 @@ public sealed class SimdBackend : IBackend
         }
         ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
-            int w = Vector<float>.Count;
+            ref float b = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(bv), bOffset);
             for (int r = start; r < end; r++)
-            {
-                int row = yOffset + r * cols, o = 0;
-                // ReLU as "keep v only where v > 0": NaN and −0 become +0, as in the scalar tail.
-                for (; o + w <= cols; o += w)
-                {
-                    var v = new Vector<float>(yv, row + o) + new Vector<float>(bv, bOffset + o);
-                    if (relu) v = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), v, Vector<float>.Zero);
-                    v.CopyTo(yv, row + o);
-                }
-                for (; o < cols; o++)
-                {
-                    float v = yv[row + o] + bv[bOffset + o];
-                    yv[row + o] = relu ? Rows.Relu(v) : v;
-                }
-            }
+                SimdGemm.AddBiasRow(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(yv), yOffset + r * cols), ref b, cols, relu);
         });
     }
 

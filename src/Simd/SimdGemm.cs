@@ -168,7 +168,7 @@ public sealed class SimdGemm
                     {
                         ref float cTile = ref Unsafe.Add(ref c0, c.Offset + row * c.Row + col);
                         Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref cTile, c.Row, kk, resume);
-                        if (last && epilogue is { } e) AddBias(e, biasByRow, ref cTile, c.Row, 1, row, rows, col, width);
+                        if (last && epilogue is { } e) AddBias(e, biasByRow, ref cTile, c.Row, row, rows, col, width);
                     }
                     else
                     {
@@ -176,7 +176,7 @@ public sealed class SimdGemm
                             for (int r = 0; r < rows; r++)
                                 for (int q = 0; q < width; q++) Unsafe.Add(ref tile, r * nr + q) = Unsafe.Add(ref c0, c.Offset + (row + r) * c.Row + (col + q) * c.Column);
                         Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref tile, nr, kk, resume);
-                        if (last && epilogue is { } e) AddBias(e, biasByRow, ref tile, nr, 1, row, rows, col, width);
+                        if (last && epilogue is { } e) AddBias(e, biasByRow, ref tile, nr, row, rows, col, width);
                         for (int r = 0; r < rows; r++)
                             for (int q = 0; q < width; q++) Unsafe.Add(ref c0, c.Offset + (row + r) * c.Row + (col + q) * c.Column) = Unsafe.Add(ref tile, r * nr + q);
                     }
@@ -185,30 +185,41 @@ public sealed class SimdGemm
         }
     }
 
-    /// <summary>The epilogue on a finished tile of C, rows [row, row + rows) × columns [col, col + width), element (r, q) at
-    /// tile[r·ldc + q·step]: v = C + bias (by column, or by row where C was computed transposed), then the ReLU.</summary>
+    /// <summary>The epilogue on a finished tile of C, rows [row, row + rows) × columns [col, col + width), row r at
+    /// tile[r·ldc]: v = C + bias (by column, or by row where C was computed transposed), then the ReLU.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void AddBias(BiasEpilogue e, bool byRow, ref float tile, int ldc, int step, int row, int rows, int col, int width)
+    static void AddBias(BiasEpilogue e, bool byRow, ref float tile, int ldc, int row, int rows, int col, int width)
     {
         ref float bias = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(e.Bias), e.Offset);
-        int w = Vector<float>.Count;
         for (int r = 0; r < rows; r++)
         {
             ref float line = ref Unsafe.Add(ref tile, r * ldc);
-            int q = 0;
-            if (!byRow && step == 1)
-                for (; q + w <= width; q += w)
-                {
-                    var v = Vector.LoadUnsafe(ref Unsafe.Add(ref line, q)) + Vector.LoadUnsafe(ref Unsafe.Add(ref bias, col + q));
-                    if (e.Relu) v = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), v, Vector<float>.Zero);
-                    v.StoreUnsafe(ref Unsafe.Add(ref line, q));
-                }
-            for (; q < width; q++)
+            if (!byRow) { AddBiasRow(ref line, ref Unsafe.Add(ref bias, col), width, e.Relu); continue; }
+            float b = Unsafe.Add(ref bias, row + r);
+            for (int q = 0; q < width; q++)
             {
-                ref float y = ref Unsafe.Add(ref line, q * step);
-                float v = y + (byRow ? Unsafe.Add(ref bias, row + r) : Unsafe.Add(ref bias, col + q));
-                y = e.Relu ? GpuAe.Kernels.Rows.Relu(v) : v;
+                float v = Unsafe.Add(ref line, q) + b;
+                Unsafe.Add(ref line, q) = e.Relu ? GpuAe.Kernels.Rows.Relu(v) : v;
             }
+        }
+    }
+
+    /// <summary>y[i] = act(y[i] + bias[i]) for i &lt; width: the bias and ReLU of a row, for the epilogue and for
+    /// SimdBackend.AddBias alike. ReLU keeps v only where v &gt; 0 (NaN and −0 become +0, in the vectors as in the tail).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void AddBiasRow(ref float y, ref float bias, int width, bool relu)
+    {
+        int q = 0, w = Vector<float>.Count;
+        for (; q + w <= width; q += w)
+        {
+            var v = Vector.LoadUnsafe(ref Unsafe.Add(ref y, q)) + Vector.LoadUnsafe(ref Unsafe.Add(ref bias, q));
+            if (relu) v = Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), v, Vector<float>.Zero);
+            v.StoreUnsafe(ref Unsafe.Add(ref y, q));
+        }
+        for (; q < width; q++)
+        {
+            float v = Unsafe.Add(ref y, q) + Unsafe.Add(ref bias, q);
+            Unsafe.Add(ref y, q) = relu ? GpuAe.Kernels.Rows.Relu(v) : v;
         }
     }
 
