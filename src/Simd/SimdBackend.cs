@@ -346,9 +346,8 @@ public sealed class SimdBackend : IBackend
                 for (; c + w <= cols; c += w)
                 {
                     var li = new Vector<float>(l, logits.Offset + row + c); var xi = new Vector<float>(x, targets.Offset + row + c);
-                    var e = Vector.Exp(-Vector.Abs(li));
+                    sumBce += PixelBce(li, xi, out var e);
                     var s = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(li, Vector<float>.Zero), one, e) / (one + e);
-                    sumBce += Vector.Max(li, Vector<float>.Zero) - li * xi + Vector.Log(one + e);
                     var diff = s - xi;
                     sumSe += diff * diff;
                     (diff * scale).CopyTo(d, dLogits.Offset + row + c);
@@ -366,6 +365,15 @@ public sealed class SimdBackend : IBackend
         });
     }
 
+    /// <summary>Loss.PixelBce on a vector of pixels: max(l, 0) − l·x + log(1 + e) with e = exp(−|l|), which SigmoidBce's
+    /// sigmoid reuses. The one vector BCE of SigmoidBce and BceRows, whose row sums must agree bit for bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector<float> PixelBce(Vector<float> l, Vector<float> x, out Vector<float> e)
+    {
+        e = Vector.Exp(-Vector.Abs(l));
+        return Vector.Max(l, Vector<float>.Zero) - l * x + Vector.Log(Vector<float>.One + e);
+    }
+
     /// <summary>SigmoidBce's rowBce alone: the same vector body and order of sums, without the sigmoid, the squared error and
     /// the gradient (a division and a store per vector of pixels).</summary>
     public void BceRows(Tensor logits, Tensor targets, Tensor rowBce, int rows, int cols)
@@ -375,7 +383,6 @@ public sealed class SimdBackend : IBackend
         ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             int w = Vector<float>.Count;
-            var one = Vector<float>.One;
             for (int r = start; r < end; r++)
             {
                 var sumBce = Vector<float>.Zero;
@@ -383,7 +390,7 @@ public sealed class SimdBackend : IBackend
                 for (; c + w <= cols; c += w)
                 {
                     var li = new Vector<float>(l, logits.Offset + row + c); var xi = new Vector<float>(x, targets.Offset + row + c);
-                    sumBce += Vector.Max(li, Vector<float>.Zero) - li * xi + Vector.Log(one + Vector.Exp(-Vector.Abs(li)));
+                    sumBce += PixelBce(li, xi, out _);
                 }
                 float rowSum = Vector.Sum(sumBce);
                 for (; c < cols; c++) rowSum += Loss.PixelBce(l[logits.Offset + row + c], x[targets.Offset + row + c], out _);
