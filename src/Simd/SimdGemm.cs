@@ -123,6 +123,9 @@ public sealed class SimdGemm
     /// order through one chain of fused multiply-adds.</summary>
     public const int KBlock = 256, LongSum = 1024;
 
+    /// <summary>How many floats of A a block of rows takes in one chunk of K: 256 KB, within a core's L2.</summary>
+    const int RowBlockFloats = 1 << 16;
+
     /// <summary>Rows [m0, m1) × panels [j0, j1) of C, with the scratch of block <paramref name="slot"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Block<V>(int slot, Strided a, Strided b, Strided c, int n, int k, int m0, int m1, int j0, int j1, BiasEpilogue? epilogue, bool biasByRow)
@@ -146,42 +149,51 @@ public sealed class SimdGemm
         {
             int kk = Math.Min(chunk, k - p0);
             bool resume = p0 > 0, last = p0 + kk == k;
-            for (int row = m0; row < m1; row += mr)
+            // Only the last row block can be partial: its rows of this chunk are copied once, k-major and padded with zero
+            // rows, so that its tiles read `height` rows.
+            int partialRow = m1 - (m1 - m0) % mr, partialRows = m1 - partialRow, partialHeight = TileFor(partialRows, mr);
+            if (partialRows > 0 && partialRows < partialHeight)
             {
-                int rows = Math.Min(mr, m1 - row), height = TileFor(rows, mr);
-                ref float aTile = ref Unsafe.Add(ref a0, a.Offset + row * a.Row + p0 * a.Column);
-                int aRow = a.Row, aColumn = a.Column;
-                if (rows < height)
-                {
-                    // A partial row block: this chunk of its rows copied k-major and padded with zero rows, so the tile reads `height` rows.
-                    for (int p = 0; p < kk; p++)
-                        for (int r = 0; r < height; r++) Unsafe.Add(ref rowsOfA, p * height + r) = r < rows ? Unsafe.Add(ref aTile, r * a.Row + p * a.Column) : 0f;
-                    aTile = ref rowsOfA; aRow = 1; aColumn = height;
-                }
+                ref float from = ref Unsafe.Add(ref a0, a.Offset + partialRow * a.Row + p0 * a.Column);
+                for (int p = 0; p < kk; p++)
+                    for (int r = 0; r < partialHeight; r++)
+                        Unsafe.Add(ref rowsOfA, p * partialHeight + r) = r < partialRows ? Unsafe.Add(ref from, r * a.Row + p * a.Column) : 0f;
+            }
+            // The loops of BLIS: a block of rows whose chunk of A (RowBlockFloats) stays in L2, and for each panel, whose
+            // chunk stays in L1, every row block of the block (10–15 % faster than each row block over every panel on the
+            // dense layers' 128 × 256 × 784 and its transposes; the same on the conv shapes).
+            int rowBlock = Math.Max(mr, RowBlockFloats / kk / mr * mr);
+            for (int r0 = m0; r0 < m1; r0 += rowBlock)
                 for (int j = j0; j < j1; j++)
                 {
                     int col = j * nr, width = Math.Min(nr, n - col);
                     bool packed = j >= firstPacked;
                     ref float bPanel = ref packed ? ref Unsafe.Add(ref panels, (j - firstPacked) * k * nr + p0 * nr) : ref Unsafe.Add(ref b0, b.Offset + col + p0 * b.Row);
                     int bRow = packed ? nr : b.Row;
-                    if (rows == height && width == nr && cRows)
+                    for (int row = r0; row < Math.Min(m1, r0 + rowBlock); row += mr)
                     {
-                        ref float cTile = ref Unsafe.Add(ref c0, c.Offset + row * c.Row + col);
-                        Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref cTile, c.Row, kk, resume);
-                        if (last && epilogue is { } e) AddBias(e, biasByRow, ref cTile, c.Row, row, rows, col, width);
-                    }
-                    else
-                    {
-                        if (resume)
+                        int rows = Math.Min(mr, m1 - row), height = TileFor(rows, mr);
+                        bool copied = rows < height;
+                        ref float aTile = ref copied ? ref rowsOfA : ref Unsafe.Add(ref a0, a.Offset + row * a.Row + p0 * a.Column);
+                        int aRow = copied ? 1 : a.Row, aColumn = copied ? height : a.Column;
+                        if (rows == height && width == nr && cRows)
+                        {
+                            ref float cTile = ref Unsafe.Add(ref c0, c.Offset + row * c.Row + col);
+                            Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref cTile, c.Row, kk, resume);
+                            if (last && epilogue is { } e) AddBias(e, biasByRow, ref cTile, c.Row, row, rows, col, width);
+                        }
+                        else
+                        {
+                            if (resume)
+                                for (int r = 0; r < rows; r++)
+                                    for (int q = 0; q < width; q++) Unsafe.Add(ref tile, r * nr + q) = Unsafe.Add(ref c0, c.Offset + (row + r) * c.Row + (col + q) * c.Column);
+                            Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref tile, nr, kk, resume);
+                            if (last && epilogue is { } e) AddBias(e, biasByRow, ref tile, nr, row, rows, col, width);
                             for (int r = 0; r < rows; r++)
-                                for (int q = 0; q < width; q++) Unsafe.Add(ref tile, r * nr + q) = Unsafe.Add(ref c0, c.Offset + (row + r) * c.Row + (col + q) * c.Column);
-                        Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref tile, nr, kk, resume);
-                        if (last && epilogue is { } e) AddBias(e, biasByRow, ref tile, nr, row, rows, col, width);
-                        for (int r = 0; r < rows; r++)
-                            for (int q = 0; q < width; q++) Unsafe.Add(ref c0, c.Offset + (row + r) * c.Row + (col + q) * c.Column) = Unsafe.Add(ref tile, r * nr + q);
+                                for (int q = 0; q < width; q++) Unsafe.Add(ref c0, c.Offset + (row + r) * c.Row + (col + q) * c.Column) = Unsafe.Add(ref tile, r * nr + q);
+                        }
                     }
                 }
-            }
         }
     }
 
