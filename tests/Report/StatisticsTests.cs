@@ -63,6 +63,54 @@ public class StatisticsTests
         Assert.Equal(17f * 17f, radii3[5], 2);
     }
 
+    /// <summary>The vectorised scans of precision and recall against their one-at-a-time definitions, on rows long enough
+    /// for the vectors, with ties, a NaN, an infinity and the tail past the last whole vector. Mutants caught: a vector
+    /// passed over when it holds a smaller distance (GreaterThanOrEqualAny for All), a strict comparison for either ≤ (the ties).</summary>
+    [Fact]
+    public void PrecisionRecallScansAreTheirOneAtATimeDefinitions()
+    {
+        var random = new Random(5);
+        foreach (int length in new[] { 3, 17, 100, 1003 })
+            for (int trial = 0; trial < 20; trial++)
+            {
+                // Distances on a coarse grid, so that ties are common.
+                var row = Enumerable.Range(0, length).Select(_ => random.Next(40) / 4f).ToArray();
+                if (trial == 1) row[length / 2] = float.NaN;
+                if (trial == 2) row[length - 1] = float.PositiveInfinity;
+                for (int k = 1; k <= 3 && k < length; k++)
+                {
+                    var smallest = Enumerable.Repeat(float.PositiveInfinity, k + 1).ToArray();
+                    foreach (float d in row)
+                    {
+                        if (d >= smallest[k]) continue;
+                        int at = k;
+                        while (at > 0 && smallest[at - 1] > d) { smallest[at] = smallest[at - 1]; at--; }
+                        smallest[at] = d;
+                    }
+                    Assert.Equal(smallest[k], PrecisionRecall.KthNeighbour(row, k));
+                }
+                var radii = Enumerable.Range(0, length).Select(_ => random.Next(12) / 4f).ToArray();
+                if (trial >= 10)
+                {
+                    // Inside one ball only, and only by a tie: every radius just short of its distance but one, equal to it.
+                    for (int j = 0; j < length; j++) radii[j] = row[j] - 0.25f;
+                    int tie = random.Next(length);
+                    radii[tie] = row[tie];
+                }
+                float own = random.Next(12) / 4f;
+                bool inside = false;
+                var covered = new bool[length];
+                for (int j = 0; j < length; j++)
+                {
+                    if (row[j] <= radii[j]) inside = true;
+                    if (row[j] <= own) covered[j] = true;
+                }
+                var actual = new bool[length];
+                Assert.Equal(inside, PrecisionRecall.Cover(row, radii, own, actual));
+                Assert.Equal(covered, actual);
+            }
+    }
+
     [Fact]
     public void ActiveUnitsAreTheDimensionsWhoseMeansVary()
     {
@@ -71,6 +119,29 @@ public class StatisticsTests
         float[] means = [0, 5, 0, 1, 5, 0.1f, 0, 5, 0, 1, 5, 0.1f];
         Assert.Equal(1, LatentAnalysis.ActiveUnits(means, 4, 3));
         Assert.Equal(2, LatentAnalysis.ActiveUnits(means, 4, 3, threshold: 0.001));
+    }
+
+    [Theory]
+    [InlineData(300, 37)] // 37 columns: nine vectors of four or four of eight, and a scalar tail
+    [InlineData(1000, 256)] // the classifier's features
+    [InlineData(5, 2)]
+    public void CentredProductsAreMathNetsBitForBit(int count, int dims)
+    {
+        // The Gaussians of the Fréchet distance were fitted with Math.NET's centredᵀ·centred; the vectorised sums must give
+        // the committed study's numbers, so every element must be the same double. Features of mixed scale, as ReLU
+        // features are (zeros among them), so that rounding differs between summation orders.
+        var random = new Random(count * 31 + dims);
+        var data = new float[count * dims];
+        for (int i = 0; i < data.Length; i++) data[i] = random.Next(4) == 0 ? 0f : (float)(random.NextDouble() * Math.Pow(10, random.Next(-3, 3)));
+        var rows = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(count, dims, (i, d) => data[i * dims + d]);
+        var mean = rows.ColumnSums() / count;
+        var centred = rows - MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(count, dims, (_, d) => mean[d]);
+        var expected = centred.TransposeThisAndMultiply(centred);
+        var actual = LatentAnalysis.CentredProducts(data, mean.ToArray(), count, dims);
+        for (int i = 0; i < dims; i++)
+            for (int j = 0; j < dims; j++)
+                Assert.True(BitConverter.DoubleToInt64Bits(expected[i, j]) == BitConverter.DoubleToInt64Bits(actual[i, j]),
+                    $"S[{i}, {j}]: {expected[i, j]:R} from Math.NET, {actual[i, j]:R} here");
     }
 
     [Fact]

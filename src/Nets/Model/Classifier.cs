@@ -106,6 +106,9 @@ public sealed class Classifier : IModel, ISupervised
         _head.Forward(_backend, _featureRows, logits, rows);
     }
 
+    /// <summary>logits[rows, 10] of features[rows, 256] (<see cref="Encode"/>'s output): the last layer alone.</summary>
+    public void Head(Tensor features, int rows, Tensor logits) => _head.Forward(_backend, features, logits, rows);
+
     public void Reconstruct(Tensor x, int rows, Tensor output) => throw new NotSupportedException("a classifier does not reconstruct images");
     public void Decode(Tensor latent, int rows, Tensor images) => throw new NotSupportedException("a classifier does not decode images");
 }

@@ -31,16 +31,21 @@ public static class Inference
         Conditioned(backend, model, images, count, model.Features, model.LatentSize, classes, model.Encode);
 
     /// <summary>The class the classifier predicts for each image: the largest of its logits.</summary>
-    public static int[] Predict(IBackend backend, Classifier classifier, float[] images, int count)
+    public static int[] Predict(IBackend backend, Classifier classifier, float[] images, int count) =>
+        Largest(Batched(backend, images, count, classifier.Features, Classifier.Classes, classifier.MaxRows, classifier.Logits), count);
+
+    /// <summary><see cref="Predict"/> from the images' features (<see cref="Encode"/>'s output): the classifier's head alone, the
+    /// same logits (its layer on the same feature values), without running the images through the features again.</summary>
+    public static int[] PredictFromFeatures(IBackend backend, Classifier classifier, float[] features, int count) =>
+        Largest(Batched(backend, features, count, Classifier.FeatureWidth, Classifier.Classes, classifier.MaxRows, classifier.Head), count);
+
+    /// <summary>The index of each row's largest logit (the first of equals).</summary>
+    static int[] Largest(float[] logits, int count) => [.. Enumerable.Range(0, count).Select(i =>
     {
-        var logits = Batched(backend, images, count, classifier.Features, Classifier.Classes, classifier.MaxRows, classifier.Logits);
-        return [.. Enumerable.Range(0, count).Select(i =>
-        {
-            int best = 0;
-            for (int c = 1; c < Classifier.Classes; c++) if (logits[i * Classifier.Classes + c] > logits[i * Classifier.Classes + best]) best = c;
-            return best;
-        })];
-    }
+        int best = 0;
+        for (int c = 1; c < Classifier.Classes; c++) if (logits[i * Classifier.Classes + c] > logits[i * Classifier.Classes + best]) best = c;
+        return best;
+    })];
 
     /// <summary>images[count, Features] decoded from latents[count, LatentSize]; a conditional model decodes row i with
     /// the one-hot row of classes[i].</summary>

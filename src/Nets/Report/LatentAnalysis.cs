@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Vector = System.Numerics.Vector;
 using Doubles = System.Numerics.Vector<double>;
 using Floats = System.Numerics.Vector<float>;
@@ -15,8 +17,70 @@ public static class LatentAnalysis
     {
         var rows = Matrix<double>.Build.Dense(count, dims, (i, d) => data[i * dims + d]);
         var mean = rows.ColumnSums() / count;
-        var centred = rows - Matrix<double>.Build.Dense(count, dims, (_, d) => mean[d]);
-        return (mean, centred.TransposeThisAndMultiply(centred) / (sample ? count - 1 : count));
+        return (mean, CentredProducts(data, mean.ToArray(), count, dims) / (sample ? count - 1 : count));
+    }
+
+    /// <summary>S[i, j] = Σ_r c(r, i)·c(r, j) with c(r, d) = (double)data[r, d] − mean[d]: each sum in r order, one rounding
+    /// per product and per add, as Math.NET's managed centredᵀ·centred computes it (the same bits, tested). Here 4 rows of S
+    /// × 2 vectors of columns are summed in registers over a chunk of r (its rows of c in cache), the chunks in order, the
+    /// threads taking blocks of rows of S: 10,000 × 256 features took 0.5 s in Math.NET, and the study fits two such
+    /// Gaussians per run.</summary>
+    internal static Matrix<double> CentredProducts(float[] data, double[] mean, int count, int dims)
+    {
+        var centred = new double[count * dims];
+        for (int r = 0; r < count; r++)
+            for (int d = 0; d < dims; d++) centred[r * dims + d] = data[r * dims + d] - mean[d];
+        var sums = new double[dims * dims];
+        const int Height = 4, Chunk = 256;
+        int w = Doubles.Count, wide = dims / (2 * w) * (2 * w);
+        for (int r0 = 0; r0 < count; r0 += Chunk)
+        {
+            int r1 = Math.Min(count, r0 + Chunk);
+            Parallel.For(0, (dims + Height - 1) / Height, block =>
+            {
+                int i0 = block * Height, height = Math.Min(Height, dims - i0);
+                if (height < Height)
+                {
+                    for (int i = i0; i < dims; i++) SumColumns(centred, sums, dims, i, 0, dims, r0, r1);
+                    return;
+                }
+                ref double c = ref MemoryMarshal.GetArrayDataReference(centred);
+                ref double s0 = ref MemoryMarshal.GetArrayDataReference(sums);
+                for (int j = 0; j < wide; j += 2 * w)
+                {
+                    ref double t0 = ref Unsafe.Add(ref s0, i0 * dims + j);
+                    ref double t1 = ref Unsafe.Add(ref t0, dims);
+                    ref double t2 = ref Unsafe.Add(ref t1, dims);
+                    ref double t3 = ref Unsafe.Add(ref t2, dims);
+                    Doubles a00 = Vector.LoadUnsafe(ref t0), a01 = Vector.LoadUnsafe(ref t0, (nuint)w), a10 = Vector.LoadUnsafe(ref t1), a11 = Vector.LoadUnsafe(ref t1, (nuint)w),
+                        a20 = Vector.LoadUnsafe(ref t2), a21 = Vector.LoadUnsafe(ref t2, (nuint)w), a30 = Vector.LoadUnsafe(ref t3), a31 = Vector.LoadUnsafe(ref t3, (nuint)w);
+                    for (int r = r0; r < r1; r++)
+                    {
+                        ref double row = ref Unsafe.Add(ref c, r * dims);
+                        Doubles b0 = Vector.LoadUnsafe(ref row, (nuint)j), b1 = Vector.LoadUnsafe(ref row, (nuint)(j + w));
+                        var x = new Doubles(Unsafe.Add(ref row, i0)); a00 += x * b0; a01 += x * b1;
+                        x = new Doubles(Unsafe.Add(ref row, i0 + 1)); a10 += x * b0; a11 += x * b1;
+                        x = new Doubles(Unsafe.Add(ref row, i0 + 2)); a20 += x * b0; a21 += x * b1;
+                        x = new Doubles(Unsafe.Add(ref row, i0 + 3)); a30 += x * b0; a31 += x * b1;
+                    }
+                    Vector.StoreUnsafe(a00, ref t0); Vector.StoreUnsafe(a01, ref t0, (nuint)w); Vector.StoreUnsafe(a10, ref t1); Vector.StoreUnsafe(a11, ref t1, (nuint)w);
+                    Vector.StoreUnsafe(a20, ref t2); Vector.StoreUnsafe(a21, ref t2, (nuint)w); Vector.StoreUnsafe(a30, ref t3); Vector.StoreUnsafe(a31, ref t3, (nuint)w);
+                }
+                for (int i = i0; i < i0 + Height; i++) SumColumns(centred, sums, dims, i, wide, dims, r0, r1);
+            });
+        }
+        return Matrix<double>.Build.Dense(dims, dims, (i, j) => sums[i * dims + j]);
+    }
+
+    /// <summary>S[i, j] += Σ_r c(r, i)·c(r, j) over rows [r0, r1), for j in [j0, j1), one at a time.</summary>
+    static void SumColumns(double[] centred, double[] sums, int dims, int i, int j0, int j1, int r0, int r1)
+    {
+        for (int j = j0; j < j1; j++)
+        {
+            double sum = sums[i * dims + j];
+            for (int r = r0; r < r1; r++) sum += centred[r * dims + i] * centred[r * dims + j];
+            sums[i * dims + j] = sum;
+        }
     }
 
     /// <summary>Standard deviations of the rows of data[count, dims] along their principal axes, largest first.</summary>

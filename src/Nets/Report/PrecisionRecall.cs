@@ -1,4 +1,6 @@
+using System.Numerics;
 using GpuAe.Kernels;
+using Floats = System.Numerics.Vector<float>;
 
 namespace GpuAe.Nets.Report;
 
@@ -24,21 +26,34 @@ public static class PrecisionRecall
         {
             Parallel.For(0, rows, r =>
             {
-                // The k + 1 smallest distances of the row (its own, 0, among them), kept sorted.
-                Span<float> smallest = stackalloc float[k + 1];
-                smallest.Fill(float.PositiveInfinity);
-                var row = squared.AsSpan(r * count, count);
-                foreach (float d in row)
-                {
-                    if (d >= smallest[k]) continue;
-                    int at = k;
-                    while (at > 0 && smallest[at - 1] > d) { smallest[at] = smallest[at - 1]; at--; }
-                    smallest[at] = d;
-                }
-                radii[first + r] = smallest[k];
+                radii[first + r] = KthNeighbour(squared.AsSpan(r * count, count), k);
             });
         });
         return radii;
+    }
+
+    /// <summary>The k + 1-th smallest of a row of distances (the row's own point, at 0, among them: its k-th neighbour's),
+    /// the k + 1 smallest kept sorted as they come. A vector of distances none of which can enter (every one ≥ the largest
+    /// kept) is passed over whole; the others are offered one by one, in order: the same result as one at a time.</summary>
+    internal static float KthNeighbour(ReadOnlySpan<float> row, int k)
+    {
+        Span<float> smallest = stackalloc float[k + 1];
+        smallest.Fill(float.PositiveInfinity);
+        int j = 0;
+        for (; j + Floats.Count <= row.Length; j += Floats.Count)
+            if (!Vector.GreaterThanOrEqualAll(new Floats(row[j..]), new Floats(smallest[k])))
+                for (int l = j; l < j + Floats.Count; l++) Offer(smallest, row[l], k);
+        for (; j < row.Length; j++) Offer(smallest, row[j], k);
+        return smallest[k];
+    }
+
+    /// <summary>Keeps d among the k + 1 smallest distances, sorted, when it is smaller than the largest of them.</summary>
+    static void Offer(Span<float> smallest, float d, int k)
+    {
+        if (d >= smallest[k]) return;
+        int at = k;
+        while (at > 0 && smallest[at - 1] > d) { smallest[at] = smallest[at - 1]; at--; }
+        smallest[at] = d;
     }
 
     /// <summary>Precision (generated inside the real manifold) and recall (real inside the generated manifold), the
@@ -54,17 +69,34 @@ public static class PrecisionRecall
             var inside = new bool[rows];
             Parallel.For(0, rows, r =>
             {
-                var row = squared.AsSpan(r * realCount, realCount);
-                float own = generatedRadii[first + r];
-                for (int j = 0; j < realCount; j++)
-                {
-                    if (row[j] <= realRadii[j]) inside[r] = true;
-                    if (row[j] <= own) realCovered[j] = true; // a benign race: every writer writes true
-                }
+                inside[r] = Cover(squared.AsSpan(r * realCount, realCount), realRadii, generatedRadii[first + r], realCovered);
             });
             precise += inside.Count(b => b);
         });
         return ((double)precise / generatedCount, (double)realCovered.Count(b => b) / realCount);
+    }
+
+    /// <summary>For one generated point's squared distances to the real points: whether it lies inside some real point's ball
+    /// (the result), and which real points lie inside its own ball of squared radius <paramref name="own"/> (marked true in
+    /// <paramref name="realCovered"/>; rows in parallel may mark the same point, every writer writes true).</summary>
+    internal static bool Cover(ReadOnlySpan<float> row, float[] realRadii, float own, bool[] realCovered)
+    {
+        bool inside = false;
+        var ownVector = new Floats(own);
+        int j = 0;
+        for (; j + Floats.Count <= row.Length; j += Floats.Count)
+        {
+            var distances = new Floats(row[j..]);
+            if (Vector.LessThanOrEqualAny(distances, new Floats(realRadii, j))) inside = true;
+            if (Vector.LessThanOrEqualAny(distances, ownVector))
+                for (int l = j; l < j + Floats.Count; l++) if (row[l] <= own) realCovered[l] = true;
+        }
+        for (; j < row.Length; j++)
+        {
+            if (row[j] <= realRadii[j]) inside = true;
+            if (row[j] <= own) realCovered[j] = true;
+        }
+        return inside;
     }
 
     /// <summary>Squared distances between blocks of rows of <paramref name="a"/> and every row of <paramref name="b"/>,
@@ -90,7 +122,10 @@ public static class PrecisionRecall
             Parallel.For(0, rows, r =>
             {
                 var row = squared.AsSpan(r * bCount, bCount);
-                for (int j = 0; j < bCount; j++) row[j] = aNorms[r] + bNorms[j] - 2 * row[j];
+                var aNorm = new Floats(aNorms[r]);
+                int j = 0;
+                for (; j + Floats.Count <= bCount; j += Floats.Count) (aNorm + new Floats(bNorms, j) - new Floats(2f) * new Floats(row[j..])).CopyTo(row[j..]);
+                for (; j < bCount; j++) row[j] = aNorms[r] + bNorms[j] - 2 * row[j];
             });
             block(first, rows, squared);
         }

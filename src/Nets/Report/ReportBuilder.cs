@@ -156,7 +156,7 @@ public static class ReportBuilder
         double perceptual = LatentAnalysis.MeanRowDistance(scorer.TestFeatures, reconFeatures, testCount, width);
         var (precision, recall) = PrecisionRecall.Of(backend, scorer.TestFeatures, testCount, scorer.TestRadii, sampleFeatures, count, width);
         var counts = new int[Classifier.Classes];
-        var predicted = Inference.Predict(backend, c, generated, count);
+        var predicted = Inference.PredictFromFeatures(backend, c, sampleFeatures, count);
         foreach (int p in predicted) counts[p]++;
         double[] shares = [.. counts.Select(k => (double)k / count)]; // counted, then divided: a class with every sample is exactly 1
         return (new GenerationScores(Frechet.Distance(samples, scorer.Test), Frechet.Distance(recon, scorer.Test), shares, precision, recall,
