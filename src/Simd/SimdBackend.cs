@@ -73,10 +73,10 @@ public sealed class SimdBackend : IBackend
 
     /// <summary>C[m,n] = A·B, every operand read through its strides; see <see cref="SimdGemm"/>. Every GEMM of the
     /// backend goes through here.</summary>
-    public void Gemm(Strided a, Strided b, Strided c, int m, int n, int k, BiasEpilogue? epilogue = null)
+    public void Gemm(Strided a, Strided b, Strided c, int m, int n, int k, BiasEpilogue? epilogue = null, ReluMask? mask = null)
     {
         Multiplying?.Invoke(Layout(a, b), m, n, k);
-        _gemm.Multiply(_path, _workers, a, b, c, m, n, k, epilogue);
+        _gemm.Multiply(_path, _workers, a, b, c, m, n, k, epilogue, mask);
     }
 
     /// <summary>Called with (layout, M, N, K) before every GEMM: lets `gpuae bench --gemms` list a training step's shapes.</summary>
@@ -99,12 +99,9 @@ public sealed class SimdBackend : IBackend
     public void DenseBackwardInput(Tensor dy, Tensor w, Tensor dx, int rows, int inFeatures, int outFeatures, Tensor? reluOutput)
     {
         Shapes.DenseBackwardInput(dy, w, dx, reluOutput, rows, inFeatures, outFeatures);
-        Gemm(new(A(dy), dy.Offset, outFeatures, 1), new(A(w), w.Offset, inFeatures, 1), new(A(dx), dx.Offset, inFeatures, 1), rows, inFeatures, outFeatures);
-        if (reluOutput is not { } mask) return;
-        var dxv = A(dx); var maskv = A(mask);
-        int dxOffset = dx.Offset, maskOffset = mask.Offset;
-        ForBlocks(rows * inFeatures, 1024, (start, end) =>
-            KeepWherePositive(dxv.AsSpan(dxOffset + start, end - start), maskv.AsSpan(maskOffset + start, end - start)));
+        // dx = dy·W, masked by the ReLU's output as each tile of dx is finished (dx and the output share their layout).
+        Gemm(new(A(dy), dy.Offset, outFeatures, 1), new(A(w), w.Offset, inFeatures, 1), new(A(dx), dx.Offset, inFeatures, 1), rows, inFeatures, outFeatures,
+            mask: reluOutput is { } relu ? new ReluMask(A(relu), relu.Offset) : null);
     }
 
     public void DenseBackwardParameters(Tensor dy, Tensor x, Tensor dw, Tensor? db, int rows, int inFeatures, int outFeatures)
@@ -286,14 +283,9 @@ public sealed class SimdBackend : IBackend
         for (; i < length; i++) Unsafe.Add(ref to, i) += Unsafe.Add(ref from, i);
     }
 
-    /// <summary>gradient[i] = <see cref="Rows.KeepWherePositive"/>(gradient[i], reluOutput[i]), vectorised (NaN and ≤ 0 outputs give 0).</summary>
-    static void KeepWherePositive(Span<float> gradient, ReadOnlySpan<float> reluOutput)
-    {
-        int i = 0, w = Vector<float>.Count;
-        for (; i + w <= gradient.Length; i += w)
-            Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(reluOutput[i..]), Vector<float>.Zero), new Vector<float>(gradient[i..]), Vector<float>.Zero).CopyTo(gradient[i..]);
-        for (; i < gradient.Length; i++) gradient[i] = Rows.KeepWherePositive(gradient[i], reluOutput[i]);
-    }
+    /// <summary>gradient[i] = <see cref="Rows.KeepWherePositive"/>(gradient[i], reluOutput[i]) (<see cref="SimdGemm.KeepWherePositiveRow"/>).</summary>
+    static void KeepWherePositive(Span<float> gradient, ReadOnlySpan<float> reluOutput) =>
+        SimdGemm.KeepWherePositiveRow(ref MemoryMarshal.GetReference(gradient), ref MemoryMarshal.GetReference(reluOutput), gradient.Length);
 
     public void AddBias(Tensor y, Tensor bias, int rows, int cols, Activation activation)
     {

@@ -11,6 +11,12 @@ namespace GpuAe.Simd;
 /// tile is still in cache instead of in a second pass over C: the same two operations per element, so the same bits.</summary>
 public readonly record struct BiasEpilogue(float[] Bias, int Offset, bool Relu);
 
+/// <summary>The ReLU backward applied to C as the GEMM finishes each tile: C keeps an element only where the ReLU's output
+/// there, Output[Offset + the element's offset in C], is &gt; 0 (<see cref="GpuAe.Kernels.Rows.KeepWherePositive"/>; the
+/// output laid out as C). A layer's input gradient, masked while its tile is in cache instead of in a second pass over
+/// C and the output: the same select per element, so the same bits.</summary>
+public readonly record struct ReluMask(float[] Output, int Offset);
+
 /// <summary>A matrix read through strides: element (i, j) is Data[Offset + i·Row + j·Column].</summary>
 public readonly record struct Strided(float[] Data, int Offset, int Row, int Column)
 {
@@ -51,17 +57,18 @@ public sealed class SimdGemm
     static int TileRows<V>() where V : struct, IVector<V> => typeof(V) == typeof(Vec256) ? 6 : 8;
 
     /// <param name="epilogue">the bias (and ReLU) applied to C's columns as each tile is finished, or null</param>
-    public void Multiply(VectorPath path, Workers workers, Strided a, Strided b, Strided c, int m, int n, int k, BiasEpilogue? epilogue = null)
+    /// <param name="mask">the ReLU backward applied to C's elements as each tile is finished, or null</param>
+    public void Multiply(VectorPath path, Workers workers, Strided a, Strided b, Strided c, int m, int n, int k, BiasEpilogue? epilogue = null, ReluMask? mask = null)
     {
         switch (path)
         {
-            case VectorPath.Vector512: Multiply<Vec512>(workers, a, b, c, m, n, k, epilogue); break;
-            case VectorPath.Vector256: Multiply<Vec256>(workers, a, b, c, m, n, k, epilogue); break;
-            default: Multiply<Vec1>(workers, a, b, c, m, n, k, epilogue); break;
+            case VectorPath.Vector512: Multiply<Vec512>(workers, a, b, c, m, n, k, epilogue, mask); break;
+            case VectorPath.Vector256: Multiply<Vec256>(workers, a, b, c, m, n, k, epilogue, mask); break;
+            default: Multiply<Vec1>(workers, a, b, c, m, n, k, epilogue, mask); break;
         }
     }
 
-    /// <summary>As <see cref="Multiply(VectorPath, Workers, Strided, Strided, Strided, int, int, int, BiasEpilogue?)"/>,
+    /// <summary>As <see cref="Multiply(VectorPath, Workers, Strided, Strided, Strided, int, int, int, BiasEpilogue?, ReluMask?)"/>,
     /// all of it on the calling thread with the scratch of <paramref name="slot"/> (&lt; the threads this GEMM was made
     /// for): a product inside a block of a parallel loop that splits some larger work (the transposed convolution's images).</summary>
     public void MultiplyHere(VectorPath path, int slot, Strided a, Strided b, Strided c, int m, int n, int k)
@@ -78,7 +85,7 @@ public sealed class SimdGemm
     {
         if (m == 0 || n == 0) return;
         bool biasByRow = Orient<V>(ref a, ref b, ref c, ref m, ref n);
-        Block<V>(slot, a, b, c, n, k, 0, m, 0, (n + 2 * V.Width - 1) / (2 * V.Width), null, biasByRow);
+        Block<V>(slot, a, b, c, n, k, 0, m, 0, (n + 2 * V.Width - 1) / (2 * V.Width), null, null, biasByRow);
     }
 
     /// <summary>Narrower than a panel and taller than wide: the product is computed transposed, Cᵀ = Bᵀ·Aᵀ, so that the
@@ -90,7 +97,7 @@ public sealed class SimdGemm
         return true;
     }
 
-    void Multiply<V>(Workers workers, Strided a, Strided b, Strided c, int m, int n, int k, BiasEpilogue? epilogue) where V : struct, IVector<V>
+    void Multiply<V>(Workers workers, Strided a, Strided b, Strided c, int m, int n, int k, BiasEpilogue? epilogue, ReluMask? mask) where V : struct, IVector<V>
     {
         if (m == 0 || n == 0) return;
         int nr = 2 * V.Width;
@@ -110,8 +117,8 @@ public sealed class SimdGemm
         workers.Run(blocks, block =>
         {
             int start = (int)((long)units * block / blocks), end = (int)((long)units * (block + 1) / blocks);
-            if (byPanels) Block<V>(block, a, b, c, n, k, 0, m, start, end, epilogue, biasByRow);
-            else Block<V>(block, a, b, c, n, k, start * mr, Math.Min(m, end * mr), 0, panels, epilogue, biasByRow);
+            if (byPanels) Block<V>(block, a, b, c, n, k, 0, m, start, end, epilogue, mask, biasByRow);
+            else Block<V>(block, a, b, c, n, k, start * mr, Math.Min(m, end * mr), 0, panels, epilogue, mask, biasByRow);
         });
     }
 
@@ -134,7 +141,7 @@ public sealed class SimdGemm
 
     /// <summary>Rows [m0, m1) × panels [j0, j1) of C, with the scratch of block <paramref name="slot"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Block<V>(int slot, Strided a, Strided b, Strided c, int n, int k, int m0, int m1, int j0, int j1, BiasEpilogue? epilogue, bool biasByRow)
+    void Block<V>(int slot, Strided a, Strided b, Strided c, int n, int k, int m0, int m1, int j0, int j1, BiasEpilogue? epilogue, ReluMask? mask, bool biasByRow)
         where V : struct, IVector<V>
     {
         int nr = 2 * V.Width, mr = TileRows<V>();
@@ -187,6 +194,10 @@ public sealed class SimdGemm
                             ref float cTile = ref Unsafe.Add(ref c0, c.Offset + row * c.Row + col);
                             Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref cTile, c.Row, kk, resume);
                             if (last && epilogue is { } e) AddBias(e, biasByRow, ref cTile, c.Row, row, rows, col, width);
+                            if (last && mask is { } relu)
+                                for (int r = 0; r < rows; r++)
+                                    KeepWherePositiveRow(ref Unsafe.Add(ref cTile, r * c.Row),
+                                        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(relu.Output), relu.Offset + (row + r) * c.Row + col), width);
                         }
                         else
                         {
@@ -196,7 +207,12 @@ public sealed class SimdGemm
                             Tile<V>(height, ref aTile, aRow, aColumn, ref bPanel, bRow, ref tile, nr, kk, resume);
                             if (last && epilogue is { } e) AddBias(e, biasByRow, ref tile, nr, row, rows, col, width);
                             for (int r = 0; r < rows; r++)
-                                for (int q = 0; q < width; q++) Unsafe.Add(ref c0, c.Offset + (row + r) * c.Row + (col + q) * c.Column) = Unsafe.Add(ref tile, r * nr + q);
+                                for (int q = 0; q < width; q++)
+                                {
+                                    int at = (row + r) * c.Row + (col + q) * c.Column;
+                                    float v = Unsafe.Add(ref tile, r * nr + q);
+                                    Unsafe.Add(ref c0, c.Offset + at) = last && mask is { } relu ? GpuAe.Kernels.Rows.KeepWherePositive(v, relu.Output[relu.Offset + at]) : v;
+                                }
                         }
                     }
                 }
@@ -239,6 +255,18 @@ public sealed class SimdGemm
             float v = Unsafe.Add(ref y, q) + Unsafe.Add(ref bias, q);
             Unsafe.Add(ref y, q) = relu ? GpuAe.Kernels.Rows.Relu(v) : v;
         }
+    }
+
+    /// <summary>y[i] = <see cref="GpuAe.Kernels.Rows.KeepWherePositive"/>(y[i], reluOutput[i]) for i &lt; width, vectorised
+    /// (NaN and ≤ 0 outputs give 0): the epilogue's and SimdBackend's ReLU backward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void KeepWherePositiveRow(ref float y, ref float reluOutput, int width)
+    {
+        int q = 0, w = Vector<float>.Count;
+        for (; q + w <= width; q += w)
+            Vector.ConditionalSelect(Vector.GreaterThan(Vector.LoadUnsafe(ref reluOutput, (nuint)q), Vector<float>.Zero), Vector.LoadUnsafe(ref y, (nuint)q), Vector<float>.Zero)
+                .StoreUnsafe(ref y, (nuint)q);
+        for (; q < width; q++) Unsafe.Add(ref y, q) = GpuAe.Kernels.Rows.KeepWherePositive(Unsafe.Add(ref y, q), Unsafe.Add(ref reluOutput, q));
     }
 
     static ref float Scratch(float[][] buffers, int slot, int length)

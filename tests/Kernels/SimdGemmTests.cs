@@ -7,7 +7,8 @@ namespace GpuAe.Tests.Kernels;
 /// acc = fma(A(m,k), B(k,n), acc), k = 0 … K−1, whatever tile, panel, orientation, vector width or thread computes it;
 /// with the bias epilogue, that chain's value + bias[column], then the ReLU where asked, as AddBias computes it.
 /// Epilogue mutants: the bias indexed by C's row in the transposed orientation's column → the 2-, 4- and 9-wide shapes
-/// fail; the epilogue applied after every K chunk (not only the last) → the shapes with K &gt; LongSum fail.</summary>
+/// fail; the epilogue applied after every K chunk (not only the last) → the shapes with K &gt; LongSum fail; the mask read
+/// at the tile's offset in the scratch tile instead of C's, or without the tile's column in place → most shapes fail.</summary>
 public class SimdGemmTests
 {
     static float[] Chain(Strided a, Strided b, int m, int n, int k)
@@ -67,9 +68,18 @@ public class SimdGemmTests
                             AssertEqual([.. expected.Select((v, i) => relu ? GpuAe.Kernels.Rows.Relu(v + bias[2 + i % n]) : v + bias[2 + i % n])], c,
                                 what + (relu ? ", bias and ReLU" : ", bias"));
                         }
+                        // The ReLU backward's mask, laid out as C (at its own offset): KeepWherePositive on the same chain's value.
+                        c = new float[m * n + 2];
+                        c[0] = c[^1] = 42f;
+                        new SimdGemm(threads).Multiply(path, workers, a, b, new(c, 1, n, 1), m, n, k, mask: new ReluMask(reluOutput, 3));
+                        AssertEqual([.. expected.Select((v, i) => GpuAe.Kernels.Rows.KeepWherePositive(v, reluOutput[3 + i]))], c, what + ", ReLU mask");
                     }
             }
     }
+
+    /// <summary>The ReLU outputs of the mask cases: positive, zero, negative (a ReLU's output is not, but the rule is > 0)
+    /// and NaN, so that the mask keeps some elements and zeroes the others.</summary>
+    static readonly float[] reluOutput = [.. Enumerable.Range(0, 2 * 300 * 40 + 8).Select(i => (i % 7) switch { 0 => 0f, 1 => -1f, 2 => float.NaN, _ => i * 0.01f })];
 
     /// <summary>The biases of the epilogue cases: large enough that the ReLU zeroes some sums and keeps others.</summary>
     static readonly float[] bias = [.. Enumerable.Range(0, 400).Select(i => (float)Math.Sin(i * 0.7) * 2)];
