@@ -115,15 +115,24 @@ public sealed class SimdBackend : IBackend
     public void ColumnSums(Tensor dy, int rows, int cols, Tensor db)
     {
         Shapes.Rows("column sums", rows, cols, ("dy", dy, false)); Shapes.Rows("column sums", 1, cols, ("db", db, false));
-        var dyv = S(dy); var dbv = S(db)[..cols];
+        var dbv = S(db)[..cols];
         dbv.Clear();
+        ref float sums = ref MemoryMarshal.GetReference(dbv);
+        ref float row = ref MemoryMarshal.GetReference(S(dy));
         int w = Vector<float>.Count;
-        for (int r = 0; r < rows; r++)
+        if (cols == 1)
         {
-            var row = dyv.Slice(r * cols, cols);
+            // One column (the last transposed layer's one-channel bias): one chain of adds, kept in a register.
+            float sum = 0f;
+            for (int r = 0; r < rows; r++) sum += Unsafe.Add(ref row, r);
+            sums = sum;
+            return;
+        }
+        for (int r = 0; r < rows; r++, row = ref Unsafe.Add(ref row, cols))
+        {
             int c = 0;
-            for (; c + w <= cols; c += w) (new Vector<float>(dbv[c..]) + new Vector<float>(row[c..])).CopyTo(dbv[c..]);
-            for (; c < cols; c++) dbv[c] += row[c];
+            for (; c + w <= cols; c += w) (Vector.LoadUnsafe(ref sums, (nuint)c) + Vector.LoadUnsafe(ref row, (nuint)c)).StoreUnsafe(ref sums, (nuint)c);
+            for (; c < cols; c++) Unsafe.Add(ref sums, c) += Unsafe.Add(ref row, c);
         }
     }
 
@@ -138,7 +147,46 @@ public sealed class SimdBackend : IBackend
         Shapes.Conv("im2col", images, cols, null, count, g);
         float[] x = A(images), c = A(cols);
         int xOffset = images.Offset, cOffset = cols.Offset;
-        ForBlocks(count * g.OutPixels, 1, (start, end) => Im2ColPositions(x, xOffset, c, cOffset, start, end, g));
+        ForBlocks(count * g.OutPixels, 1, (start, end) =>
+        {
+            if (g.Channels == 1 && g.Kernel == 3) Im2ColPositions3x3(x, xOffset, c, cOffset, start, end, g);
+            else Im2ColPositions(x, xOffset, c, cOffset, start, end, g);
+        });
+    }
+
+    /// <summary>Im2ColPositions for a 3×3 kernel over one channel (the first conv layer's images, the last transposed
+    /// layer's gradient): a patch is nine floats, whose runs of three are too short for copies; each is read straight from
+    /// the image, bounds checked only where the patch overlaps the padding (a 128-image batch of 28 × 28: 0.29 → 0.10 ms in a training step).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Im2ColPositions3x3(float[] x, int xOffset, float[] c, int cOffset, int start, int end, ConvGeometry g)
+    {
+        int height = g.InHeight, width = g.InWidth, stride = g.Stride, padding = g.Padding, outHeight = g.OutHeight, outWidth = g.OutWidth;
+        int outPixels = g.OutPixels, imageLength = height * width;
+        int n = start / outPixels, oy = start % outPixels / outWidth, ox = start % outPixels % outWidth;
+        ref float to = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), cOffset + start * 9);
+        ref float x0 = ref MemoryMarshal.GetArrayDataReference(x);
+        for (int position = start; position < end; position++, to = ref Unsafe.Add(ref to, 9))
+        {
+            ref float image = ref Unsafe.Add(ref x0, xOffset + n * imageLength);
+            int top = oy * stride - padding, left = ox * stride - padding;
+            if (top >= 0 && top + 3 <= height && left >= 0 && left + 3 <= width)
+            {
+                ref float p = ref Unsafe.Add(ref image, top * width + left);
+                to = p; Unsafe.Add(ref to, 1) = Unsafe.Add(ref p, 1); Unsafe.Add(ref to, 2) = Unsafe.Add(ref p, 2);
+                p = ref Unsafe.Add(ref p, width);
+                Unsafe.Add(ref to, 3) = p; Unsafe.Add(ref to, 4) = Unsafe.Add(ref p, 1); Unsafe.Add(ref to, 5) = Unsafe.Add(ref p, 2);
+                p = ref Unsafe.Add(ref p, width);
+                Unsafe.Add(ref to, 6) = p; Unsafe.Add(ref to, 7) = Unsafe.Add(ref p, 1); Unsafe.Add(ref to, 8) = Unsafe.Add(ref p, 2);
+            }
+            else
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++)
+                    {
+                        int y = top + ky, column = left + kx;
+                        Unsafe.Add(ref to, ky * 3 + kx) = (uint)y < (uint)height && (uint)column < (uint)width ? Unsafe.Add(ref image, y * width + column) : 0f;
+                    }
+            if (++ox == outWidth) { ox = 0; if (++oy == outHeight) { oy = 0; n++; } }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
