@@ -341,7 +341,9 @@ public sealed class SimdGemm
     /// the next of these up (the block is then padded with zero rows).</summary>
     static int TileFor(int rows, int mr) => rows switch { 1 or 2 or 4 => rows, 3 => 4, _ => mr };
 
-    // The micro-kernels, written out in full so that the JIT keeps every accumulator in a register. A(r, p) is
+    // The micro-kernels, written out in full so that the JIT keeps every accumulator in a register; the offsets and
+    // strides are native integers and the loop counts down, so that no register is sign-extended or spilled in the loop
+    // (3–10 % faster on the models' shapes than int offsets, whose loop reloaded k and one offset from the stack). A(r, p) is
     // a[r·sm + p·sk]; row p of the B panel starts at b[p·ldb]; row r of the tile is stored at c[r·ldc]. With resume the
     // accumulators start from the tile's stored values (the previous K chunk's), else from zero.
 
@@ -362,8 +364,8 @@ public sealed class SimdGemm
             { ref float row = ref Unsafe.Add(ref c, 6 * ldc); c60 = V.Load(ref row); c61 = V.Load(ref Unsafe.Add(ref row, w)); }
             { ref float row = ref Unsafe.Add(ref c, 7 * ldc); c70 = V.Load(ref row); c71 = V.Load(ref Unsafe.Add(ref row, w)); }
         }
-        int o1 = sm, o2 = 2 * sm, o3 = 3 * sm, o4 = 4 * sm, o5 = 5 * sm, o6 = 6 * sm, o7 = 7 * sm;
-        for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
+        nint o1 = sm, o2 = 2 * o1, o3 = 3 * o1, o4 = 4 * o1, o5 = 5 * o1, o6 = 6 * o1, o7 = 7 * o1, bStep = ldb, aStep = sk;
+        for (int p = k; p > 0; p--, b = ref Unsafe.Add(ref b, bStep), a = ref Unsafe.Add(ref a, aStep))
         {
             V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, w));
             { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
@@ -400,8 +402,8 @@ public sealed class SimdGemm
             { ref float row = ref Unsafe.Add(ref c, 4 * ldc); c40 = V.Load(ref row); c41 = V.Load(ref Unsafe.Add(ref row, w)); }
             { ref float row = ref Unsafe.Add(ref c, 5 * ldc); c50 = V.Load(ref row); c51 = V.Load(ref Unsafe.Add(ref row, w)); }
         }
-        int o1 = sm, o2 = 2 * sm, o3 = 3 * sm, o4 = 4 * sm, o5 = 5 * sm;
-        for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
+        nint o1 = sm, o2 = 2 * o1, o3 = 3 * o1, o4 = 4 * o1, o5 = 5 * o1, bStep = ldb, aStep = sk;
+        for (int p = k; p > 0; p--, b = ref Unsafe.Add(ref b, bStep), a = ref Unsafe.Add(ref a, aStep))
         {
             V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, w));
             { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
@@ -432,8 +434,8 @@ public sealed class SimdGemm
             { ref float row = ref Unsafe.Add(ref c, 2 * ldc); c20 = V.Load(ref row); c21 = V.Load(ref Unsafe.Add(ref row, w)); }
             { ref float row = ref Unsafe.Add(ref c, 3 * ldc); c30 = V.Load(ref row); c31 = V.Load(ref Unsafe.Add(ref row, w)); }
         }
-        int o1 = sm, o2 = 2 * sm, o3 = 3 * sm;
-        for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
+        nint o1 = sm, o2 = 2 * o1, o3 = 3 * o1, bStep = ldb, aStep = sk;
+        for (int p = k; p > 0; p--, b = ref Unsafe.Add(ref b, bStep), a = ref Unsafe.Add(ref a, aStep))
         {
             V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, w));
             { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
@@ -458,8 +460,8 @@ public sealed class SimdGemm
             { ref float row = ref c; c00 = V.Load(ref row); c01 = V.Load(ref Unsafe.Add(ref row, w)); }
             { ref float row = ref Unsafe.Add(ref c, ldc); c10 = V.Load(ref row); c11 = V.Load(ref Unsafe.Add(ref row, w)); }
         }
-        int o1 = sm;
-        for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
+        nint o1 = sm, bStep = ldb, aStep = sk;
+        for (int p = k; p > 0; p--, b = ref Unsafe.Add(ref b, bStep), a = ref Unsafe.Add(ref a, aStep))
         {
             V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, w));
             { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
@@ -479,7 +481,8 @@ public sealed class SimdGemm
         {
             { ref float row = ref c; c00 = V.Load(ref row); c01 = V.Load(ref Unsafe.Add(ref row, w)); }
         }
-        for (int p = 0; p < k; p++, b = ref Unsafe.Add(ref b, ldb), a = ref Unsafe.Add(ref a, sk))
+        nint bStep = ldb, aStep = sk;
+        for (int p = k; p > 0; p--, b = ref Unsafe.Add(ref b, bStep), a = ref Unsafe.Add(ref a, aStep))
         {
             V b0 = V.Load(ref b); V b1 = V.Load(ref Unsafe.Add(ref b, w));
             { V x = V.Broadcast(a); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01); }
