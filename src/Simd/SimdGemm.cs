@@ -139,6 +139,10 @@ public sealed class SimdGemm
     /// 0.30 ms in a training step with C written panel by panel, 0.21 and 0.13 ms row by row.</summary>
     const int SmallB = 1 << 14;
 
+    /// <summary>The fewest panels, and more than this many floats of A in one K chunk, that a block of the GEMM must have for A
+    /// read down its columns to be packed (see Block).</summary>
+    const int PanelsToPackA = 8, ColumnsOfAInL1 = 4096;
+
     /// <summary>Rows [m0, m1) × panels [j0, j1) of C, with the scratch of block <paramref name="slot"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Block<V>(int slot, Strided a, Strided b, Strided c, int n, int k, int m0, int m1, int j0, int j1, BiasEpilogue? epilogue, ReluMask? mask, bool biasByRow)
@@ -150,14 +154,23 @@ public sealed class SimdGemm
         int lastWidth = n - (j1 - 1) * nr;
         int firstPacked = bRows ? (lastWidth < nr ? j1 - 1 : j1) : j0;
         ref float panels = ref Scratch(_panels, slot, (j1 - firstPacked) * k * nr);
-        ref float rowsOfA = ref Scratch(_rowsOfA, slot, (k > LongSum ? KBlock : k) * mr);
+        int chunk = k > LongSum ? KBlock : k;
+        // A read down its columns (Aᵀ·B: a column's rows contiguous, one K step a whole row of the stored matrix apart) is
+        // packed, a block of rows at a time, into row blocks laid out K step after K step: where each of its tiles read
+        // one cache line per K step, far apart, and read them again for every panel, the pack reads them once and the tiles
+        // stream their rows of A. The dense layers' weight gradients, 784 × 256 and 256 × 784 at K = 128, were 1.5× OpenBLAS's
+        // time without it. Only where the tiles of a row block are many and A's chunk is larger than L1 would hold beside B's
+        // (PanelsToPackA, ColumnsOfAInL1); GEMM alone, Xeon VM, best of 5 alternating rounds: 256 × 784 at K = 128 (25 panels,
+        // 128 rows a thread) 0.332 → 0.273 ms packed, the conv weight gradient 64 × 288 at K = 6,272 1.487 → 1.257 ms, but
+        // 784 × 256 (4 panels a thread) 0.375 → 0.423 ms and 32 × 3,136 (32 rows) 0.117 → 0.136 ms.
+        bool packA = a.Row == 1 && a.Column > 1 && j1 - j0 >= PanelsToPackA && (long)(m1 - m0) * chunk > ColumnsOfAInL1;
+        ref float rowsOfA = ref Scratch(_rowsOfA, slot, packA ? RowBlockFloats + 2 * mr * chunk : chunk * mr);
         ref float tile = ref Scratch(_tile, slot, mr * nr);
         for (int j = firstPacked; j < j1; j++) Pack(b, ref Unsafe.Add(ref panels, (j - firstPacked) * k * nr), j * nr, Math.Min(nr, n - j * nr), nr, k);
 
         ref float a0 = ref MemoryMarshal.GetArrayDataReference(a.Data);
         ref float b0 = ref MemoryMarshal.GetArrayDataReference(b.Data);
         ref float c0 = ref MemoryMarshal.GetArrayDataReference(c.Data);
-        int chunk = k > LongSum ? KBlock : k;
         for (int p0 = 0; p0 < k; p0 += chunk)
         {
             int kk = Math.Min(chunk, k - p0);
@@ -165,7 +178,7 @@ public sealed class SimdGemm
             // Only the last row block can be partial: its rows of this chunk are copied once, k-major and padded with zero
             // rows, so that its tiles read `height` rows.
             int partialRow = m1 - (m1 - m0) % mr, partialRows = m1 - partialRow, partialHeight = TileFor(partialRows, mr);
-            if (partialRows > 0 && partialRows < partialHeight)
+            if (!packA && partialRows > 0 && partialRows < partialHeight)
             {
                 ref float from = ref Unsafe.Add(ref a0, a.Offset + partialRow * a.Row + p0 * a.Column);
                 for (int p = 0; p < kk; p++)
@@ -177,17 +190,20 @@ public sealed class SimdGemm
             // dense layers' 128 × 256 × 784 and its transposes; the same on the conv shapes); a small B: see SmallB.
             int rowBlock = (long)kk * (j1 - j0) * nr <= SmallB ? mr : Math.Max(mr, RowBlockFloats / kk / mr * mr);
             for (int r0 = m0; r0 < m1; r0 += rowBlock)
+            {
+                int r1 = Math.Min(m1, r0 + rowBlock);
+                if (packA) PackRows(a, p0, kk, r0, r1, mr, ref rowsOfA);
                 for (int j = j0; j < j1; j++)
                 {
                     int col = j * nr, width = Math.Min(nr, n - col);
                     bool packed = j >= firstPacked;
                     ref float bPanel = ref packed ? ref Unsafe.Add(ref panels, (j - firstPacked) * k * nr + p0 * nr) : ref Unsafe.Add(ref b0, b.Offset + col + p0 * b.Row);
                     int bRow = packed ? nr : b.Row;
-                    for (int row = r0; row < Math.Min(m1, r0 + rowBlock); row += mr)
+                    for (int row = r0; row < r1; row += mr)
                     {
                         int rows = Math.Min(mr, m1 - row), height = TileFor(rows, mr);
-                        bool copied = rows < height;
-                        ref float aTile = ref copied ? ref rowsOfA : ref Unsafe.Add(ref a0, a.Offset + row * a.Row + p0 * a.Column);
+                        bool copied = packA || rows < height;
+                        ref float aTile = ref packA ? ref Unsafe.Add(ref rowsOfA, (row - r0) * kk) : ref copied ? ref rowsOfA : ref Unsafe.Add(ref a0, a.Offset + row * a.Row + p0 * a.Column);
                         int aRow = copied ? 1 : a.Row, aColumn = copied ? height : a.Column;
                         if (rows == height && width == nr && cRows)
                         {
@@ -216,6 +232,28 @@ public sealed class SimdGemm
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>Rows [r0, r1) of A's K chunk [p0, p0 + kk), A read down its columns (a.Row = 1), as row blocks of mr rows
+    /// laid out K step after K step: the block at row r0 + i·mr at packed[i·mr·kk], its A(row + r, p0 + p) at
+    /// [p·height + r], a partial last block padded with zero rows to its tile's height. The values are copied, not changed.</summary>
+    static void PackRows(Strided a, int p0, int kk, int r0, int r1, int mr, ref float packed)
+    {
+        ref float a0 = ref MemoryMarshal.GetArrayDataReference(a.Data);
+        nint step = a.Column;
+        for (int row = r0; row < r1; row += mr)
+        {
+            int rows = Math.Min(mr, r1 - row), height = TileFor(rows, mr);
+            ref float to = ref Unsafe.Add(ref packed, (row - r0) * kk);
+            ref float from = ref Unsafe.Add(ref a0, a.Offset + row + p0 * a.Column);
+            if (rows == 8)
+                for (int p = 0; p < kk; p++, to = ref Unsafe.Add(ref to, 8), from = ref Unsafe.Add(ref from, step))
+                    Vector256.LoadUnsafe(ref from).StoreUnsafe(ref to);
+            else
+                for (int p = 0; p < kk; p++, to = ref Unsafe.Add(ref to, height), from = ref Unsafe.Add(ref from, step))
+                    for (int r = 0; r < height; r++) Unsafe.Add(ref to, r) = r < rows ? Unsafe.Add(ref from, r) : 0f;
         }
     }
 

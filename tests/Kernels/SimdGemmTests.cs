@@ -28,13 +28,14 @@ public class SimdGemmTests
     // partial panels; C narrower than a panel (computed transposed: 2, 4 and 9 columns); one row and one column; K = 1;
     // shapes of the models (128×784→256's three GEMMs are covered by the layer tests); sums longer than SimdGemm.LongSum,
     // cut into chunks (a partial last chunk; full, partial and transposed tiles resuming from C); C's rows in several of the
-    // GEMM's blocks of rows (64 rows at K = 1,000), the last partial.
+    // GEMM's blocks of rows (64 rows at K = 1,000), the last partial; Aᵀ packed (at least 8 panels and more than 4,096 floats
+    // of A in a K chunk, on every thread count), whole and chunked, the last row block partial.
     public static TheoryData<int, int, int> Shapes => new()
     {
         { 1, 1, 1 }, { 1, 37, 5 }, { 7, 1, 9 }, { 3, 33, 17 }, { 5, 64, 3 }, { 13, 100, 31 }, { 16, 32, 64 },
         { 128, 4, 256 }, { 128, 2, 30 }, { 4, 256, 128 }, { 256, 2, 128 }, { 300, 9, 32 }, { 9, 300, 7 }, { 70, 65, 40 },
         { 13, 70, 1300 }, { 70, 9, 1030 }, { 16, 32, 2 * SimdGemm.KBlock + SimdGemm.LongSum },
-        { 150, 40, 1000 },
+        { 150, 40, 1000 }, { 45, 260, 200 }, { 40, 260, 1300 },
     };
 
     [Theory, MemberData(nameof(Shapes))]
