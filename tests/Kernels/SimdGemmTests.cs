@@ -29,13 +29,14 @@ public class SimdGemmTests
     // shapes of the models (128×784→256's three GEMMs are covered by the layer tests); sums longer than SimdGemm.LongSum,
     // cut into chunks (a partial last chunk; full, partial and transposed tiles resuming from C); C's rows in several of the
     // GEMM's blocks of rows (64 rows at K = 1,000), the last partial; Aᵀ packed (at least 8 panels and more than 4,096 floats
-    // of A in a K chunk, on every thread count), whole and chunked, the last row block partial.
+    // of A in a K chunk, on every thread count), whole and chunked, the last row block partial; 48 × 256 on two threads, a
+    // tie between splitting by panels and by rows that goes to rows, each thread packing its own.
     public static TheoryData<int, int, int> Shapes => new()
     {
         { 1, 1, 1 }, { 1, 37, 5 }, { 7, 1, 9 }, { 3, 33, 17 }, { 5, 64, 3 }, { 13, 100, 31 }, { 16, 32, 64 },
         { 128, 4, 256 }, { 128, 2, 30 }, { 4, 256, 128 }, { 256, 2, 128 }, { 300, 9, 32 }, { 9, 300, 7 }, { 70, 65, 40 },
         { 13, 70, 1300 }, { 70, 9, 1030 }, { 16, 32, 2 * SimdGemm.KBlock + SimdGemm.LongSum },
-        { 150, 40, 1000 }, { 45, 260, 200 }, { 40, 260, 1300 },
+        { 150, 40, 1000 }, { 45, 260, 200 }, { 40, 260, 1300 }, { 48, 256, 200 },
     };
 
     [Theory, MemberData(nameof(Shapes))]
