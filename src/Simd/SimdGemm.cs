@@ -151,6 +151,19 @@ public sealed class SimdGemm
     static bool PacksA(Strided a, int panels, long rows, int chunk) =>
         a.Row == 1 && a.Column > 1 && panels >= PanelsToPackA && rows * chunk > ColumnsOfAInL1;
 
+    /// <summary>Whether B, whose rows are contiguous, is still packed into panels: where its rows lie a multiple of 64 floats
+    /// (256 bytes) apart, a panel read in place falls into a quarter or less of L1's sets and does not stay there, though
+    /// its K × NR floats would; packed, it does, for the many row blocks (at least 8) that reuse it. Not for sums longer
+    /// than LongSum (a panel of K = 6,272 is far larger than L1), nor beside an A read down its columns. Xeon VM, best of
+    /// 3 alternating rounds: 6,272 × 288 → 64 (B 288 × 64, the conv decoder's dX) 1.216 → 0.976 ms alone, 1.713 → 1.206 ms
+    /// in a conv-VAE step; packed, 128 × 784 → 256 (a panel of 100 KB) and 32 × 3,136 (4 row blocks) were slower alone, and
+    /// the dense decoder's weight gradient 784 × 256 at K = 128 (Aᵀ·B, B 128 × 256) took 0.373 → 0.600 ms in an AE step.</summary>
+    static bool PacksB(Strided a, Strided b, int k, int nr, int rowBlocks) =>
+        a.Column == 1 && b.Row % 64 == 0 && k <= LongSum && k * nr <= PanelInL1 && rowBlocks >= 8;
+
+    /// <summary>The most floats of a packed panel that <see cref="PacksB"/> counts on L1 to hold (40 KB).</summary>
+    const int PanelInL1 = 10_240;
+
     /// <summary>Rows [m0, m1) × panels [j0, j1) of C, with the scratch of block <paramref name="slot"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Block<V>(int slot, Strided a, Strided b, Strided c, int n, int k, int m0, int m1, int j0, int j1, BiasEpilogue? epilogue, ReluMask? mask, bool biasByRow)
@@ -158,9 +171,10 @@ public sealed class SimdGemm
     {
         int nr = 2 * V.Width, mr = TileRows<V>();
         bool bRows = b.Column == 1, cRows = c.Column == 1;
-        // Panels that need packing: all of them unless B's rows are contiguous, then only a partial last one.
+        // Panels that need packing: all of them unless B's rows are contiguous, then only a partial last one, or all of them
+        // where B's rows lie a multiple of 256 bytes apart and many row blocks reuse a panel that fits L1 (see PacksB).
         int lastWidth = n - (j1 - 1) * nr;
-        int firstPacked = bRows ? (lastWidth < nr ? j1 - 1 : j1) : j0;
+        int firstPacked = bRows && !PacksB(a, b, k, nr, (m1 - m0 + mr - 1) / mr) ? (lastWidth < nr ? j1 - 1 : j1) : j0;
         ref float panels = ref Scratch(_panels, slot, (j1 - firstPacked) * k * nr);
         int chunk = k > LongSum ? KBlock : k;
         // A read down its columns (Aᵀ·B: a column's rows contiguous, one K step a whole row of the stored matrix apart) is

@@ -30,13 +30,14 @@ public class SimdGemmTests
     // cut into chunks (a partial last chunk; full, partial and transposed tiles resuming from C); C's rows in several of the
     // GEMM's blocks of rows (64 rows at K = 1,000), the last partial; Aᵀ packed (at least 8 panels and more than 4,096 floats
     // of A in a K chunk, on every thread count), whole and chunked, the last row block partial; 48 × 256 on two threads, a
-    // tie between splitting by panels and by rows that goes to rows, each thread packing its own.
+    // tie between splitting by panels and by rows that goes to rows, each thread packing its own; B's rows 128 floats apart
+    // and 9 row blocks: B packed though its rows are contiguous, beside an A read along its rows (SimdGemm.PacksB).
     public static TheoryData<int, int, int> Shapes => new()
     {
         { 1, 1, 1 }, { 1, 37, 5 }, { 7, 1, 9 }, { 3, 33, 17 }, { 5, 64, 3 }, { 13, 100, 31 }, { 16, 32, 64 },
         { 128, 4, 256 }, { 128, 2, 30 }, { 4, 256, 128 }, { 256, 2, 128 }, { 300, 9, 32 }, { 9, 300, 7 }, { 70, 65, 40 },
         { 13, 70, 1300 }, { 70, 9, 1030 }, { 16, 32, 2 * SimdGemm.KBlock + SimdGemm.LongSum },
-        { 150, 40, 1000 }, { 45, 260, 200 }, { 40, 260, 1300 }, { 48, 256, 200 },
+        { 150, 40, 1000 }, { 45, 260, 200 }, { 40, 260, 1300 }, { 48, 256, 200 }, { 70, 128, 100 },
     };
 
     [Theory, MemberData(nameof(Shapes))]
