@@ -122,26 +122,28 @@ public class StatisticsTests
     }
 
     [Theory]
-    [InlineData(300, 37)] // 37 columns: nine vectors of four or four of eight, and a scalar tail
-    [InlineData(1000, 256)] // the classifier's features
-    [InlineData(5, 2)]
-    public void CentredProductsAreMathNetsBitForBit(int count, int dims)
+    [InlineData(300, 37, true)] // 37 columns: nine vectors of four or four of eight, and a scalar tail
+    [InlineData(1000, 256, true)] // the classifier's features
+    [InlineData(5, 2, false)]
+    public void MomentsAreMathNetsBitForBit(int count, int dims, bool sample)
     {
-        // The Gaussians of the Fréchet distance were fitted with Math.NET's centredᵀ·centred; the vectorised sums must give
-        // the committed study's numbers, so every element must be the same double. Features of mixed scale, as ReLU
-        // features are (zeros among them), so that rounding differs between summation orders.
+        // The Gaussians of the Fréchet distance were fitted with Math.NET (ColumnSums() / count, then centredᵀ·centred / n);
+        // the vectorised sums must give the committed study's numbers, so every element must be the same double. Features
+        // of mixed scale, as ReLU features are (zeros among them), so that rounding differs between summation orders.
         var random = new Random(count * 31 + dims);
         var data = new float[count * dims];
         for (int i = 0; i < data.Length; i++) data[i] = random.Next(4) == 0 ? 0f : (float)(random.NextDouble() * Math.Pow(10, random.Next(-3, 3)));
         var rows = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(count, dims, (i, d) => data[i * dims + d]);
         var mean = rows.ColumnSums() / count;
         var centred = rows - MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(count, dims, (_, d) => mean[d]);
-        var expected = centred.TransposeThisAndMultiply(centred);
-        var actual = LatentAnalysis.CentredProducts(data, mean.ToArray(), count, dims);
+        var covariance = centred.TransposeThisAndMultiply(centred) / (sample ? count - 1 : count);
+        var (actualMean, actualCovariance) = LatentAnalysis.Moments(data, count, dims, sample);
+        static bool Same(double a, double b) => BitConverter.DoubleToInt64Bits(a) == BitConverter.DoubleToInt64Bits(b);
+        for (int j = 0; j < dims; j++) Assert.True(Same(mean[j], actualMean[j]), $"mean[{j}]: {mean[j]:R} from Math.NET, {actualMean[j]:R} here");
         for (int i = 0; i < dims; i++)
             for (int j = 0; j < dims; j++)
-                Assert.True(BitConverter.DoubleToInt64Bits(expected[i, j]) == BitConverter.DoubleToInt64Bits(actual[i, j]),
-                    $"S[{i}, {j}]: {expected[i, j]:R} from Math.NET, {actual[i, j]:R} here");
+                Assert.True(Same(covariance[i, j], actualCovariance[i, j]),
+                    $"S[{i}, {j}]: {covariance[i, j]:R} from Math.NET, {actualCovariance[i, j]:R} here");
     }
 
     [Fact]

@@ -12,20 +12,25 @@ namespace GpuAe.Nets.Report;
 public static class LatentAnalysis
 {
     /// <summary>Mean and covariance of the rows of data[count, dims]: the population covariance (divided by count), or
-    /// with <paramref name="sample"/> the sample covariance (count − 1).</summary>
+    /// with <paramref name="sample"/> the sample covariance (count − 1). The numbers are Math.NET's, bit for bit (tested):
+    /// its ColumnSums() / count, then centredᵀ·centred / n, which copied the rows into count × dims matrices of doubles
+    /// twice and multiplied them one scalar product at a time.</summary>
     public static (Vector<double> Mean, Matrix<double> Covariance) Moments(float[] data, int count, int dims, bool sample = false)
     {
-        var rows = Matrix<double>.Build.Dense(count, dims, (i, d) => data[i * dims + d]);
-        var mean = rows.ColumnSums() / count;
-        return (mean, CentredProducts(data, mean.ToArray(), count, dims) / (sample ? count - 1 : count));
+        // Each column summed over the rows in order from 0, then divided by count, as Math.NET's ColumnSums() / count.
+        var mean = new double[dims];
+        for (int r = 0; r < count; r++)
+            for (int d = 0; d < dims; d++) mean[d] += data[r * dims + d];
+        for (int d = 0; d < dims; d++) mean[d] /= count;
+        return (Vector<double>.Build.Dense(mean), CentredProducts(data, mean, count, dims) / (sample ? count - 1 : count));
     }
 
     /// <summary>S[i, j] = Σ_r c(r, i)·c(r, j) with c(r, d) = (double)data[r, d] − mean[d]: each sum in r order, one rounding
-    /// per product and per add, as Math.NET's managed centredᵀ·centred computes it (the same bits, tested). Here 4 rows of S
+    /// per product and per add, as Math.NET's managed centredᵀ·centred computes it. Here 4 rows of S
     /// × 2 vectors of columns are summed in registers over a chunk of r (its rows of c in cache), the chunks in order, the
     /// threads taking blocks of rows of S: 10,000 × 256 features took 0.5 s in Math.NET, and the study fits two such
     /// Gaussians per run.</summary>
-    internal static Matrix<double> CentredProducts(float[] data, double[] mean, int count, int dims)
+    static Matrix<double> CentredProducts(float[] data, double[] mean, int count, int dims)
     {
         var centred = new double[count * dims];
         for (int r = 0; r < count; r++)
