@@ -113,7 +113,7 @@ public sealed class SimdGemm
         // A tie goes to the rows where a thread's rows would have A packed (see Block): each thread then packs only its own
         // rows and reuses them over every panel; 784 × 256 at K = 128 (Aᵀ·B) took 0.367 → 0.292 ms so (Xeon VM, best of 3).
         if (b.Column == 1 && (long)most(panels) * rowBlocks == (long)most(rowBlocks) * panels
-            && PacksA(a, panels, (long)most(rowBlocks) * mr, k > LongSum ? KBlock : k)) byPanels = false;
+            && PacksA(a, panels, (long)most(rowBlocks) * mr, ChunkOf(k))) byPanels = false;
         int units = byPanels ? panels : rowBlocks, blocks = Math.Min(workers.Count, units);
         // Small products stay on one thread: below ~65,000 multiply-adds (a few µs) a second thread costs more than it saves;
         // so do short sums (K < 8) over fewer than 65,536 outputs, a pass that mostly writes C (128×256×2: 3 µs alone, 10 on two).
@@ -133,6 +133,9 @@ public sealed class SimdGemm
     /// after a chunk and the next chunk loads them again, which is exact, so every element still takes its K products in
     /// order through one chain of fused multiply-adds.</summary>
     public const int KBlock = 256, LongSum = 1024;
+
+    /// <summary>The products a tile takes before storing its accumulators: all K, or KBlock where K &gt; LongSum.</summary>
+    static int ChunkOf(int k) => k > LongSum ? KBlock : k;
 
     /// <summary>How many floats of A a block of rows takes in one chunk of K: 256 KB, within a core's L2.</summary>
     const int RowBlockFloats = 1 << 16;
@@ -176,7 +179,7 @@ public sealed class SimdGemm
         int lastWidth = n - (j1 - 1) * nr;
         int firstPacked = bRows && !PacksB(a, b, k, nr, (m1 - m0 + mr - 1) / mr) ? (lastWidth < nr ? j1 - 1 : j1) : j0;
         ref float panels = ref Scratch(_panels, slot, (j1 - firstPacked) * k * nr);
-        int chunk = k > LongSum ? KBlock : k;
+        int chunk = ChunkOf(k);
         // A read down its columns (Aᵀ·B: a column's rows contiguous, one K step a whole row of the stored matrix apart) is
         // packed, a block of rows at a time, into row blocks laid out K step after K step: where each of its tiles read
         // one cache line per K step, far apart, and read them again for every panel, the pack reads them once and the tiles
