@@ -411,7 +411,40 @@ public sealed class SimdBackend : IBackend
     static Vector<float> PixelBce(Vector<float> l, Vector<float> x, out Vector<float> e)
     {
         e = Vector.Exp(-Vector.Abs(l));
-        return Vector.Max(l, Vector<float>.Zero) - l * x + Vector.Log(Vector<float>.One + e);
+        return Vector.Max(l, Vector<float>.Zero) - l * x + LogOneToTwo(Vector<float>.One + e);
+    }
+
+    /// <summary>Vector.Log bit for bit on [1, 2] and NaN, the range of 1 + exp(−|l|), without its subnormal stalls.
+    /// Vector.Log (.NET's port of AMD's vrs4_logf) reduces x to r ∈ [−1/3, 1/3] and multiplies r⁴·r⁴; near x = 1,
+    /// where most pixels' 1 + e lie, r⁸ is subnormal and each such multiply stalls the core for a microcode assist
+    /// (measured: 11 ns a pixel instead of 2). Here r⁸ is taken no smaller than 2⁻¹²⁰, a normal number, unless r = 0.
+    /// That changes nothing: r ≠ 0 means |r| ≥ 2⁻²³, so the polynomial's other terms sum to about r, whose half ulp
+    /// (≥ 2⁻⁴⁷) dwarfs the r⁸ term (&lt; 2⁻¹²²) either way, and the fused multiply-add rounds to the same float. The
+    /// rest is Vector.Log's reduction, coefficients and order of operations; a test holds every float of [1, 2] to it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> LogOneToTwo(Vector<float> x)
+    {
+        const uint Offset = 0x3F2AAAAB, Mantissa = 0x007FFFFF; // the bits of 2/3, the mantissa's
+        const float SmallestR4 = 1f / 1152921504606846976f;  // 2⁻⁶⁰
+        var vx = x.As<float, uint>() - new Vector<uint>(Offset);
+        var n = Vector.ConvertToSingle(Vector.ShiftRightArithmetic(vx.As<uint, int>(), 23));
+        vx = (vx & new Vector<uint>(Mantissa)) + new Vector<uint>(Offset);
+        var r = vx.As<uint, float>() - Vector<float>.One;
+        var r2 = r * r; var r4 = r2 * r2;
+        var r4Floor = Vector.Max(r4, new Vector<float>(SmallestR4));
+        var r8 = Vector.AndNot(r4Floor * r4Floor, Vector.Equals(r, Vector<float>.Zero).As<int, float>());
+        var q = Vector.MultiplyAddEstimate(
+            Vector.MultiplyAddEstimate(r2, new(-0.13657966f), Vector.MultiplyAddEstimate(new(+0.14401625f), r, new(-0.1197452f))),
+            r8,
+            Vector.MultiplyAddEstimate(
+                Vector.MultiplyAddEstimate(
+                    Vector.MultiplyAddEstimate(new(+0.13902695f), r, new(-0.16700386f)),
+                    r2,
+                    Vector.MultiplyAddEstimate(new(+0.20018855f), r, new(-0.24999046f))),
+                r4,
+                Vector.MultiplyAddEstimate(Vector.MultiplyAddEstimate(new(+0.33332965f), r, new(-0.5000001f)), r2, r)));
+        var log = Vector.MultiplyAddEstimate(n, new Vector<float>(0.6931472f), q);
+        return Vector.ConditionalSelect(Vector.Equals(x, x), log, x); // NaN stays NaN, as Vector.Log's special path has it
     }
 
     /// <summary>SigmoidBce's rowBce alone: the same vector body and order of sums, without the sigmoid, the squared error and
