@@ -25,6 +25,49 @@ public class AdamTests
 
     /// <summary>Adam with a watch records the first step whose running loss sum is NaN or ∞, keeps it when later steps are
     /// bad too, sets nothing while the sum is finite, and updates the parameters as without a watch.</summary>
+    /// <summary>Every backend's Adam is the one float rule, AdamKernels.Apply, bit for bit, on moments, gradients and
+    /// parameters of every magnitude: normal, subnormal (a moment whose gradient stays 0 decays into that range), just above
+    /// it, and 0, at a step where 1 − β₁ᵗ is below 1 and at one where it rounds to 1, with the notebook's lr and ε and with
+    /// lr = 1, ε = 1e-8. The SIMD backend updates vectors holding tiny values in double, rounding after each operation (its
+    /// Adam comment says why); mutants there: one rounding left out (the β₁·m product's, or the step's before it is
+    /// subtracted), or 1 − β₁ᵗ taken as 1 always: each fails here.</summary>
+    [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void EveryMagnitudeGetsTheFloatRuleBitForBit(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        const int n = 4099; // vectors of every width and a tail
+        var rnd = new Random(11);
+        float Magnitude(int kind) => kind switch
+        {
+            0 => 0f,
+            1 => BitConverter.Int32BitsToSingle(rnd.Next(1, 0x0080_0000)),                          // subnormal
+            2 => BitConverter.Int32BitsToSingle(rnd.Next(0x0080_0000, 0x0D80_0000)),               // normal, below 2⁻¹⁰⁰
+            3 => BitConverter.Int32BitsToSingle(rnd.Next(0x1000_0000, 0x2600_0000)),               // about 2⁻⁹⁵ to 2⁻⁵¹
+            _ => (float)Math.Exp(-rnd.NextDouble() * 20),                                        // e⁻²⁰ to 1
+        };
+        float Signed(int kind) => rnd.Next(2) == 0 ? Magnitude(kind) : -Magnitude(kind);
+        foreach (var step in new[] { AdamStep.At(3, 1e-3f), AdamStep.At(400, 1e-3f), AdamStep.At(50, 1f, epsilon: 1e-8f) })
+        {
+            var p = new float[n]; var g = new float[n]; var m = new float[n]; var v = new float[n];
+            for (int i = 0; i < n; i++)
+            {
+                p[i] = Signed(rnd.Next(10) == 0 ? rnd.Next(4) : 4);
+                g[i] = Signed(rnd.Next(5));
+                m[i] = Signed(rnd.Next(5));
+                v[i] = Magnitude(rnd.Next(5));
+            }
+            var (pd, gd, md, vd) = (be.Up(p), be.Up(g), be.Up(m), be.Up(v));
+            be.Adam(pd, gd, md, vd, step);
+            for (int i = 0; i < n; i++) AdamKernels.Apply(i, g[i], new ArrayElements<float>(p, 0), new ArrayElements<float>(m, 0), new ArrayElements<float>(v, 0), step);
+            foreach (var (name, expected, actual) in new[] { ("m", m, be.Down(md)), ("v", v, be.Down(vd)), ("p", p, be.Down(pd)) })
+            {
+                int bad = Enumerable.Range(0, n).FirstOrDefault(i => BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]), -1);
+                Assert.True(bad < 0, bad < 0 ? "" : $"{name}[{bad}] = {actual[bad]:R}, the float rule gives {expected[bad]:R} (t with 1 − β₁ᵗ = {step.BiasCorrection1}; " +
+                    $"p {p[bad]:R}, g {g[bad]:R}, m {m[bad]:R}, v {v[bad]:R} after the step)");
+            }
+        }
+    }
+
     [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
     public void WatchFlagsTheFirstStepWhoseLossSumIsNotFinite(string backend)
     {
