@@ -531,21 +531,32 @@ public sealed class SimdBackend : IBackend
             var oneMinusBeta1 = new Vector<float>(1f - s.Beta1); var oneMinusBeta2 = new Vector<float>(1f - s.Beta2);
             var bc1 = new Vector<float>(s.BiasCorrection1); var bc2 = new Vector<float>(s.BiasCorrection2);
             var lr = new Vector<float>(s.LearningRate); var eps = new Vector<float>(s.Epsilon);
+            var steady = new Vector<float>(SteadyParameter(s));
             int i = start, w = Vector<float>.Count;
             for (; i + w <= end; i += w)
             {
                 var grad = new Vector<float>(g, gradients.Offset + i);
                 var mOld = new Vector<float>(m, firstMoment.Offset + i); var vOld = new Vector<float>(v, secondMoment.Offset + i);
                 var pOld = new Vector<float>(p, parameters.Offset + i);
-                Vector<float> mi, vi, pi;
-                if (Tiny(mOld, SmallMoment) | Tiny(grad, SmallGradient))
-                    (mi, vi, pi) = AdamInDouble(pOld, grad, mOld, vOld, s);
-                else
+                var tinyM = TinyLanes(mOld, SmallMoment); var tinyG = TinyLanes(grad, SmallGradient);
+                var mFloat = mOld;
+                bool decaying = false;
+                if ((tinyM | tinyG) != Vector<uint>.Zero)
                 {
-                    mi = beta1 * mOld + oneMinusBeta1 * grad;
-                    vi = beta2 * vOld + oneMinusBeta2 * grad * grad;
-                    pi = pOld - lr * (mi / bc1) / (Vector.SquareRoot(vi / bc2) + eps);
+                    var merelyDecaying = Vector.Equals(grad, Vector<float>.Zero).As<int, uint>() & Vector.GreaterThanOrEqual(Vector.Abs(pOld), steady).As<int, uint>();
+                    if (tinyG != Vector<uint>.Zero || Vector.AndNot(tinyM, merelyDecaying) != Vector<uint>.Zero)
+                    {
+                        var (md, vd, pd) = AdamInDouble(pOld, grad, mOld, vOld, s);
+                        md.CopyTo(m, firstMoment.Offset + i); vd.CopyTo(v, secondMoment.Offset + i); pd.CopyTo(p, parameters.Offset + i);
+                        continue;
+                    }
+                    mFloat = Vector.AndNot(mOld, tinyM.As<uint, float>()); // their m as 0 in the float body: it leaves their p and v as the rule does
+                    decaying = true;
                 }
+                var mi = beta1 * mFloat + oneMinusBeta1 * grad;
+                var vi = beta2 * vOld + oneMinusBeta2 * grad * grad;
+                var pi = pOld - lr * (mi / bc1) / (Vector.SquareRoot(vi / bc2) + eps);
+                if (decaying) mi = Vector.ConditionalSelect(tinyM.As<uint, int>(), Decayed(mOld, grad, s), mi);
                 mi.CopyTo(m, firstMoment.Offset + i);
                 vi.CopyTo(v, secondMoment.Offset + i);
                 pi.CopyTo(p, parameters.Offset + i);
@@ -558,21 +569,47 @@ public sealed class SimdBackend : IBackend
     // batch, of a unit that is off) decays by β₁ or β₂ a step into the subnormal range, where every multiply and divide
     // it enters stops the core for a microcode assist: measured on a dense AE's second epoch, 47,000 of its 419,000
     // first moments were subnormal and Adam took 1.1 ms a step instead of 0.2 ms (Xeon VM). Additions and conversions
-    // between float and double take subnormals at full speed, so a vector with such lanes is updated in double instead,
-    // each float operation of the rule computed in double and rounded to float (Narrow, then Widen back) before the next:
-    // a product of two floats is exact in double, and a sum, quotient or square root rounded to double and then to float
-    // is the float one (53 ≥ 2·24 + 2 bits; Figueroa, 1995; on the subnormal range the float grid is coarser still), so
-    // the vector gets the float rule's bits (AdamTests holds every backend to AdamKernels.Apply). The double path is one
-    // long chain of conversions, about 80 ns a vector, so Adam now takes about 0.55 ms a step there, not 0.2. Only the
-    // choice of path depends on the thresholds: below 2⁻¹⁰⁰ a moment, below 2⁻⁵⁵ a gradient (whose (1 − β₂)·g·g would
-    // go below 2⁻¹²⁶) take the double path.
+    // between float and double take subnormals at full speed, and a vector with a moment below 2⁻¹⁰⁰ or a gradient below
+    // 2⁻⁵⁵ (whose (1 − β₂)·g·g would go below 2⁻¹²⁶) takes one of two paths that give the float rule's bits without them
+    // (AdamTests holds every backend to AdamKernels.Apply on all of these):
+    //  - the common case, every tiny moment's gradient 0 and its parameter at least SteadyParameter: the float body with
+    //    those moments taken as 0, which gives their p and v exactly (the step a moment below 2⁻¹⁰⁰ makes is below half
+    //    an ulp of such a p, so the rule leaves p as it is, and v does not depend on m), and their new m = β₁·m in double,
+    //    rounded to float;
+    //  - otherwise the whole vector in double, each float operation of the rule computed in double and rounded to float
+    //    (Narrow, then Widen back) before the next: a product of two floats is exact in double, and a sum, quotient or
+    //    square root rounded to double and then to float is the float one (53 ≥ 2·24 + 2 bits; Figueroa, 1995; on the
+    //    subnormal range the float grid is coarser still). This path is one long chain of conversions, about 80 ns a vector.
+    // Only the choice of path depends on the thresholds.
     const uint SmallMoment = 0x0D80_0000;  // 2⁻¹⁰⁰
     const uint SmallGradient = 0x2400_0000; // 2⁻⁵⁵
 
-    /// <summary>Whether a lane of x is non-zero and smaller in magnitude than the float whose bits are <paramref name="below"/>.</summary>
+    /// <summary>All ones in the lanes of x that are non-zero and smaller in magnitude than the float whose bits are <paramref name="below"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static bool Tiny(Vector<float> x, uint below) =>
-        Vector.LessThanAny((x.As<float, uint>() & new Vector<uint>(0x7FFF_FFFF)) - Vector<uint>.One, new Vector<uint>(below - 1));
+    static Vector<uint> TinyLanes(Vector<float> x, uint below) =>
+        Vector.LessThan((x.As<float, uint>() & new Vector<uint>(0x7FFF_FFFF)) - Vector<uint>.One, new Vector<uint>(below - 1));
+
+    /// <summary>The smallest |p| that the step of a first moment below 2⁻¹⁰⁰ (its gradient 0) cannot move: that step,
+    /// lr·(m/(1−β₁ᵗ))/(√… + ε) with each operation rounded, is at most B = 2·(lr·(2⁻¹⁰⁰/(1−β₁ᵗ) + 2⁻¹⁴⁹) + 2⁻¹⁴⁹)/ε + 2⁻¹⁴⁸
+    /// (the denominator is at least ε, a rounding adds at most 2⁻¹⁵⁰ or a factor 1 + 2⁻²⁴, and the 2 covers them), and
+    /// half an ulp of a p with |p| ≥ 2²⁶·B exceeds 2·B. Infinity (no lane qualifies) for hyperparameters outside the proof.</summary>
+    static float SteadyParameter(AdamStep s)
+    {
+        if (!(s.Epsilon > 0 && s.BiasCorrection1 > 0 && s.Beta1 is >= 0 and <= 1 && float.IsFinite(s.LearningRate))) return float.PositiveInfinity;
+        double step = 2 * (Math.Abs(s.LearningRate) * (Math.ScaleB(1.0, -100) / s.BiasCorrection1 + Math.ScaleB(1.0, -149)) + Math.ScaleB(1.0, -149)) / s.Epsilon
+                      + Math.ScaleB(1.0, -148);
+        double steady = step * Math.ScaleB(1.0, 26);
+        return steady < float.MaxValue ? (float)steady : float.PositiveInfinity;
+    }
+
+    /// <summary>β₁·m + (1 − β₁)·g as the float rule rounds it, in the lanes whose g is ±0: the product in double rounded to
+    /// float, plus the signed zero (so a product rounding to −0 meets +0 as in float).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector<float> Decayed(Vector<float> m, Vector<float> g, AdamStep s)
+    {
+        Vector.Widen(m, out var mLow, out var mHigh); Vector.Widen(g, out var gLow, out var gHigh);
+        return Vector.Narrow(F(D(s.Beta1) * mLow) + D(1f - s.Beta1) * gLow, F(D(s.Beta1) * mHigh) + D(1f - s.Beta1) * gHigh);
+    }
 
     /// <summary>The vector body's Adam rule with the float operations that may meet a subnormal (those on m and on the
     /// step it makes) done in double and rounded to float at once (see above); √(v/(1−β₂ᵗ)) + ε, on a moment that decays
