@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using GpuAe.Kernels;
 
 namespace GpuAe.Simd;
@@ -257,6 +258,11 @@ public sealed class SimdBackend : IBackend
     /// multiply-adds, and each image's col2im adds them in the same order, so the images are Col2Im(GEMM)'s bit for bit.</summary>
     void Col2ImOfProduct(Tensor x, Strided b, Tensor images, Tensor? reluOutput, int count, int width, ConvGeometry g)
     {
+        if (g.Channels == 1 && g.PatchLength <= 16 && _path == VectorPath.Vector512)
+        {
+            Col2ImOfProductOneChannel(x, b, images, reluOutput, count, width, g);
+            return;
+        }
         int positions = g.OutPixels, patch = g.PatchLength, imageLength = g.InPixels * g.Channels;
         int perGroup = Math.Clamp(ProductsInCache / (positions * patch), 1, Math.Max(1, count));
         int groups = (count + perGroup - 1) / perGroup, blocks = Math.Min(_threads, groups);
@@ -281,9 +287,110 @@ public sealed class SimdBackend : IBackend
         });
     }
 
+    /// <summary><see cref="Col2ImOfProduct"/> for one-channel images (the conv decoder's last layer, the discriminator's
+    /// first): a position's products, at most 16 (9 under a 3×3 kernel), are one AVX-512 vector, B's rows padded to 16
+    /// and broadcast x times them summed over the width (32), eight positions at a time so that their chains overlap, then
+    /// added onto the image position after position. The general path computes this product transposed (N = 9 is narrower
+    /// than a panel), packing x and writing C through a scratch tile, at 35 GFLOP/s (0.75 of the transposed convolution's
+    /// 0.8 ms a batch). Each product is still acc = fma(x(p, k), B(k, q), acc) for k in order from 0, and the image takes
+    /// each position's products in the same order as <see cref="Col2ImImage"/>, so the bits are the general path's.</summary>
+    void Col2ImOfProductOneChannel(Tensor x, Strided b, Tensor images, Tensor? reluOutput, int count, int width, ConvGeometry g)
+    {
+        const int Lanes = 16, Group = 8;
+        int positions = g.OutPixels, patch = g.PatchLength, imageLength = g.InPixels;
+        float[] xv = A(x), iv = A(images);
+        float[]? mask = reluOutput is { } m ? A(m) : null;
+        int xOffset = x.Offset, iOffset = images.Offset, maskOffset = reluOutput?.Offset ?? 0;
+        int blocks = Math.Min(_threads, count);
+        _workers.Run(blocks, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (block) =>
+        {
+            Span<float> weights = stackalloc float[width * Lanes];
+            Span<float> products = stackalloc float[Group * Lanes];
+            for (int k = 0; k < width; k++)
+                for (int q = 0; q < Lanes; q++) weights[k * Lanes + q] = q < patch ? b.Data[b.Offset + k * b.Row + q * b.Column] : 0f;
+            ref float w0 = ref MemoryMarshal.GetReference(weights);
+            ref float out0 = ref MemoryMarshal.GetReference(products);
+            for (int n = (int)((long)count * block / blocks); n < (int)((long)count * (block + 1) / blocks); n++)
+            {
+                var image = iv.AsSpan(iOffset + n * imageLength, imageLength);
+                image.Clear();
+                ref float x0 = ref xv[xOffset + n * positions * width];
+                for (int p0 = 0; p0 < positions; p0 += Group)
+                {
+                    int group = Math.Min(Group, positions - p0);
+                    ref float xp = ref Unsafe.Add(ref x0, p0 * width);
+                    if (group == Group)
+                    {
+                        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+                        for (int k = 0; k < width; k++)
+                        {
+                            var w = Vector512.LoadUnsafe(ref w0, (nuint)(k * Lanes));
+                            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xp, k)), w, c0);
+                            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xp, width + k)), w, c1);
+                            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xp, 2 * width + k)), w, c2);
+                            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xp, 3 * width + k)), w, c3);
+                            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xp, 4 * width + k)), w, c4);
+                            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xp, 5 * width + k)), w, c5);
+                            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xp, 6 * width + k)), w, c6);
+                            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xp, 7 * width + k)), w, c7);
+                        }
+                        c0.StoreUnsafe(ref out0, 0); c1.StoreUnsafe(ref out0, Lanes); c2.StoreUnsafe(ref out0, 2 * Lanes); c3.StoreUnsafe(ref out0, 3 * Lanes);
+                        c4.StoreUnsafe(ref out0, 4 * Lanes); c5.StoreUnsafe(ref out0, 5 * Lanes); c6.StoreUnsafe(ref out0, 6 * Lanes); c7.StoreUnsafe(ref out0, 7 * Lanes);
+                    }
+                    else
+                        for (int i = 0; i < group; i++)
+                        {
+                            Vector512<float> c = default;
+                            for (int k = 0; k < width; k++)
+                                c = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xp, i * width + k)), Vector512.LoadUnsafe(ref w0, (nuint)(k * Lanes)), c);
+                            c.StoreUnsafe(ref out0, (nuint)(i * Lanes));
+                        }
+                    int oy = p0 / g.OutWidth, ox = p0 - oy * g.OutWidth;
+                    for (int i = 0; i < group; i++)
+                    {
+                        AddPatch(image, ref Unsafe.Add(ref out0, i * Lanes), oy, ox, g);
+                        if (++ox == g.OutWidth) { ox = 0; oy++; }
+                    }
+                }
+                if (mask is not null) KeepWherePositive(image, mask.AsSpan(maskOffset + n * imageLength, imageLength));
+            }
+        });
+    }
+
+    /// <summary>A one-channel patch's entries added onto the pixels the patch at (oy, ox) read (each entry onto its own
+    /// pixel, so the order within a patch changes nothing; across patches the caller keeps <see cref="Col2ImImage"/>'s).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddPatch(Span<float> image, ref float entries, int oy, int ox, ConvGeometry g)
+    {
+        int kernel = g.Kernel, width = g.InWidth, top = oy * g.Stride - g.Padding;
+        int left = ox * g.Stride - g.Padding, kx0 = Math.Max(0, -left), kx1 = Math.Min(kernel, width - left);
+        ref float to = ref MemoryMarshal.GetReference(image);
+        if (kernel == 3 && kx0 == 0 && kx1 == 3 && top >= 0 && top + 3 <= g.InHeight)
+        {
+            ref float r0 = ref Unsafe.Add(ref to, top * width + left);
+            ref float r1 = ref Unsafe.Add(ref r0, width);
+            ref float r2 = ref Unsafe.Add(ref r1, width);
+            r0 += entries; Unsafe.Add(ref r0, 1) += Unsafe.Add(ref entries, 1); Unsafe.Add(ref r0, 2) += Unsafe.Add(ref entries, 2);
+            r1 += Unsafe.Add(ref entries, 3); Unsafe.Add(ref r1, 1) += Unsafe.Add(ref entries, 4); Unsafe.Add(ref r1, 2) += Unsafe.Add(ref entries, 5);
+            r2 += Unsafe.Add(ref entries, 6); Unsafe.Add(ref r2, 1) += Unsafe.Add(ref entries, 7); Unsafe.Add(ref r2, 2) += Unsafe.Add(ref entries, 8);
+            return;
+        }
+        for (int ky = 0; ky < kernel; ky++)
+        {
+            int y = oy * g.Stride + ky - g.Padding;
+            if ((uint)y >= (uint)g.InHeight) continue;
+            for (int kx = kx0; kx < kx1; kx++) Unsafe.Add(ref to, y * g.InWidth + left + kx) += Unsafe.Add(ref entries, ky * kernel + kx);
+        }
+    }
+
     /// <summary>How many products a thread of <see cref="Col2ImOfProduct"/> computes before adding them into their images.</summary>
     const int ProductsInCache = 1 << 16;
 
+    /// <summary>One image's col2im: each patch entry of c added onto the pixel it was read from, every pixel's entries in
+    /// the order of their patches (oy, ox). The loops run patch row, kernel row, patch column (a pixel row's entries from
+    /// one patch row all come from one kernel row, so each pixel still gets its entries in patch order, the sums bit for
+    /// bit those of the loops in patch order), which checks each kernel row once per patch row; a one-channel image's
+    /// entries (1 to 3 floats a patch and kernel row) are added one by one in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Col2ImImage(float[] c, int cOffset, Span<float> image, ConvGeometry g)
     {
@@ -291,17 +398,21 @@ public sealed class SimdBackend : IBackend
         int outHeight = g.OutHeight, outWidth = g.OutWidth, patch = g.PatchLength;
         image.Clear();
         ref float to = ref MemoryMarshal.GetReference(image);
-        ref float from = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), cOffset);
+        ref float products = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), cOffset);
         for (int oy = 0; oy < outHeight; oy++)
-            for (int ox = 0; ox < outWidth; ox++, from = ref Unsafe.Add(ref from, patch))
+            for (int ky = 0; ky < kernel; ky++)
             {
-                int left = ox * stride - padding, kx0 = Math.Max(0, -left), kx1 = Math.Min(kernel, width - left);
-                if (kx0 >= kx1) continue;
-                for (int ky = 0; ky < kernel; ky++)
+                int y = oy * stride + ky - padding;
+                if ((uint)y >= (uint)height) continue;
+                ref float row = ref Unsafe.Add(ref to, y * width * channels);
+                ref float from = ref Unsafe.Add(ref products, oy * outWidth * patch + ky * kernel * channels);
+                for (int ox = 0; ox < outWidth; ox++, from = ref Unsafe.Add(ref from, patch))
                 {
-                    int y = oy * stride + ky - padding;
-                    if (y < 0 || y >= height) continue;
-                    AddInto(ref Unsafe.Add(ref to, (y * width + left + kx0) * channels), ref Unsafe.Add(ref from, (ky * kernel + kx0) * channels), (kx1 - kx0) * channels);
+                    int left = ox * stride - padding, kx0 = Math.Max(0, -left), kx1 = Math.Min(kernel, width - left);
+                    if (channels == 1)
+                        for (int kx = kx0; kx < kx1; kx++) Unsafe.Add(ref row, left + kx) += Unsafe.Add(ref from, kx);
+                    else if (kx0 < kx1)
+                        AddInto(ref Unsafe.Add(ref row, (left + kx0) * channels), ref Unsafe.Add(ref from, kx0 * channels), (kx1 - kx0) * channels);
                 }
             }
     }

@@ -89,6 +89,35 @@ public class ConvTests
         Values.AssertClose(expected.Select((v, i) => mask[i] > 0 ? v : 0).ToArray(), be.Down(images), 1e-6, "col2im + ReLU mask");
     }
 
+    /// <summary>The SIMD col2im adds each pixel's patch entries in patch order, so it is the float scatter in that order
+    /// bit for bit (the committed runs' numbers depend on it). Mutant: the kernel row as the outer loop (a pixel's entries
+    /// then come kernel row first) → the geometries whose patches overlap fail on every SIMD path.</summary>
+    [Theory, MemberData(nameof(Geometries))]
+    public void SimdCol2ImAddsEachPixelsEntriesInPatchOrder(string backend, ConvGeometry g, int count)
+    {
+        if (TestBackends.Get(backend) is not GpuAe.Simd.SimdBackend) return;
+        var be = TestBackends.Get(backend);
+        var cols = Values.Random(count * g.OutPixels * g.PatchLength, 65);
+        var expected = new float[count * g.InPixels * g.Channels];
+        int at = 0;
+        for (int n = 0; n < count; n++)
+            for (int oy = 0; oy < g.OutHeight; oy++)
+                for (int ox = 0; ox < g.OutWidth; ox++)
+                    for (int ky = 0; ky < g.Kernel; ky++)
+                        for (int kx = 0; kx < g.Kernel; kx++)
+                            for (int c = 0; c < g.Channels; c++, at++)
+                            {
+                                int y = oy * g.Stride - g.Padding + ky, x = ox * g.Stride - g.Padding + kx;
+                                if (0 <= y && y < g.InHeight && 0 <= x && x < g.InWidth)
+                                    expected[((n * g.InHeight + y) * g.InWidth + x) * g.Channels + c] += cols[at];
+                            }
+        var images = be.Allocate(expected.Length);
+        be.Col2Im(be.Up(cols), images, count, g, null);
+        var actual = be.Down(images);
+        int bad = Enumerable.Range(0, expected.Length).FirstOrDefault(i => BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]), -1);
+        Assert.True(bad < 0, bad < 0 ? "" : $"pixel {bad}: {actual[bad]:R}, the scatter in patch order gives {expected[bad]:R}");
+    }
+
     /// <summary>The two ops that add a product into images by col2im: the transposed convolution before its bias
     /// (col2im(x·wᵀ), w [PatchLength, width]) and a convolution's input gradient (col2im(dy·w), w [width, PatchLength],
     /// masked by a ReLU output). Against the scatter of the products computed here in double (the plain reference), and
