@@ -788,36 +788,72 @@ public sealed class SimdBackend : IBackend
     public void SigmoidBackward(Tensor y, Tensor dy, Tensor dx)
     {
         Shapes.Rows("sigmoid backward", 1, dx.Length, ("y", y, false), ("dy", dy, false));
-        Elementwise(y, dy, dx, (s, gradient, _) => Rows.LogisticGradient(gradient, s));
+        Elementwise<SigmoidGradient>(y, dy, dx, new());
     }
 
     public void LeakyRelu(Tensor x, Tensor y, float slope)
     {
         Shapes.Rows("leaky ReLU", 1, y.Length, ("x", x, false));
-        Elementwise(x, x, y, (v, _, _) => Rows.Leaky(v, slope));
+        Elementwise<Leaky>(x, x, y, new(slope));
     }
 
     public void LeakyReluBackward(Tensor x, Tensor dy, Tensor dx, float slope)
     {
         Shapes.Rows("leaky ReLU backward", 1, dx.Length, ("x", x, false), ("dy", dy, false));
-        Elementwise(x, dy, dx, (input, gradient, _) => Rows.LeakyGradient(gradient, input, slope));
+        Elementwise<LeakyGradient>(x, dy, dx, new(slope));
     }
 
     public void AddScaled(Tensor x, Tensor y, float scale)
     {
         Shapes.Rows("add scaled", 1, y.Length, ("x", x, false));
-        Elementwise(x, x, y, (v, _, sum) => Rows.PlusScaled(sum, v, scale));
+        Elementwise<PlusScaled>(x, x, y, new(scale));
     }
 
-    /// <summary>output[i] = element(a[i], b[i], output[i]) for i &lt; output.Length, split across threads: the elementwise
-    /// ops, each element by the kernels' helper.</summary>
-    void Elementwise(Tensor a, Tensor b, Tensor output, Func<float, float, float, float> element)
+    /// <summary>An elementwise op: output = f(a, b, output), on a vector of elements and on one, the same float
+    /// operations (the kernels' helper in <see cref="Rows"/>), so the vectors and the tail agree bit for bit.</summary>
+    interface IElementwise
+    {
+        Vector<float> Of(Vector<float> a, Vector<float> b, Vector<float> output);
+        float Of(float a, float b, float output);
+    }
+
+    readonly struct SigmoidGradient : IElementwise
+    {
+        public Vector<float> Of(Vector<float> s, Vector<float> gradient, Vector<float> _) => gradient * s * (Vector<float>.One - s);
+        public float Of(float s, float gradient, float _) => Rows.LogisticGradient(gradient, s);
+    }
+
+    readonly struct Leaky(float slope) : IElementwise
+    {
+        public Vector<float> Of(Vector<float> v, Vector<float> _, Vector<float> __) => Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<float>.Zero), v, new Vector<float>(slope) * v);
+        public float Of(float v, float _, float __) => Rows.Leaky(v, slope);
+    }
+
+    readonly struct LeakyGradient(float slope) : IElementwise
+    {
+        public Vector<float> Of(Vector<float> input, Vector<float> gradient, Vector<float> _) =>
+            Vector.ConditionalSelect(Vector.GreaterThan(input, Vector<float>.Zero), gradient, new Vector<float>(slope) * gradient);
+        public float Of(float input, float gradient, float _) => Rows.LeakyGradient(gradient, input, slope);
+    }
+
+    readonly struct PlusScaled(float scale) : IElementwise
+    {
+        public Vector<float> Of(Vector<float> x, Vector<float> _, Vector<float> sum) => sum + new Vector<float>(scale) * x;
+        public float Of(float x, float _, float sum) => Rows.PlusScaled(sum, x, scale);
+    }
+
+    /// <summary>output[i] = op(a[i], b[i], output[i]) for i &lt; output.Length, vectors first, split across threads (the
+    /// op a struct, so the JIT compiles the loop for each and inlines it).</summary>
+    void Elementwise<TOp>(Tensor a, Tensor b, Tensor output, TOp op) where TOp : struct, IElementwise
     {
         var av = A(a); var bv = A(b); var o = A(output);
         int aOffset = a.Offset, bOffset = b.Offset, oOffset = output.Offset;
-        ForBlocks(output.Length, 1024, (start, end) =>
+        ForBlocks(output.Length, 1024, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
-            for (int i = start; i < end; i++) o[oOffset + i] = element(av[aOffset + i], bv[bOffset + i], o[oOffset + i]);
+            int i = start, w = Vector<float>.Count;
+            for (; i + w <= end; i += w)
+                op.Of(new Vector<float>(av, aOffset + i), new Vector<float>(bv, bOffset + i), new Vector<float>(o, oOffset + i)).CopyTo(o, oOffset + i);
+            for (; i < end; i++) o[oOffset + i] = op.Of(av[aOffset + i], bv[bOffset + i], o[oOffset + i]);
         });
     }
 

@@ -70,6 +70,7 @@ public class RowsTests
         var be = TestBackends.Get(backend);
         var x = Values.Random(1001, 44, 3f); var dy = Values.Random(1001, 45);
         x[7] = 0f; // the kink: the slope side, as "x > 0" says
+        x[8] = float.NaN; x[9] = -0f;
         var y = be.Allocate(x.Length); var dx = be.Allocate(x.Length);
         be.LeakyRelu(be.Up(x), y, 0.2f);
         be.LeakyReluBackward(be.Up(x), be.Up(dy), dx, 0.2f);
@@ -103,6 +104,7 @@ public class RowsTests
         double Loss() { be.Sigmoid(tx, y); return be.Down(y).Zip(dy, (a, b) => (double)a * b).Sum(); }
         Loss();
         be.SigmoidBackward(y, be.Up(dy), dx);
+        Assert.Equal(be.Down(y).Zip(dy, (s, g) => g * s * (1f - s)), be.Down(dx)); // the float formula, on every lane
         Values.AssertClose(x.Zip(dy, (v, g) => g * Math.Exp(-v) / Math.Pow(1 + Math.Exp(-v), 2)).ToArray(), be.Down(dx), 1e-6, "sigmoid backward");
         var numeric = FiniteDifferences.Central(be, x, tx, Loss, eps: 1e-2f);
         // O(eps²) truncation ≈ 1e-5 plus float32 rounding of the sum / eps ≈ 1e-4.
