@@ -36,10 +36,10 @@ public class ConvTests
         return y;
     }
 
-    /// <summary>col2im as a scatter: every patch entry is added onto the input pixel it was read from.</summary>
-    static double[] ScatterPatches(float[] cols, ConvGeometry g, int count)
+    /// <summary>Every patch entry that lies on the image, in patch order (image, oy, ox, ky, kx, c): its index in the
+    /// columns and the index of the input pixel it was read from.</summary>
+    static IEnumerable<(int Entry, int Pixel)> PatchEntries(ConvGeometry g, int count)
     {
-        var images = new double[count * g.InPixels * g.Channels];
         int at = 0;
         for (int n = 0; n < count; n++)
             for (int oy = 0; oy < g.OutHeight; oy++)
@@ -50,8 +50,15 @@ public class ConvTests
                             {
                                 int y = oy * g.Stride - g.Padding + ky, x = ox * g.Stride - g.Padding + kx;
                                 if (0 <= y && y < g.InHeight && 0 <= x && x < g.InWidth)
-                                    images[((n * g.InHeight + y) * g.InWidth + x) * g.Channels + c] += cols[at];
+                                    yield return (at, ((n * g.InHeight + y) * g.InWidth + x) * g.Channels + c);
                             }
+    }
+
+    /// <summary>col2im as a scatter: every patch entry is added onto the input pixel it was read from.</summary>
+    static double[] ScatterPatches(float[] cols, ConvGeometry g, int count)
+    {
+        var images = new double[count * g.InPixels * g.Channels];
+        foreach (var (entry, pixel) in PatchEntries(g, count)) images[pixel] += cols[entry];
         return images;
     }
 
@@ -99,18 +106,7 @@ public class ConvTests
         var be = TestBackends.Get(backend);
         var cols = Values.Random(count * g.OutPixels * g.PatchLength, 65);
         var expected = new float[count * g.InPixels * g.Channels];
-        int at = 0;
-        for (int n = 0; n < count; n++)
-            for (int oy = 0; oy < g.OutHeight; oy++)
-                for (int ox = 0; ox < g.OutWidth; ox++)
-                    for (int ky = 0; ky < g.Kernel; ky++)
-                        for (int kx = 0; kx < g.Kernel; kx++)
-                            for (int c = 0; c < g.Channels; c++, at++)
-                            {
-                                int y = oy * g.Stride - g.Padding + ky, x = ox * g.Stride - g.Padding + kx;
-                                if (0 <= y && y < g.InHeight && 0 <= x && x < g.InWidth)
-                                    expected[((n * g.InHeight + y) * g.InWidth + x) * g.Channels + c] += cols[at];
-                            }
+        foreach (var (entry, pixel) in PatchEntries(g, count)) expected[pixel] += cols[entry]; // in float, in patch order
         var images = be.Allocate(expected.Length);
         be.Col2Im(be.Up(cols), images, count, g, null);
         var actual = be.Down(images);
