@@ -358,7 +358,7 @@ public sealed class SimdBackend : IBackend
     }
 
     /// <summary>A one-channel patch's entries added onto the pixels the patch at (oy, ox) read (each entry onto its own
-    /// pixel, so the order within a patch changes nothing; across patches the caller keeps <see cref="Col2ImImage"/>'s).</summary>
+    /// pixel, so the order within a patch changes nothing; callers take the patches in order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void AddPatch(Span<float> image, ref float entries, int oy, int ox, ConvGeometry g)
     {
@@ -386,11 +386,8 @@ public sealed class SimdBackend : IBackend
     /// <summary>How many products a thread of <see cref="Col2ImOfProduct"/> computes before adding them into their images.</summary>
     const int ProductsInCache = 1 << 16;
 
-    /// <summary>One image's col2im: each patch entry of c added onto the pixel it was read from, every pixel's entries in
-    /// the order of their patches (oy, ox). The loops run patch row, kernel row, patch column (a pixel row's entries from
-    /// one patch row all come from one kernel row, so each pixel still gets its entries in patch order, the sums bit for
-    /// bit those of the loops in patch order), which checks each kernel row once per patch row; a one-channel image's
-    /// entries (1 to 3 floats a patch and kernel row) are added one by one in place.</summary>
+    /// <summary>One image's col2im: each patch entry of c added onto the pixel it was read from, patch after patch, so
+    /// every pixel gets its entries in patch order; a one-channel patch through <see cref="AddPatch"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Col2ImImage(float[] c, int cOffset, Span<float> image, ConvGeometry g)
     {
@@ -398,21 +395,18 @@ public sealed class SimdBackend : IBackend
         int outHeight = g.OutHeight, outWidth = g.OutWidth, patch = g.PatchLength;
         image.Clear();
         ref float to = ref MemoryMarshal.GetReference(image);
-        ref float products = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), cOffset);
+        ref float from = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), cOffset);
         for (int oy = 0; oy < outHeight; oy++)
-            for (int ky = 0; ky < kernel; ky++)
+            for (int ox = 0; ox < outWidth; ox++, from = ref Unsafe.Add(ref from, patch))
             {
-                int y = oy * stride + ky - padding;
-                if ((uint)y >= (uint)height) continue;
-                ref float row = ref Unsafe.Add(ref to, y * width * channels);
-                ref float from = ref Unsafe.Add(ref products, oy * outWidth * patch + ky * kernel * channels);
-                for (int ox = 0; ox < outWidth; ox++, from = ref Unsafe.Add(ref from, patch))
+                if (channels == 1) { AddPatch(image, ref from, oy, ox, g); continue; }
+                int left = ox * stride - padding, kx0 = Math.Max(0, -left), kx1 = Math.Min(kernel, width - left);
+                if (kx0 >= kx1) continue;
+                for (int ky = 0; ky < kernel; ky++)
                 {
-                    int left = ox * stride - padding, kx0 = Math.Max(0, -left), kx1 = Math.Min(kernel, width - left);
-                    if (channels == 1)
-                        for (int kx = kx0; kx < kx1; kx++) Unsafe.Add(ref row, left + kx) += Unsafe.Add(ref from, kx);
-                    else if (kx0 < kx1)
-                        AddInto(ref Unsafe.Add(ref row, (left + kx0) * channels), ref Unsafe.Add(ref from, kx0 * channels), (kx1 - kx0) * channels);
+                    int y = oy * stride + ky - padding;
+                    if (y < 0 || y >= height) continue;
+                    AddInto(ref Unsafe.Add(ref to, (y * width + left + kx0) * channels), ref Unsafe.Add(ref from, (ky * kernel + kx0) * channels), (kx1 - kx0) * channels);
                 }
             }
     }
@@ -667,7 +661,7 @@ public sealed class SimdBackend : IBackend
                 var mi = beta1 * mFloat + oneMinusBeta1 * grad;
                 var vi = beta2 * vOld + oneMinusBeta2 * grad * grad;
                 var pi = pOld - lr * (mi / bc1) / (Vector.SquareRoot(vi / bc2) + eps);
-                if (decaying) mi = Vector.ConditionalSelect(tinyM.As<uint, int>(), Decayed(mOld, grad, s), mi);
+                if (decaying) mi = Vector.ConditionalSelect(tinyM.As<uint, int>(), FirstMomentInDouble(mOld, grad, s), mi);
                 mi.CopyTo(m, firstMoment.Offset + i);
                 vi.CopyTo(v, secondMoment.Offset + i);
                 pi.CopyTo(p, parameters.Offset + i);
@@ -713,13 +707,15 @@ public sealed class SimdBackend : IBackend
         return steady < float.MaxValue ? (float)steady : float.PositiveInfinity;
     }
 
-    /// <summary>β₁·m + (1 − β₁)·g as the float rule rounds it, in the lanes whose g is ±0: the product in double rounded to
-    /// float, plus the signed zero (so a product rounding to −0 meets +0 as in float).</summary>
+    /// <summary>β₁·m + (1 − β₁)·g as the float rule rounds it, computed in double (see above).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector<float> Decayed(Vector<float> m, Vector<float> g, AdamStep s)
+    static Vector<float> FirstMomentInDouble(Vector<float> m, Vector<float> g, AdamStep s)
     {
         Vector.Widen(m, out var mLow, out var mHigh); Vector.Widen(g, out var gLow, out var gHigh);
-        return Vector.Narrow(F(D(s.Beta1) * mLow) + D(1f - s.Beta1) * gLow, F(D(s.Beta1) * mHigh) + D(1f - s.Beta1) * gHigh);
+        return Vector.Narrow(Half(mLow, gLow, s), Half(mHigh, gHigh, s));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector<double> Half(Vector<double> m, Vector<double> g, AdamStep s) => F(F(D(s.Beta1) * m) + F(D(1f - s.Beta1) * g));
     }
 
     /// <summary>The vector body's Adam rule with the float operations that may meet a subnormal (those on m and on the
@@ -728,15 +724,13 @@ public sealed class SimdBackend : IBackend
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (Vector<float> M, Vector<float> V, Vector<float> P) AdamInDouble(Vector<float> p, Vector<float> g, Vector<float> m, Vector<float> v, AdamStep s)
     {
-        Vector.Widen(g, out var gLow, out var gHigh); Vector.Widen(m, out var mLow, out var mHigh); Vector.Widen(v, out var vLow, out var vHigh);
-        var mi = Vector.Narrow(FirstMoment(mLow, gLow, s), FirstMoment(mHigh, gHigh, s));
+        var mi = FirstMomentInDouble(m, g, s);
+        Vector.Widen(g, out var gLow, out var gHigh); Vector.Widen(v, out var vLow, out var vHigh);
         var vi = Vector.Narrow(SecondMoment(vLow, gLow, s), SecondMoment(vHigh, gHigh, s));
         var denominator = Vector.SquareRoot(vi / new Vector<float>(s.BiasCorrection2)) + new Vector<float>(s.Epsilon);
         Vector.Widen(p, out var pLow, out var pHigh); Vector.Widen(mi, out var miLow, out var miHigh); Vector.Widen(denominator, out var dLow, out var dHigh);
         return (mi, vi, Vector.Narrow(Descend(pLow, miLow, dLow, s), Descend(pHigh, miHigh, dHigh, s)));
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static Vector<double> FirstMoment(Vector<double> m, Vector<double> g, AdamStep s) => F(F(D(s.Beta1) * m) + F(D(1f - s.Beta1) * g));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static Vector<double> SecondMoment(Vector<double> v, Vector<double> g, AdamStep s) => F(F(D(s.Beta2) * v) + F(F(D(1f - s.Beta2) * g) * g));
         // m/(1 − β₁ᵗ) is m itself once 1 − β₁ᵗ rounds to 1 (after 155 steps at β₁ = 0.9): a double division saved.

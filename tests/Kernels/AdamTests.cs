@@ -31,7 +31,8 @@ public class AdamTests
     /// lr = 1, ε = 1e-8, and with β₁ = 0.3 (β₁·m can round to −0). The SIMD backend takes vectors holding tiny values
     /// by other paths (its Adam comment says why); mutants there: one rounding of the double path left out (the β₁·m
     /// product's, or the step's before it is subtracted), 1 − β₁ᵗ taken as 1 always, SteadyParameter 0 (a small p left
-    /// where the step moves it), the decayed moment without its signed zero: each fails here.</summary>
+    /// where the step moves it), the decaying lanes' zero gradient taken with its sign flipped (a product rounding to −0
+    /// then stays −0): each fails here.</summary>
     [Theory, MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
     public void EveryMagnitudeGetsTheFloatRuleBitForBit(string backend)
     {
