@@ -78,9 +78,9 @@ public class VaeEvaluationTests
         return result;
     }
 
-    static (VariationalAutoencoder Model, Evaluator Evaluator, float[] X) TinyModel(IBackend be)
+    static (VariationalAutoencoder Model, Evaluator Evaluator, float[] X) TinyModel(IBackend be, int? samplesPerPass = null)
     {
-        var model = new VariationalAutoencoder(be, Batch, latent: Latent, features: Features, hidden: Hidden);
+        var model = new VariationalAutoencoder(be, Batch, latent: Latent, features: Features, hidden: Hidden, samplesPerPass: samplesPerPass);
         model.Initialise(11);
         be.Upload(model.Parameters.Values, Values.Random(model.Parameters.Length, 61, 0.6f));
         var x = Values.Uniform01(Images * Features, 62);
@@ -123,6 +123,21 @@ public class VaeEvaluationTests
         double LogMeanExp(double[] w) { double max = w.Max(); return max + Math.Log(w.Average(v => Math.Exp(v - max))); }
         double iwae5 = reference.Average(r => -LogMeanExp(r.LogWeights));
         Assert.Equal(iwae5, evaluator.ImportanceWeightedBound(5), Math.Abs(iwae5) * 1e-4);
+    }
+
+    /// <summary>The IWAE bound is the same, bit for bit, however many of its samples the decoder takes in one pass: one at
+    /// a time; the dense VAE's default (8 a pass, 16 on the last batch of 2 images, so k = 7 is one pass); 3 a pass (k = 7
+    /// leaves a last pass of 1). Mutants: every sample of a pass weighted with the first one's noise; every sample of a
+    /// pass drawn with the first one's step: each fails here.</summary>
+    [Theory]
+    [MemberData(nameof(TestBackends.All), MemberType = typeof(TestBackends))]
+    public void IwaeIsTheSameHoweverManySamplesAPassDecodes(string backend)
+    {
+        var be = TestBackends.Get(backend);
+        long Bound(int? samplesPerPass) => BitConverter.DoubleToInt64Bits(TinyModel(be, samplesPerPass).Evaluator.ImportanceWeightedBound(7));
+        long oneAtATime = Bound(1);
+        Assert.Equal(oneAtATime, Bound(null));
+        Assert.Equal(oneAtATime, Bound(3));
     }
 
     /// <summary>

@@ -11,7 +11,8 @@ public enum Architecture { Dense, Conv }
 /// models differ only between encoder output and latent: the AE's code is its encoder output; the VAE samples z
 /// from (μ, log σ²). A conditional model (<see cref="ConditionWidth"/> &gt; 0) appends its condition, one row per image,
 /// to the encoder's input and to the latent at the decoder's input: [x | y] and [z | y]. The decoder's buffers hold
-/// decodedPerImage·MaxRows rows: the VAE-GAN decodes two latents per image in one pass.
+/// decodedPerImage·MaxRows rows: the VAE-GAN decodes two latents per image in one pass, the dense VAE several samples of
+/// its IWAE bound.
 /// </summary>
 public abstract class AutoencoderBase : IModel, IFusedStep
 {
@@ -28,6 +29,8 @@ public abstract class AutoencoderBase : IModel, IFusedStep
     public Architecture Architecture { get; }
     public int Features { get; }
     public int MaxRows { get; }
+    /// <summary>Rows the decoder's buffers hold: decodedPerImage·MaxRows.</summary>
+    protected int DecoderRows { get; }
     public int Hidden { get; }
     /// <summary>Width of the condition appended to the encoder's input and to the latent (0: unconditional).</summary>
     public int ConditionWidth { get; }
@@ -54,7 +57,7 @@ public abstract class AutoencoderBase : IModel, IFusedStep
         Hidden = hidden;
         ConditionWidth = conditionWidth;
         _latent = latent;
-        int decoderRows = decodedPerImage * maxRows;
+        int decoderRows = DecoderRows = decodedPerImage * maxRows;
         (_encoder, _decoder) = architecture == Architecture.Conv
             ? ConvNetworks(features, encoderOutput, encoderActivation, latent, decoderRows)
             : DenseNetworks(features + conditionWidth, hidden, encoderOutput, encoderActivation, latent + conditionWidth, features, decoderRows);
