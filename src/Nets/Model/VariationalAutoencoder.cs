@@ -37,8 +37,8 @@ public class VariationalAutoencoder : AutoencoderBase
             decodedPerImage: samplesPerPass ?? (architecture == Architecture.Dense ? DenseSamplesPerPass : 1)) { }
 
     /// <summary>The dense VAE's IWAE samples decoded in one pass: its 128 × 256 → 784 product then has 1,024 rows. Measured
-    /// on the 2-core AMD EPYC VM (Zen 5), that product and the BCE of its rows per 128 rows: 160–186 µs with 128 rows,
-    /// 143–147 µs with 1,024 or 2,048 (the GEMM 367–401 → 450–461 GFLOP/s). The decoder's buffers grow by about 10 MB.
+    /// on the 2-core AMD EPYC VM (Zen 5), that product and the BCE of its rows per 128 rows: 160–186 μs with 128 rows,
+    /// 143–147 μs with 1,024 or 2,048 (the GEMM 367–401 → 450–461 GFLOP/s). The decoder's buffers grow by about 10 MB.
     /// The conv VAE keeps one sample a pass: its transposed convolutions' column buffers (29 MB for 128 images) would
     /// grow as much.</summary>
     public const int DenseSamplesPerPass = 8;
