@@ -478,7 +478,7 @@ public sealed class SimdBackend : IBackend
     {
         Shapes.Rows("sigmoid + BCE", rows, cols, ("logits", logits, false), ("targets", targets, false), ("dLogits", dLogits, false), ("rowBce", rowBce, true), ("rowSquaredError", rowSquaredError, true));
         var l = A(logits); var x = A(targets); var d = A(dLogits); var bce = A(rowBce); var se = A(rowSquaredError);
-        bool wide = WideBce;
+        bool wide = Wide;
         ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             int w = Vector<float>.Count;
@@ -533,12 +533,14 @@ public sealed class SimdBackend : IBackend
         return Vector.Max(l, Vector<float>.Zero) - l * x + LogOneToTwo(Vector<float>.One + e);
     }
 
-    /// <summary>Whether the BCE takes 16 pixels at a time in AVX-512 registers (the Vector512 path, where Vector&lt;float&gt;
-    /// holds 8): the same operations on each pixel, so the same values, and each 16 added to the row's 8-lane sums as
-    /// its first 8 and then its last 8, the order in which the 8-wide loop adds them. Measured on the 2-core AMD EPYC VM
-    /// (Zen 5, whose AVX-512 units are full width): BceRows of 128 × 784 on one thread 150 → 82 µs; in a VAE's real epoch
-    /// SigmoidBce 120 → 76 µs and BceRows 93 → 63 µs a call; `gpuae eval` of a 2-D VAE with its IWAE bound 2.5–2.6 → 2.3 s.</summary>
-    bool WideBce => _path == VectorPath.Vector512 && Vector<float>.Count == 8;
+    /// <summary>Whether the elementwise work whose results depend on Vector&lt;float&gt;'s width (the BCE's row sums; Adam, whose
+    /// vectors take their path by their lanes) also runs 16 floats at a time in AVX-512 registers: the Vector512 path,
+    /// where Vector&lt;float&gt; holds 8. Each element gets the same operations, and the BCE adds each 16 to the row's 8-lane
+    /// sums as its first 8 and then its last 8, the order in which the 8-wide loop adds them: the same bits. Measured on
+    /// the 2-core AMD EPYC VM (Zen 5, whose AVX-512 units are full width): BceRows of 128 × 784 on one thread 150 → 82 µs; in
+    /// a VAE's real epoch SigmoidBce 120 → 76 µs and BceRows 93 → 63 µs a call; `gpuae eval` of a 2-D VAE with its IWAE
+    /// bound 2.5–2.6 → 2.3 s. Adam's float rule on 419,000 parameters, one thread: 245–319 → 133–154 µs.</summary>
+    bool Wide => _path == VectorPath.Vector512 && Vector<float>.Count == 8;
 
     /// <summary>sum += v's lower 8 floats, then its upper 8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -625,7 +627,7 @@ public sealed class SimdBackend : IBackend
     {
         Shapes.Rows("BCE rows", rows, cols, ("logits", logits, false), ("targets", targets, false), ("rowBce", rowBce, true));
         var l = A(logits); var x = A(targets); var bce = A(rowBce);
-        bool wide = WideBce;
+        bool wide = Wide;
         ForBlocks(rows, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             int w = Vector<float>.Count;
@@ -700,6 +702,7 @@ public sealed class SimdBackend : IBackend
         AdamSource.For(stepRecord).Resolve(Elements(stepRecord), ref s, ref check);
         if (watch is { } w) Loss.FlagIfNonFinite(S(w.Sums)[check.Slot], Elements(w.Flag), check.Step);
         var p = A(parameters); var g = A(gradients); var m = A(firstMoment); var v = A(secondMoment);
+        bool wide = Wide;
         ForBlocks(parameters.Length, 4096, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             // Vectors first, the same operations in the same order per element, so results equal the scalar tail's.
@@ -709,33 +712,54 @@ public sealed class SimdBackend : IBackend
             var lr = new Vector<float>(s.LearningRate); var eps = new Vector<float>(s.Epsilon);
             var steady = new Vector<float>(SteadyParameter(s));
             int i = start, w = Vector<float>.Count;
-            for (; i + w <= end; i += w)
+            while (true)
             {
-                var grad = new Vector<float>(g, gradients.Offset + i);
-                var mOld = new Vector<float>(m, firstMoment.Offset + i); var vOld = new Vector<float>(v, secondMoment.Offset + i);
-                var pOld = new Vector<float>(p, parameters.Offset + i);
-                var tinyM = TinyLanes(mOld, SmallMoment); var tinyG = TinyLanes(grad, SmallGradient);
-                var mFloat = mOld;
-                bool decaying = false;
-                if ((tinyM | tinyG) != Vector<uint>.Zero)
-                {
-                    var merelyDecaying = Vector.Equals(grad, Vector<float>.Zero).As<int, uint>() & Vector.GreaterThanOrEqual(Vector.Abs(pOld), steady).As<int, uint>();
-                    if (tinyG != Vector<uint>.Zero || Vector.AndNot(tinyM, merelyDecaying) != Vector<uint>.Zero)
+                // On the wide path, 16 floats at a time while none is tiny: the float rule. The 16 where some are stop it,
+                // and go through the 8-wide loop below, which picks each 8's path; then the wide loop goes on.
+                if (wide)
+                    for (; i + 16 <= end; i += 16)
                     {
-                        var (md, vd, pd) = AdamInDouble(pOld, grad, mOld, vOld, s);
-                        md.CopyTo(m, firstMoment.Offset + i); vd.CopyTo(v, secondMoment.Offset + i); pd.CopyTo(p, parameters.Offset + i);
-                        continue;
+                        var grad = Vector512.LoadUnsafe(ref g[gradients.Offset + i]); var mOld = Vector512.LoadUnsafe(ref m[firstMoment.Offset + i]);
+                        if (TinyAny(mOld, SmallMoment) || TinyAny(grad, SmallGradient)) break;
+                        var vOld = Vector512.LoadUnsafe(ref v[secondMoment.Offset + i]); var pOld = Vector512.LoadUnsafe(ref p[parameters.Offset + i]);
+                        var mi = Vector512.Create(s.Beta1) * mOld + Vector512.Create(1f - s.Beta1) * grad;
+                        var vi = Vector512.Create(s.Beta2) * vOld + Vector512.Create(1f - s.Beta2) * grad * grad;
+                        var pi = pOld - Vector512.Create(s.LearningRate) * (mi / Vector512.Create(s.BiasCorrection1))
+                                 / (Vector512.Sqrt(vi / Vector512.Create(s.BiasCorrection2)) + Vector512.Create(s.Epsilon));
+                        mi.StoreUnsafe(ref m[firstMoment.Offset + i]);
+                        vi.StoreUnsafe(ref v[secondMoment.Offset + i]);
+                        pi.StoreUnsafe(ref p[parameters.Offset + i]);
                     }
-                    mFloat = Vector.AndNot(mOld, tinyM.As<uint, float>()); // their m as 0 in the float body: it leaves their p and v as the rule does
-                    decaying = true;
+                int stop = wide && i + 16 <= end ? i + 16 : end;
+                for (; i + w <= stop; i += w)
+                {
+                    var grad = new Vector<float>(g, gradients.Offset + i);
+                    var mOld = new Vector<float>(m, firstMoment.Offset + i); var vOld = new Vector<float>(v, secondMoment.Offset + i);
+                    var pOld = new Vector<float>(p, parameters.Offset + i);
+                    var tinyM = TinyLanes(mOld, SmallMoment); var tinyG = TinyLanes(grad, SmallGradient);
+                    var mFloat = mOld;
+                    bool decaying = false;
+                    if ((tinyM | tinyG) != Vector<uint>.Zero)
+                    {
+                        var merelyDecaying = Vector.Equals(grad, Vector<float>.Zero).As<int, uint>() & Vector.GreaterThanOrEqual(Vector.Abs(pOld), steady).As<int, uint>();
+                        if (tinyG != Vector<uint>.Zero || Vector.AndNot(tinyM, merelyDecaying) != Vector<uint>.Zero)
+                        {
+                            var (md, vd, pd) = AdamInDouble(pOld, grad, mOld, vOld, s);
+                            md.CopyTo(m, firstMoment.Offset + i); vd.CopyTo(v, secondMoment.Offset + i); pd.CopyTo(p, parameters.Offset + i);
+                            continue;
+                        }
+                        mFloat = Vector.AndNot(mOld, tinyM.As<uint, float>()); // their m as 0 in the float body: it leaves their p and v as the rule does
+                        decaying = true;
+                    }
+                    var mi = beta1 * mFloat + oneMinusBeta1 * grad;
+                    var vi = beta2 * vOld + oneMinusBeta2 * grad * grad;
+                    var pi = pOld - lr * (mi / bc1) / (Vector.SquareRoot(vi / bc2) + eps);
+                    if (decaying) mi = Vector.ConditionalSelect(tinyM.As<uint, int>(), FirstMomentInDouble(mOld, grad, s), mi);
+                    mi.CopyTo(m, firstMoment.Offset + i);
+                    vi.CopyTo(v, secondMoment.Offset + i);
+                    pi.CopyTo(p, parameters.Offset + i);
                 }
-                var mi = beta1 * mFloat + oneMinusBeta1 * grad;
-                var vi = beta2 * vOld + oneMinusBeta2 * grad * grad;
-                var pi = pOld - lr * (mi / bc1) / (Vector.SquareRoot(vi / bc2) + eps);
-                if (decaying) mi = Vector.ConditionalSelect(tinyM.As<uint, int>(), FirstMomentInDouble(mOld, grad, s), mi);
-                mi.CopyTo(m, firstMoment.Offset + i);
-                vi.CopyTo(v, secondMoment.Offset + i);
-                pi.CopyTo(p, parameters.Offset + i);
+                if (stop == end) break;
             }
             for (; i < end; i++) AdamKernels.Apply(i, g[gradients.Offset + i], Elements(parameters), Elements(firstMoment), Elements(secondMoment), s);
         });
@@ -759,6 +783,12 @@ public sealed class SimdBackend : IBackend
     // Only the choice of path depends on the thresholds.
     const uint SmallMoment = 0x0D80_0000;  // 2⁻¹⁰⁰
     const uint SmallGradient = 0x2400_0000; // 2⁻⁵⁵
+
+    /// <summary>Whether a lane of x is non-zero and smaller in magnitude than the float whose bits are <paramref name="below"/>
+    /// (<see cref="TinyLanes"/> on 16 floats).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool TinyAny(Vector512<float> x, uint below) =>
+        Vector512.LessThanAny((x.AsUInt32() & Vector512.Create(0x7FFF_FFFFu)) - Vector512<uint>.One, Vector512.Create(below - 1));
 
     /// <summary>All ones in the lanes of x that are non-zero and smaller in magnitude than the float whose bits are <paramref name="below"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
