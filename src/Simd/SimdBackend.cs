@@ -712,56 +712,61 @@ public sealed class SimdBackend : IBackend
             var lr = new Vector<float>(s.LearningRate); var eps = new Vector<float>(s.Epsilon);
             var steady = new Vector<float>(SteadyParameter(s));
             int i = start, w = Vector<float>.Count;
-            while (true)
-            {
-                // On the wide path, 16 floats at a time while none is tiny: the float rule. The 16 where some are stop it,
-                // and go through the 8-wide loop below, which picks each 8's path; then the wide loop goes on.
-                if (wide)
-                    for (; i + 16 <= end; i += 16)
-                    {
-                        var grad = Vector512.LoadUnsafe(ref g[gradients.Offset + i]); var mOld = Vector512.LoadUnsafe(ref m[firstMoment.Offset + i]);
-                        if (TinyAny(mOld, SmallMoment) || TinyAny(grad, SmallGradient)) break;
-                        var vOld = Vector512.LoadUnsafe(ref v[secondMoment.Offset + i]); var pOld = Vector512.LoadUnsafe(ref p[parameters.Offset + i]);
-                        var mi = Vector512.Create(s.Beta1) * mOld + Vector512.Create(1f - s.Beta1) * grad;
-                        var vi = Vector512.Create(s.Beta2) * vOld + Vector512.Create(1f - s.Beta2) * grad * grad;
-                        var pi = pOld - Vector512.Create(s.LearningRate) * (mi / Vector512.Create(s.BiasCorrection1))
-                                 / (Vector512.Sqrt(vi / Vector512.Create(s.BiasCorrection2)) + Vector512.Create(s.Epsilon));
-                        mi.StoreUnsafe(ref m[firstMoment.Offset + i]);
-                        vi.StoreUnsafe(ref v[secondMoment.Offset + i]);
-                        pi.StoreUnsafe(ref p[parameters.Offset + i]);
-                    }
-                int stop = wide && i + 16 <= end ? i + 16 : end;
-                for (; i + w <= stop; i += w)
-                {
-                    var grad = new Vector<float>(g, gradients.Offset + i);
-                    var mOld = new Vector<float>(m, firstMoment.Offset + i); var vOld = new Vector<float>(v, secondMoment.Offset + i);
-                    var pOld = new Vector<float>(p, parameters.Offset + i);
-                    var tinyM = TinyLanes(mOld, SmallMoment); var tinyG = TinyLanes(grad, SmallGradient);
-                    var mFloat = mOld;
-                    bool decaying = false;
-                    if ((tinyM | tinyG) != Vector<uint>.Zero)
-                    {
-                        var merelyDecaying = Vector.Equals(grad, Vector<float>.Zero).As<int, uint>() & Vector.GreaterThanOrEqual(Vector.Abs(pOld), steady).As<int, uint>();
-                        if (tinyG != Vector<uint>.Zero || Vector.AndNot(tinyM, merelyDecaying) != Vector<uint>.Zero)
-                        {
-                            var (md, vd, pd) = AdamInDouble(pOld, grad, mOld, vOld, s);
-                            md.CopyTo(m, firstMoment.Offset + i); vd.CopyTo(v, secondMoment.Offset + i); pd.CopyTo(p, parameters.Offset + i);
-                            continue;
-                        }
-                        mFloat = Vector.AndNot(mOld, tinyM.As<uint, float>()); // their m as 0 in the float body: it leaves their p and v as the rule does
-                        decaying = true;
-                    }
-                    var mi = beta1 * mFloat + oneMinusBeta1 * grad;
-                    var vi = beta2 * vOld + oneMinusBeta2 * grad * grad;
-                    var pi = pOld - lr * (mi / bc1) / (Vector.SquareRoot(vi / bc2) + eps);
-                    if (decaying) mi = Vector.ConditionalSelect(tinyM.As<uint, int>(), FirstMomentInDouble(mOld, grad, s), mi);
-                    mi.CopyTo(m, firstMoment.Offset + i);
-                    vi.CopyTo(v, secondMoment.Offset + i);
-                    pi.CopyTo(p, parameters.Offset + i);
-                }
-                if (stop == end) break;
-            }
+            // On the wide path 16 floats at a time: the float rule where none of them is tiny, else each 8 through the
+            // 8-wide body, which picks its path.
+            if (wide)
+                for (; i + 16 <= end; i += 16)
+                    if (!WideFloatRule(i)) { Step(i); Step(i + w); }
+            for (; i + w <= end; i += w) Step(i);
             for (; i < end; i++) AdamKernels.Apply(i, g[gradients.Offset + i], Elements(parameters), Elements(firstMoment), Elements(secondMoment), s);
+
+            // The float rule on the 16 floats at i, unless one of them is tiny (then false, and nothing written).
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            bool WideFloatRule(int i)
+            {
+                var grad = Vector512.LoadUnsafe(ref g[gradients.Offset + i]); var mOld = Vector512.LoadUnsafe(ref m[firstMoment.Offset + i]);
+                if (TinyAny(mOld, SmallMoment) || TinyAny(grad, SmallGradient)) return false;
+                var vOld = Vector512.LoadUnsafe(ref v[secondMoment.Offset + i]); var pOld = Vector512.LoadUnsafe(ref p[parameters.Offset + i]);
+                var mi = Vector512.Create(s.Beta1) * mOld + Vector512.Create(1f - s.Beta1) * grad;
+                var vi = Vector512.Create(s.Beta2) * vOld + Vector512.Create(1f - s.Beta2) * grad * grad;
+                var pi = pOld - Vector512.Create(s.LearningRate) * (mi / Vector512.Create(s.BiasCorrection1))
+                         / (Vector512.Sqrt(vi / Vector512.Create(s.BiasCorrection2)) + Vector512.Create(s.Epsilon));
+                mi.StoreUnsafe(ref m[firstMoment.Offset + i]);
+                vi.StoreUnsafe(ref v[secondMoment.Offset + i]);
+                pi.StoreUnsafe(ref p[parameters.Offset + i]);
+                return true;
+            }
+
+            // The 8 floats at i by their path: the float rule, the decaying lanes' or the double one.
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            void Step(int i)
+            {
+                var grad = new Vector<float>(g, gradients.Offset + i);
+                var mOld = new Vector<float>(m, firstMoment.Offset + i); var vOld = new Vector<float>(v, secondMoment.Offset + i);
+                var pOld = new Vector<float>(p, parameters.Offset + i);
+                var tinyM = TinyLanes(mOld, SmallMoment); var tinyG = TinyLanes(grad, SmallGradient);
+                var mFloat = mOld;
+                bool decaying = false;
+                if ((tinyM | tinyG) != Vector<uint>.Zero)
+                {
+                    var merelyDecaying = Vector.Equals(grad, Vector<float>.Zero).As<int, uint>() & Vector.GreaterThanOrEqual(Vector.Abs(pOld), steady).As<int, uint>();
+                    if (tinyG != Vector<uint>.Zero || Vector.AndNot(tinyM, merelyDecaying) != Vector<uint>.Zero)
+                    {
+                        var (md, vd, pd) = AdamInDouble(pOld, grad, mOld, vOld, s);
+                        md.CopyTo(m, firstMoment.Offset + i); vd.CopyTo(v, secondMoment.Offset + i); pd.CopyTo(p, parameters.Offset + i);
+                        return;
+                    }
+                    mFloat = Vector.AndNot(mOld, tinyM.As<uint, float>()); // their m as 0 in the float body: it leaves their p and v as the rule does
+                    decaying = true;
+                }
+                var mi = beta1 * mFloat + oneMinusBeta1 * grad;
+                var vi = beta2 * vOld + oneMinusBeta2 * grad * grad;
+                var pi = pOld - lr * (mi / bc1) / (Vector.SquareRoot(vi / bc2) + eps);
+                if (decaying) mi = Vector.ConditionalSelect(tinyM.As<uint, int>(), FirstMomentInDouble(mOld, grad, s), mi);
+                mi.CopyTo(m, firstMoment.Offset + i);
+                vi.CopyTo(v, secondMoment.Offset + i);
+                pi.CopyTo(p, parameters.Offset + i);
+            }
         });
     }
 
